@@ -1,0 +1,94 @@
+#include "kernels/backend.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char *const kn_phase_names[KN_PHASE_COUNT] = { "h2d", "forward", "backward", "optimizer" };
+
+const char *kn_fmt_bytes(char *buf, size_t n, double bytes)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int u = 0;
+	while (bytes >= 1024.0 && u < 4) {
+		bytes /= 1024.0;
+		u++;
+	}
+	snprintf(buf, n, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
+	return buf;
+}
+
+int kn_backend_open(struct kn_backend *be, const char *device, enum kn_precision precision, size_t mem_limit_bytes)
+{
+	int rc;
+	memset(be, 0, sizeof *be);
+	if (strcmp(device, "auto") == 0) {
+		/* a GPU that this build cannot drive falls back to the cpu */
+		if (kn_cuda_device_count() > 0 && kn_cuda_open(be, precision) == KN_OK)
+			goto opened;
+		memset(be, 0, sizeof *be);
+		device = "cpu";
+	}
+	if (strcmp(device, "cpu") == 0)
+		rc = kn_cpu_open(be, precision);
+	else if (strcmp(device, "cuda") == 0)
+		rc = kn_cuda_open(be, precision);
+	else
+		return kn_error(KN_EUSAGE, "unknown device '%s' (expected cpu, cuda or auto)", device);
+	if (rc)
+		return rc;
+opened:
+	be->mem_limit_bytes = mem_limit_bytes;
+	return KN_OK;
+}
+
+int kn_backend_open_reference(struct kn_backend *be)
+{
+	memset(be, 0, sizeof *be);
+	return kn_cpu_open(be, KN_FP64);
+}
+
+void kn_backend_release(struct kn_backend *be)
+{
+	if (be->vt && be->vt->release)
+		be->vt->release(be);
+	be->impl = NULL;
+}
+
+int kn_alloc(struct kn_backend *be, void **ptr, size_t bytes)
+{
+	char need[32], avail[32];
+	*ptr = NULL;
+	if (be->mem_limit_bytes && be->mem_in_use_bytes + bytes > be->mem_limit_bytes)
+		return kn_error(KN_ENOMEM, "out of memory on '%s': need %s, free %s of the %s limit", be->name,
+				kn_fmt_bytes(need, sizeof need, (double)bytes),
+				kn_fmt_bytes(avail, sizeof avail, (double)(be->mem_limit_bytes - be->mem_in_use_bytes)),
+				kn_fmt_bytes((char[32]){ 0 }, 32, (double)be->mem_limit_bytes));
+	int rc = be->vt->dev_alloc(be, ptr, bytes);
+	if (rc)
+		return rc;
+	be->mem_in_use_bytes += bytes;
+	if (be->mem_in_use_bytes > be->mem_peak_bytes)
+		be->mem_peak_bytes = be->mem_in_use_bytes;
+	return KN_OK;
+}
+
+void kn_free(struct kn_backend *be, void *ptr, size_t bytes)
+{
+	if (!ptr)
+		return;
+	be->vt->dev_free(be, ptr);
+	be->mem_in_use_bytes -= bytes;
+}
+
+int kn_host_alloc(struct kn_backend *be, void **ptr, size_t bytes)
+{
+	return be->vt->host_alloc(be, ptr, bytes);
+}
+
+void kn_host_free(struct kn_backend *be, void *ptr)
+{
+	if (ptr)
+		be->vt->host_free(be, ptr);
+}
+
+int kn_sync(struct kn_backend *be) { return be->vt->sync(be); }

@@ -1,0 +1,162 @@
+/*
+ * kernels/backend.h — the one interface between models and devices.
+ *
+ * A backend owns device memory, copies, phase timers and the ops a model
+ * needs. Model code (trainer/) is written once against it; kernels/cpu and
+ * kernels/cuda implement it. Device buffers are opaque `void *`: their element
+ * type is the backend's `act_bytes` (activations, weights used in compute,
+ * gradients) or `master_bytes` (master weights, optimizer state, LayerNorm
+ * statistics, per-position losses). Token buffers are always int32.
+ *
+ * Ops return nothing: like a GPU stream, errors are sticky and surface at the
+ * next kn_sync(). In backward ops, every weight/bias gradient and the dinp of
+ * layernorm_backward and encoder's dwte/dwpe accumulate (+=), so parameter
+ * gradients and the residual stream's gradient start from zero each step;
+ * the dinp of matmul, gelu and attention backward is overwritten (each has a
+ * single producer), which saves zeroing per-layer scratch.
+ *
+ * Lifecycle: kn_backend_open() fills a caller-owned struct; kn_backend_release()
+ * frees its contents. Every kn_alloc() is matched by kn_free() with the same
+ * size; the backend counts bytes in use and the peak, and refuses an
+ * allocation past `mem_limit_bytes` with KN_ENOMEM exactly as a smaller card would.
+ */
+#ifndef KN_BACKEND_H
+#define KN_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/error.h"
+#include "kernels/precision.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum kn_phase { KN_PHASE_H2D, KN_PHASE_FORWARD, KN_PHASE_BACKWARD, KN_PHASE_OPTIMIZER, KN_PHASE_COUNT };
+extern const char *const kn_phase_names[KN_PHASE_COUNT];
+
+struct kn_backend;
+
+struct kn_ops {
+	/* out[B,T,C] = wte[tokens] + wpe[t] */
+	void (*encoder_forward)(void *out, const int *tokens, const void *wte, const void *wpe, int B, int T, int C);
+	void (*encoder_backward)(void *dwte, void *dwpe, const void *dout, const int *tokens, int B, int T, int C);
+	/* out[N,C] = (inp - mean) * rstd * weight + bias; mean/rstd are master-typed [N] */
+	void (*layernorm_forward)(void *out, void *mean, void *rstd, const void *inp, const void *weight,
+				  const void *bias, int N, int C);
+	void (*layernorm_backward)(void *dinp, void *dweight, void *dbias, const void *dout, const void *inp,
+				   const void *weight, const void *mean, const void *rstd, int N, int C);
+	/* out[N,OC] = inp[N,C] @ weight[OC,C]^T + bias[OC] (bias may be NULL) */
+	void (*matmul_forward)(void *out, const void *inp, const void *weight, const void *bias, int N, int C, int OC);
+	void (*matmul_backward)(void *dinp, void *dweight, void *dbias, const void *dout, const void *inp,
+				const void *weight, int N, int C, int OC);
+	/* causal multi-head attention: qkv[B,T,3C] -> out[B,T,C]; att[B,NH,T,T] keeps the softmax */
+	void (*attention_forward)(void *out, void *att, const void *qkv, int B, int T, int C, int NH);
+	/* dscratch is [B,NH,T,T] act-typed scratch */
+	void (*attention_backward)(void *dqkv, void *dscratch, const void *dout, const void *qkv, const void *att,
+				   int B, int T, int C, int NH);
+	/* tanh-approximated GELU, as in GPT-2 */
+	void (*gelu_forward)(void *out, const void *inp, size_t n);
+	void (*gelu_backward)(void *dinp, const void *inp, const void *dout, size_t n);
+	/* out = a + b */
+	void (*residual_forward)(void *out, const void *a, const void *b, size_t n);
+	/* dst += src */
+	void (*accumulate)(void *dst, const void *src, size_t n);
+	/* Fused softmax cross-entropy. Forward turns logits[N,V] into probabilities
+	 * in place and writes losses[N] (master-typed); backward turns the
+	 * probabilities into dlogits = (p - onehot) * dloss in place. */
+	void (*crossentropy_forward)(void *losses, void *logits, const int *targets, int N, int V);
+	void (*crossentropy_backward)(void *logits, const int *targets, float dloss, int N, int V);
+	/* sets n act-typed elements to zero */
+	void (*zero)(void *x, size_t n);
+	/* sum of n master-typed elements, in double, read back to the host */
+	double (*sum_master)(const void *x, size_t n);
+	/* sum of squares of n act-typed elements, in double, read back to the host */
+	double (*norm_squared)(const void *x, size_t n);
+	/* AdamW with decoupled weight decay on n elements. master, m, v are
+	 * master-typed; grad and compute are act-typed; compute (may equal master)
+	 * receives the updated weights. grad_scale multiplies the gradient first
+	 * (clipping, loss-scale removal). t is the 1-based step. */
+	void (*adamw)(void *master, void *compute, const void *grad, void *m, void *v, size_t n, float lr,
+		      float beta1, float beta2, float eps, float weight_decay, int t, float grad_scale);
+	/* copies master-typed src into act-typed dst (no-op where they alias) */
+	void (*master_to_compute)(void *dst, const void *src, size_t n);
+};
+
+struct kn_backend_vt {
+	int (*dev_alloc)(struct kn_backend *be, void **ptr, size_t bytes);
+	void (*dev_free)(struct kn_backend *be, void *ptr);
+	/* host memory the loader fills; pinned where the device can DMA from it */
+	int (*host_alloc)(struct kn_backend *be, void **ptr, size_t bytes);
+	void (*host_free)(struct kn_backend *be, void *ptr);
+	int (*copy_h2d)(struct kn_backend *be, void *dst, const void *src, size_t bytes);
+	int (*copy_d2h)(struct kn_backend *be, void *dst, const void *src, size_t bytes);
+	/* element conversions between the host's double and device buffers */
+	int (*upload)(struct kn_backend *be, void *dst, const double *src, size_t n, int master);
+	int (*download)(struct kn_backend *be, double *dst, const void *src, size_t n, int master);
+	int (*sync)(struct kn_backend *be);
+	void (*phase_begin)(struct kn_backend *be, enum kn_phase p);
+	void (*phase_end)(struct kn_backend *be, enum kn_phase p);
+	/* after sync: ms spent per phase since the last read (0 for phases not run) */
+	int (*phase_read)(struct kn_backend *be, double ms[KN_PHASE_COUNT]);
+	void (*release)(struct kn_backend *be);
+};
+
+struct kn_backend {
+	const char *name;            /* "cpu", "cpu64" (reference), "cuda" */
+	char device_name[160];       /* human name: CPU model and threads, GPU name */
+	enum kn_precision precision;
+	size_t act_bytes;            /* bytes per activation / compute-weight / gradient element */
+	size_t master_bytes;         /* bytes per master weight / optimizer state element */
+	int compute_aliases_master;  /* 1 when compute weights are the master weights */
+	double peak_flops;           /* dense peak for MFU at this precision; 0 = unknown */
+	const struct kn_ops *ops;
+	const struct kn_backend_vt *vt;
+	size_t mem_limit_bytes;      /* 0 = no limit beyond the device's own */
+	size_t mem_in_use_bytes;
+	size_t mem_peak_bytes;
+	size_t pinned_bytes;         /* host bytes allocated through host_alloc that are pinned */
+	void *impl;
+};
+
+/* Which devices this build and machine offer. */
+int kn_cuda_compiled(void);
+/* Number of CUDA devices present (0 when none, or CUDA not compiled in). */
+int kn_cuda_device_count(void);
+/* Library versions for records; empty strings where absent. */
+struct kn_cuda_versions {
+	char runtime[16], driver[16], cublas[16], cudnn[16];
+};
+void kn_cuda_versions(struct kn_cuda_versions *v);
+
+/*
+ * Opens `device` ("cpu", "cuda", "auto") at `precision`. "auto" picks CUDA
+ * when a GPU is present and the CUDA backend can run, else the CPU. Returns
+ * KN_OK, or KN_EUNAVAIL with a message saying why the device or precision
+ * cannot run here.
+ */
+int kn_backend_open(struct kn_backend *be, const char *device, enum kn_precision precision, size_t mem_limit_bytes);
+/* The fp64 CPU reference backend (tests and gradient checks). */
+int kn_backend_open_reference(struct kn_backend *be);
+void kn_backend_release(struct kn_backend *be);
+
+/* Accounted device allocations: KN_ENOMEM ("need X, free Y") past the limit. */
+int kn_alloc(struct kn_backend *be, void **ptr, size_t bytes);
+void kn_free(struct kn_backend *be, void *ptr, size_t bytes);
+int kn_host_alloc(struct kn_backend *be, void **ptr, size_t bytes);
+void kn_host_free(struct kn_backend *be, void *ptr);
+int kn_sync(struct kn_backend *be);
+
+/* Human-readable byte count ("1.5 GiB") into buf. */
+const char *kn_fmt_bytes(char *buf, size_t n, double bytes);
+
+/* implemented per backend */
+int kn_cpu_open(struct kn_backend *be, enum kn_precision precision);
+int kn_cuda_open(struct kn_backend *be, enum kn_precision precision);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

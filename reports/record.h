@@ -1,0 +1,60 @@
+/*
+ * reports/record.h — one results record (schema v1): what a training point
+ * measured. Field names are an interface (docs/results-schema.md); never
+ * rename one without bumping RP_SCHEMA_VERSION.
+ *
+ * Numbers that were not measured are NAN and serialise as JSON null.
+ * Ownership: the record owns loss_curve and the cJSON objects loader,
+ * versions and extra; rp_record_release() frees them.
+ */
+#ifndef RP_RECORD_H
+#define RP_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cJSON.h>
+
+#define RP_SCHEMA_VERSION 1
+
+struct rp_loss_point {
+	long step;
+	double loss;
+};
+
+struct rp_record {
+	char id[24];
+	char status[16];        /* ok, oom, diverged, unsupported, timeout, failed */
+	char message[1024];
+	char model[16], size[32], dataset[512], device[16], device_name[160], precision[8];
+	int batch, seq, workers, prefetch;
+	uint64_t seed;
+	long steps;
+	double step_ms_p50, step_ms_p95, samples_per_sec, tokens_per_sec, flops_per_step, mfu;
+	double epoch_s;
+	int epoch_s_extrapolated;
+	double peak_device_bytes, peak_device_bytes_driver, peak_host_bytes, pinned_bytes;
+	struct rp_loss_point *loss_curve;
+	int n_loss_curve, cap_loss_curve;
+	double initial_loss, final_loss, eval_loss, eval_accuracy;
+	double data_wait_frac;
+	long loss_scale_skips;
+	cJSON *loader;   /* object of loader statistics */
+	cJSON *versions; /* object */
+	cJSON *extra;    /* further fields, merged at top level */
+	char started_at[32], finished_at[32];
+};
+
+/* Sets every number to NAN/0, strings empty, and creates the owned objects. */
+int rp_record_init(struct rp_record *r);
+void rp_record_release(struct rp_record *r);
+int rp_record_add_loss(struct rp_record *r, long step, double loss);
+/* The record as a JSON object (caller frees with cJSON_Delete); NULL on OOM. */
+cJSON *rp_record_to_json(const struct rp_record *r);
+/* One line of JSON, no trailing newline (caller frees); NULL on OOM. */
+char *rp_record_to_line(const struct rp_record *r);
+/* The stable id of a configuration: 12 hex digits of FNV-1a over its settings. */
+void rp_config_id(char out[13], const char *model, const char *size, const char *dataset, const char *device,
+		  const char *precision, int batch, int seq, int workers, int prefetch, uint64_t seed, long steps);
+
+#endif

@@ -1,0 +1,102 @@
+#include "trainer/config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "kernels/error.h"
+
+/* max_seq, vocab, layers, heads, channels */
+const struct tr_size_preset tr_gpt_sizes[] = {
+	{ "tiny", { 128, 256, 4, 4, 128 }, 16 },
+	{ "small", { 256, 256, 6, 6, 384 }, 8 },
+	{ "gpt2-124m", { 1024, 50304, 12, 12, 768 }, 4 },
+};
+const int tr_gpt_nsizes = sizeof tr_gpt_sizes / sizeof *tr_gpt_sizes;
+
+const struct tr_size_preset *tr_find_size(const char *name)
+{
+	for (int i = 0; i < tr_gpt_nsizes; i++)
+		if (strcmp(tr_gpt_sizes[i].name, name) == 0)
+			return &tr_gpt_sizes[i];
+	return NULL;
+}
+
+void tr_config_defaults(struct tr_config *c)
+{
+	memset(c, 0, sizeof *c);
+	strcpy(c->model, "gpt");
+	strcpy(c->size, "tiny");
+	strcpy(c->data, "fortunes");
+	strcpy(c->device, "auto");
+	c->precision = KN_FP32;
+	c->steps = 0;
+	c->epochs = 0;
+	c->warmup_steps = 3;
+	c->lr_warmup = -1;
+	c->lr = 1e-3;
+	c->min_lr_frac = 0.1;
+	c->weight_decay = 0.1;
+	c->grad_clip = 1.0;
+	c->beta1 = 0.9;
+	c->beta2 = 0.95;
+	c->eps = 1e-8;
+	c->seed = 1337;
+	c->log_every = 10;
+	c->eval_batches = 16;
+}
+
+int tr_parse_long(const char *opt, const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (!*s || *end || errno || v < lo || v > hi)
+		return kn_error(KN_EUSAGE, "option '%s' expects an integer in [%ld, %ld], got '%s'", opt, lo, hi, s);
+	*out = v;
+	return KN_OK;
+}
+
+int tr_parse_double(const char *opt, const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (!*s || *end || errno || !isfinite(v) || v < lo || v > hi)
+		return kn_error(KN_EUSAGE, "option '%s' expects a number in [%g, %g], got '%s'", opt, lo, hi, s);
+	*out = v;
+	return KN_OK;
+}
+
+int tr_parse_bytes(const char *opt, const char *s, size_t *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	double mult = 1;
+	if (*end) {
+		static const char *const suffixes[][3] = { { "K", "KiB", "KB" }, { "M", "MiB", "MB" },
+							   { "G", "GiB", "GB" }, { "T", "TiB", "TB" } };
+		int found = 0;
+		for (int i = 0; i < 4 && !found; i++) {
+			for (int j = 0; j < 3; j++) {
+				if (strcasecmp(end, suffixes[i][j]) == 0) {
+					mult = pow(1024.0, i + 1);
+					found = 1;
+					break;
+				}
+			}
+		}
+		if (!found)
+			goto bad;
+	}
+	if (end == s || errno || !isfinite(v) || v <= 0 || v * mult > 1e18)
+		goto bad;
+	*out = (size_t)(v * mult);
+	return KN_OK;
+bad:
+	return kn_error(KN_EUSAGE, "option '%s' expects a positive byte count such as 16G, 512MiB or 1000000, got '%s'",
+			opt, s);
+}

@@ -1,0 +1,56 @@
+/*
+ * trainer/config.h — one training point's settings, the size presets, and
+ * strict parsers for option values.
+ */
+#ifndef TR_CONFIG_H
+#define TR_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/precision.h"
+#include "trainer/gpt.h"
+
+struct tr_size_preset {
+	const char *name;
+	struct tr_gpt_config gpt;
+	int default_batch;
+};
+
+extern const struct tr_size_preset tr_gpt_sizes[];
+extern const int tr_gpt_nsizes;
+const struct tr_size_preset *tr_find_size(const char *name);
+
+struct tr_config {
+	char model[16];
+	char size[32];
+	char data[512];
+	char device[16];
+	enum kn_precision precision;
+	int batch;              /* 0 = preset default */
+	int seq;                /* 0 = model context */
+	long steps;             /* 0 = derive from epochs */
+	double epochs;          /* 0 = use steps */
+	int warmup_steps;       /* excluded from timing statistics */
+	int lr_warmup;          /* learning-rate warm-up steps; -1 = 10% of steps */
+	double lr, min_lr_frac, weight_decay, grad_clip, beta1, beta2, eps;
+	uint64_t seed;
+	int log_every;
+	int json;
+	int quiet;
+	int eval_batches;
+	int threads;            /* 0 = OpenMP default */
+	size_t device_mem_limit;
+	char id[24];            /* set by a sweep; else derived from the config */
+};
+
+void tr_config_defaults(struct tr_config *c);
+
+/* Strict value parsers: KN_EUSAGE naming the option on anything not a whole,
+ * in-range value. */
+int tr_parse_long(const char *opt, const char *s, long lo, long hi, long *out);
+int tr_parse_double(const char *opt, const char *s, double lo, double hi, double *out);
+/* Bytes with an optional suffix: K, M, G, T (powers of 1024; "KiB", "GB" ... too). */
+int tr_parse_bytes(const char *opt, const char *s, size_t *out);
+
+#endif

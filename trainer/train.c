@@ -1,0 +1,309 @@
+#include "trainer/train.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "amptune_version.h"
+#include "data_loader/loader.h"
+#include "data_loader/text.h"
+#include "kernels/backend.h"
+#include "trainer/gpt.h"
+#include "trainer/metrics.h"
+
+volatile int tr_stop_signal;
+
+#define LOSS_CURVE_POINTS 200
+#define DIVERGE_FACTOR 3.0 /* a loss above 3x the first step's counts as diverged */
+
+struct run {
+	const struct tr_config *cfg;
+	struct rp_record *rec;
+	struct kn_backend be;
+	struct dl_text text;
+	struct dl_loader train_ld, val_ld;
+	struct tr_gpt model;
+	double *step_ms;
+	double *wait_ms;
+	double phase_sum_ms[KN_PHASE_COUNT];
+	long steps, steps_done, steps_per_epoch;
+	int B, T;
+};
+
+static double lr_at(const struct tr_config *c, long step, long total, long warmup)
+{
+	if (step < warmup)
+		return c->lr * (double)(step + 1) / (double)warmup;
+	double min_lr = c->lr * c->min_lr_frac;
+	double progress = total > warmup ? (double)(step - warmup) / (double)(total - warmup) : 1.0;
+	return min_lr + 0.5 * (c->lr - min_lr) * (1.0 + cos(M_PI * progress));
+}
+
+static void logf_(const struct tr_config *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(const struct tr_config *c, const char *fmt, ...)
+{
+	if (c->quiet)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+static void fill_versions(struct run *r)
+{
+	cJSON *v = r->rec->versions;
+	char buf[64];
+	cJSON_AddStringToObject(v, "amptune", AMPTUNE_VERSION);
+	cJSON_AddStringToObject(v, "git_commit", AMPTUNE_GIT_COMMIT);
+	cJSON_AddBoolToObject(v, "cuda_compiled", kn_cuda_compiled());
+	snprintf(buf, sizeof buf, "gcc %d.%d.%d", __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__);
+	cJSON_AddStringToObject(v, "compiler", buf);
+	snprintf(buf, sizeof buf, "%d", _OPENMP);
+	cJSON_AddStringToObject(v, "openmp", buf);
+	cJSON_AddNumberToObject(v, "threads", omp_get_max_threads());
+	if (kn_cuda_compiled()) {
+		struct kn_cuda_versions cv;
+		kn_cuda_versions(&cv);
+		cJSON_AddStringToObject(v, "cuda_runtime", cv.runtime);
+		cJSON_AddStringToObject(v, "cuda_driver", cv.driver);
+		cJSON_AddStringToObject(v, "cublas", cv.cublas);
+	}
+}
+
+static int setup(struct run *r)
+{
+	const struct tr_config *c = r->cfg;
+	const struct tr_size_preset *preset = tr_find_size(c->size);
+	int rc;
+	if (!preset)
+		return kn_error(KN_EUSAGE, "unknown size '%s' (expected tiny, small or gpt2-124m)", c->size);
+	r->B = c->batch ? c->batch : preset->default_batch;
+	r->T = c->seq ? c->seq : preset->gpt.max_seq;
+	r->rec->batch = r->B;
+	r->rec->seq = r->T;
+	if (r->T > preset->gpt.max_seq)
+		return kn_error(KN_EUSAGE, "option '--seq' is %d, beyond the '%s' model's context of %d", r->T, c->size,
+				preset->gpt.max_seq);
+	if ((rc = kn_backend_open(&r->be, c->device, c->precision, c->device_mem_limit)))
+		return rc;
+	snprintf(r->rec->device, sizeof r->rec->device, "%s", r->be.name);
+	snprintf(r->rec->device_name, sizeof r->rec->device_name, "%s", r->be.device_name);
+	if ((rc = dl_text_open(&r->text, c->data)))
+		return rc;
+	if ((rc = dl_loader_init(&r->train_ld, &r->be, &r->text, DL_TRAIN, r->B, r->T, c->seed, 1)))
+		return rc;
+	if (c->eval_batches && (rc = dl_loader_init(&r->val_ld, &r->be, &r->text, DL_VAL, r->B, r->T, c->seed, 0)))
+		return rc;
+	r->steps_per_epoch = r->train_ld.steps_per_epoch;
+	r->steps = c->steps ? c->steps : (long)ceil(c->epochs * (double)r->steps_per_epoch);
+	if (r->steps < 1)
+		r->steps = 1;
+	if (c->warmup_steps >= r->steps)
+		return kn_error(KN_EUSAGE, "option '--warmup-steps' (%d) must be below the number of steps (%ld)",
+				c->warmup_steps, r->steps);
+	r->rec->steps = r->steps;
+	if ((rc = tr_gpt_init(&r->model, &r->be, &preset->gpt, r->B, r->T, c->seed)))
+		return rc;
+	r->step_ms = calloc((size_t)r->steps, sizeof *r->step_ms);
+	r->wait_ms = calloc((size_t)r->steps, sizeof *r->wait_ms);
+	if (!r->step_ms || !r->wait_ms)
+		return kn_error(KN_ENOMEM, "out of memory for %ld step timings", r->steps);
+	return KN_OK;
+}
+
+static int train_steps(struct run *r)
+{
+	const struct tr_config *c = r->cfg;
+	struct kn_backend *be = &r->be;
+	long lr_warmup = c->lr_warmup >= 0 ? c->lr_warmup : r->steps / 10;
+	long curve_every = r->steps > LOSS_CURVE_POINTS ? (r->steps + LOSS_CURVE_POINTS - 1) / LOSS_CURVE_POINTS : 1;
+	double tokens = (double)r->B * r->T;
+	int rc;
+	for (long step = 0; step < r->steps; step++) {
+		if (tr_stop_signal)
+			return kn_error(KN_EINTR, "interrupted by signal %d after %ld of %ld steps", tr_stop_signal, step,
+					r->steps);
+		double t0 = tr_now_ms();
+		struct dl_batch batch;
+		double w0 = tr_now_ms();
+		if ((rc = dl_loader_next(&r->train_ld, &batch)))
+			return rc;
+		r->wait_ms[step] = tr_now_ms() - w0;
+		be->vt->phase_begin(be, KN_PHASE_H2D);
+		if ((rc = tr_gpt_upload_batch(&r->model, batch.inputs, batch.targets)))
+			return rc;
+		be->vt->phase_end(be, KN_PHASE_H2D);
+		double loss;
+		be->vt->phase_begin(be, KN_PHASE_FORWARD);
+		if ((rc = tr_gpt_forward(&r->model, r->T, &loss)))
+			return rc;
+		be->vt->phase_end(be, KN_PHASE_FORWARD);
+		if (step == 0)
+			r->rec->initial_loss = loss;
+		r->rec->final_loss = loss;
+		if (step % curve_every == 0 || step == r->steps - 1)
+			rp_record_add_loss(r->rec, step, loss);
+		if (!isfinite(loss) || loss > DIVERGE_FACTOR * r->rec->initial_loss) {
+			r->steps_done = step;
+			return kn_error(KN_EDIVERGED, "training diverged at step %ld: loss %g (initial %g)", step, loss,
+					r->rec->initial_loss);
+		}
+		be->vt->phase_begin(be, KN_PHASE_BACKWARD);
+		tr_gpt_backward(&r->model, 1.0f);
+		be->vt->phase_end(be, KN_PHASE_BACKWARD);
+		be->vt->phase_begin(be, KN_PHASE_OPTIMIZER);
+		double norm = tr_gpt_grad_norm(&r->model);
+		float clip = norm > c->grad_clip ? (float)(c->grad_clip / norm) : 1.0f;
+		float lr = (float)lr_at(c, step, r->steps, lr_warmup);
+		tr_gpt_update(&r->model, lr, (float)c->beta1, (float)c->beta2, (float)c->eps, (float)c->weight_decay, clip);
+		be->vt->phase_end(be, KN_PHASE_OPTIMIZER);
+		if ((rc = kn_sync(be)))
+			return rc;
+		r->step_ms[step] = tr_now_ms() - t0;
+		double ph[KN_PHASE_COUNT];
+		be->vt->phase_read(be, ph);
+		if (step >= c->warmup_steps)
+			for (int p = 0; p < KN_PHASE_COUNT; p++)
+				r->phase_sum_ms[p] += ph[p];
+		r->steps_done = step + 1;
+		if (c->log_every && (step % c->log_every == 0 || step == r->steps - 1))
+			logf_(c, "step %5ld/%ld | loss %.4f | lr %.2e | norm %6.3f | %8.2f ms | %9.0f tok/s\n", step + 1,
+			      r->steps, loss, lr, norm, r->step_ms[step], tokens / (r->step_ms[step] / 1e3));
+	}
+	return KN_OK;
+}
+
+static int evaluate(struct run *r)
+{
+	const struct tr_config *c = r->cfg;
+	long n = c->eval_batches;
+	if (n <= 0)
+		return KN_OK;
+	if (n > r->val_ld.steps_per_epoch)
+		n = r->val_ld.steps_per_epoch;
+	double sum = 0;
+	for (long i = 0; i < n; i++) {
+		struct dl_batch batch;
+		double loss;
+		int rc;
+		if ((rc = dl_loader_next(&r->val_ld, &batch)) || (rc = tr_gpt_upload_batch(&r->model, batch.inputs, batch.targets)) ||
+		    (rc = tr_gpt_forward(&r->model, r->T, &loss)))
+			return rc;
+		sum += loss;
+	}
+	r->rec->eval_loss = sum / (double)n;
+	cJSON_AddNumberToObject(r->rec->extra, "eval_batches", (double)n);
+	logf_(c, "eval: loss %.4f over %ld validation batches\n", r->rec->eval_loss, n);
+	return KN_OK;
+}
+
+static void summarise(struct run *r)
+{
+	struct rp_record *rec = r->rec;
+	const struct tr_config *c = r->cfg;
+	long timed = r->steps_done - c->warmup_steps;
+	double tokens = (double)r->B * r->T;
+	if (timed > 0) {
+		const double *ms = r->step_ms + c->warmup_steps;
+		rec->step_ms_p50 = tr_percentile(ms, (size_t)timed, 0.50);
+		rec->step_ms_p95 = tr_percentile(ms, (size_t)timed, 0.95);
+		rec->samples_per_sec = r->B / (rec->step_ms_p50 / 1e3);
+		rec->tokens_per_sec = tokens / (rec->step_ms_p50 / 1e3);
+		double wait = 0, total = 0;
+		for (long i = c->warmup_steps; i < r->steps_done; i++) {
+			wait += r->wait_ms[i];
+			total += r->step_ms[i];
+		}
+		rec->data_wait_frac = total > 0 ? wait / total : NAN;
+		cJSON *ph = cJSON_AddObjectToObject(rec->extra, "phase_ms");
+		for (int p = 0; p < KN_PHASE_COUNT; p++)
+			cJSON_AddNumberToObject(ph, kn_phase_names[p], r->phase_sum_ms[p] / (double)timed);
+		cJSON_AddNumberToObject(ph, "data_wait", wait / (double)timed);
+		cJSON_AddNumberToObject(rec->loader, "wait_ms_p50", tr_percentile(r->wait_ms + c->warmup_steps, (size_t)timed, 0.5));
+		cJSON_AddNumberToObject(rec->loader, "wait_ms_p95", tr_percentile(r->wait_ms + c->warmup_steps, (size_t)timed, 0.95));
+		cJSON_AddNumberToObject(rec->extra, "timed_steps", (double)timed);
+	}
+	const struct tr_size_preset *preset = tr_find_size(c->size);
+	if (preset) {
+		rec->flops_per_step = tr_gpt_flops_per_token(&preset->gpt, r->T) * tokens;
+		cJSON_AddNumberToObject(rec->extra, "params", (double)tr_gpt_count_params(&preset->gpt));
+		if (r->be.peak_flops > 0 && isfinite(rec->step_ms_p50))
+			rec->mfu = rec->flops_per_step / (rec->step_ms_p50 / 1e3) / r->be.peak_flops;
+	}
+	if (r->steps_per_epoch > 0 && isfinite(rec->step_ms_p50)) {
+		cJSON_AddNumberToObject(rec->extra, "steps_per_epoch", (double)r->steps_per_epoch);
+		if (r->steps_done >= r->steps_per_epoch) {
+			double s = 0;
+			for (long i = 0; i < r->steps_per_epoch; i++)
+				s += r->step_ms[i];
+			rec->epoch_s = s / 1e3;
+			rec->epoch_s_extrapolated = 0;
+		} else {
+			rec->epoch_s = rec->step_ms_p50 * (double)r->steps_per_epoch / 1e3;
+			rec->epoch_s_extrapolated = 1;
+		}
+	}
+	cJSON_AddNumberToObject(rec->loader, "batches", (double)r->train_ld.stats.batches);
+	cJSON_AddNumberToObject(rec->loader, "wait_ms_total", r->train_ld.stats.wait_ms_total);
+	cJSON_AddNumberToObject(rec->extra, "warmup_steps", c->warmup_steps);
+	cJSON_AddNumberToObject(rec->extra, "steps_done", (double)r->steps_done);
+	cJSON_AddNumberToObject(rec->extra, "lr", c->lr);
+	rec->peak_device_bytes = (double)r->be.mem_peak_bytes;
+	rec->pinned_bytes = (double)r->be.pinned_bytes;
+	rec->peak_host_bytes = tr_peak_rss_bytes();
+	rec->loss_scale_skips = 0;
+}
+
+static void fill_config(const struct tr_config *c, struct rp_record *rec)
+{
+	snprintf(rec->model, sizeof rec->model, "%s", c->model);
+	snprintf(rec->size, sizeof rec->size, "%s", c->size);
+	snprintf(rec->dataset, sizeof rec->dataset, "%s", c->data);
+	snprintf(rec->device, sizeof rec->device, "%s", c->device);
+	snprintf(rec->precision, sizeof rec->precision, "%s", kn_precision_name(c->precision));
+	rec->batch = c->batch;
+	rec->seq = c->seq;
+	rec->workers = 0;
+	rec->prefetch = 0;
+	rec->seed = c->seed;
+	rec->steps = c->steps;
+}
+
+int tr_train(const struct tr_config *cfg, struct rp_record *rec)
+{
+	struct run r = { .cfg = cfg, .rec = rec };
+	int rc;
+	tr_utc_now(rec->started_at, sizeof rec->started_at);
+	fill_config(cfg, rec);
+	fill_versions(&r);
+	rc = setup(&r);
+	if (rc == KN_OK) {
+		logf_(cfg, "amptune train: %s %s on %s (%s), %s, batch %d x seq %d, %ld steps (%ld per epoch), %.2fM params\n",
+		      cfg->model, cfg->size, r.be.name, r.be.device_name, kn_precision_name(cfg->precision), r.B, r.T,
+		      r.steps, r.steps_per_epoch, (double)r.model.num_params / 1e6);
+		rc = train_steps(&r);
+	}
+	if (rc == KN_OK)
+		rc = evaluate(&r);
+	summarise(&r);
+	if (cfg->id[0])
+		snprintf(rec->id, sizeof rec->id, "%s", cfg->id);
+	else
+		rp_config_id(rec->id, rec->model, rec->size, rec->dataset, rec->device, rec->precision, rec->batch, rec->seq,
+			     rec->workers, rec->prefetch, rec->seed, rec->steps);
+	snprintf(rec->status, sizeof rec->status, "%s", kn_status_name(rc));
+	snprintf(rec->message, sizeof rec->message, "%s", rc ? kn_last_error() : "");
+	tr_utc_now(rec->finished_at, sizeof rec->finished_at);
+	tr_gpt_release(&r.model);
+	dl_loader_release(&r.train_ld);
+	dl_loader_release(&r.val_ld);
+	dl_text_release(&r.text);
+	kn_backend_release(&r.be);
+	free(r.step_ms);
+	free(r.wait_ms);
+	return rc;
+}
