@@ -26,9 +26,14 @@
 struct kn_backend;
 
 struct dl_batch {
+	/* text / token models */
 	int *inputs;  /* [B*T] host memory owned by the loader, valid until the next call */
 	int *targets; /* [B*T] */
 	int B, T;
+	/* image models: images [B, C, H, W] normalised float32 (NCHW), labels [B] */
+	float *images;
+	int *labels;
+	int C, H, W;
 	long step;    /* global batch index */
 	long epoch;
 };
