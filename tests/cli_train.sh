@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# `amptune train` from the outside: exit codes and messages for bad input,
+# the --json record on stdout, help and version.
+set -u
+A=${AMPTUNE:?AMPTUNE must name the amptune binary}
+T=${TEST_TMPDIR:-/tmp}/cli_train.$$
+mkdir -p "$T"
+trap 'rm -rf "$T"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# expect CODE PATTERN -- ARGS...: exit code and a stderr line matching PATTERN
+expect() {
+	local code=$1 pat=$2; shift 3
+	"$A" "$@" >"$T/out" 2>"$T/err"
+	local rc=$?
+	if [ "$rc" != "$code" ]; then bad "amptune $*: exit $rc, expected $code ($(head -c 300 "$T/err"))"; return; fi
+	if ! grep -qE -- "$pat" "$T/err"; then bad "amptune $*: stderr lacks /$pat/: $(head -c 300 "$T/err")"; return; fi
+	ok
+}
+Q=(--steps 4 --batch 2 --seq 16 --eval-batches 1 --warmup-steps 1 --quiet)
+
+expect 64 "amptune train: unknown option '--bogus'" -- train --bogus
+expect 64 "see 'amptune help train'" -- train --bogus
+expect 64 "option '--batch' expects an integer in \[1, 65536\], got 'x'" -- train --batch x
+expect 64 "option '--batch' expects an integer in \[1, 65536\], got '0'" -- train --batch 0
+expect 64 "option '--lr' expects a number" -- train --lr 1e-3x
+expect 64 "option '--size' expects tiny, small or gpt2-124m, got 'huge'" -- train --size huge
+expect 64 "option '--precision' expects fp32, tf32, fp16 or bf16, got 'fp8'" -- train --precision fp8
+expect 64 "option '--device' expects cpu, cuda or auto, got 'tpu'" -- train --device tpu
+expect 64 "option '--model' expects gpt, got 'rnn'" -- train --model rnn
+expect 64 "option '--steps' needs a value" -- train --steps
+expect 64 "options '--steps' and '--epochs' cannot be used together" -- train --steps 3 --epochs 1
+expect 64 "unexpected argument 'extra'" -- train extra
+expect 64 "option '--seq' is 200, beyond the 'tiny' model's context of 128" -- train --seq 200 --device cpu --quiet
+expect 64 "option '--warmup-steps' \(5\) must be below the number of steps \(4\)" -- train "${Q[@]}" --warmup-steps 5 --device cpu
+expect 64 "option '--device-mem-limit' expects a positive byte count" -- train --device-mem-limit 12Q
+expect 69 "precision 'bf16' is not available on the cpu backend" -- train "${Q[@]}" --device cpu --precision bf16
+expect 69 "precision 'fp16' is not available on the cpu backend" -- train "${Q[@]}" --device cpu --precision fp16
+expect 65 "cannot open text data '/nonexistent/x.txt'" -- train "${Q[@]}" --device cpu --data /nonexistent/x.txt
+printf 'tiny' >"$T/small.txt"
+expect 65 "text data '.*small.txt' holds 4 bytes" -- train "${Q[@]}" --device cpu --data "$T/small.txt"
+head -c 600 /usr/share/games/fortunes/fortunes >"$T/short.txt"
+expect 65 "text data '.*short.txt': the validation split has 60 bytes, 3 windows of 16\+1 bytes; one batch of 4 needs 65 bytes" -- train "${Q[@]}" --device cpu --data "$T/short.txt" --batch 4
+expect 75 "out of memory on 'cpu': need .* free .* of the 1.0 MiB limit" -- train "${Q[@]}" --device cpu --device-mem-limit 1M
+expect 64 "amptune: unknown command 'trian'" -- trian
+expect 64 "amptune help: unknown command 'nope'" -- help nope
+
+# a device this machine or build cannot run: 69, with the reason
+if ! command -v nvidia-smi >/dev/null || ! nvidia-smi -L >/dev/null 2>&1; then
+	expect 69 "device 'cuda' .*(not available|no training kernels)" -- train "${Q[@]}" --device cuda
+fi
+
+# --json: exactly one JSON line on stdout with the schema's fields; the log on stderr
+"$A" train "${Q[@]}" --device cpu --json >"$T/rec" 2>"$T/err"
+rc=$?
+[ $rc = 0 ] && ok || bad "train --json exit $rc: $(cat "$T/err")"
+[ "$(wc -l <"$T/rec")" = 1 ] && ok || bad "train --json printed $(wc -l <"$T/rec") lines on stdout"
+python3 - "$T/rec" <<'PY' && ok || bad "record fields"
+import json, math, sys
+r = json.loads(open(sys.argv[1]).read())
+need = ["schema_version","id","status","message","model","size","dataset","device","device_name","precision",
+        "batch","seq","workers","prefetch","seed","steps","step_ms_p50","step_ms_p95","samples_per_sec",
+        "tokens_per_sec","flops_per_step","mfu","epoch_s","epoch_s_extrapolated","peak_device_bytes",
+        "peak_host_bytes","pinned_bytes","loss_curve","initial_loss","final_loss","eval_loss","eval_accuracy",
+        "data_wait_frac","loader","loss_scale_skips","versions","started_at","finished_at"]
+missing = [k for k in need if k not in r]
+assert not missing, missing
+assert r["schema_version"] == 1 and r["status"] == "ok" and r["message"] == ""
+assert (r["model"], r["size"], r["device"], r["precision"]) == ("gpt", "tiny", "cpu", "fp32")
+assert (r["batch"], r["seq"], r["steps"]) == (2, 16, 4)
+assert r["step_ms_p50"] > 0 and r["step_ms_p95"] >= r["step_ms_p50"]
+assert abs(r["tokens_per_sec"] - 32 / (r["step_ms_p50"] / 1e3)) < 1e-6 * r["tokens_per_sec"]
+assert r["epoch_s_extrapolated"] is True and r["epoch_s"] > 0
+assert len(r["loss_curve"]) == 4 and abs(r["initial_loss"] - math.log(256)) < 0.1
+assert r["eval_accuracy"] is None and r["mfu"] is None
+assert r["peak_device_bytes"] > 0 and r["peak_host_bytes"] > r["peak_device_bytes"]
+assert r["versions"]["amptune"] and len(r["id"]) == 12
+PY
+grep -q "^step     1/4 | loss 5\.5" "$T/err" && bad "--quiet still logged steps" || ok
+
+# the record is printed for a failed point too (a sweep records it)
+"$A" train "${Q[@]}" --device cpu --device-mem-limit 1M --json >"$T/oom" 2>/dev/null
+python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert r['status']=='oom' and 'need' in r['message']" "$T/oom" && ok || bad "oom record"
+
+# help and version
+"$A" --help >"$T/h" && grep -q "^  train " "$T/h" && grep -q "75 out of memory" "$T/h" && ok || bad "--help"
+"$A" help train >"$T/h" && grep -q -- "--precision fp32|tf32|fp16|bf16" "$T/h" && ok || bad "help train"
+"$A" train --help >"$T/h" && grep -q -- "--device-mem-limit" "$T/h" && ok || bad "train --help"
+"$A" --version | grep -qE "^amptune [0-9]+\.[0-9]+\.[0-9]+ \(commit [0-9a-f]+(-dirty)?|unknown, CUDA (compiled in|not compiled in)" && ok || bad "--version"
+
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]

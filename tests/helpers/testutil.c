@@ -1,0 +1,68 @@
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "data_loader/rng.h"
+#include "kernels/backend.h"
+
+void tu_fill_uniform(double *x, size_t n, double lo, double hi, uint64_t seed)
+{
+	struct dl_rng r;
+	dl_rng_init(&r, seed);
+	for (size_t i = 0; i < n; i++)
+		x[i] = lo + (hi - lo) * dl_rng_uniform(&r);
+}
+
+double tu_max_err(const double *a, const double *b, size_t n, double atol, double rtol)
+{
+	double worst = 0;
+	for (size_t i = 0; i < n; i++) {
+		double e = fabs(a[i] - b[i]) / (atol + rtol * fabs(b[i]));
+		if (!(e <= worst)) /* NaN counts as the worst */
+			worst = isnan(e) ? INFINITY : e;
+	}
+	return worst;
+}
+
+void *tu_dev(struct kn_backend *be, const double *src, size_t n, int master)
+{
+	void *p;
+	size_t es = master ? be->master_bytes : be->act_bytes;
+	if (kn_alloc(be, &p, n * es)) {
+		fprintf(stderr, "tu_dev: %s\n", kn_last_error());
+		abort();
+	}
+	double *zeros = NULL;
+	if (!src)
+		src = zeros = calloc(n ? n : 1, sizeof *zeros);
+	if (!src || be->vt->upload(be, p, src, n, master))
+		abort();
+	free(zeros);
+	return p;
+}
+
+double *tu_host(struct kn_backend *be, const void *dev, size_t n, int master)
+{
+	double *h = malloc((n ? n : 1) * sizeof *h);
+	if (!h || be->vt->download(be, h, dev, n, master))
+		abort();
+	return h;
+}
+
+const char *tu_tmpdir(void)
+{
+	static char path[512];
+	if (!path[0]) {
+		const char *base = getenv("TEST_TMPDIR");
+		if (!base || !*base)
+			base = "/tmp";
+		mkdir(base, 0755);
+		snprintf(path, sizeof path, "%s/t%d", base, (int)getpid());
+		mkdir(path, 0755);
+	}
+	return path;
+}

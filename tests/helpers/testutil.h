@@ -1,0 +1,21 @@
+/* Shared test helpers: random buffers, tolerant comparison, temp paths. */
+#ifndef TESTUTIL_H
+#define TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct kn_backend;
+
+/* Fills x[0..n) with uniform values in [lo, hi) from seed. */
+void tu_fill_uniform(double *x, size_t n, double lo, double hi, uint64_t seed);
+/* Max over i of |a-b| / (atol + rtol*|b|); <= 1 means within tolerance. */
+double tu_max_err(const double *a, const double *b, size_t n, double atol, double rtol);
+/* Allocates n elements on `be` (act- or master-typed) and uploads src (NULL = zeros). */
+void *tu_dev(struct kn_backend *be, const double *src, size_t n, int master);
+/* Downloads n elements into a new malloc'd double array. */
+double *tu_host(struct kn_backend *be, const void *dev, size_t n, int master);
+/* A scratch directory path unique to this process, created on first use. */
+const char *tu_tmpdir(void);
+
+#endif
