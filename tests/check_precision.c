@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "kernels/precision.h"
+#include "testutil.h"
 
 START_TEST(test_names)
 {
@@ -55,9 +56,5 @@ int main(void)
 	tcase_add_test(tc, test_bf16);
 	tcase_add_test(tc, test_fp16);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return tu_run_suite(s);
 }

@@ -15,6 +15,9 @@ double tu_max_err(const double *a, const double *b, size_t n, double atol, doubl
 void *tu_dev(struct kn_backend *be, const double *src, size_t n, int master);
 /* Downloads n elements into a new malloc'd double array. */
 double *tu_host(struct kn_backend *be, const void *dev, size_t n, int master);
+/* Runs a Check suite with CK_NORMAL output; returns the process exit code. */
+struct Suite;
+int tu_run_suite(struct Suite *s);
 /* A scratch directory path unique to this process, created on first use. */
 const char *tu_tmpdir(void);
 
