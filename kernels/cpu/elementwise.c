@@ -9,10 +9,10 @@ void KN_CPU_FN(gelu_forward)(void *out_, const void *inp_, size_t n)
 {
 	real *out = out_;
 	const real *x = inp_;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for simd schedule(static)
 	for (size_t i = 0; i < n; i++) {
 		real c = (real)0.044715 * x[i] * x[i] * x[i];
-		out[i] = (real)0.5 * x[i] * (1 + KN_TANH((real)GELU_SCALE * (x[i] + c)));
+		out[i] = (real)0.5 * x[i] * (1 + KN_TANH_FAST((real)GELU_SCALE * (x[i] + c)));
 	}
 }
 
@@ -20,10 +20,10 @@ void KN_CPU_FN(gelu_backward)(void *dinp_, const void *inp_, const void *dout_, 
 {
 	real *dinp = dinp_;
 	const real *x = inp_, *dout = dout_;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for simd schedule(static)
 	for (size_t i = 0; i < n; i++) {
 		real u = (real)GELU_SCALE * (x[i] + (real)0.044715 * x[i] * x[i] * x[i]);
-		real th = KN_TANH(u);
+		real th = KN_TANH_FAST(u);
 		real sech2 = 1 - th * th;
 		real du = (real)GELU_SCALE * (1 + 3 * (real)0.044715 * x[i] * x[i]);
 		dinp[i] = ((real)0.5 * (1 + th) + (real)0.5 * x[i] * sech2 * du) * dout[i];
