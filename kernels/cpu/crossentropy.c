@@ -10,11 +10,11 @@ void KN_CPU_FN(crossentropy_forward)(void *losses_, void *logits_, const int *ta
 		real mx = row[0];
 		for (int i = 1; i < V; i++)
 			mx = row[i] > mx ? row[i] : mx;
+		for (int i = 0; i < V; i++)
+			row[i] = KN_EXP_FAST(row[i] - mx);
 		double sum = 0;
-		for (int i = 0; i < V; i++) {
-			row[i] = KN_EXP(row[i] - mx);
+		for (int i = 0; i < V; i++)
 			sum += row[i];
-		}
 		real inv = (real)(1.0 / sum);
 		for (int i = 0; i < V; i++)
 			row[i] *= inv;

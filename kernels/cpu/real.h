@@ -65,8 +65,10 @@ static inline float kn_fast_tanhf(float x)
 	return __builtin_copysignf((1.0f - t) / (1.0f + t), x);
 }
 #define KN_TANH_FAST kn_fast_tanhf
+#define KN_EXP_FAST kn_fast_expf
 #else
 #define KN_TANH_FAST tanh
+#define KN_EXP_FAST exp
 #endif
 
 /* Reductions sum fixed-size chunks in parallel, then the chunk partials in
