@@ -1,5 +1,6 @@
 /* `amptune train`: one training point; the record on stdout with --json. */
 #include <getopt.h>
+#include <math.h>
 #include <omp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -57,6 +58,19 @@ void cmd_train_usage(FILE *out)
 }
 
 static void on_signal(int sig) { tr_stop_signal = sig; }
+
+static void print_summary(const struct rp_record *r)
+{
+	char eval[32] = "", peak[32], rss[32];
+	if (isfinite(r->eval_loss))
+		snprintf(eval, sizeof eval, ", eval %.4f", r->eval_loss);
+	fprintf(stderr,
+		"summary: %s %s %s batch %d seq %d | step %.2f ms p50, %.2f ms p95 | %.0f tok/s | loss %.4f -> %.4f%s | "
+		"epoch %.1f s%s | peak %s backend, %s rss\n",
+		r->device, r->size, r->precision, r->batch, r->seq, r->step_ms_p50, r->step_ms_p95, r->tokens_per_sec,
+		r->initial_loss, r->final_loss, eval, r->epoch_s, r->epoch_s_extrapolated ? " (extrapolated)" : " (measured)",
+		kn_fmt_bytes(peak, sizeof peak, r->peak_device_bytes), kn_fmt_bytes(rss, sizeof rss, r->peak_host_bytes));
+}
 
 enum {
 	OPT_MODEL = 256, OPT_SIZE, OPT_DATA, OPT_DEVICE, OPT_PRECISION, OPT_BATCH, OPT_SEQ, OPT_STEPS, OPT_EPOCHS,
@@ -191,13 +205,7 @@ int cmd_train(int argc, char **argv)
 	if (rc)
 		fprintf(stderr, "amptune train: %s\n", kn_last_error());
 	else if (!cfg.quiet)
-		fprintf(stderr,
-			"summary: %s %s %s batch %d seq %d | step %.2f ms p50, %.2f ms p95 | %.0f tok/s | "
-			"loss %.4f -> %.4f, eval %.4f | epoch %.1f s%s | peak %.1f MiB backend, %.1f MiB rss\n",
-			rec.device, rec.size, rec.precision, rec.batch, rec.seq, rec.step_ms_p50, rec.step_ms_p95,
-			rec.tokens_per_sec, rec.initial_loss, rec.final_loss, rec.eval_loss, rec.epoch_s,
-			rec.epoch_s_extrapolated ? " (extrapolated)" : "", rec.peak_device_bytes / 1048576.0,
-			rec.peak_host_bytes / 1048576.0);
+		print_summary(&rec);
 	if (cfg.json && rc != KN_EUSAGE) {
 		char *line = rp_record_to_line(&rec);
 		if (line) {
