@@ -1,0 +1,711 @@
+/*
+ * The GPT ops on CUDA, templated over the activation type T (float for
+ * fp32/tf32, __nv_bfloat16, __half); arithmetic in fp32, master weights and
+ * optimizer state fp32. Linear layers through cuBLASLt with a fused bias
+ * epilogue; attention as batched GEMMs (cuBLAS) around a causal softmax
+ * kernel. Every reduction runs in a fixed order (no atomics on values), so a
+ * run is bitwise reproducible for a fixed seed; the embedding gradient sorts
+ * positions by token (stable radix sort) and sums each token's positions in
+ * order.
+ *
+ * Contracts as in kernels/backend.h (which outputs are overwritten and which
+ * accumulated).
+ */
+#include <cub/device/device_radix_sort.cuh>
+#include <math.h>
+
+#include "kernels/cuda/cuda_common.cuh"
+
+#define WARP 32
+
+__device__ __forceinline__ float warp_sum(float v)
+{
+	for (int o = 16; o > 0; o >>= 1)
+		v += __shfl_xor_sync(0xffffffffu, v, o);
+	return v;
+}
+
+__device__ __forceinline__ float warp_max(float v)
+{
+	for (int o = 16; o > 0; o >>= 1)
+		v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+	return v;
+}
+
+static cudaStream_t S() { return kn_cuda.stream; }
+#define SKIP_IF_FAILED() \
+	do {             \
+		if (kn_cuda.status) \
+			return; \
+	} while (0)
+
+/* ---------------- embeddings ---------------- */
+
+template <typename T>
+__global__ void encoder_forward_k(T *out, const int *tokens, const T *wte, const T *wpe, int BT, int T_, int C)
+{
+	size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+	if (i >= (size_t)BT * C)
+		return;
+	int bt = (int)(i / C), c = (int)(i % C), t = bt % T_;
+	out[i] = fromf<T>(tof(wte[(size_t)tokens[bt] * C + c]) + tof(wpe[(size_t)t * C + c]));
+}
+
+template <typename T>
+static void encoder_forward(void *out, const int *tokens, const void *wte, const void *wpe, int B, int T_, int C)
+{
+	SKIP_IF_FAILED();
+	size_t n = (size_t)B * T_ * C;
+	encoder_forward_k<T><<<ceil_div(n, 256), 256, 0, S()>>>((T *)out, tokens, (const T *)wte, (const T *)wpe, B * T_,
+							      T_, C);
+	LAUNCH_OK();
+}
+
+/* dwpe[t,c] += sum over b, in b order */
+template <typename T> __global__ void wpe_backward_k(T *dwpe, const T *dout, int B, int T_, int C)
+{
+	size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+	if (i >= (size_t)T_ * C)
+		return;
+	float s = tof(dwpe[i]);
+	for (int b = 0; b < B; b++)
+		s += tof(dout[(size_t)b * T_ * C + i]);
+	dwpe[i] = fromf<T>(s);
+}
+
+/* one block column per run of equal tokens in the sorted order; thread = channel */
+template <typename T>
+__global__ void wte_backward_k(T *dwte, const T *dout, const int *sorted_tok, const int *sorted_pos, int BT, int C)
+{
+	int i = blockIdx.x;
+	int c = blockIdx.y * blockDim.x + threadIdx.x;
+	if (c >= C || (i > 0 && sorted_tok[i - 1] == sorted_tok[i]))
+		return; /* only the first position of each token's run does the work */
+	int tok = sorted_tok[i];
+	float s = 0;
+	for (int j = i; j < BT && sorted_tok[j] == tok; j++)
+		s += tof(dout[(size_t)sorted_pos[j] * C + c]);
+	size_t w = (size_t)tok * C + c;
+	dwte[w] = fromf<T>(tof(dwte[w]) + s);
+}
+
+__global__ void iota_k(int *p, int n)
+{
+	int i = blockIdx.x * blockDim.x + threadIdx.x;
+	if (i < n)
+		p[i] = i;
+}
+
+template <typename T>
+static void encoder_backward(void *dwte, void *dwpe, const void *dout, const int *tokens, int B, int T_, int C)
+{
+	SKIP_IF_FAILED();
+	int BT = B * T_;
+	wpe_backward_k<T><<<ceil_div((size_t)T_ * C, 256), 256, 0, S()>>>((T *)dwpe, (const T *)dout, B, T_, C);
+	LAUNCH_OK();
+	size_t sort_bytes = 0;
+	cub::DeviceRadixSort::SortPairs(NULL, sort_bytes, (const int *)NULL, (int *)NULL, (const int *)NULL, (int *)NULL,
+					BT);
+	size_t ints = 3 * (size_t)BT * sizeof(int);
+	char *scr = (char *)kn_cuda_scratch(ints + sort_bytes + 256);
+	if (!scr)
+		return;
+	int *pos = (int *)scr, *stok = pos + BT, *spos = stok + BT;
+	void *tmp = scr + ((ints + 255) / 256) * 256;
+	iota_k<<<ceil_div(BT, 256), 256, 0, S()>>>(pos, BT);
+	LAUNCH_OK();
+	/* stable: positions of one token stay in increasing order */
+	CUDA_OK(cub::DeviceRadixSort::SortPairs(tmp, sort_bytes, tokens, stok, pos, spos, BT, 0, 32, S()));
+	dim3 grid(BT, ceil_div(C, 128));
+	wte_backward_k<T><<<grid, 128, 0, S()>>>((T *)dwte, (const T *)dout, stok, spos, BT, C);
+	LAUNCH_OK();
+}
+
+/* ---------------- LayerNorm ---------------- */
+
+/* one warp per row */
+template <typename T>
+__global__ void layernorm_forward_k(T *out, float *mean, float *rstd, const T *inp, const T *w, const T *b, int N, int C)
+{
+	int row = blockIdx.x * (blockDim.x / WARP) + threadIdx.x / WARP, lane = threadIdx.x % WARP;
+	if (row >= N)
+		return;
+	const T *x = inp + (size_t)row * C;
+	float s = 0;
+	for (int i = lane; i < C; i += WARP)
+		s += tof(x[i]);
+	float m = warp_sum(s) / C;
+	float v = 0;
+	for (int i = lane; i < C; i += WARP) {
+		float d = tof(x[i]) - m;
+		v += d * d;
+	}
+	float r = rsqrtf(warp_sum(v) / C + 1e-5f);
+	T *o = out + (size_t)row * C;
+	for (int i = lane; i < C; i += WARP)
+		o[i] = fromf<T>((tof(x[i]) - m) * r * tof(w[i]) + tof(b[i]));
+	if (lane == 0) {
+		mean[row] = m;
+		rstd[row] = r;
+	}
+}
+
+template <typename T>
+static void layernorm_forward(void *out, void *mean, void *rstd, const void *inp, const void *w, const void *b, int N,
+			      int C)
+{
+	SKIP_IF_FAILED();
+	layernorm_forward_k<T><<<ceil_div(N, 8), 256, 0, S()>>>((T *)out, (float *)mean, (float *)rstd, (const T *)inp,
+								  (const T *)w, (const T *)b, N, C);
+	LAUNCH_OK();
+}
+
+template <typename T>
+__global__ void layernorm_backward_dinp_k(T *dinp, const T *dout, const T *inp, const T *w, const float *mean,
+					  const float *rstd, int N, int C)
+{
+	int row = blockIdx.x * (blockDim.x / WARP) + threadIdx.x / WARP, lane = threadIdx.x % WARP;
+	if (row >= N)
+		return;
+	const T *x = inp + (size_t)row * C, *d = dout + (size_t)row * C;
+	float m = mean[row], r = rstd[row], dm = 0, dnm = 0;
+	for (int i = lane; i < C; i += WARP) {
+		float norm = (tof(x[i]) - m) * r, dn = tof(w[i]) * tof(d[i]);
+		dm += dn;
+		dnm += dn * norm;
+	}
+	dm = warp_sum(dm) / C;
+	dnm = warp_sum(dnm) / C;
+	T *di = dinp + (size_t)row * C;
+	for (int i = lane; i < C; i += WARP) {
+		float norm = (tof(x[i]) - m) * r, dn = tof(w[i]) * tof(d[i]);
+		di[i] = fromf<T>(tof(di[i]) + (dn - dm - norm * dnm) * r);
+	}
+}
+
+/*
+ * Column sums in a fixed order: blockIdx.y takes rows [y*rows_per, ...),
+ * each thread one column, partial sums to a [chunks, C] float buffer; then
+ * colsum_finish adds the chunks in order into dst. Mode 0 sums a; mode 1 sums
+ * (x - mean) * rstd * a (LayerNorm weight gradient).
+ */
+#define COLSUM_CHUNKS 64
+template <typename T>
+__global__ void colsum_partial_k(float *part, const T *a, const T *x, const float *mean, const float *rstd, int N, int C,
+				 int rows_per, int mode)
+{
+	int c = blockIdx.x * blockDim.x + threadIdx.x;
+	if (c >= C)
+		return;
+	int r0 = blockIdx.y * rows_per, r1 = min(N, r0 + rows_per);
+	float s = 0;
+	for (int r = r0; r < r1; r++) {
+		float v = tof(a[(size_t)r * C + c]);
+		if (mode)
+			v *= (tof(x[(size_t)r * C + c]) - mean[r]) * rstd[r];
+		s += v;
+	}
+	part[(size_t)blockIdx.y * C + c] = s;
+}
+
+template <typename T> __global__ void colsum_finish_k(T *dst, const float *part, int chunks, int C)
+{
+	int c = blockIdx.x * blockDim.x + threadIdx.x;
+	if (c >= C)
+		return;
+	float s = tof(dst[c]);
+	for (int k = 0; k < chunks; k++)
+		s += part[(size_t)k * C + c];
+	dst[c] = fromf<T>(s);
+}
+
+template <typename T>
+static void colsum_accumulate(T *dst, const T *a, const T *x, const float *mean, const float *rstd, int N, int C, int mode,
+			      float *part)
+{
+	int rows_per = (N + COLSUM_CHUNKS - 1) / COLSUM_CHUNKS;
+	dim3 grid(ceil_div(C, 128), COLSUM_CHUNKS);
+	colsum_partial_k<T><<<grid, 128, 0, S()>>>(part, a, x, mean, rstd, N, C, rows_per, mode);
+	LAUNCH_OK();
+	colsum_finish_k<T><<<ceil_div(C, 128), 128, 0, S()>>>(dst, part, COLSUM_CHUNKS, C);
+	LAUNCH_OK();
+}
+
+template <typename T>
+static void layernorm_backward(void *dinp, void *dw, void *db, const void *dout, const void *inp, const void *w,
+			       const void *mean, const void *rstd, int N, int C)
+{
+	SKIP_IF_FAILED();
+	layernorm_backward_dinp_k<T><<<ceil_div(N, 8), 256, 0, S()>>>((T *)dinp, (const T *)dout, (const T *)inp,
+									(const T *)w, (const float *)mean,
+									(const float *)rstd, N, C);
+	LAUNCH_OK();
+	float *part = (float *)kn_cuda_scratch((size_t)COLSUM_CHUNKS * C * sizeof(float));
+	if (!part)
+		return;
+	colsum_accumulate<T>((T *)dw, (const T *)dout, (const T *)inp, (const float *)mean, (const float *)rstd, N, C, 1,
+			     part);
+	colsum_accumulate<T>((T *)db, (const T *)dout, NULL, NULL, NULL, N, C, 0, part);
+}
+
+/* ---------------- linear layers: cuBLASLt ---------------- */
+
+/* D (m x n, col-major, ldd) = alpha op(A) op(B) + beta D [+ bias], shapes in cuBLAS terms */
+template <typename T>
+static void lt_matmul(void *D, const void *A, const void *B, const void *bias, int m, int n, int k, int transa, int transb,
+		      int lda, int ldb, int ldd, float alpha, float beta)
+{
+	cudaDataType_t dt = cuda_type<T>::value;
+	cublasComputeType_t ct = kn_cuda.precision == KN_TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+	cublasLtMatmulDesc_t desc = NULL;
+	cublasLtMatrixLayout_t la = NULL, lb = NULL, ld = NULL;
+	cublasLtMatmulPreference_t pref = NULL;
+	cublasOperation_t ta = transa ? CUBLAS_OP_T : CUBLAS_OP_N, tb = transb ? CUBLAS_OP_T : CUBLAS_OP_N;
+	BLAS_OK(cublasLtMatmulDescCreate(&desc, ct, CUDA_R_32F));
+	BLAS_OK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
+	BLAS_OK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
+	if (bias) {
+		cublasLtEpilogue_t ep = CUBLASLT_EPILOGUE_BIAS;
+		BLAS_OK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &ep, sizeof ep));
+		BLAS_OK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
+	}
+	BLAS_OK(cublasLtMatrixLayoutCreate(&la, dt, transa ? k : m, transa ? m : k, lda));
+	BLAS_OK(cublasLtMatrixLayoutCreate(&lb, dt, transb ? n : k, transb ? k : n, ldb));
+	BLAS_OK(cublasLtMatrixLayoutCreate(&ld, dt, m, n, ldd));
+	BLAS_OK(cublasLtMatmulPreferenceCreate(&pref));
+	BLAS_OK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+						     &kn_cuda.lt_workspace_bytes, sizeof kn_cuda.lt_workspace_bytes));
+	cublasLtMatmulHeuristicResult_t heur;
+	int found = 0;
+	if (!kn_cuda.status) {
+		BLAS_OK(cublasLtMatmulAlgoGetHeuristic(kn_cuda.lt, desc, la, lb, ld, ld, pref, 1, &heur, &found));
+		if (!kn_cuda.status && found == 0)
+			kn_cuda_fail(KN_ERR, "cublasLtMatmulAlgoGetHeuristic", "no algorithm for this shape", __FILE__,
+				     __LINE__);
+	}
+	if (!kn_cuda.status)
+		BLAS_OK(cublasLtMatmul(kn_cuda.lt, desc, &alpha, A, la, B, lb, &beta, D, ld, D, ld, &heur.algo,
+				       kn_cuda.lt_workspace, kn_cuda.lt_workspace_bytes, S()));
+	if (pref)
+		cublasLtMatmulPreferenceDestroy(pref);
+	if (ld)
+		cublasLtMatrixLayoutDestroy(ld);
+	if (lb)
+		cublasLtMatrixLayoutDestroy(lb);
+	if (la)
+		cublasLtMatrixLayoutDestroy(la);
+	if (desc)
+		cublasLtMatmulDescDestroy(desc);
+}
+
+/* row-major out[N,OC] = inp[N,C] W[OC,C]^T + bias: in column-major, out^T = W^T' inp^T */
+template <typename T>
+static void matmul_forward(void *out, const void *inp, const void *w, const void *bias, int N, int C, int OC)
+{
+	SKIP_IF_FAILED();
+	lt_matmul<T>(out, w, inp, bias, OC, N, C, 1, 0, C, C, OC, 1.0f, 0.0f);
+}
+
+template <typename T>
+static void matmul_backward(void *dinp, void *dw, void *dbias, const void *dout, const void *inp, const void *w, int N,
+			    int C, int OC)
+{
+	SKIP_IF_FAILED();
+	/* dinp[N,C] = dout[N,OC] W[OC,C] (overwrite) */
+	lt_matmul<T>(dinp, w, dout, NULL, C, N, OC, 0, 0, C, OC, C, 1.0f, 0.0f);
+	/* dW[OC,C] += dout^T inp */
+	lt_matmul<T>(dw, inp, dout, NULL, C, OC, N, 0, 1, C, OC, C, 1.0f, 1.0f);
+	if (dbias) {
+		float *part = (float *)kn_cuda_scratch((size_t)COLSUM_CHUNKS * OC * sizeof(float));
+		if (part)
+			colsum_accumulate<T>((T *)dbias, (const T *)dout, NULL, NULL, NULL, N, OC, 0, part);
+	}
+}
+
+/* ---------------- attention ---------------- */
+
+/* qkv[B,T,3C] -> q,k,v [B,NH,T,hs] */
+template <typename T>
+__global__ void permute_k(T *q, T *k, T *v, const T *qkv, int B, int T_, int NH, int hs)
+{
+	size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+	size_t n = (size_t)B * NH * T_ * hs;
+	if (i >= n)
+		return;
+	int d = i % hs, t = (i / hs) % T_, h = (i / ((size_t)hs * T_)) % NH, b = (int)(i / ((size_t)hs * T_ * NH));
+	int C = NH * hs;
+	size_t src = ((size_t)b * T_ + t) * 3 * C + (size_t)h * hs + d;
+	q[i] = qkv[src];
+	k[i] = qkv[src + C];
+	v[i] = qkv[src + 2 * C];
+}
+
+/* [B,NH,T,hs] -> out[B,T,C] (or into the q/k/v third of dqkv with stride 3C) */
+template <typename T>
+__global__ void unpermute_k(T *out, const T *in, int B, int T_, int NH, int hs, int ld, int forward)
+{
+	size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+	size_t n = (size_t)B * NH * T_ * hs;
+	if (i >= n)
+		return;
+	int d = i % hs, t = (i / hs) % T_, h = (i / ((size_t)hs * T_)) % NH, b = (int)(i / ((size_t)hs * T_ * NH));
+	size_t o = ((size_t)b * T_ + t) * ld + (size_t)h * hs + d;
+	if (forward)
+		out[o] = in[i];
+	else /* the reverse: gather out[B,T,C] into [B,NH,T,hs] */
+		((T *)in)[i] = out[o];
+}
+
+/* causal softmax of each row of att[B*NH, T, T] in place; one warp per row */
+template <typename T> __global__ void softmax_causal_k(T *att, int rows, int T_)
+{
+	int row = blockIdx.x * (blockDim.x / WARP) + threadIdx.x / WARP, lane = threadIdx.x % WARP;
+	if (row >= rows)
+		return;
+	int t = row % T_;
+	T *p = att + (size_t)row * T_;
+	float mx = -INFINITY;
+	for (int j = lane; j <= t; j += WARP)
+		mx = fmaxf(mx, tof(p[j]));
+	mx = warp_max(mx);
+	float s = 0;
+	for (int j = lane; j <= t; j += WARP)
+		s += __expf(tof(p[j]) - mx);
+	float inv = 1.0f / warp_sum(s);
+	for (int j = lane; j < T_; j += WARP)
+		p[j] = fromf<T>(j <= t ? __expf(tof(p[j]) - mx) * inv : 0.0f);
+}
+
+/* dS = P * (dP - rowsum(P * dP)) in place over dP; one warp per row */
+template <typename T> __global__ void softmax_backward_k(T *dp, const T *att, int rows, int T_)
+{
+	int row = blockIdx.x * (blockDim.x / WARP) + threadIdx.x / WARP, lane = threadIdx.x % WARP;
+	if (row >= rows)
+		return;
+	int t = row % T_;
+	const T *p = att + (size_t)row * T_;
+	T *d = dp + (size_t)row * T_;
+	float dot = 0;
+	for (int j = lane; j <= t; j += WARP)
+		dot += tof(p[j]) * tof(d[j]);
+	dot = warp_sum(dot);
+	for (int j = lane; j < T_; j += WARP)
+		d[j] = fromf<T>(j <= t ? tof(p[j]) * (tof(d[j]) - dot) : 0.0f);
+}
+
+/* batched col-major GEMM: C_i = alpha op(A_i) op(B_i) + beta C_i */
+template <typename T>
+static void batched(int transa, int transb, int m, int n, int k, float alpha, const T *A, int lda, long long sa, const T *B,
+		    int ldb, long long sb, float beta, T *C, int ldc, long long sc, int batch)
+{
+	cudaDataType_t dt = cuda_type<T>::value;
+	cublasComputeType_t ct = kn_cuda.precision == KN_TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+	BLAS_OK(cublasGemmStridedBatchedEx(kn_cuda.blas, transa ? CUBLAS_OP_T : CUBLAS_OP_N,
+					   transb ? CUBLAS_OP_T : CUBLAS_OP_N, m, n, k, &alpha, A, dt, lda, sa, B, dt,
+					   ldb, sb, &beta, C, dt, ldc, sc, batch, ct, CUBLAS_GEMM_DEFAULT));
+}
+
+template <typename T>
+static void attention_forward(void *out, void *att, const void *qkv, int B, int T_, int C, int NH)
+{
+	SKIP_IF_FAILED();
+	int hs = C / NH, BH = B * NH;
+	size_t n = (size_t)B * T_ * C;
+	T *q = (T *)kn_cuda_scratch(4 * n * sizeof(T));
+	if (!q)
+		return;
+	T *k = q + n, *v = k + n, *y = v + n, *P = (T *)att;
+	long long sq = (long long)T_ * hs, sp = (long long)T_ * T_;
+	permute_k<T><<<ceil_div(n, 256), 256, 0, S()>>>(q, k, v, (const T *)qkv, B, T_, NH, hs);
+	LAUNCH_OK();
+	/* S = scale Q K^T, row-major [T,T] per head: column-major S^T = K^T' Q */
+	batched<T>(1, 0, T_, T_, hs, 1.0f / sqrtf((float)hs), k, hs, sq, q, hs, sq, 0.0f, P, T_, sp, BH);
+	softmax_causal_k<T><<<ceil_div((size_t)BH * T_, 8), 256, 0, S()>>>(P, BH * T_, T_);
+	LAUNCH_OK();
+	/* Y = P V: column-major Y^T = V^T P^T */
+	batched<T>(0, 0, hs, T_, T_, 1.0f, v, hs, sq, P, T_, sp, 0.0f, y, hs, sq, BH);
+	unpermute_k<T><<<ceil_div(n, 256), 256, 0, S()>>>((T *)out, y, B, T_, NH, hs, C, 1);
+	LAUNCH_OK();
+}
+
+template <typename T>
+static void attention_backward(void *dqkv, void *dscratch, const void *dout, const void *qkv, const void *att, int B,
+			       int T_, int C, int NH)
+{
+	SKIP_IF_FAILED();
+	int hs = C / NH, BH = B * NH;
+	size_t n = (size_t)B * T_ * C;
+	T *q = (T *)kn_cuda_scratch(7 * n * sizeof(T));
+	if (!q)
+		return;
+	T *k = q + n, *v = k + n, *dy = v + n, *dq = dy + n, *dk = dq + n, *dv = dk + n;
+	const T *P = (const T *)att;
+	T *dP = (T *)dscratch;
+	long long sq = (long long)T_ * hs, sp = (long long)T_ * T_;
+	float scale = 1.0f / sqrtf((float)hs);
+	permute_k<T><<<ceil_div(n, 256), 256, 0, S()>>>(q, k, v, (const T *)qkv, B, T_, NH, hs);
+	LAUNCH_OK();
+	unpermute_k<T><<<ceil_div(n, 256), 256, 0, S()>>>((T *)dout, dy, B, T_, NH, hs, C, 0);
+	LAUNCH_OK();
+	/* dP = dY V^T (same form as the scores) */
+	batched<T>(1, 0, T_, T_, hs, 1.0f, v, hs, sq, dy, hs, sq, 0.0f, dP, T_, sp, BH);
+	/* dV = P^T dY: column-major dV^T = dY^T P */
+	batched<T>(0, 1, hs, T_, T_, 1.0f, dy, hs, sq, P, T_, sp, 0.0f, dv, hs, sq, BH);
+	softmax_backward_k<T><<<ceil_div((size_t)BH * T_, 8), 256, 0, S()>>>(dP, P, BH * T_, T_);
+	LAUNCH_OK();
+	/* dQ = scale dS K: column-major dQ^T = K^T dS^T */
+	batched<T>(0, 0, hs, T_, T_, scale, k, hs, sq, dP, T_, sp, 0.0f, dq, hs, sq, BH);
+	/* dK = scale dS^T Q: column-major dK^T = Q^T dS */
+	batched<T>(0, 1, hs, T_, T_, scale, q, hs, sq, dP, T_, sp, 0.0f, dk, hs, sq, BH);
+	T *out = (T *)dqkv;
+	unpermute_k<T><<<ceil_div(n, 256), 256, 0, S()>>>(out, dq, B, T_, NH, hs, 3 * C, 1);
+	unpermute_k<T><<<ceil_div(n, 256), 256, 0, S()>>>(out + C, dk, B, T_, NH, hs, 3 * C, 1);
+	unpermute_k<T><<<ceil_div(n, 256), 256, 0, S()>>>(out + 2 * C, dv, B, T_, NH, hs, 3 * C, 1);
+	LAUNCH_OK();
+}
+
+/* ---------------- elementwise ---------------- */
+
+#define GELU_K 0.7978845608028654f
+template <typename T> __global__ void gelu_forward_k(T *out, const T *inp, size_t n)
+{
+	size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+	if (i < n) {
+		float x = tof(inp[i]);
+		out[i] = fromf<T>(0.5f * x * (1.0f + tanhf(GELU_K * (x + 0.044715f * x * x * x))));
+	}
+}
+
+template <typename T> __global__ void gelu_backward_k(T *dinp, const T *inp, const T *dout, size_t n)
+{
+	size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+	if (i < n) {
+		float x = tof(inp[i]);
+		float th = tanhf(GELU_K * (x + 0.044715f * x * x * x));
+		float du = GELU_K * (1.0f + 3.0f * 0.044715f * x * x);
+		dinp[i] = fromf<T>((0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * du) * tof(dout[i]));
+	}
+}
+
+template <typename T> static void gelu_forward(void *out, const void *inp, size_t n)
+{
+	SKIP_IF_FAILED();
+	gelu_forward_k<T><<<ceil_div(n, 256), 256, 0, S()>>>((T *)out, (const T *)inp, n);
+	LAUNCH_OK();
+}
+
+template <typename T> static void gelu_backward(void *dinp, const void *inp, const void *dout, size_t n)
+{
+	SKIP_IF_FAILED();
+	gelu_backward_k<T><<<ceil_div(n, 256), 256, 0, S()>>>((T *)dinp, (const T *)inp, (const T *)dout, n);
+	LAUNCH_OK();
+}
+
+template <typename T> __global__ void add_k(T *out, const T *a, const T *b, size_t n)
+{
+	size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+	if (i < n)
+		out[i] = fromf<T>(tof(a[i]) + tof(b[i]));
+}
+
+template <typename T> static void residual_forward(void *out, const void *a, const void *b, size_t n)
+{
+	SKIP_IF_FAILED();
+	add_k<T><<<ceil_div(n, 256), 256, 0, S()>>>((T *)out, (const T *)a, (const T *)b, n);
+	LAUNCH_OK();
+}
+
+template <typename T> static void accumulate(void *dst, const void *src, size_t n)
+{
+	SKIP_IF_FAILED();
+	add_k<T><<<ceil_div(n, 256), 256, 0, S()>>>((T *)dst, (const T *)dst, (const T *)src, n);
+	LAUNCH_OK();
+}
+
+template <typename T> static void zero(void *x, size_t n)
+{
+	SKIP_IF_FAILED();
+	CUDA_OK(cudaMemsetAsync(x, 0, n * sizeof(T), S()));
+}
+
+/* ---------------- fused softmax cross-entropy: one block per row ---------------- */
+
+__device__ float block_reduce(float v, int is_max)
+{
+	__shared__ float sh[32];
+	int lane = threadIdx.x % WARP, w = threadIdx.x / WARP;
+	v = is_max ? warp_max(v) : warp_sum(v);
+	__syncthreads();
+	if (lane == 0)
+		sh[w] = v;
+	__syncthreads();
+	int nw = blockDim.x / WARP;
+	v = lane < nw ? sh[lane] : (is_max ? -INFINITY : 0.0f);
+	return is_max ? warp_max(v) : warp_sum(v);
+}
+
+template <typename T> __global__ void crossentropy_forward_k(float *losses, T *logits, const int *targets, int V)
+{
+	T *row = logits + (size_t)blockIdx.x * V;
+	float mx = -INFINITY;
+	for (int i = threadIdx.x; i < V; i += blockDim.x)
+		mx = fmaxf(mx, tof(row[i]));
+	mx = block_reduce(mx, 1);
+	float s = 0;
+	for (int i = threadIdx.x; i < V; i += blockDim.x)
+		s += __expf(tof(row[i]) - mx);
+	s = block_reduce(s, 0);
+	int tg = targets[blockIdx.x];
+	float target_logit = tof(row[tg]);
+	__syncthreads(); /* everyone has read row[tg] before it is overwritten */
+	for (int i = threadIdx.x; i < V; i += blockDim.x)
+		row[i] = fromf<T>(__expf(tof(row[i]) - mx) / s);
+	if (threadIdx.x == 0)
+		losses[blockIdx.x] = logf(s) + mx - target_logit;
+}
+
+template <typename T> static void crossentropy_forward(void *losses, void *logits, const int *targets, int N, int V)
+{
+	SKIP_IF_FAILED();
+	crossentropy_forward_k<T><<<N, 256, 0, S()>>>((float *)losses, (T *)logits, targets, V);
+	LAUNCH_OK();
+}
+
+template <typename T> __global__ void crossentropy_backward_k(T *p, const int *targets, float dloss, int V)
+{
+	T *row = p + (size_t)blockIdx.x * V;
+	int tg = targets[blockIdx.x];
+	for (int i = threadIdx.x; i < V; i += blockDim.x)
+		row[i] = fromf<T>((tof(row[i]) - (i == tg ? 1.0f : 0.0f)) * dloss);
+}
+
+template <typename T> static void crossentropy_backward(void *logits, const int *targets, float dloss, int N, int V)
+{
+	SKIP_IF_FAILED();
+	crossentropy_backward_k<T><<<N, 256, 0, S()>>>((T *)logits, targets, dloss, V);
+	LAUNCH_OK();
+}
+
+/* ---------------- deterministic reductions to the host ---------------- */
+
+#define RED_BLOCKS 512
+template <typename T> __global__ void reduce_partial_k(double *part, const T *x, size_t n, int squares)
+{
+	__shared__ double sh[256];
+	double s = 0;
+	for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+		double v = tof(x[i]);
+		s += squares ? v * v : v;
+	}
+	sh[threadIdx.x] = s;
+	__syncthreads();
+	for (int o = blockDim.x / 2; o > 0; o >>= 1) {
+		if (threadIdx.x < o)
+			sh[threadIdx.x] += sh[threadIdx.x + o];
+		__syncthreads();
+	}
+	if (threadIdx.x == 0)
+		part[blockIdx.x] = sh[0];
+}
+
+__global__ void reduce_final_k(double *out, const double *part, int n)
+{
+	if (threadIdx.x == 0 && blockIdx.x == 0) {
+		double s = 0;
+		for (int i = 0; i < n; i++)
+			s += part[i];
+		*out = s;
+	}
+}
+
+template <typename T> static double reduce_to_host(const void *x, size_t n, int squares)
+{
+	if (kn_cuda.status)
+		return NAN;
+	reduce_partial_k<T><<<RED_BLOCKS, 256, 0, S()>>>(kn_cuda.red_partials, (const T *)x, n, squares);
+	reduce_final_k<<<1, 1, 0, S()>>>(kn_cuda.red_partials + RED_BLOCKS, kn_cuda.red_partials, RED_BLOCKS);
+	LAUNCH_OK();
+	CUDA_OK(cudaMemcpyAsync(kn_cuda.red_result, kn_cuda.red_partials + RED_BLOCKS, sizeof(double),
+				cudaMemcpyDeviceToHost, S()));
+	CUDA_OK(cudaStreamSynchronize(S()));
+	return kn_cuda.status ? NAN : *kn_cuda.red_result;
+}
+
+static double sum_master(const void *x, size_t n) { return reduce_to_host<float>(x, n, 0); }
+template <typename T> static double norm_squared(const void *x, size_t n) { return reduce_to_host<T>(x, n, 1); }
+
+/* ---------------- optimizer ---------------- */
+
+template <typename T>
+__global__ void adamw_k(float *w, T *out, const T *g, float *m, float *v, size_t n, float lr, float b1, float b2, float eps,
+			float wd, float c1, float c2, float gs)
+{
+	size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+	if (i >= n)
+		return;
+	float gi = tof(g[i]) * gs;
+	float mi = b1 * m[i] + (1.0f - b1) * gi, vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+	m[i] = mi;
+	v[i] = vi;
+	float wi = w[i] - lr * ((mi * c1) / (sqrtf(vi * c2) + eps) + wd * w[i]);
+	w[i] = wi;
+	out[i] = fromf<T>(wi);
+}
+
+template <typename T>
+static void adamw(void *master, void *compute, const void *grad, void *m, void *v, size_t n, float lr, float b1, float b2,
+		  float eps, float wd, int t, float gs)
+{
+	SKIP_IF_FAILED();
+	float c1 = (float)(1.0 / (1.0 - pow(b1, t))), c2 = (float)(1.0 / (1.0 - pow(b2, t)));
+	adamw_k<T><<<ceil_div(n, 256), 256, 0, S()>>>((float *)master, (T *)compute, (const T *)grad, (float *)m, (float *)v,
+						      n, lr, b1, b2, eps, wd, c1, c2, gs);
+	LAUNCH_OK();
+}
+
+template <typename T> __global__ void cast_k(T *dst, const float *src, size_t n)
+{
+	size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+	if (i < n)
+		dst[i] = fromf<T>(src[i]);
+}
+
+template <typename T> static void master_to_compute(void *dst, const void *src, size_t n)
+{
+	SKIP_IF_FAILED();
+	if (dst == src)
+		return;
+	cast_k<T><<<ceil_div(n, 256), 256, 0, S()>>>((T *)dst, (const float *)src, n);
+	LAUNCH_OK();
+}
+
+/* ---------------- tables ---------------- */
+
+template <typename T> static struct kn_ops make_ops()
+{
+	struct kn_ops o;
+	o.encoder_forward = encoder_forward<T>;
+	o.encoder_backward = encoder_backward<T>;
+	o.layernorm_forward = layernorm_forward<T>;
+	o.layernorm_backward = layernorm_backward<T>;
+	o.matmul_forward = matmul_forward<T>;
+	o.matmul_backward = matmul_backward<T>;
+	o.attention_forward = attention_forward<T>;
+	o.attention_backward = attention_backward<T>;
+	o.gelu_forward = gelu_forward<T>;
+	o.gelu_backward = gelu_backward<T>;
+	o.residual_forward = residual_forward<T>;
+	o.accumulate = accumulate<T>;
+	o.crossentropy_forward = crossentropy_forward<T>;
+	o.crossentropy_backward = crossentropy_backward<T>;
+	o.zero = zero<T>;
+	o.sum_master = sum_master;
+	o.norm_squared = norm_squared<T>;
+	o.adamw = adamw<T>;
+	o.master_to_compute = master_to_compute<T>;
+	return o;
+}
+
+const struct kn_ops kn_cuda_ops_f32 = make_ops<float>();
+const struct kn_ops kn_cuda_ops_bf16 = make_ops<__nv_bfloat16>();
+const struct kn_ops kn_cuda_ops_f16 = make_ops<__half>();

@@ -1,0 +1,288 @@
+#include "gpt_op_cases.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/backend.h"
+#include "testutil.h"
+
+
+static void *dev_ints(struct kn_backend *be, const int *src, size_t n)
+{
+	void *p;
+	if (kn_alloc(be, &p, n * sizeof(int)) || be->vt->copy_h2d(be, p, src, n * sizeof(int)))
+		abort();
+	return p;
+}
+
+/* outputs an op must overwrite start as NaN, so an element it leaves unwritten fails */
+static void *poisoned(struct kn_backend *be, size_t n)
+{
+	double *h = malloc(n * sizeof *h);
+	for (size_t i = 0; i < n; i++)
+		h[i] = NAN;
+	void *p = tu_dev(be, h, n, 0);
+	free(h);
+	return p;
+}
+
+static void finish_io(struct kn_backend *be, struct op_io *io, void *out, void **in, void **grad, int backward)
+{
+	free(io->out);
+	io->out = tu_host(be, out, io->out_n, io->out_master);
+	for (int k = 0; k < io->n_in; k++) {
+		if (backward && grad[k]) {
+			free(io->grad[k]);
+			io->grad[k] = tu_host(be, grad[k], io->in_n[k], 0);
+		}
+	}
+	(void)in;
+}
+
+/* ---- runners: upload inputs, forward, optionally backward with dout = R ---- */
+
+void run_encoder(struct kn_backend *be, struct op_io *io, int backward)
+{
+	int B = io->B, T = io->T, C = io->C;
+	void *wte = tu_dev(be, io->in[0], io->in_n[0], 0), *wpe = tu_dev(be, io->in[1], io->in_n[1], 0);
+	void *tok = dev_ints(be, io->tokens, (size_t)B * T), *out = poisoned(be, io->out_n);
+	void *g[2] = { NULL, NULL };
+	be->ops->encoder_forward(out, tok, wte, wpe, B, T, C);
+	if (backward) {
+		void *dout = tu_dev(be, io->R, io->out_n, 0);
+		g[0] = tu_dev(be, NULL, io->in_n[0], 0);
+		g[1] = tu_dev(be, NULL, io->in_n[1], 0);
+		be->ops->encoder_backward(g[0], g[1], dout, tok, B, T, C);
+		kn_free(be, dout, 0);
+	}
+	finish_io(be, io, out, NULL, g, backward);
+	kn_free(be, wte, 0), kn_free(be, wpe, 0), kn_free(be, tok, 0), kn_free(be, out, 0);
+	kn_free(be, g[0], 0), kn_free(be, g[1], 0);
+}
+
+void run_layernorm(struct kn_backend *be, struct op_io *io, int backward)
+{
+	int N = io->B * io->T, C = io->C;
+	void *x = tu_dev(be, io->in[0], io->in_n[0], 0), *w = tu_dev(be, io->in[1], io->in_n[1], 0);
+	void *b = tu_dev(be, io->in[2], io->in_n[2], 0), *out = poisoned(be, io->out_n);
+	void *mean = tu_dev(be, NULL, N, 1), *rstd = tu_dev(be, NULL, N, 1);
+	void *g[3] = { NULL, NULL, NULL };
+	be->ops->layernorm_forward(out, mean, rstd, x, w, b, N, C);
+	if (backward) {
+		void *dout = tu_dev(be, io->R, io->out_n, 0);
+		for (int k = 0; k < 3; k++)
+			g[k] = tu_dev(be, NULL, io->in_n[k], 0);
+		be->ops->layernorm_backward(g[0], g[1], g[2], dout, x, w, mean, rstd, N, C);
+		kn_free(be, dout, 0);
+	}
+	finish_io(be, io, out, NULL, g, backward);
+	kn_free(be, x, 0), kn_free(be, w, 0), kn_free(be, b, 0), kn_free(be, out, 0);
+	kn_free(be, mean, 0), kn_free(be, rstd, 0);
+	for (int k = 0; k < 3; k++)
+		kn_free(be, g[k], 0);
+}
+
+void run_matmul(struct kn_backend *be, struct op_io *io, int backward)
+{
+	int N = io->B * io->T, C = io->C, OC = io->OC;
+	void *x = tu_dev(be, io->in[0], io->in_n[0], 0), *w = tu_dev(be, io->in[1], io->in_n[1], 0);
+	void *b = io->n_in > 2 ? tu_dev(be, io->in[2], io->in_n[2], 0) : NULL;
+	void *out = poisoned(be, io->out_n);
+	void *g[3] = { NULL, NULL, NULL };
+	be->ops->matmul_forward(out, x, w, b, N, C, OC);
+	if (backward) {
+		void *dout = tu_dev(be, io->R, io->out_n, 0);
+		g[0] = poisoned(be, io->in_n[0]); /* dinp is overwritten; weight grads accumulate */
+		for (int k = 1; k < io->n_in; k++)
+			g[k] = tu_dev(be, NULL, io->in_n[k], 0);
+		be->ops->matmul_backward(g[0], g[1], g[2], dout, x, w, N, C, OC);
+		kn_free(be, dout, 0);
+	}
+	finish_io(be, io, out, NULL, g, backward);
+	kn_free(be, x, 0), kn_free(be, w, 0), kn_free(be, b, 0), kn_free(be, out, 0);
+	for (int k = 0; k < 3; k++)
+		kn_free(be, g[k], 0);
+}
+
+void run_attention(struct kn_backend *be, struct op_io *io, int backward)
+{
+	int B = io->B, T = io->T, C = io->C, NH = io->NH;
+	void *qkv = tu_dev(be, io->in[0], io->in_n[0], 0), *out = poisoned(be, io->out_n);
+	void *att = tu_dev(be, NULL, (size_t)B * NH * T * T, 0);
+	void *g[1] = { NULL };
+	be->ops->attention_forward(out, att, qkv, B, T, C, NH);
+	if (backward) {
+		void *dout = tu_dev(be, io->R, io->out_n, 0);
+		void *scratch = tu_dev(be, NULL, (size_t)B * NH * T * T, 0);
+		g[0] = poisoned(be, io->in_n[0]);
+		be->ops->attention_backward(g[0], scratch, dout, qkv, att, B, T, C, NH);
+		kn_free(be, dout, 0), kn_free(be, scratch, 0);
+	}
+	finish_io(be, io, out, NULL, g, backward);
+	kn_free(be, qkv, 0), kn_free(be, out, 0), kn_free(be, att, 0), kn_free(be, g[0], 0);
+}
+
+void run_gelu(struct kn_backend *be, struct op_io *io, int backward)
+{
+	void *x = tu_dev(be, io->in[0], io->in_n[0], 0), *out = poisoned(be, io->out_n);
+	void *g[1] = { NULL };
+	be->ops->gelu_forward(out, x, io->out_n);
+	if (backward) {
+		void *dout = tu_dev(be, io->R, io->out_n, 0);
+		g[0] = poisoned(be, io->in_n[0]);
+		be->ops->gelu_backward(g[0], x, dout, io->out_n);
+		kn_free(be, dout, 0);
+	}
+	finish_io(be, io, out, NULL, g, backward);
+	kn_free(be, x, 0), kn_free(be, out, 0), kn_free(be, g[0], 0);
+}
+
+/* residual_forward, with accumulate() as its backward */
+void run_residual(struct kn_backend *be, struct op_io *io, int backward)
+{
+	void *a = tu_dev(be, io->in[0], io->in_n[0], 0), *b = tu_dev(be, io->in[1], io->in_n[1], 0);
+	void *out = poisoned(be, io->out_n);
+	void *g[2] = { NULL, NULL };
+	be->ops->residual_forward(out, a, b, io->out_n);
+	if (backward) {
+		void *dout = tu_dev(be, io->R, io->out_n, 0);
+		g[0] = tu_dev(be, NULL, io->in_n[0], 0);
+		g[1] = tu_dev(be, NULL, io->in_n[1], 0);
+		be->ops->accumulate(g[0], dout, io->out_n);
+		be->ops->accumulate(g[1], dout, io->out_n);
+		kn_free(be, dout, 0);
+	}
+	finish_io(be, io, out, NULL, g, backward);
+	kn_free(be, a, 0), kn_free(be, b, 0), kn_free(be, out, 0), kn_free(be, g[0], 0), kn_free(be, g[1], 0);
+}
+
+/* R is uniform (R[0]) for the fused loss: backward takes the scalar dloss */
+void run_crossentropy(struct kn_backend *be, struct op_io *io, int backward)
+{
+	int N = io->B * io->T, V = io->V;
+	void *logits = tu_dev(be, io->in[0], io->in_n[0], 0), *losses = tu_dev(be, NULL, N, 1);
+	double *nan_losses = malloc(N * sizeof *nan_losses);
+	for (int i = 0; i < N; i++)
+		nan_losses[i] = NAN;
+	be->vt->upload(be, losses, nan_losses, N, 1);
+	free(nan_losses);
+	void *tg = dev_ints(be, io->tokens, (size_t)N);
+	void *g[1] = { NULL };
+	be->ops->crossentropy_forward(losses, logits, tg, N, V);
+	if (backward) {
+		be->ops->crossentropy_backward(logits, tg, (float)io->R[0], N, V);
+		g[0] = logits;
+	}
+	finish_io(be, io, losses, NULL, g, backward);
+	kn_free(be, logits, 0), kn_free(be, losses, 0), kn_free(be, tg, 0);
+}
+
+
+static double *rnd(size_t n, double lo, double hi, uint64_t seed)
+{
+	double *x = malloc(n * sizeof *x);
+	tu_fill_uniform(x, n, lo, hi, seed);
+	return x;
+}
+
+void op_io_free(struct op_io *io)
+{
+	for (int k = 0; k < io->n_in; k++)
+		free(io->in[k]);
+	free(io->R);
+	free(io->tokens);
+	free(io->out);
+	for (int k = 0; k < MAXIN; k++)
+		free(io->grad[k]);
+	memset(io, 0, sizeof *io);
+}
+
+op_runner gpt_op_case(int k, struct op_io *io, const char **name)
+{
+	memset(io, 0, sizeof *io);
+	switch (k) {
+	case 0:
+		*name = "encoder";
+		*io = (struct op_io){ .B = 2, .T = 5, .C = 8, .V = 7, .n_in = 2 };
+		io->in_n[0] = (size_t)io->V * io->C;
+		io->in_n[1] = (size_t)io->T * io->C;
+		io->in[0] = rnd(io->in_n[0], -1, 1, 1);
+		io->in[1] = rnd(io->in_n[1], -1, 1, 2);
+		io->out_n = (size_t)io->B * io->T * io->C;
+		io->R = rnd(io->out_n, -1, 1, 3);
+		io->tokens = malloc(sizeof(int) * io->B * io->T);
+		for (int i = 0; i < io->B * io->T; i++)
+			io->tokens[i] = (i * 3) % 4; /* repeated tokens exercise the accumulation */
+		return run_encoder;
+	case 1: {
+		*name = "layernorm";
+		*io = (struct op_io){ .B = 3, .T = 4, .C = 16, .n_in = 3 };
+		size_t N = (size_t)io->B * io->T;
+		io->in_n[0] = N * io->C;
+		io->in_n[1] = io->in_n[2] = io->C;
+		io->in[0] = rnd(io->in_n[0], -2, 2, 4);
+		io->in[1] = rnd(io->C, 0.5, 1.5, 5);
+		io->in[2] = rnd(io->C, -0.5, 0.5, 6);
+		io->out_n = N * io->C;
+		io->R = rnd(io->out_n, -1, 1, 7);
+		return run_layernorm;
+	}
+	case 2:
+	case 3: {
+		*name = k == 2 ? "matmul" : "matmul (no bias)";
+		*io = (struct op_io){ .B = 2, .T = 6, .C = 12, .OC = 20, .n_in = k == 2 ? 3 : 2 };
+		size_t N = (size_t)io->B * io->T;
+		io->in_n[0] = N * io->C;
+		io->in_n[1] = (size_t)io->OC * io->C;
+		io->in[0] = rnd(io->in_n[0], -1, 1, 8);
+		io->in[1] = rnd(io->in_n[1], -1, 1, 9);
+		if (k == 2) {
+			io->in_n[2] = io->OC;
+			io->in[2] = rnd(io->in_n[2], -1, 1, 10);
+		}
+		io->out_n = N * io->OC;
+		io->R = rnd(io->out_n, -1, 1, 11);
+		return run_matmul;
+	}
+	case 4:
+		*name = "attention";
+		*io = (struct op_io){ .B = 2, .T = 7, .C = 12, .NH = 3, .n_in = 1 };
+		io->in_n[0] = (size_t)io->B * io->T * 3 * io->C;
+		io->in[0] = rnd(io->in_n[0], -1.5, 1.5, 12);
+		io->out_n = (size_t)io->B * io->T * io->C;
+		io->R = rnd(io->out_n, -1, 1, 13);
+		return run_attention;
+	case 5:
+		*name = "gelu";
+		*io = (struct op_io){ .n_in = 1 };
+		io->in_n[0] = io->out_n = 200;
+		io->in[0] = rnd(200, -4, 4, 14);
+		io->R = rnd(200, -1, 1, 15);
+		return run_gelu;
+	case 6:
+		*name = "residual";
+		*io = (struct op_io){ .n_in = 2 };
+		io->in_n[0] = io->in_n[1] = io->out_n = 64;
+		io->in[0] = rnd(64, -1, 1, 16);
+		io->in[1] = rnd(64, -1, 1, 17);
+		io->R = rnd(64, -1, 1, 18);
+		return run_residual;
+	default: {
+		*name = "crossentropy";
+		*io = (struct op_io){ .B = 2, .T = 5, .V = 11, .n_in = 1, .out_master = 1 };
+		size_t N = (size_t)io->B * io->T;
+		io->in_n[0] = N * io->V;
+		io->in[0] = rnd(io->in_n[0], -3, 3, 19);
+		io->out_n = N;
+		io->R = malloc(N * sizeof *io->R);
+		for (size_t i = 0; i < N; i++)
+			io->R[i] = 0.37; /* the mean-loss scale: the fused loss takes a scalar dloss */
+		io->tokens = malloc(sizeof(int) * N);
+		for (size_t i = 0; i < N; i++)
+			io->tokens[i] = (int)((i * 5) % (size_t)io->V);
+		return run_crossentropy;
+	}
+	}
+}
