@@ -30,8 +30,8 @@ for p in fp32 tf32 bf16 fp16; do
 done
 python3 - "$OUT/train.jsonl" <<'PY' | tee "$OUT/summary.md"
 import json, sys
-print("| size | precision | batch x seq | step ms p50 (p95) | tokens/s | MFU | peak device |")
-print("|---|---|---|---|---|---|---|")
+print("| size | precision | batch x seq | step ms p50 (p95) | tokens/s | MFU | peak device | status |")
+print("|---|---|---|---|---|---|---|---|")
 for line in open(sys.argv[1]):
     r = json.loads(line)
     mfu = f"{100 * r['mfu']:.1f}%" if r.get("mfu") is not None else "-"
