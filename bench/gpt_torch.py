@@ -5,6 +5,10 @@ Same architecture (GPT-2: learned position embeddings, pre-LayerNorm eps 1e-5,
 tanh GELU, tied LM head, no dropout), same AdamW (beta 0.9/0.95, decoupled
 weight decay 0.1 on matrices and embeddings), gradient clipping at 1.0, same
 batch and sequence. Attention uses PyTorch's fused scaled_dot_product_attention.
+On CUDA, precisions follow the usual PyTorch recipes: fp32 (TF32 off), tf32
+(TF32 matmuls), bf16 and fp16 autocast with fp32 weights (fp16 with a
+GradScaler); step times come from CUDA events, peak memory from
+torch.cuda.max_memory_allocated.
 Prints one JSON line: step-time median and p95 over the timed steps.
 """
 import argparse
@@ -76,31 +80,56 @@ def main():
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--threads", type=int, required=True)
     ap.add_argument("--compile", action="store_true")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "tf32", "bf16", "fp16"])
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1337)
-    model = GPT(*SIZES[a.size])
+    dev = torch.device(a.device)
+    cuda = a.device == "cuda"
+    if cuda:
+        torch.backends.cuda.matmul.allow_tf32 = a.precision == "tf32"
+        torch.backends.cudnn.allow_tf32 = a.precision == "tf32"
+    elif a.precision != "fp32":
+        raise SystemExit("the cpu peer runs fp32 only")
+    amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(a.precision)
+    scaler = torch.amp.GradScaler("cuda", enabled=a.precision == "fp16")
+    model = GPT(*SIZES[a.size]).to(dev)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     other = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": other, "weight_decay": 0.0}],
-                            lr=1e-3, betas=(0.9, 0.95), eps=1e-8)
+                            lr=1e-3, betas=(0.9, 0.95), eps=1e-8, fused=cuda)
     step_fn = torch.compile(model) if a.compile else model
     vocab = SIZES[a.size][1]
     g = torch.Generator().manual_seed(0)
     times, losses = [], []
     for step in range(a.steps):
         idx = torch.randint(0, min(vocab, 256), (a.batch, a.seq + 1), generator=g)
+        if cuda:
+            ev0, ev1 = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            ev0.record()
         t0 = time.perf_counter()
-        loss = step_fn(idx[:, :-1], idx[:, 1:])
+        idx = idx.to(dev, non_blocking=True)
+        with torch.autocast(a.device, dtype=amp_dtype, enabled=amp_dtype is not None):
+            loss = step_fn(idx[:, :-1], idx[:, 1:])
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        times.append((time.perf_counter() - t0) * 1e3)
+        scaler.step(opt)
+        scaler.update()
+        if cuda:
+            ev1.record()
+            ev1.synchronize()
+            times.append(ev0.elapsed_time(ev1))
+        else:
+            times.append((time.perf_counter() - t0) * 1e3)
         losses.append(loss.item())
     timed = sorted(times[a.warmup:])
     p95 = timed[min(len(timed) - 1, int(round(0.95 * (len(timed) - 1))))]
+    peak = torch.cuda.max_memory_allocated() if cuda else None
     print(json.dumps({"peer": "pytorch" + ("-compile" if a.compile else "-eager"), "torch": torch.__version__,
+                      "device": a.device, "precision": a.precision, "peak_device_bytes": peak,
                       "size": a.size, "batch": a.batch, "seq": a.seq, "threads": a.threads,
                       "step_ms_p50": statistics.median(timed), "step_ms_p95": p95,
                       "initial_loss": losses[0], "final_loss": losses[-1]}))

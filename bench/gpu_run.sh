@@ -38,4 +38,6 @@ for line in open(sys.argv[1]):
     print(f"| {r['size']} | {r['precision']} | {r['batch']} x {r['seq']} | {r['step_ms_p50']:.2f} ({r['step_ms_p95']:.2f}) | "
           f"{r['tokens_per_sec']:.0f} | {mfu} | {r['peak_device_bytes'] / 2**20:.0f} MiB | {r['status']} |")
 PY
+# amptune against PyTorch on the same GPU (tables into $OUT)
+AMPTUNE=.device/bin/amptune OUT="$OUT" bench/gpt_vs_torch.sh 2>&1 | tee "$OUT/gpt_vs_torch.log"
 exit $status
