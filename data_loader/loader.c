@@ -28,6 +28,13 @@ void dl_options_defaults(struct dl_options *o)
 	*o = (struct dl_options){ .workers = 2, .prefetch = 4, .shuffle = 1, .augment = 1, .fail_at_batch = -1 };
 }
 
+static double thread_cpu_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 static int interrupted(const struct dl_loader *l) { return l->opt.interrupt && *l->opt.interrupt; }
 
 /* Fills rows [r0, r1) of `batch` into slot s. Runs on a worker, or on the
@@ -97,12 +104,13 @@ static void worker_loop(struct dl_loader *l, int w)
 		int r0 = chunk * l->chunk_rows, r1 = r0 + l->chunk_rows < l->B ? r0 + l->chunk_rows : l->B;
 		pthread_mutex_unlock(&l->mu);
 
-		double t0 = now_ms();
+		double t0 = now_ms(), c0 = thread_cpu_ms();
 		int rc = fill_rows(l, s, batch, r0, r1);
-		double t1 = now_ms();
+		double t1 = now_ms(), c1 = thread_cpu_ms();
 
 		pthread_mutex_lock(&l->mu);
 		ws->busy_ms += t1 - t0;
+		ws->busy_cpu_ms += c1 - c0;
 		if (rc == STOPPED)
 			break;
 		if (rc) {
@@ -331,9 +339,9 @@ static int fill_here(struct dl_loader *l, long k)
 		kn_set_error(l->err_msg);
 		return l->err_status;
 	}
-	double t0 = now_ms();
+	double t0 = now_ms(), c0 = thread_cpu_ms();
 	int rc = fill_rows(l, s, k, 0, l->B);
-	double t1 = now_ms();
+	double t1 = now_ms(), c1 = thread_cpu_ms();
 	if (rc == STOPPED)
 		rc = kn_error(atomic_load(&l->stop) ? KN_ERR : KN_EINTR, "%s while loading batch %ld",
 			      atomic_load(&l->stop) ? "the loader is stopped" : "interrupted", k);
@@ -347,6 +355,7 @@ static int fill_here(struct dl_loader *l, long k)
 	s->batch = k;
 	s->ready = 1;
 	l->stats.sync_fill_ms += t1 - t0;
+	l->stats.sync_fill_cpu_ms += c1 - c0;
 	l->stats.sync_samples += l->B;
 	return KN_OK;
 }

@@ -71,7 +71,7 @@ static double now_ms(void)
 
 /* What the workers did so far, summed. */
 struct team_totals {
-	double busy_ms, blocked_ms, life_ms;
+	double busy_ms, busy_cpu_ms, blocked_ms, life_ms;
 	long samples;
 	int threads;                /* workers (or 1: the trainer's thread) */
 	double per_worker_per_sec;  /* samples per second of busy time, per worker */
@@ -104,12 +104,14 @@ static void team_totals(struct dl_loader *l, struct team_totals *t)
 	memset(t, 0, sizeof *t);
 	if (st->n_workers == 0) {
 		t->busy_ms = t->life_ms = st->sync_fill_ms;
+		t->busy_cpu_ms = st->sync_fill_cpu_ms;
 		t->samples = st->sync_samples;
 		t->threads = 1;
 	} else {
 		lock(l);
 		for (int i = 0; i < st->n_workers; i++) {
 			t->busy_ms += st->worker[i].busy_ms;
+			t->busy_cpu_ms += st->worker[i].busy_cpu_ms;
 			t->blocked_ms += st->worker[i].blocked_ms;
 			t->life_ms += worker_life_ms(&st->worker[i], now);
 			t->samples += st->worker[i].samples;
@@ -238,6 +240,7 @@ int dl_loader_stats_json(struct dl_loader *l, cJSON *o, long warmup)
 	NUM(o, "team_size", l->opt.workers ? tt.threads : 0);
 	NUM(o, "busy_frac", tt.life_ms > 0 ? tt.busy_ms / tt.life_ms : NAN);
 	NUM(o, "blocked_frac", tt.life_ms > 0 ? tt.blocked_ms / tt.life_ms : NAN);
+	NUM(o, "busy_cpu_frac", tt.busy_ms > 0 ? fmin(1.0, tt.busy_cpu_ms / tt.busy_ms) : NAN);
 	NUM(o, "idle_frac", tt.life_ms > 0 ? fmax(0.0, 1.0 - (tt.busy_ms + tt.blocked_ms) / tt.life_ms) : NAN);
 	lock(l);
 	double now = now_ms();
@@ -276,14 +279,20 @@ static void diagnose(struct dl_loader *l, double consumer, char *msg, size_t n)
 				 "when not waiting): start loader workers to overlap loading with compute, e.g. --workers %d",
 			 tt.per_worker_per_sec, consumer, need > 1 ? need : 1);
 	} else if (busy >= 0.8) {
-		int len = snprintf(msg, n, "the %d loader workers are busy %.0f%% of the time at %.0f samples/s each and "
+		int len = snprintf(msg, n, "%d loader worker%s busy %.0f%% of the time at %.0f samples/s each and "
 					   "the trainer takes %.0f/s: raise --workers to about %d",
-				   tt.threads, 100 * busy, tt.per_worker_per_sec, consumer, need > tt.threads ? need : tt.threads + 1);
+				   tt.threads, tt.threads == 1 ? " is" : "s are", 100 * busy, tt.per_worker_per_sec, consumer, need > tt.threads ? need : tt.threads + 1);
+		/* sleeping or reading workers can outnumber the cores; computing ones cannot */
+		double cpu = tt.busy_ms > 0 ? tt.busy_cpu_ms / tt.busy_ms : 1;
 		if (need > cores && len > 0 && (size_t)len < n)
-			snprintf(msg + len, n - (size_t)len, " (more than the %ld cores here: samples are too costly to make, "
-							     "see --data-cost / --data-latency-us)", cores);
+			snprintf(msg + len, n - (size_t)len,
+				 cpu >= 0.5 ? "; but making a sample is %.0f%% CPU and there are only %ld cores: make "
+					      "samples cheaper (decoding, --data-cost)"
+					    : " (they spend %.0f%% of it on CPU, the rest waiting on reads, so more "
+					      "workers than the %ld cores is fine)",
+				 100 * cpu, cores);
 	} else {
-		snprintf(msg, n, "the queue runs dry while the %d loader workers are busy only %.0f%% of the time: they "
+		snprintf(msg, n, "the queue runs dry while %d loader worker(s) are busy only %.0f%% of the time: they "
 				 "get too little CPU (lower --threads) or batches come in bursts (raise --prefetch, now %d)",
 			 tt.threads, 100 * busy, l->opt.prefetch);
 	}

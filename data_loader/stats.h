@@ -34,6 +34,7 @@ double dl_quantile(const double *v, size_t n, double q);
 
 struct dl_worker_stats {
 	double start_ms, busy_ms, blocked_ms, life_ms; /* life_ms is set when the worker exits */
+	double busy_cpu_ms;  /* CPU time of the thread while busy (the rest of busy is sleeping / reading) */
 	long samples;
 };
 
@@ -43,6 +44,7 @@ struct dl_stats {
 	struct dl_worker_stats *worker;                         /* [n_workers] */
 	int n_workers;
 	double sync_fill_ms;   /* workers = 0: time the trainer's thread spent filling */
+	double sync_fill_cpu_ms;
 	long sync_samples;
 	long warnings, last_warning_step;
 };

@@ -506,7 +506,8 @@ START_TEST(test_latency_starvation_ratios)
 	ck_assert_int_ge(w0.warnings, 1);
 	ck_assert_msg(strstr(w0.warning, "trainer's thread") && strstr(w0.warning, "--workers"), "%s", w0.warning);
 	ck_assert_int_ge(w1.warnings, 1);
-	ck_assert_msg(strstr(w1.warning, "busy") && strstr(w1.warning, "raise --workers"), "%s", w1.warning);
+	ck_assert_msg(strstr(w1.warning, "1 loader worker is busy") && strstr(w1.warning, "raise --workers"), "%s",
+		      w1.warning);
 	/* rates: one worker makes ~1000 samples/s (1 ms each); the trainer wants 8 per 2 ms */
 	double per_worker = num(w1.stats, "producer_samples_per_sec_per_worker");
 	ck_assert_msg(per_worker > 500 && per_worker <= 1000, "%.0f samples/s per worker", per_worker);
@@ -514,6 +515,8 @@ START_TEST(test_latency_starvation_ratios)
 	ck_assert_msg(consumer > 1000 && consumer <= 4000, "consumer %.0f samples/s", consumer);
 	ck_assert_double_ge(num(w1.stats, "workers_needed"), 2);
 	ck_assert_double_gt(num(w1.stats, "busy_frac"), 0.8);
+	ck_assert_double_lt(num(w1.stats, "busy_cpu_frac"), 0.05); /* sleeping, not computing */
+	ck_assert_msg(strstr(w1.warning, "waiting on reads"), "%s", w1.warning);
 	ck_assert_double_gt(num(w8.stats, "blocked_frac") + num(w8.stats, "idle_frac"), num(w8.stats, "busy_frac") / 4);
 	ck_assert_double_gt(num(w1.stats, "wait_ms_p50"), 3 * num(w8.stats, "wait_ms_p50"));
 	cJSON_Delete(w0.stats);
@@ -566,6 +569,25 @@ START_TEST(test_stats_consistent)
 }
 END_TEST
 
+/* --data-cost is CPU work: the workers' busy time is mostly CPU time. */
+START_TEST(test_cost_is_cpu)
+{
+	struct dl_options o = opts(1, 2);
+	o.cost = 300; /* about 0.3 ms per sample */
+	struct dl_loader l;
+	struct dl_batch b;
+	ck_assert_int_eq(dl_loader_init(&l, &be, &images, DL_TRAIN, 8, 0, 1, &o), KN_OK);
+	for (int k = 0; k < 6; k++)
+		ck_assert_int_eq(dl_loader_next(&l, &b), KN_OK);
+	dl_loader_stop(&l);
+	cJSON *j = cJSON_CreateObject();
+	ck_assert_int_eq(dl_loader_stats_json(&l, j, 0), KN_OK);
+	ck_assert_double_gt(num(j, "busy_cpu_frac"), 0.2); /* 1.0 on an idle core */
+	cJSON_Delete(j);
+	dl_loader_release(&l);
+}
+END_TEST
+
 START_TEST(test_bad_options)
 {
 	struct dl_loader l;
@@ -603,6 +625,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_interrupt_while_waiting);
 	tcase_add_test(tc, test_latency_starvation_ratios);
 	tcase_add_test(tc, test_stats_consistent);
+	tcase_add_test(tc, test_cost_is_cpu);
 	tcase_add_test(tc, test_bad_options);
 	suite_add_tcase(s, tc);
 	return s;
