@@ -228,10 +228,14 @@ int dl_loader_stats_json(struct dl_loader *l, cJSON *o, long warmup)
 		cJSON *num = cJSON_CreateNumber((double)c);
 		ok &= num && cJSON_AddItemToArray(hist, num);
 	}
+	lock(l); /* workers append to produce_ms */
 	size_t produced_to = st->produce_ms.n < n ? st->produce_ms.n : n;
 	size_t pw = w < produced_to ? w : produced_to;
-	NUM(o, "batch_ms_p50", dl_quantile(st->produce_ms.v + pw, produced_to - pw, 0.50));
-	NUM(o, "batch_ms_p95", dl_quantile(st->produce_ms.v + pw, produced_to - pw, 0.95));
+	double batch_p50 = dl_quantile(st->produce_ms.v + pw, produced_to - pw, 0.50);
+	double batch_p95 = dl_quantile(st->produce_ms.v + pw, produced_to - pw, 0.95);
+	unlock(l);
+	NUM(o, "batch_ms_p50", batch_p50);
+	NUM(o, "batch_ms_p95", batch_p95);
 	NUM(o, "producer_samples_per_sec", capacity);
 	NUM(o, "producer_samples_per_sec_per_worker", tt.per_worker_per_sec);
 	NUM(o, "consumer_samples_per_sec", consumer);
