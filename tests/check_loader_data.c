@@ -207,26 +207,18 @@ END_TEST
 /* Writes train/t10k files in the fashion-mnist layout into dir (gz or not). */
 static void write_fmnist(const char *d, uint32_t n_train, uint32_t n_val, uint32_t side, int gz)
 {
-	size_t n;
-	uint8_t *b;
-	const char *sfx = gz ? ".gz" : "";
-	char name[128];
-	b = fx_idx_images(n_train, side, side, &n);
-	snprintf(name, sizeof name, "train-images-idx3-ubyte%s", sfx);
-	fx_write(d, name, b, n, gz);
-	free(b);
-	b = fx_idx_labels(n_train, 10, &n);
-	snprintf(name, sizeof name, "train-labels-idx1-ubyte%s", sfx);
-	fx_write(d, name, b, n, gz);
-	free(b);
-	b = fx_idx_images(n_val, side, side, &n);
-	snprintf(name, sizeof name, "t10k-images-idx3-ubyte%s", sfx);
-	fx_write(d, name, b, n, gz);
-	free(b);
-	b = fx_idx_labels(n_val, 10, &n);
-	snprintf(name, sizeof name, "t10k-labels-idx1-ubyte%s", sfx);
-	fx_write(d, name, b, n, gz);
-	free(b);
+	static const char *const split[2] = { "train", "t10k" };
+	for (int i = 0; i < 4; i++) {
+		uint32_t count = i < 2 ? n_train : n_val;
+		int labels = i % 2;
+		size_t n;
+		uint8_t *b = labels ? fx_idx_labels(count, 10, &n) : fx_idx_images(count, side, side, &n);
+		char name[128];
+		snprintf(name, sizeof name, "%s-%s%s", split[i / 2], labels ? "labels-idx1-ubyte" : "images-idx3-ubyte",
+			 gz ? ".gz" : "");
+		fx_write(d, name, b, n, gz);
+		free(b);
+	}
 }
 
 START_TEST(test_idx_raw_gz_and_split)

@@ -3,23 +3,8 @@
 # the --data forms, exit codes for bad data, the record's loader statistics,
 # the live starvation warning, and SIGINT while the trainer waits for data.
 set -u
-A=${AMPTUNE:?AMPTUNE must name the amptune binary}
-T=${TEST_TMPDIR:-/tmp}/cli_loader.$$
-mkdir -p "$T"
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-# expect CODE PATTERN -- ARGS...: exit code and a stderr line matching PATTERN
-expect() {
-	local code=$1 pat=$2; shift 3
-	"$A" "$@" >"$T/out" 2>"$T/err"
-	local rc=$?
-	if [ "$rc" != "$code" ]; then bad "amptune $*: exit $rc, expected $code ($(head -c 300 "$T/err"))"; return; fi
-	if ! grep -qE -- "$pat" "$T/err"; then bad "amptune $*: stderr lacks /$pat/: $(head -c 300 "$T/err")"; return; fi
-	ok
-}
+NAME=cli_loader
+source "$(dirname "$0")/helpers/cli.sh"
 # field FILE EXPR: evaluates a Python expression over the record r
 check() {
 	python3 -c "import json,sys; r=json.load(open(sys.argv[1])); L=r['loader']; assert $2, (r['status'], r['message'], L)" "$1" \
@@ -121,5 +106,4 @@ for pat in "--workers N" "--prefetch N" "--shuffle \| --no-shuffle" "--drop-last
 	grep -qE -- "$pat" "$T/h" && ok || bad "help train lacks '$pat'"
 done
 
-echo "$pass passed, $fail failed"
-[ $fail = 0 ]
+finish
