@@ -16,7 +16,8 @@ static const char *after(const char *s, const char *prefix)
 	return strncmp(s, prefix, n) == 0 ? s + n : NULL;
 }
 
-/* Splits a comma-separated list into out->arg; KN_EUSAGE unless the count is in `allowed`. */
+/* Splits a comma-separated list into out->arg; KN_EUSAGE unless there are
+ * min..max non-empty paths (an even number when `even`). */
 static int split_args(const char *spec, const char *list, struct dl_spec *out, int min, int max, int even)
 {
 	const char *p = list;

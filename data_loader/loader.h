@@ -28,8 +28,9 @@
  * hand, the team and helper thread are joined, and statistics stay readable.
  *
  * Lifecycle: dl_loader_init() fills a caller-owned struct (and starts the
- * team); dl_loader_release() stops it and frees everything. Both are safe on a
- * zeroed struct and after a failed init. The dataset must outlive the loader.
+ * team); dl_loader_release() stops it and frees everything; it is safe on a
+ * zeroed struct, after a failed init, and twice. The dataset must outlive the
+ * loader.
  */
 #ifndef DL_LOADER_H
 #define DL_LOADER_H
