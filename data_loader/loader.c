@@ -44,14 +44,19 @@ static int fill_rows(struct dl_loader *l, struct dl_slot *s, long batch, int r0,
 	const struct dl_dataset *ds = l->ds;
 	size_t image = (size_t)ds->C * ds->H * ds->W;
 	for (int r = r0; r < r1; r++) {
-		if (atomic_load(&l->stop) || (l->opt.workers == 0 && interrupted(l)))
+		/* a waiting trainer watches the interrupt flag itself; on its own thread it looks here */
+		const volatile int *interrupt = l->opt.workers == 0 ? l->opt.interrupt : NULL;
+		if (atomic_load(&l->stop) || (interrupt && *interrupt))
 			return STOPPED;
 		if (batch == l->opt.fail_at_batch)
 			return kn_error(KN_EDATA, "loader: injected failure filling row %d of batch %ld", r, batch);
 		long epoch;
 		uint64_t sample;
 		dl_sampler_locate(&l->sampler, batch, r, &epoch, &sample);
-		dl_sample_overhead(l->opt.latency_us, l->opt.cost);
+		if (l->opt.latency_us > 0 && dl_sample_latency(l->opt.latency_us, &l->stop, interrupt))
+			return STOPPED;
+		if (l->opt.cost > 0)
+			dl_sample_cost(l->opt.cost);
 		s->samples[r] = sample;
 		if (ds->kind == DL_KIND_TOKENS)
 			dl_text_row(&ds->tokens[l->split], sample, l->T, l->opt.augment, l->seed, epoch,

@@ -1,6 +1,5 @@
 #include "data_loader/transform.h"
 
-#include <errno.h>
 #include <time.h>
 
 #include "data_loader/rng.h"
@@ -64,17 +63,32 @@ void dl_image_row(const struct dl_dataset *ds, const struct dl_image_set *set, u
 
 static _Thread_local volatile uint64_t overhead_sink;
 
-void dl_sample_overhead(long latency_us, long cost)
+static double now_us(void)
 {
-	if (latency_us > 0) {
-		struct timespec ts = { latency_us / 1000000, (latency_us % 1000000) * 1000 };
-		while (nanosleep(&ts, &ts) && errno == EINTR)
-			;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+int dl_sample_latency(long latency_us, const _Atomic int *stop, const volatile int *interrupt)
+{
+	double end = now_us() + (double)latency_us;
+	for (;;) {
+		if ((stop && *stop) || (interrupt && *interrupt))
+			return 1;
+		double left = end - now_us();
+		if (left <= 0)
+			return 0;
+		long us = left < DL_LATENCY_SLICE_US ? (long)left + 1 : DL_LATENCY_SLICE_US;
+		struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
+		nanosleep(&ts, NULL); /* a signal cuts it short: the loop looks at the flags again */
 	}
-	if (cost > 0) {
-		uint64_t h = (uint64_t)cost;
-		for (long i = 0; i < cost * COST_ROUNDS; i++)
-			h = (h ^ (h >> 29)) * 0xbf58476d1ce4e5b9ull + (uint64_t)i;
-		overhead_sink = h;
-	}
+}
+
+void dl_sample_cost(long cost)
+{
+	uint64_t h = (uint64_t)cost;
+	for (long i = 0; i < cost * COST_ROUNDS; i++)
+		h = (h ^ (h >> 29)) * 0xbf58476d1ce4e5b9ull + (uint64_t)i;
+	overhead_sink = h;
 }

@@ -32,10 +32,15 @@ void dl_text_row(const struct dl_tokens *tk, uint64_t window, int T, int random,
 void dl_image_row(const struct dl_dataset *ds, const struct dl_image_set *set, uint64_t sample, int random,
 		  uint64_t seed, long epoch, float *image, int *label);
 
-/* The starvation knobs, per sample: sleep latency_us microseconds (a slow
- * store), then do `cost` units of CPU work (a decoder); one unit is 670
- * rounds of a 64-bit multiply-xorshift, about 1 microsecond of one core.
- * The work is fixed, not timed, so it scales with cores like real decoding. */
-void dl_sample_overhead(long latency_us, long cost);
+/* The starvation knobs, per sample. dl_sample_latency() sleeps latency_us
+ * microseconds (a slow store) in slices of at most DL_LATENCY_SLICE_US,
+ * returning 1 early when *stop or *interrupt (either may be NULL) becomes
+ * nonzero, else 0. dl_sample_cost() does `cost` units of CPU work (a
+ * decoder); one unit is 670 rounds of a 64-bit multiply-xorshift, about 1
+ * microsecond of one core. The work is fixed, not timed, so it scales with
+ * cores like real decoding. */
+#define DL_LATENCY_SLICE_US 10000
+int dl_sample_latency(long latency_us, const _Atomic int *stop, const volatile int *interrupt);
+void dl_sample_cost(long cost);
 
 #endif

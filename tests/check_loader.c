@@ -379,6 +379,17 @@ START_TEST(test_early_shutdown_no_threads_left)
 		ck_assert_double_lt(now_ms() - t0, 1000);
 		ck_assert_int_eq(fx_wait_threads(before, 2000), before);
 	}
+	/* a sample that would take 5 s does not hold up the release */
+	struct dl_options slow = opts(2, 2);
+	slow.latency_us = 5000000;
+	struct dl_loader sl;
+	ck_assert_int_eq(dl_loader_init(&sl, &be, &images, DL_TRAIN, 7, 0, 1, &slow), KN_OK);
+	sleep_ms(30);
+	double t0 = now_ms();
+	dl_loader_release(&sl);
+	ck_assert_double_lt(now_ms() - t0, 500);
+	ck_assert_int_eq(fx_wait_threads(before, 2000), before);
+
 	/* stop, then stats still readable, then next is an error, not a hang */
 	struct dl_options o = opts(2, 2);
 	struct dl_loader l;
