@@ -1,27 +1,49 @@
 /*
- * data_loader/loader.h — batches of token windows for the trainer.
+ * data_loader/loader.h — batches for the trainer, made ahead of time by a team
+ * of worker threads.
  *
- * Sampler (text): the split is cut into W = (n - 1) / T windows of T+1 bytes;
- * each epoch visits every window once in an order shuffled from (seed, epoch)
- * and shifts each window by a random offset in [0, T) from (seed, epoch,
- * window), so batch k of epoch e is a pure function of (seed, e, k). An epoch
- * is W / B steps: the W % B windows left over are dropped for that epoch.
- * Evaluation batches (shuffle off) take windows in order with no shift.
+ * Design: the loader owns a ring of prefetch + 1 batch slots. With workers > 0
+ * a helper thread opens an OpenMP parallel region of `workers` threads; each
+ * worker repeatedly claims the next piece of work — a chunk of rows of the next
+ * batch not yet claimed — fills those rows (sample, transform, knobs) into the
+ * batch's slot, and marks them done; a batch is ready when all its chunks are.
+ * Workers run at most `prefetch` batches ahead of the batch the trainer holds,
+ * then block until the trainer gives one back. dl_loader_next() returns batches
+ * strictly in order (0, 1, 2, ...), giving back the previous one. With
+ * workers = 0 the trainer's own thread fills each batch inside
+ * dl_loader_next(), in one slot.
  *
- * This loader fills batches on the calling thread; it records how long the
- * trainer waited for each batch so the results record can state data-wait.
+ * Determinism: row r of batch k is a pure function of (dataset, seed, B, T,
+ * shuffle, drop_last, augment, k, r) (see sampler.h and transform.h), so
+ * batches are bitwise identical for any workers and prefetch.
  *
- * Lifecycle: dl_loader_init() fills a caller-owned struct and allocates the
- * batch buffers through the backend (pinned where it matters);
- * dl_loader_release() frees them.
+ * Slots come from kn_host_alloc(), so on CUDA they are pinned host memory that
+ * an asynchronous copy can read while the next batch is being filled.
+ *
+ * Errors and shutdown: an error in a worker stops the team and is returned by
+ * the dl_loader_next() call that wanted a batch the team did not finish (with
+ * the worker's message), never a hang. dl_loader_next() also returns KN_EINTR
+ * when *opts.interrupt becomes nonzero while it waits. dl_loader_stop() may be
+ * called at any time, mid-epoch or mid-batch: workers finish the sample in
+ * hand, the team and helper thread are joined, and statistics stay readable.
+ *
+ * Lifecycle: dl_loader_init() fills a caller-owned struct (and starts the
+ * team); dl_loader_release() stops it and frees everything; it is safe on a
+ * zeroed struct, after a failed init, and twice. The dataset must outlive the
+ * loader.
  */
 #ifndef DL_LOADER_H
 #define DL_LOADER_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "data_loader/text.h"
+#include "data_loader/dataset.h"
+#include "data_loader/options.h"
+#include "data_loader/sampler.h"
+#include "data_loader/stats.h"
 
 struct kn_backend;
 
@@ -35,37 +57,64 @@ struct dl_batch {
 	int *labels;
 	int C, H, W;
 	long step;    /* global batch index */
-	long epoch;
+	long epoch;   /* epoch of the first row (with the wrap policy a batch may span two) */
+	const uint64_t *samples; /* [B] dataset index of each row (tests, debugging) */
 };
 
-struct dl_loader_stats {
-	long batches;
-	double wait_ms_total;  /* time the caller spent inside dl_loader_next */
+struct dl_slot {
+	long batch;          /* the batch this slot holds or is being filled with; -1 = none */
+	int chunks_done;
+	int ready;
+	double start_ms;     /* when its first chunk was claimed */
+	void *mem;           /* one kn_host_alloc block holding the arrays below */
+	int *inputs, *targets;
+	float *images;
+	int *labels;
+	uint64_t *samples;
 };
 
 struct dl_loader {
-	const uint8_t *bytes;
-	size_t n_bytes;
+	const struct dl_dataset *ds;
+	enum dl_split split;
+	struct kn_backend *be;
+	struct dl_options opt;
 	int B, T;
 	uint64_t seed;
-	int shuffle;
-	size_t windows;          /* W */
-	long steps_per_epoch;    /* W / B */
-	uint32_t *perm;          /* window order for perm_epoch */
-	long perm_epoch;
-	long next_step;
-	int *host;               /* 2*B*T ints from kn_host_alloc */
-	struct kn_backend *be;
-	struct dl_loader_stats stats;
+	struct dl_sampler sampler;
+	long steps_per_epoch;    /* see sampler.h */
+	uint64_t samples_per_epoch;
+	int nslots, chunk_rows, chunks_per_batch;
+	struct dl_slot *slots;
+	size_t slot_bytes;
+	long next_step;          /* the batch the next dl_loader_next() returns */
+	/* shared with the workers, under mu */
+	pthread_mutex_t mu;
+	pthread_cond_t space, ready;
+	int sync_ready;          /* mu and the conditions exist */
+	long claim_batch;        /* next piece of work: (claim_batch, claim_chunk) */
+	int claim_chunk;
+	long released;           /* batches before this one are given back */
+	atomic_int stop;
+	int err_status;
+	char err_msg[1024];
+	pthread_t team;
+	int team_running;
+	int team_size;           /* threads the OpenMP region actually got */
+	struct dl_stats stats;
 };
 
-enum dl_split { DL_TRAIN, DL_VAL };
-
-/* Returns KN_OK, or KN_EDATA when the split is too small for one batch. */
-int dl_loader_init(struct dl_loader *l, struct kn_backend *be, const struct dl_text *text, enum dl_split split,
-		   int B, int T, uint64_t seed, int shuffle);
-/* Fills the next batch in order. */
+/*
+ * Opens a loader over one split of `ds` with batch size B (and window T for
+ * token data; ignored for images). KN_EDATA when the split has fewer samples
+ * than one batch, KN_EUSAGE for bad options, KN_ENOMEM/backend errors for slots,
+ * KN_ERR when threads cannot be started.
+ */
+int dl_loader_init(struct dl_loader *l, struct kn_backend *be, const struct dl_dataset *ds, enum dl_split split,
+		   int B, int T, uint64_t seed, const struct dl_options *opt);
+/* The next batch in order; it stays valid until the next call or release. */
 int dl_loader_next(struct dl_loader *l, struct dl_batch *b);
+/* Stops and joins the workers; batches can no longer be taken; stats stay. */
+void dl_loader_stop(struct dl_loader *l);
 void dl_loader_release(struct dl_loader *l);
 
 #endif

@@ -7,40 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "data_loader/file.h"
 #include "kernels/error.h"
-
-struct buf {
-	uint8_t *p;
-	size_t n, cap;
-};
-
-static int buf_append_file(struct buf *b, const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return kn_error(KN_EDATA, "cannot open text data '%s': %s", path, strerror(errno));
-	for (;;) {
-		if (b->cap - b->n < 65536) {
-			size_t cap = b->cap ? b->cap * 2 : 1 << 20;
-			uint8_t *p = realloc(b->p, cap);
-			if (!p) {
-				fclose(f);
-				return kn_error(KN_ENOMEM, "out of memory reading '%s'", path);
-			}
-			b->p = p;
-			b->cap = cap;
-		}
-		size_t got = fread(b->p + b->n, 1, b->cap - b->n, f);
-		b->n += got;
-		if (got == 0)
-			break;
-	}
-	int bad = ferror(f);
-	fclose(f);
-	if (bad)
-		return kn_error(KN_EDATA, "cannot read text data '%s' at byte offset %zu", path, b->n);
-	return KN_OK;
-}
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
@@ -50,7 +18,7 @@ static int skip_name(const char *name)
 	return name[0] == '.' || (n > 4 && strcmp(name + n - 4, ".dat") == 0);
 }
 
-static int read_dir(struct buf *b, const char *dir, int *n_files)
+static int read_dir(struct dl_buf *b, const char *dir, int *n_files)
 {
 	DIR *d = opendir(dir);
 	if (!d)
@@ -84,7 +52,7 @@ static int read_dir(struct buf *b, const char *dir, int *n_files)
 	}
 	qsort(names, n, sizeof *names, cmp_str);
 	for (size_t i = 0; i < n && rc == KN_OK; i++)
-		rc = buf_append_file(b, names[i]);
+		rc = dl_read_file(b, names[i], "text data");
 	*n_files = (int)n;
 out:
 	for (size_t i = 0; i < n; i++)
@@ -96,7 +64,7 @@ out:
 
 int dl_text_open(struct dl_text *t, const char *spec)
 {
-	struct buf b = { 0 };
+	struct dl_buf b = { 0 };
 	struct stat st;
 	int rc;
 	memset(t, 0, sizeof *t);
@@ -112,42 +80,59 @@ int dl_text_open(struct dl_text *t, const char *spec)
 	if (S_ISDIR(st.st_mode)) {
 		rc = read_dir(&b, t->path, &t->n_files);
 	} else {
-		rc = buf_append_file(&b, t->path);
+		rc = dl_read_file(&b, t->path, "text data");
 		t->n_files = 1;
 	}
+	if (rc == KN_OK)
+		rc = dl_text_from_bytes(t, b.p, b.n);
+	dl_buf_release(&b);
 	if (rc)
-		goto fail;
-	if (b.n < 20) {
-		rc = kn_error(KN_EDATA, "text data '%s' holds %zu bytes in %d file(s): too little to split into "
-					"training and validation text",
-			      t->path, b.n, t->n_files);
-		goto fail;
+		dl_text_release(t);
+	return rc;
+}
+
+int dl_split_chunks(const void *src, size_t n, size_t elem, void **train, size_t *n_train, void **val, size_t *n_val)
+{
+	/* Chunks of DL_TEXT_CHUNK elements, or n/20 for inputs under 20 chunks so
+	 * that validation still gets two chunks; every 10th chunk is validation. */
+	size_t chunk = n >= 20 * (size_t)DL_TEXT_CHUNK ? DL_TEXT_CHUNK : n / 20;
+	const uint8_t *s = src;
+	uint8_t *tr = malloc(n * elem), *va = malloc((n / 5 + chunk + 1) * elem);
+	*n_train = *n_val = 0;
+	if (!tr || !va) {
+		free(tr);
+		free(va);
+		*train = *val = NULL;
+		return kn_error(KN_ENOMEM, "out of memory splitting %zu elements into training and validation", n);
 	}
-	/* Chunks of 16 KiB, or n/20 for inputs under 320 KiB so that validation
-	 * still gets two chunks; every 10th chunk is validation. */
-	size_t chunk = b.n >= 20 * (size_t)DL_TEXT_CHUNK ? DL_TEXT_CHUNK : b.n / 20;
-	t->train = malloc(b.n);
-	t->val = malloc(b.n / 5 + chunk + 1);
-	if (!t->train || !t->val) {
-		rc = kn_error(KN_ENOMEM, "out of memory splitting '%s'", t->path);
-		goto fail;
-	}
-	for (size_t off = 0, c = 0; off < b.n; off += chunk, c++) {
-		size_t len = b.n - off < chunk ? b.n - off : chunk;
+	for (size_t off = 0, c = 0; off < n; off += chunk, c++) {
+		size_t len = n - off < chunk ? n - off : chunk;
 		if (c % 10 == 9) {
-			memcpy(t->val + t->n_val, b.p + off, len);
-			t->n_val += len;
+			memcpy(va + *n_val * elem, s + off * elem, len * elem);
+			*n_val += len;
 		} else {
-			memcpy(t->train + t->n_train, b.p + off, len);
-			t->n_train += len;
+			memcpy(tr + *n_train * elem, s + off * elem, len * elem);
+			*n_train += len;
 		}
 	}
-	free(b.p);
+	*train = tr;
+	*val = va;
 	return KN_OK;
-fail:
-	free(b.p);
-	dl_text_release(t);
-	return rc;
+}
+
+int dl_text_from_bytes(struct dl_text *t, const uint8_t *bytes, size_t n)
+{
+	if (n < 20)
+		return kn_error(KN_EDATA, "text data '%s' holds %zu bytes in %d file(s): too little to split into "
+					  "training and validation text",
+				t->path, n, t->n_files);
+	void *tr, *va;
+	int rc = dl_split_chunks(bytes, n, 1, &tr, &t->n_train, &va, &t->n_val);
+	if (rc)
+		return kn_error(rc, "out of memory splitting text data '%s'", t->path);
+	t->train = tr;
+	t->val = va;
+	return KN_OK;
 }
 
 void dl_text_release(struct dl_text *t)

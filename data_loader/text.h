@@ -29,8 +29,15 @@ struct dl_text {
 	size_t n_train, n_val;
 };
 
-/* Returns KN_OK, or KN_EDATA with a message naming the path. */
+/* Returns KN_OK, or KN_EDATA with a message naming the path. Files may be
+ * gzip-compressed (see file.h). */
 int dl_text_open(struct dl_text *t, const char *spec);
+/* Splits `bytes` (not kept) into t->train and t->val; t->path and t->n_files
+ * must already name the source for messages. KN_EDATA under 20 bytes. */
+int dl_text_from_bytes(struct dl_text *t, const uint8_t *bytes, size_t n);
+/* The split above for any element size: n elements of `elem` bytes into two
+ * new malloc'd arrays (caller frees). KN_ENOMEM only; callers check n >= 20. */
+int dl_split_chunks(const void *src, size_t n, size_t elem, void **train, size_t *n_train, void **val, size_t *n_val);
 void dl_text_release(struct dl_text *t);
 
 #endif

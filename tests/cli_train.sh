@@ -2,23 +2,8 @@
 # `amptune train` from the outside: exit codes and messages for bad input,
 # the --json record on stdout, help and version.
 set -u
-A=${AMPTUNE:?AMPTUNE must name the amptune binary}
-T=${TEST_TMPDIR:-/tmp}/cli_train.$$
-mkdir -p "$T"
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-# expect CODE PATTERN -- ARGS...: exit code and a stderr line matching PATTERN
-expect() {
-	local code=$1 pat=$2; shift 3
-	"$A" "$@" >"$T/out" 2>"$T/err"
-	local rc=$?
-	if [ "$rc" != "$code" ]; then bad "amptune $*: exit $rc, expected $code ($(head -c 300 "$T/err"))"; return; fi
-	if ! grep -qE -- "$pat" "$T/err"; then bad "amptune $*: stderr lacks /$pat/: $(head -c 300 "$T/err")"; return; fi
-	ok
-}
+NAME=cli_train
+source "$(dirname "$0")/helpers/cli.sh"
 Q=(--steps 4 --batch 2 --seq 16 --eval-batches 1 --warmup-steps 1 --quiet)
 
 expect 64 "amptune train: unknown option '--bogus'" -- train --bogus
@@ -90,5 +75,4 @@ python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert r['status']=
 "$A" train --help >"$T/h" && grep -q -- "--device-mem-limit" "$T/h" && ok || bad "train --help"
 "$A" --version | grep -qE "^amptune [0-9]+\.[0-9]+\.[0-9]+ \(commit [0-9a-f]+(-dirty)?|unknown, CUDA (compiled in|not compiled in)" && ok || bad "--version"
 
-echo "$pass passed, $fail failed"
-[ $fail = 0 ]
+finish

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data_loader/dataset.h"
 #include "kernels/backend.h"
 #include "trainer/commands.h"
 #include "trainer/config.h"
@@ -27,8 +28,18 @@ void cmd_train_usage(FILE *out)
 		"        tiny       4 layers, d_model 128, 4 heads, context 128, vocab 256   (0.84M params)\n"
 		"        small      6 layers, d_model 384, 6 heads, context 256, vocab 256  (10.8M params)\n"
 		"        gpt2-124m 12 layers, d_model 768, 12 heads, context 1024, vocab 50304 (124.5M params)\n"
-		"  --data fortunes|PATH        byte-level text: Debian's fortunes, a file or a directory\n"
-		"                              (default fortunes; every 10th 16 KiB chunk is validation)\n"
+		"  --data SPEC                 what to train on (default fortunes); files may be .gz:\n"
+		"        fortunes                 Debian's fortunes: byte-level text\n"
+		"        PATH | text:PATH         byte-level text: a file or a directory of files\n"
+		"        shards:GLOB[,VAL_GLOB]   llm.c token shards (uint16); tokens must be below the\n"
+		"                                 model's vocab\n"
+		"        fashion-mnist[:DIR]      Debian's dataset-fashion-mnist: train / t10k (images)\n"
+		"        idx:IMAGES,LABELS[,VAL_IMAGES,VAL_LABELS]  IDX image and label files (images)\n"
+		"        synthetic-text[:BYTES]   text made from --seed (default 1 MiB)\n"
+		"        synthetic-images[:N]     N 1x28x28 images made from --seed (default 60000)\n"
+		"                              Text and shards without a validation set: every 10th chunk\n"
+		"                              of 16 Ki tokens is validation; IDX pairs: every 10th image.\n"
+		"                              The gpt model takes text and shards.\n"
 		"device and precision:\n"
 		"  --device cpu|cuda|auto      (default auto: CUDA when a GPU this build can drive is present)\n"
 		"  --precision fp32|tf32|fp16|bf16  (default fp32; the cpu backend runs fp32 only)\n"
@@ -47,6 +58,20 @@ void cmd_train_usage(FILE *out)
 		"  --weight-decay X            AdamW decoupled weight decay on matrices (default 0.1)\n"
 		"  --seed N                    weights, sampling and shuffling (default 1337)\n"
 		"  --eval-batches N            validation batches for eval_loss (default 16; 0 = none)\n"
+		"data loader (docs/data-loader.md):\n"
+		"  --workers N                 loader threads filling batches ahead of the trainer\n"
+		"                              (default 2; 0 = load on the trainer's thread)\n"
+		"  --prefetch N                batches the workers may have ready ahead (default 4)\n"
+		"  --shuffle | --no-shuffle    permute samples every epoch, from --seed (default on)\n"
+		"  --drop-last                 drop each epoch's last samples that do not fill a batch\n"
+		"                              (default: they start a batch completed by the next epoch)\n"
+		"  --augment | --no-augment    random text windows; random crops (pad 2) and flips of\n"
+		"                              training images (default on)\n"
+		"  --data-latency-us N         sleep N us per sample, like a slow store (default 0)\n"
+		"  --data-cost N               N units (~1 us each) of CPU work per sample, like decoding\n"
+		"                              (default 0)\n"
+		"                              After warm-up the log warns when the trainer waits for data\n"
+		"                              more than 20%% of a step, with the likely cause.\n"
 		"output:\n"
 		"  --log-every N               log every N steps (default 10; 0 = no step log)\n"
 		"  --quiet                     no human log at all\n"
@@ -75,7 +100,8 @@ static void print_summary(const struct rp_record *r)
 enum {
 	OPT_MODEL = 256, OPT_SIZE, OPT_DATA, OPT_DEVICE, OPT_PRECISION, OPT_BATCH, OPT_SEQ, OPT_STEPS, OPT_EPOCHS,
 	OPT_WARMUP, OPT_LR, OPT_LR_WARMUP, OPT_WD, OPT_SEED, OPT_LOG_EVERY, OPT_JSON, OPT_QUIET, OPT_EVAL_BATCHES,
-	OPT_THREADS, OPT_MEMLIMIT, OPT_ID, OPT_HELP,
+	OPT_THREADS, OPT_MEMLIMIT, OPT_ID, OPT_HELP, OPT_WORKERS, OPT_PREFETCH, OPT_SHUFFLE, OPT_NO_SHUFFLE,
+	OPT_DROP_LAST, OPT_AUGMENT, OPT_NO_AUGMENT, OPT_LATENCY, OPT_COST,
 };
 
 static const struct option long_opts[] = {
@@ -101,6 +127,15 @@ static const struct option long_opts[] = {
 	{ "device-mem-limit", required_argument, 0, OPT_MEMLIMIT },
 	{ "id", required_argument, 0, OPT_ID },
 	{ "help", no_argument, 0, OPT_HELP },
+	{ "workers", required_argument, 0, OPT_WORKERS },
+	{ "prefetch", required_argument, 0, OPT_PREFETCH },
+	{ "shuffle", no_argument, 0, OPT_SHUFFLE },
+	{ "no-shuffle", no_argument, 0, OPT_NO_SHUFFLE },
+	{ "drop-last", no_argument, 0, OPT_DROP_LAST },
+	{ "augment", no_argument, 0, OPT_AUGMENT },
+	{ "no-augment", no_argument, 0, OPT_NO_AUGMENT },
+	{ "data-latency-us", required_argument, 0, OPT_LATENCY },
+	{ "data-cost", required_argument, 0, OPT_COST },
 	{ 0, 0, 0, 0 },
 };
 
@@ -125,11 +160,13 @@ static int parse_args(int argc, char **argv, struct tr_config *c)
 				return kn_error(KN_EUSAGE, "option '--size' expects tiny, small or gpt2-124m, got '%s'", a);
 			snprintf(c->size, sizeof c->size, "%s", a);
 			break;
-		case OPT_DATA:
-			if (!*a)
-				return kn_error(KN_EUSAGE, "option '--data' expects fortunes or a path, got ''");
+		case OPT_DATA: {
+			struct dl_spec spec;
+			if ((rc = dl_spec_parse(a, &spec)))
+				return rc;
 			snprintf(c->data, sizeof c->data, "%s", a);
 			break;
+		}
 		case OPT_DEVICE:
 			if (strcmp(a, "cpu") && strcmp(a, "cuda") && strcmp(a, "auto"))
 				return kn_error(KN_EUSAGE, "option '--device' expects cpu, cuda or auto, got '%s'", a);
@@ -162,6 +199,15 @@ static int parse_args(int argc, char **argv, struct tr_config *c)
 				return kn_error(KN_EUSAGE, "option '--id' expects 1 to %zu characters", sizeof c->id - 1);
 			snprintf(c->id, sizeof c->id, "%s", a);
 			break;
+		case OPT_WORKERS: rc = tr_parse_long("--workers", a, 0, 256, &v); c->loader.workers = (int)v; break;
+		case OPT_PREFETCH: rc = tr_parse_long("--prefetch", a, 1, 256, &v); c->loader.prefetch = (int)v; break;
+		case OPT_SHUFFLE: c->loader.shuffle = 1; break;
+		case OPT_NO_SHUFFLE: c->loader.shuffle = 0; break;
+		case OPT_DROP_LAST: c->loader.drop_last = 1; break;
+		case OPT_AUGMENT: c->loader.augment = 1; break;
+		case OPT_NO_AUGMENT: c->loader.augment = 0; break;
+		case OPT_LATENCY: rc = tr_parse_long("--data-latency-us", a, 0, 10000000, &c->loader.latency_us); break;
+		case OPT_COST: rc = tr_parse_long("--data-cost", a, 0, 10000000, &c->loader.cost); break;
 		case OPT_HELP: return 1;
 		case ':': return kn_error(KN_EUSAGE, "option '%s' needs a value", argv[optind - 1]);
 		default: return kn_error(KN_EUSAGE, "unknown option '%s'", argv[optind - 1]);

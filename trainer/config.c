@@ -46,6 +46,7 @@ void tr_config_defaults(struct tr_config *c)
 	c->seed = 1337;
 	c->log_every = 10;
 	c->eval_batches = 16;
+	dl_options_defaults(&c->loader);
 }
 
 int tr_parse_long(const char *opt, const char *s, long lo, long hi, long *out)

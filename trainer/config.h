@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "data_loader/options.h"
 #include "kernels/precision.h"
 #include "trainer/gpt.h"
 
@@ -42,6 +43,7 @@ struct tr_config {
 	int threads;            /* 0 = OpenMP default */
 	size_t device_mem_limit;
 	char id[24];            /* set by a sweep; else derived from the config */
+	struct dl_options loader; /* --workers, --prefetch, --shuffle, ... (data_loader/options.h) */
 };
 
 void tr_config_defaults(struct tr_config *c);

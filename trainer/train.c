@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "amptune_version.h"
+#include "data_loader/dataset.h"
 #include "data_loader/loader.h"
-#include "data_loader/text.h"
 #include "kernels/backend.h"
 #include "trainer/gpt.h"
 #include "trainer/metrics.h"
@@ -23,7 +23,7 @@ struct run {
 	const struct tr_config *cfg;
 	struct rp_record *rec;
 	struct kn_backend be;
-	struct dl_text text;
+	struct dl_dataset data;
 	struct dl_loader train_ld, val_ld;
 	struct tr_gpt model;
 	double *step_ms;
@@ -92,11 +92,22 @@ static int setup(struct run *r)
 		return rc;
 	snprintf(r->rec->device, sizeof r->rec->device, "%s", r->be.name);
 	snprintf(r->rec->device_name, sizeof r->rec->device_name, "%s", r->be.device_name);
-	if ((rc = dl_text_open(&r->text, c->data)))
+	if ((rc = dl_dataset_open(&r->data, c->data, preset->gpt.vocab, c->seed)))
 		return rc;
-	if ((rc = dl_loader_init(&r->train_ld, &r->be, &r->text, DL_TRAIN, r->B, r->T, c->seed, 1)))
+	if (r->data.kind != DL_KIND_TOKENS)
+		return kn_error(KN_EUSAGE, "option '--data' names %s images ('%s'); the gpt model trains on text or tokens",
+				r->data.name, c->data);
+	struct dl_options train_opt = c->loader, val_opt;
+	train_opt.interrupt = &tr_stop_signal;
+	/* evaluation is not timed: in order, no augmentation, on this thread */
+	dl_options_defaults(&val_opt);
+	val_opt.workers = 0;
+	val_opt.shuffle = val_opt.augment = 0;
+	val_opt.drop_last = 1;
+	val_opt.interrupt = &tr_stop_signal;
+	if ((rc = dl_loader_init(&r->train_ld, &r->be, &r->data, DL_TRAIN, r->B, r->T, c->seed, &train_opt)))
 		return rc;
-	if (c->eval_batches && (rc = dl_loader_init(&r->val_ld, &r->be, &r->text, DL_VAL, r->B, r->T, c->seed, 0)))
+	if (c->eval_batches && (rc = dl_loader_init(&r->val_ld, &r->be, &r->data, DL_VAL, r->B, r->T, c->seed, &val_opt)))
 		return rc;
 	r->steps_per_epoch = r->train_ld.steps_per_epoch;
 	r->steps = c->steps ? c->steps : (long)ceil(c->epochs * (double)r->steps_per_epoch);
@@ -133,6 +144,9 @@ static int train_steps(struct run *r)
 		if ((rc = dl_loader_next(&r->train_ld, &batch)))
 			return rc;
 		r->wait_ms[step] = tr_now_ms() - w0;
+		char starving[600];
+		if (dl_loader_starvation(&r->train_ld, c->warmup_steps, starving, sizeof starving))
+			logf_(c, "warning: %s\n", starving);
 		be->vt->phase_begin(be, KN_PHASE_H2D);
 		if ((rc = tr_gpt_upload_batch(&r->model, batch.inputs, batch.targets)))
 			return rc;
@@ -223,8 +237,6 @@ static void summarise(struct run *r)
 		for (int p = 0; p < KN_PHASE_COUNT; p++)
 			cJSON_AddNumberToObject(ph, kn_phase_names[p], r->phase_sum_ms[p] / (double)timed);
 		cJSON_AddNumberToObject(ph, "data_wait", wait / (double)timed);
-		cJSON_AddNumberToObject(rec->loader, "wait_ms_p50", tr_percentile(r->wait_ms + c->warmup_steps, (size_t)timed, 0.5));
-		cJSON_AddNumberToObject(rec->loader, "wait_ms_p95", tr_percentile(r->wait_ms + c->warmup_steps, (size_t)timed, 0.95));
 		cJSON_AddNumberToObject(rec->extra, "timed_steps", (double)timed);
 	}
 	const struct tr_size_preset *preset = tr_find_size(c->size);
@@ -247,8 +259,8 @@ static void summarise(struct run *r)
 			rec->epoch_s_extrapolated = 1;
 		}
 	}
-	cJSON_AddNumberToObject(rec->loader, "batches", (double)r->train_ld.stats.batches);
-	cJSON_AddNumberToObject(rec->loader, "wait_ms_total", r->train_ld.stats.wait_ms_total);
+	if (r->train_ld.ds)
+		dl_loader_stats_json(&r->train_ld, rec->loader, c->warmup_steps);
 	cJSON_AddNumberToObject(rec->extra, "warmup_steps", c->warmup_steps);
 	cJSON_AddNumberToObject(rec->extra, "steps_done", (double)r->steps_done);
 	cJSON_AddNumberToObject(rec->extra, "lr", c->lr);
@@ -267,8 +279,8 @@ static void fill_config(const struct tr_config *c, struct rp_record *rec)
 	snprintf(rec->precision, sizeof rec->precision, "%s", kn_precision_name(c->precision));
 	rec->batch = c->batch;
 	rec->seq = c->seq;
-	rec->workers = 0;
-	rec->prefetch = 0;
+	rec->workers = c->loader.workers;
+	rec->prefetch = c->loader.prefetch;
 	rec->seed = c->seed;
 	rec->steps = c->steps;
 }
@@ -286,6 +298,7 @@ int tr_train(const struct tr_config *cfg, struct rp_record *rec)
 		      cfg->model, cfg->size, r.be.name, r.be.device_name, kn_precision_name(cfg->precision), r.B, r.T,
 		      r.steps, r.steps_per_epoch, (double)r.model.num_params / 1e6);
 		rc = train_steps(&r);
+		dl_loader_stop(&r.train_ld); /* no more prefetching while evaluating */
 	}
 	if (rc == KN_OK)
 		rc = evaluate(&r);
@@ -301,7 +314,7 @@ int tr_train(const struct tr_config *cfg, struct rp_record *rec)
 	tr_gpt_release(&r.model);
 	dl_loader_release(&r.train_ld);
 	dl_loader_release(&r.val_ld);
-	dl_text_release(&r.text);
+	dl_dataset_release(&r.data);
 	kn_backend_release(&r.be);
 	free(r.step_ms);
 	free(r.wait_ms);
