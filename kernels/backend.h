@@ -101,6 +101,8 @@ struct kn_backend_vt {
 	/* after sync: ms spent per phase since the last read (0 for phases not run) */
 	int (*phase_read)(struct kn_backend *be, double ms[KN_PHASE_COUNT]);
 	void (*release)(struct kn_backend *be);
+	/* optional: the driver's view of device memory in use (NULL where there is none) */
+	int (*mem_info)(struct kn_backend *be, size_t *used_bytes, size_t *total_bytes);
 };
 
 struct kn_backend {

@@ -188,6 +188,30 @@ START_TEST(test_determinism)
 }
 END_TEST
 
+/* Loss scaling multiplies by a power of two and divides it back out before
+ * clipping and AdamW: in fp32 without overflow that is exact, so the run is
+ * bitwise the same as without scaling. */
+START_TEST(test_loss_scaling_is_exact_in_fp32)
+{
+	struct tr_config c;
+	struct rp_record a, b;
+	quick_config(&c);
+	c.steps = 12;
+	rp_record_init(&a);
+	rp_record_init(&b);
+	c.loss_scaling = 0;
+	ck_assert_int_eq(tr_train(&c, &a), KN_OK);
+	c.loss_scaling = 1;
+	c.loss_scale_init = 4096;
+	ck_assert_int_eq(tr_train(&c, &b), KN_OK);
+	for (int i = 0; i < a.n_loss_curve; i++)
+		ck_assert_msg(memcmp(&a.loss_curve[i].loss, &b.loss_curve[i].loss, sizeof(double)) == 0, "step %d", i);
+	ck_assert_int_eq(b.loss_scale_skips, 0);
+	rp_record_release(&a);
+	rp_record_release(&b);
+}
+END_TEST
+
 /* tiny on fortunes: from ln(256) = 5.545 nats/byte to a validation loss below 3.0 in 150 steps */
 START_TEST(test_learns_fortunes)
 {
@@ -218,6 +242,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_model_fp32_matches_fp64);
 	tcase_add_test(tc, test_param_count_and_memory);
 	tcase_add_test(tc, test_determinism);
+	tcase_add_test(tc, test_loss_scaling_is_exact_in_fp32);
 	tcase_add_test(tc, test_learns_fortunes);
 	suite_add_tcase(s, tc);
 	return s;

@@ -20,6 +20,8 @@ expect 64 "options '--steps' and '--epochs' cannot be used together" -- train --
 expect 64 "unexpected argument 'extra'" -- train extra
 expect 64 "option '--seq' is 200, beyond the 'tiny' model's context of 128" -- train --seq 200 --device cpu --quiet
 expect 64 "option '--warmup-steps' \(5\) must be below the number of steps \(4\)" -- train "${Q[@]}" --warmup-steps 5 --device cpu
+expect 64 "option '--loss-scaling' expects auto, on or off, got 'maybe'" -- train --loss-scaling maybe
+expect 64 "option '--loss-scale-init' expects a number in \[1, 1.67772e\+07\], got '0'" -- train --loss-scale-init 0
 expect 64 "option '--device-mem-limit' expects a positive byte count" -- train --device-mem-limit 12Q
 expect 69 "precision 'bf16' is not available on the cpu backend" -- train "${Q[@]}" --device cpu --precision bf16
 expect 69 "precision 'fp16' is not available on the cpu backend" -- train "${Q[@]}" --device cpu --precision fp16

@@ -78,6 +78,25 @@ START_TEST(test_deterministic)
 }
 END_TEST
 
+/* fp16 starting at loss scale 2^24 overflows (fp16 max 65504): the first steps
+ * are skipped and the scale backs off, then training proceeds and learns. */
+START_TEST(test_fp16_overflow_backs_off)
+{
+	struct tr_config c;
+	struct rp_record r;
+	config(&c, "cuda", KN_FP16);
+	c.loss_scale_init = 16777216.0;
+	rp_record_init(&r);
+	ck_assert_int_eq(tr_train(&c, &r), KN_OK);
+	ck_assert_int_ge(r.loss_scale_skips, 1);
+	cJSON *fin = cJSON_GetObjectItem(r.extra, "loss_scale_final");
+	ck_assert_ptr_nonnull(fin);
+	ck_assert_double_lt(fin->valuedouble, 16777216.0);
+	ck_assert_double_lt(r.final_loss, r.initial_loss - 1.0);
+	rp_record_release(&r);
+}
+END_TEST
+
 START_TEST(test_mem_limit_oom)
 {
 	struct tr_config c;
@@ -103,6 +122,7 @@ int main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, test_loss_curve_matches_cpu, 0, sizeof precisions / sizeof *precisions);
 	tcase_add_test(tc, test_deterministic);
+	tcase_add_test(tc, test_fp16_overflow_backs_off);
 	tcase_add_test(tc, test_mem_limit_oom);
 	suite_add_tcase(s, tc);
 	return tu_run_suite(s);

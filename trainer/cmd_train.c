@@ -76,6 +76,10 @@ void cmd_train_usage(FILE *out)
 		"  --log-every N               log every N steps (default 10; 0 = no step log)\n"
 		"  --quiet                     no human log at all\n"
 		"  --json                      print the results record on stdout\n"
+		"  --loss-scaling auto|on|off  dynamic loss scaling (default auto: on for fp16 only): skip the\n"
+		"                              step and halve the scale on inf/NaN gradients, double it after\n"
+		"                              1000 good steps; skips are the record's loss_scale_skips\n"
+		"  --loss-scale-init X         the first loss scale (default 65536; 1 .. 2^24)\n"
 		"  --id ID                     record id (a sweep sets it; default: a hash of the config)\n"
 		"\n"
 		"exit codes: 0 ok, 1 runtime failure, 64 usage, 65 bad data, 69 device or precision\n"
@@ -100,7 +104,7 @@ static void print_summary(const struct rp_record *r)
 enum {
 	OPT_MODEL = 256, OPT_SIZE, OPT_DATA, OPT_DEVICE, OPT_PRECISION, OPT_BATCH, OPT_SEQ, OPT_STEPS, OPT_EPOCHS,
 	OPT_WARMUP, OPT_LR, OPT_LR_WARMUP, OPT_WD, OPT_SEED, OPT_LOG_EVERY, OPT_JSON, OPT_QUIET, OPT_EVAL_BATCHES,
-	OPT_THREADS, OPT_MEMLIMIT, OPT_ID, OPT_HELP, OPT_WORKERS, OPT_PREFETCH, OPT_SHUFFLE, OPT_NO_SHUFFLE,
+	OPT_THREADS, OPT_MEMLIMIT, OPT_ID, OPT_HELP, OPT_LOSS_SCALING, OPT_LOSS_SCALE_INIT, OPT_WORKERS, OPT_PREFETCH, OPT_SHUFFLE, OPT_NO_SHUFFLE,
 	OPT_DROP_LAST, OPT_AUGMENT, OPT_NO_AUGMENT, OPT_LATENCY, OPT_COST,
 };
 
@@ -126,6 +130,8 @@ static const struct option long_opts[] = {
 	{ "threads", required_argument, 0, OPT_THREADS },
 	{ "device-mem-limit", required_argument, 0, OPT_MEMLIMIT },
 	{ "id", required_argument, 0, OPT_ID },
+	{ "loss-scaling", required_argument, 0, OPT_LOSS_SCALING },
+	{ "loss-scale-init", required_argument, 0, OPT_LOSS_SCALE_INIT },
 	{ "help", no_argument, 0, OPT_HELP },
 	{ "workers", required_argument, 0, OPT_WORKERS },
 	{ "prefetch", required_argument, 0, OPT_PREFETCH },
@@ -194,6 +200,17 @@ static int parse_args(int argc, char **argv, struct tr_config *c)
 		case OPT_EVAL_BATCHES: rc = tr_parse_long("--eval-batches", a, 0, 1000000, &v); c->eval_batches = (int)v; break;
 		case OPT_THREADS: rc = tr_parse_long("--threads", a, 1, 4096, &v); c->threads = (int)v; break;
 		case OPT_MEMLIMIT: rc = tr_parse_bytes("--device-mem-limit", a, &c->device_mem_limit); break;
+		case OPT_LOSS_SCALING:
+			if (strcmp(a, "auto") == 0)
+				c->loss_scaling = -1;
+			else if (strcmp(a, "on") == 0)
+				c->loss_scaling = 1;
+			else if (strcmp(a, "off") == 0)
+				c->loss_scaling = 0;
+			else
+				return kn_error(KN_EUSAGE, "option '--loss-scaling' expects auto, on or off, got '%s'", a);
+			break;
+		case OPT_LOSS_SCALE_INIT: rc = tr_parse_double("--loss-scale-init", a, 1, 16777216, &c->loss_scale_init); break;
 		case OPT_ID:
 			if (!*a || strlen(a) >= sizeof c->id)
 				return kn_error(KN_EUSAGE, "option '--id' expects 1 to %zu characters", sizeof c->id - 1);

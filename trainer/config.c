@@ -46,6 +46,8 @@ void tr_config_defaults(struct tr_config *c)
 	c->seed = 1337;
 	c->log_every = 10;
 	c->eval_batches = 16;
+	c->loss_scaling = -1;
+	c->loss_scale_init = 65536.0;
 	dl_options_defaults(&c->loader);
 }
 

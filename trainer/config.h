@@ -43,6 +43,8 @@ struct tr_config {
 	int threads;            /* 0 = OpenMP default */
 	size_t device_mem_limit;
 	char id[24];            /* set by a sweep; else derived from the config */
+	int loss_scaling;       /* -1 auto (fp16 only), 0 off, 1 on */
+	double loss_scale_init; /* first loss scale when scaling */
 	struct dl_options loader; /* --workers, --prefetch, --shuffle, ... (data_loader/options.h) */
 };
 

@@ -11,6 +11,13 @@ void tr_loss_scaler_init(struct tr_loss_scaler *s, int enabled)
 	s->skips = 0;
 }
 
+void tr_loss_scaler_init_at(struct tr_loss_scaler *s, int enabled, float scale)
+{
+	tr_loss_scaler_init(s, enabled);
+	if (enabled)
+		s->scale = scale < TR_LOSS_SCALE_MIN ? TR_LOSS_SCALE_MIN : scale > TR_LOSS_SCALE_MAX ? TR_LOSS_SCALE_MAX : scale;
+}
+
 int tr_loss_scaler_update(struct tr_loss_scaler *s, double scaled_grad_norm)
 {
 	if (!s->enabled)

@@ -25,6 +25,8 @@ struct tr_loss_scaler {
 #define TR_LOSS_SCALE_GROWTH_INTERVAL 1000
 
 void tr_loss_scaler_init(struct tr_loss_scaler *s, int enabled);
+/* as init, starting from `scale` (clamped to [MIN, MAX]) */
+void tr_loss_scaler_init_at(struct tr_loss_scaler *s, int enabled, float scale);
 /* Given the global norm of the scaled gradients, returns 1 when the step is
  * to be applied, 0 when it must be skipped; updates the scale either way. */
 int tr_loss_scaler_update(struct tr_loss_scaler *s, double scaled_grad_norm);

@@ -12,6 +12,7 @@
 #include "data_loader/loader.h"
 #include "kernels/backend.h"
 #include "trainer/gpt.h"
+#include "trainer/loss_scale.h"
 #include "trainer/metrics.h"
 
 volatile int tr_stop_signal;
@@ -26,6 +27,8 @@ struct run {
 	struct dl_dataset data;
 	struct dl_loader train_ld, val_ld;
 	struct tr_gpt model;
+	struct tr_loss_scaler scaler;
+	size_t driver_peak_bytes;
 	double *step_ms;
 	double *wait_ms;
 	double phase_sum_ms[KN_PHASE_COUNT];
@@ -117,6 +120,8 @@ static int setup(struct run *r)
 		return kn_error(KN_EUSAGE, "option '--warmup-steps' (%d) must be below the number of steps (%ld)",
 				c->warmup_steps, r->steps);
 	r->rec->steps = r->steps;
+	tr_loss_scaler_init_at(&r->scaler, c->loss_scaling == 1 || (c->loss_scaling < 0 && c->precision == KN_FP16),
+			       (float)c->loss_scale_init);
 	if ((rc = tr_gpt_init(&r->model, &r->be, &preset->gpt, r->B, r->T, c->seed)))
 		return rc;
 	r->step_ms = calloc((size_t)r->steps, sizeof *r->step_ms);
@@ -167,17 +172,26 @@ static int train_steps(struct run *r)
 					r->rec->initial_loss);
 		}
 		be->vt->phase_begin(be, KN_PHASE_BACKWARD);
-		tr_gpt_backward(&r->model, 1.0f);
+		tr_gpt_backward(&r->model, r->scaler.scale);
 		be->vt->phase_end(be, KN_PHASE_BACKWARD);
 		be->vt->phase_begin(be, KN_PHASE_OPTIMIZER);
-		double norm = tr_gpt_grad_norm(&r->model);
-		float clip = norm > c->grad_clip ? (float)(c->grad_clip / norm) : 1.0f;
+		/* the norm of the scaled gradients: inf/NaN means the fp16 loss scale overflowed */
+		double scaled_norm = tr_gpt_grad_norm(&r->model), norm = scaled_norm / r->scaler.scale;
+		float factor = tr_loss_scaler_grad_factor(&r->scaler, scaled_norm, c->grad_clip);
 		float lr = (float)lr_at(c, step, r->steps, lr_warmup);
-		tr_gpt_update(&r->model, lr, (float)c->beta1, (float)c->beta2, (float)c->eps, (float)c->weight_decay, clip);
+		if (tr_loss_scaler_update(&r->scaler, scaled_norm))
+			tr_gpt_update(&r->model, lr, (float)c->beta1, (float)c->beta2, (float)c->eps, (float)c->weight_decay,
+				      factor);
+		else
+			logf_(c, "step %ld: gradients overflowed at loss scale %g: step skipped, scale now %g\n", step + 1,
+			      2.0 * r->scaler.scale, (double)r->scaler.scale);
 		be->vt->phase_end(be, KN_PHASE_OPTIMIZER);
 		if ((rc = kn_sync(be)))
 			return rc;
 		r->step_ms[step] = tr_now_ms() - t0;
+		size_t used, total;
+		if (be->vt->mem_info && be->vt->mem_info(be, &used, &total) == KN_OK && used > r->driver_peak_bytes)
+			r->driver_peak_bytes = used;
 		double ph[KN_PHASE_COUNT];
 		be->vt->phase_read(be, ph);
 		if (step >= c->warmup_steps)
@@ -267,7 +281,11 @@ static void summarise(struct run *r)
 	rec->peak_device_bytes = (double)r->be.mem_peak_bytes;
 	rec->pinned_bytes = (double)r->be.pinned_bytes;
 	rec->peak_host_bytes = tr_peak_rss_bytes();
-	rec->loss_scale_skips = 0;
+	rec->loss_scale_skips = r->scaler.skips;
+	if (r->scaler.enabled)
+		cJSON_AddNumberToObject(rec->extra, "loss_scale_final", r->scaler.scale);
+	if (r->driver_peak_bytes)
+		rec->peak_device_bytes_driver = (double)r->driver_peak_bytes;
 }
 
 static void fill_config(const struct tr_config *c, struct rp_record *rec)

@@ -242,9 +242,22 @@ static void cu_release(struct kn_backend *be)
 	memset(&kn_cuda, 0, sizeof kn_cuda);
 }
 
+/* the driver's view: everything in use on the device, this process's context included */
+static int cu_mem_info(struct kn_backend *be, size_t *used, size_t *total)
+{
+	size_t free_b = 0, total_b = 0;
+	if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) {
+		cudaGetLastError();
+		return KN_ERR;
+	}
+	*used = total_b - free_b;
+	*total = total_b;
+	return KN_OK;
+}
+
 static const struct kn_backend_vt cuda_vt = {
 	cu_dev_alloc, cu_dev_free, cu_host_alloc, cu_host_free, cu_copy_h2d, cu_copy_d2h, cu_upload,
-	cu_download, cu_sync, cu_phase_begin, cu_phase_end, cu_phase_read, cu_release,
+	cu_download, cu_sync, cu_phase_begin, cu_phase_end, cu_phase_read, cu_release, cu_mem_info,
 };
 
 /* Dense peak FLOP/s for MFU, by GPU and precision: the datasheet numbers of
