@@ -217,7 +217,10 @@ const char *rp_point_label_without(const struct rp_points *pts, const struct rp_
 #define ADD(...) (len += (size_t)snprintf(len < n ? out + len : NULL, len < n ? n - len : 0, __VA_ARGS__))
 	if (v & RP_AXIS_MODEL)
 		ADD("%s-%s ", r->model, r->size);
-	ADD("%s %s", rp_device_label(r, dev, sizeof dev), r->precision);
+	if (omit & RP_AXIS_DEVICE)
+		ADD("%s", r->precision);
+	else
+		ADD("%s %s", rp_device_label(r, dev, sizeof dev), r->precision);
 	if (!(omit & RP_AXIS_BATCH))
 		ADD(" b%d", r->batch);
 	if (v & RP_AXIS_SEQ)

@@ -109,6 +109,18 @@ static void md_facts(struct rp_buf *b, const struct rp_point *p)
 		      rp_point_epoch_str(p, e, sizeof e), rp_fmt_num(s, sizeof s, p->samples_per_sec), p->final_loss);
 }
 
+static void md_excluded(const struct rp_report *rep, struct rp_buf *b, int i, const char *what)
+{
+	const struct rp_point *q = &rep->pts.p[i];
+	rp_buf_printf(b, "- %s, but excluded by the loss rule: ", what);
+	md_point(rep, b, i);
+	if (isfinite(q->final_loss))
+		rp_buf_printf(b, ", final loss %.4g against the best %.4g (%+.1f%%).\n", q->final_loss,
+			      q->best_loss_same_steps, 100 * (q->final_loss / q->best_loss_same_steps - 1));
+	else
+		rp_buf_puts(b, ", which recorded no final loss.\n");
+}
+
 static void md_recommendation(const struct rp_report *rep, struct rp_buf *b)
 {
 	const struct rp_reco *r = &rep->reco;
@@ -128,21 +140,11 @@ static void md_recommendation(const struct rp_report *rep, struct rp_buf *b)
 		md_facts(b, &pts->p[r->fastest]);
 		rp_buf_puts(b, ".\n");
 	}
-	if (r->fastest_any >= 0 && r->fastest_any != r->fastest && !pts->p[r->fastest_any].eligible) {
-		const struct rp_point *q = &pts->p[r->fastest_any];
-		rp_buf_puts(b, "- Faster, but excluded by the loss rule: ");
-		md_point(rep, b, r->fastest_any);
-		rp_buf_printf(b, ", final loss %.4g against the best %.4g (%+.1f%%).\n", q->final_loss, q->best_loss_same_steps,
-			      100 * (q->final_loss / q->best_loss_same_steps - 1));
-	}
+	if (r->fastest_any >= 0 && r->fastest_any != r->fastest && !pts->p[r->fastest_any].eligible)
+		md_excluded(rep, b, r->fastest_any, "Faster");
 	if (r->cheapest_any >= 0 && r->cheapest_any != r->best && r->cheapest_any != r->fastest_any &&
-	    !pts->p[r->cheapest_any].eligible) {
-		const struct rp_point *q = &pts->p[r->cheapest_any];
-		rp_buf_puts(b, "- Cheaper, but excluded by the loss rule: ");
-		md_point(rep, b, r->cheapest_any);
-		rp_buf_printf(b, ", final loss %.4g against the best %.4g (%+.1f%%).\n", q->final_loss, q->best_loss_same_steps,
-			      100 * (q->final_loss / q->best_loss_same_steps - 1));
-	}
+	    !pts->p[r->cheapest_any].eligible)
+		md_excluded(rep, b, r->cheapest_any, "Cheaper");
 	rp_buf_puts(b, "- CPU vs GPU: ");
 	rp_buf_md(b, r->verdict);
 	rp_buf_puts(b, "\n");

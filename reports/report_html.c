@@ -43,14 +43,14 @@ static const char css[] =
 	"svg .tier{stroke:#c81e1e;stroke-width:1.2;stroke-dasharray:6 4;opacity:.7}svg .tierl{font-size:11px;fill:#c81e1e}"
 	"table{border-collapse:collapse;width:100%;background:var(--card);font-size:13px;border:1px solid var(--line)}"
 	".tw{overflow-x:auto;border-radius:10px}"
-	"th,td{padding:6px 9px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}"
-	"th{background:#eef2f7;font-weight:600;white-space:nowrap}td.n{text-align:right;font-variant-numeric:tabular-nums;"
-	"white-space:nowrap}tr.rec td{background:#fff4e5}"
+	"th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}"
+	"th{background:#eef2f7;font-weight:600;vertical-align:bottom}td.n{text-align:right;font-variant-numeric:tabular-nums;"
+	"white-space:nowrap}th.n{text-align:right}tr.rec td{background:#fff4e5}"
 	".st{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;font-weight:600;white-space:nowrap}"
 	".st-ok{background:#e3f9e5;color:#0e7a23}.st-oom,.st-oom-predicted{background:#fde8e8;color:#b42318}"
 	".st-diverged{background:#fff1d6;color:#9a5b00}.st-unsupported,.st-interrupted{background:#e9ecf2;color:#52606d}"
 	".st-timeout,.st-failed{background:#fde8e8;color:#b42318}"
-	".msg{color:var(--muted);font-size:12px}td.pt{min-width:210px}.tag{color:var(--accent);font-weight:650}"
+	".msg{color:var(--muted);font-size:12px}td.pt{min-width:170px}.tag{color:var(--accent);font-weight:650}"
 	"footer{margin-top:36px;color:var(--muted);font-size:13px}";
 
 static void esc(struct rp_buf *b, const char *s) { rp_buf_html(b, s); }
@@ -313,6 +313,7 @@ static void chart_breakdown(const struct rp_report *rep, struct rp_buf *b)
 {
 	static const char *const keys[] = { "data_wait", "h2d", "forward", "backward", "optimizer" };
 	static const char *const names[] = { "data wait", "host to device", "forward", "backward", "optimizer" };
+	static const int colours[] = { 2, 5, 0, 3, 4 }; /* data wait stands out in red */
 	const struct rp_points *pts = &rep->pts;
 	struct rp_stack_row *rows = calloc((size_t)pts->n + 1, sizeof *rows);
 	char (*labels)[256] = calloc((size_t)pts->n + 1, sizeof *labels);
@@ -321,6 +322,20 @@ static void chart_breakdown(const struct rp_report *rep, struct rp_buf *b)
 		b->oom = 1;
 		goto out;
 	}
+	int shown[5], n_shown = 0; /* only phases some point measured */
+	for (int k = 0; k < 5; k++) {
+		int any = 0;
+		for (int i = 0; i < pts->n && !any; i++)
+			any = !strcmp(pts->p[i].status, "ok") &&
+			      cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(
+				      cJSON_GetObjectItemCaseSensitive(pts->p[i].rep->extra, "phase_ms"), keys[k]));
+		if (any)
+			shown[n_shown++] = k;
+	}
+	const char *shown_names[5];
+	int shown_colours[5];
+	for (int k = 0; k < n_shown; k++)
+		shown_names[k] = names[shown[k]], shown_colours[k] = colours[shown[k]];
 	for (int i = 0; i < pts->n; i++) {
 		const struct rp_point *p = &pts->p[i];
 		if (strcmp(p->status, "ok"))
@@ -328,15 +343,15 @@ static void chart_breakdown(const struct rp_report *rep, struct rp_buf *b)
 		const cJSON *ph = cJSON_GetObjectItemCaseSensitive(p->rep->extra, "phase_ms");
 		rp_point_label(pts, p, labels[n], sizeof labels[n]);
 		rows[n].label = labels[n];
-		for (int k = 0; k < 5; k++) {
-			const cJSON *v = cJSON_GetObjectItemCaseSensitive(ph, keys[k]);
+		for (int k = 0; k < n_shown; k++) {
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(ph, keys[shown[k]]);
 			rows[n].seg[k] = cJSON_IsNumber(v) ? v->valuedouble : NAN;
 		}
 		n++;
 	}
 	rp_buf_puts(b, "<figure>\n");
-	rp_svg_stacked_chart(b, "chart-breakdown", "Step time breakdown", "mean milliseconds per timed step", names, 5,
-			     rows, n, "from the trainer's phase timers (phase_ms); phases not measured are left out");
+	rp_svg_stacked_chart(b, "chart-breakdown", "Step time breakdown", "mean milliseconds per timed step", shown_names,
+			     shown_colours, n_shown, rows, n, "from the trainer's phase timers (phase_ms); phases not measured are left out");
 	rp_buf_puts(b, "</figure>\n");
 out:
 	free(rows);
@@ -392,11 +407,12 @@ out:
 	free(text);
 }
 
-static void th_row(struct rp_buf *b, const char *const *cols, int n)
+/* Column headers; bit i of `numeric` right-aligns column i over its numbers. */
+static void th_row(struct rp_buf *b, const char *const *cols, int n, unsigned numeric)
 {
 	rp_buf_puts(b, "<div class=\"tw\"><table>\n<thead><tr>");
 	for (int i = 0; i < n; i++)
-		rp_buf_printf(b, "<th>%s</th>", cols[i]);
+		rp_buf_printf(b, "<th%s>%s</th>", numeric >> i & 1 ? " class=\"n\"" : "", cols[i]);
 	rp_buf_puts(b, "</tr></thead>\n<tbody>\n");
 }
 
@@ -425,7 +441,7 @@ static void pareto_table(const struct rp_report *rep, struct rp_buf *b)
 	}
 	rp_buf_puts(b, "<p class=\"sub\">Qualifying points that no other point beats on both time and cost per epoch, "
 		       "fastest first.</p>\n");
-	th_row(b, cols, 5);
+	th_row(b, cols, 5, 0x1e);
 	for (int k = 0; k < rep->reco.n_pareto; k++) {
 		int i = rep->reco.pareto[k];
 		const struct rp_point *p = &pts->p[i];
@@ -457,7 +473,7 @@ static void tiers_table(const struct rp_report *rep, struct rp_buf *b)
 	}
 	rp_buf_puts(b, "<p class=\"sub\">Largest batch whose fitted peak fits each tier (GiB, no headroom). Fit: peak = a + "
 		       "b &#215; batch over the measured peaks of points that differ only in batch size.</p>\n");
-	th_row(b, cols, 10);
+	th_row(b, cols, 10, 0x3fe);
 	for (int k = 0; k < rep->n_fits; k++) {
 		const struct rp_tier_fit *f = &rep->fits[k];
 		const struct rp_record *g = rep->pts.p[f->first].cfg;
@@ -491,21 +507,23 @@ static void tiers_table(const struct rp_report *rep, struct rp_buf *b)
 
 static void points_table(const struct rp_report *rep, struct rp_buf *b)
 {
-	static const char *const cols[] = { "id", "point", "status", "step p50 / p95", "samples/s", "tokens/s", "epoch",
-					    "cost per epoch", "$ per M samples", "peak memory", "final loss", "eval loss",
-					    "data wait", "repeats" };
+	static const char *const cols[] = { "point (id)", "status", "step p50 / p95", "samples/s", "tokens/s", "epoch",
+					    "$ per epoch", "$ per M samples", "peak memory", "loss / eval", "data wait",
+					    "ok runs" };
 	const struct rp_points *pts = &rep->pts;
 	rp_buf_puts(b, "<h2 id=\"points\">All points</h2>\n");
-	th_row(b, cols, 14);
+	th_row(b, cols, 12, 0xffc);
 	for (int i = 0; i < pts->n; i++) {
 		const struct rp_point *p = &pts->p[i];
 		char l[512], t[64];
 		rp_buf_puts(b, i == rep->reco.best ? "<tr class=\"rec\">" : "<tr>");
-		td_text(b, p->cfg->id);
 		rp_buf_puts(b, "<td class=\"pt\">");
 		esc(b, rp_point_label(pts, p, l, sizeof l));
 		if (i == rep->reco.best)
 			rp_buf_puts(b, " <span class=\"tag\">recommended</span>");
+		rp_buf_puts(b, "<br/><span class=\"msg\">");
+		esc(b, p->cfg->id);
+		rp_buf_puts(b, "</span>");
 		if (p->cfg->message[0] && strcmp(p->status, "ok")) {
 			rp_buf_puts(b, "<br/><span class=\"msg\">");
 			esc(b, p->cfg->message);
@@ -520,13 +538,16 @@ static void points_table(const struct rp_report *rep, struct rp_buf *b)
 		td_num(b, rp_point_cost_str(p, t, sizeof t));
 		td_num(b, rp_fmt_usd(t, sizeof t, p->cost_per_m_samples));
 		td_num(b, rp_fmt_bytes(t, sizeof t, p->mem_bytes));
-		snprintf(t, sizeof t, "%.4g", p->final_loss);
-		td_num(b, isfinite(p->final_loss) ? t : "n/a");
-		snprintf(t, sizeof t, "%.4g", p->eval_loss);
-		td_num(b, isfinite(p->eval_loss) ? t : "n/a");
+		char fl[24] = "n/a", el[24] = "n/a";
+		if (isfinite(p->final_loss))
+			snprintf(fl, sizeof fl, "%.4g", p->final_loss);
+		if (isfinite(p->eval_loss))
+			snprintf(el, sizeof el, "%.4g", p->eval_loss);
+		snprintf(t, sizeof t, "%s / %s", fl, el);
+		td_num(b, t);
 		snprintf(t, sizeof t, "%.1f%%", 100 * p->data_wait_frac);
 		td_num(b, isfinite(p->data_wait_frac) ? t : "n/a");
-		snprintf(t, sizeof t, "%d of %d ok", p->n_ok, p->n_reps);
+		snprintf(t, sizeof t, "%d/%d", p->n_ok, p->n_reps);
 		td_num(b, t);
 		rp_buf_puts(b, "</tr>\n");
 	}
@@ -538,7 +559,7 @@ static void prices_table(const struct rp_report *rep, struct rp_buf *b)
 	static const char *const cols[] = { "device", "$ per hour", "basis" };
 	const struct rp_points *pts = &rep->pts;
 	rp_buf_puts(b, "<h2 id=\"prices\">Prices</h2>\n");
-	th_row(b, cols, 3);
+	th_row(b, cols, 3, 0x2);
 	for (int i = 0; i < pts->n; i++) {
 		const struct rp_point *p = &pts->p[i];
 		int seen = 0;

@@ -7,8 +7,6 @@
 /* Tableau 10: distinguishable, and readable for common colour blindness. */
 const char *const rp_palette[RP_PALETTE_SIZE] = { "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
 						  "#b07aa1", "#ff9da7", "#9c755f", "#edc948", "#bab0ac" };
-/* Stacked segments: data wait stands out in red, compute phases in calm colours. */
-static const int segment_colour[RP_MAX_SEGMENTS] = { 2, 5, 0, 3, 4, 6, 7, 9 };
 
 #define W 800.0
 #define H 380.0
@@ -323,8 +321,8 @@ void rp_svg_bar_chart(struct rp_buf *b, const char *id, const char *title, const
 }
 
 void rp_svg_stacked_chart(struct rp_buf *b, const char *id, const char *title, const char *axis_label,
-			  const char *const *seg_names, int n_seg, const struct rp_stack_row *rows, int n,
-			  const char *note)
+			  const char *const *seg_names, const int *seg_colours, int n_seg, const struct rp_stack_row *rows,
+			  int n, const char *note)
 {
 	double top = 70, h = bars_height(n, top), vmax = 0;
 	int drawn = 0;
@@ -339,7 +337,7 @@ void rp_svg_stacked_chart(struct rp_buf *b, const char *id, const char *title, c
 	for (int s = 0; s < n_seg; s++) {
 		double x = 16 + s * 120;
 		rp_buf_printf(b, "<rect x=\"%.1f\" y=\"38\" width=\"12\" height=\"12\" rx=\"2\" fill=\"%s\"/>\n", x,
-			      rp_palette[segment_colour[s]]);
+			      rp_palette[seg_colours[s] % RP_PALETTE_SIZE]);
 		text_el(b, "lg", x + 17, 48.5, NULL, seg_names[s]);
 	}
 	struct scale xs = { .kind = RP_LINEAR, .p0 = BAR_LABEL_W, .p1 = BAR_X1 };
@@ -357,7 +355,7 @@ void rp_svg_stacked_chart(struct rp_buf *b, const char *id, const char *title, c
 				continue;
 			double w = map(&xs, v) - BAR_LABEL_W;
 			rp_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>", x,
-				      y + 4, w, ROW_H - 8, rp_palette[segment_colour[s]]);
+				      y + 4, w, ROW_H - 8, rp_palette[seg_colours[s] % RP_PALETTE_SIZE]);
 			rp_buf_html(b, seg_names[s]);
 			rp_buf_printf(b, ": %.3g ms</title></rect>\n", v);
 			x += w;

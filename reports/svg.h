@@ -69,9 +69,10 @@ struct rp_stack_row {
 	double seg[RP_MAX_SEGMENTS]; /* NAN = not measured */
 };
 
-/* Horizontal stacked bars: row r is segments seg_names[0..n_seg) in order. */
+/* Horizontal stacked bars: row r is segments seg_names[0..n_seg) in order,
+ * segment s drawn in rp_palette[seg_colours[s]]. */
 void rp_svg_stacked_chart(struct rp_buf *b, const char *id, const char *title, const char *axis_label,
-			  const char *const *seg_names, int n_seg, const struct rp_stack_row *rows, int n,
-			  const char *note);
+			  const char *const *seg_names, const int *seg_colours, int n_seg, const struct rp_stack_row *rows,
+			  int n, const char *note);
 
 #endif
