@@ -180,89 +180,76 @@ static void summary_line(const struct rp_compare *c, struct rp_buf *b)
 static const char *const headers[] = { "point", "A device", "B device", "A samples/s", "B samples/s", "B/A",
 				       "verdict", "peak memory", "final loss" };
 
-void rp_compare_markdown(const struct rp_compare *c, const char *path_a, const char *path_b, struct rp_buf *b)
+static void text(struct rp_buf *b, int html, const char *s)
 {
-	rp_buf_puts(b, "# amptune compare\n\nA: ");
-	rp_buf_md(b, path_a);
-	rp_buf_printf(b, " (%d points)  \nB: ", c->a->n);
-	rp_buf_md(b, path_b);
-	rp_buf_printf(b, " (%d points)\n\n", c->b->n);
-	summary_line(c, b);
-	rp_buf_puts(b, "\n\n");
-	if (c->n) {
-		rp_buf_puts(b, "|");
-		for (int h = 0; h < 9; h++)
-			rp_buf_printf(b, " %s |", headers[h]);
-		rp_buf_puts(b, "\n|---|---|---|---:|---:|---:|---|---:|---:|\n");
+	if (html)
+		rp_buf_html(b, s);
+	else
+		rp_buf_md(b, s);
+}
+
+/* One renderer for both formats, so Markdown and HTML always say the same. */
+static void render(const struct rp_compare *c, const char *path_a, const char *path_b, struct rp_buf *b, int html)
+{
+	if (html) {
+		rp_html_begin(b, "amptune compare", "");
+		rp_buf_puts(b, "<p class=\"sub\">");
+	} else {
+		rp_buf_puts(b, "# amptune compare\n\n");
 	}
+	rp_buf_puts(b, "A: ");
+	text(b, html, path_a);
+	rp_buf_printf(b, " (%d points)%s", c->a->n, html ? " &#183; B: " : "  \nB: ");
+	text(b, html, path_b);
+	rp_buf_printf(b, " (%d points)%s", c->b->n, html ? "</p>\n</header>\n<p>" : "\n\n");
+	summary_line(c, b);
+	rp_buf_puts(b, html ? "</p>\n<div class=\"tw\"><table>\n<thead><tr>" : "\n\n");
+	for (int h = 0; h < 9 && (html || c->n); h++)
+		rp_buf_printf(b, html ? "<th>%s</th>" : h ? " %s |" : "| %s |", headers[h]);
+	rp_buf_puts(b, html ? "</tr></thead>\n<tbody>\n" : c->n ? "\n|---|---|---|---:|---:|---:|---|---:|---:|\n" : "");
 	for (int i = 0; i < c->n; i++) {
 		struct cells t;
 		match_cells(c, &c->m[i], &t);
 		const char *cols[] = { t.label, t.dev_a, t.dev_b, t.sps_a, t.sps_b, t.speedup, t.verdict, t.mem, t.loss };
-		rp_buf_puts(b, "|");
+		rp_buf_puts(b, html ? "<tr>" : "|");
 		for (int k = 0; k < 9; k++) {
-			rp_buf_puts(b, " ");
-			rp_buf_md(b, cols[k]);
-			rp_buf_puts(b, " |");
+			rp_buf_puts(b, !html ? " " : k >= 3 && k != 6 ? "<td class=\"n\">" : "<td>");
+			text(b, html, cols[k]);
+			rp_buf_puts(b, html ? "</td>" : " |");
 		}
-		rp_buf_puts(b, "\n");
+		rp_buf_puts(b, html ? "</tr>\n" : "\n");
 	}
+	if (html)
+		rp_buf_puts(b, "</tbody></table></div>\n");
 	for (int side = 0; side < 2; side++) {
 		const struct rp_points *pts = side ? c->b : c->a;
 		int n = side ? c->n_only_b : c->n_only_a, *idx = side ? c->only_b : c->only_a;
-		rp_buf_printf(b, "\nOnly in %s (%d)%s\n", side ? "B" : "A", n, n ? ":\n" : ".");
+		if (html)
+			rp_buf_printf(b, "<h2>Only in %s (%d)</h2>\n<ul>\n%s", side ? "B" : "A", n, n ? "" : "<li>none</li>\n");
+		else
+			rp_buf_printf(b, "\nOnly in %s (%d)%s\n", side ? "B" : "A", n, n ? ":\n" : ".");
 		for (int k = 0; k < n; k++) {
 			char l[512];
 			const struct rp_point *p = &pts->p[idx[k]];
-			rp_buf_puts(b, "- ");
-			rp_buf_md(b, rp_point_label(pts, p, l, sizeof l));
+			rp_buf_puts(b, html ? "<li>" : "- ");
+			text(b, html, rp_point_label(pts, p, l, sizeof l));
 			rp_buf_puts(b, " (id ");
-			rp_buf_md(b, p->cfg->id);
-			rp_buf_printf(b, ", %s)\n", p->status);
+			text(b, html, p->cfg->id);
+			rp_buf_printf(b, ", %s)%s\n", p->status, html ? "</li>" : "");
 		}
+		if (html)
+			rp_buf_puts(b, "</ul>\n");
 	}
+	if (html)
+		rp_html_end(b);
+}
+
+void rp_compare_markdown(const struct rp_compare *c, const char *path_a, const char *path_b, struct rp_buf *b)
+{
+	render(c, path_a, path_b, b, 0);
 }
 
 void rp_compare_html(const struct rp_compare *c, const char *path_a, const char *path_b, struct rp_buf *b)
 {
-	rp_html_begin(b, "amptune compare", "");
-	rp_buf_puts(b, "<p class=\"sub\">A: ");
-	rp_buf_html(b, path_a);
-	rp_buf_printf(b, " (%d points) &#183; B: ", c->a->n);
-	rp_buf_html(b, path_b);
-	rp_buf_printf(b, " (%d points)</p>\n</header>\n<p>", c->b->n);
-	summary_line(c, b);
-	rp_buf_puts(b, "</p>\n<div class=\"tw\"><table>\n<thead><tr>");
-	for (int h = 0; h < 9; h++)
-		rp_buf_printf(b, "<th>%s</th>", headers[h]);
-	rp_buf_puts(b, "</tr></thead>\n<tbody>\n");
-	for (int i = 0; i < c->n; i++) {
-		struct cells t;
-		match_cells(c, &c->m[i], &t);
-		const char *cols[] = { t.label, t.dev_a, t.dev_b, t.sps_a, t.sps_b, t.speedup, t.verdict, t.mem, t.loss };
-		rp_buf_puts(b, "<tr>");
-		for (int k = 0; k < 9; k++) {
-			rp_buf_puts(b, k >= 3 && k != 6 ? "<td class=\"n\">" : "<td>");
-			rp_buf_html(b, cols[k]);
-			rp_buf_puts(b, "</td>");
-		}
-		rp_buf_puts(b, "</tr>\n");
-	}
-	rp_buf_puts(b, "</tbody></table></div>\n");
-	for (int side = 0; side < 2; side++) {
-		const struct rp_points *pts = side ? c->b : c->a;
-		int n = side ? c->n_only_b : c->n_only_a, *idx = side ? c->only_b : c->only_a;
-		rp_buf_printf(b, "<h2>Only in %s (%d)</h2>\n<ul>\n", side ? "B" : "A", n);
-		for (int k = 0; k < n; k++) {
-			char l[512];
-			const struct rp_point *p = &pts->p[idx[k]];
-			rp_buf_puts(b, "<li>");
-			rp_buf_html(b, rp_point_label(pts, p, l, sizeof l));
-			rp_buf_puts(b, " (id ");
-			rp_buf_html(b, p->cfg->id);
-			rp_buf_printf(b, ", %s)</li>\n", p->status);
-		}
-		rp_buf_puts(b, n ? "</ul>\n" : "<li>none</li>\n</ul>\n");
-	}
-	rp_html_end(b);
+	render(c, path_a, path_b, b, 1);
 }

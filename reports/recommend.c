@@ -90,6 +90,7 @@ int rp_recommend(struct rp_points *pts, double loss_tol, struct rp_reco *r)
 	memset(r, 0, sizeof *r);
 	r->loss_tol = loss_tol;
 	r->best = r->fastest = r->fastest_any = r->cheapest_any = r->cpu_best = r->gpu_best = -1;
+	r->excluded_faster = r->excluded_cheaper = -1;
 	mark_loss(pts, loss_tol);
 	r->pareto = calloc((size_t)pts->n + 1, sizeof *r->pareto);
 	if (!r->pareto)
@@ -132,6 +133,16 @@ int rp_recommend(struct rp_points *pts, double loss_tol, struct rp_reco *r)
 			r->pareto[j] = i;
 		}
 	}
+	if (r->fastest_any >= 0 && r->fastest_any != r->fastest && !pts->p[r->fastest_any].eligible)
+		r->excluded_faster = r->fastest_any;
+	if (r->cheapest_any >= 0 && r->cheapest_any != r->best && r->cheapest_any != r->excluded_faster &&
+	    !pts->p[r->cheapest_any].eligible)
+		r->excluded_cheaper = r->cheapest_any;
+	snprintf(r->rule, sizeof r->rule,
+		 "the lowest cost per epoch among ok points whose final loss is within %g%% of the best final loss "
+		 "reached at the same step count (same model, size and dataset); ties go to the shorter epoch, then the "
+		 "lower loss",
+		 100 * loss_tol);
 	if (r->best < 0)
 		snprintf(r->why_none, sizeof r->why_none, "%s",
 			 r->n_ok == 0 ? "no point finished ok"

@@ -23,12 +23,15 @@ struct rp_reco {
 	int fastest;       /* lowest epoch time among qualifying points */
 	int fastest_any;   /* lowest epoch time among all ok points, qualifying or not */
 	int cheapest_any;  /* lowest cost per epoch among all ok points */
+	int excluded_faster;   /* an ok point faster than `fastest` that the loss rule excluded, or -1 */
+	int excluded_cheaper;  /* an ok point cheaper than `best` that the loss rule excluded (not the above), or -1 */
 	int cpu_best, gpu_best;
 	int *pareto;       /* qualifying points on the time/cost front, by epoch time */
 	int n_pareto;
 	int n_ok, n_eligible;
 	char verdict[640]; /* CPU-vs-GPU sentence */
 	char why_none[256];
+	char rule[400];    /* the rule in one sentence, with the tolerance */
 };
 
 /* Marks each point's loss_ok/eligible and fills `out`; KN_ERR on OOM. */

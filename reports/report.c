@@ -109,16 +109,22 @@ static void md_facts(struct rp_buf *b, const struct rp_point *p)
 		      rp_point_epoch_str(p, e, sizeof e), rp_fmt_num(s, sizeof s, p->samples_per_sec), p->final_loss);
 }
 
-static void md_excluded(const struct rp_report *rep, struct rp_buf *b, int i, const char *what)
+void rp_report_loss_gap(const struct rp_report *rep, int i, struct rp_buf *b)
 {
 	const struct rp_point *q = &rep->pts.p[i];
+	if (isfinite(q->final_loss))
+		rp_buf_printf(b, ", final loss %.4g against the best %.4g (%+.1f%%).", q->final_loss, q->best_loss_same_steps,
+			      100 * (q->final_loss / q->best_loss_same_steps - 1));
+	else
+		rp_buf_puts(b, ", which recorded no final loss.");
+}
+
+static void md_excluded(const struct rp_report *rep, struct rp_buf *b, int i, const char *what)
+{
 	rp_buf_printf(b, "- %s, but excluded by the loss rule: ", what);
 	md_point(rep, b, i);
-	if (isfinite(q->final_loss))
-		rp_buf_printf(b, ", final loss %.4g against the best %.4g (%+.1f%%).\n", q->final_loss,
-			      q->best_loss_same_steps, 100 * (q->final_loss / q->best_loss_same_steps - 1));
-	else
-		rp_buf_puts(b, ", which recorded no final loss.\n");
+	rp_report_loss_gap(rep, i, b);
+	rp_buf_puts(b, "\n");
 }
 
 static void md_recommendation(const struct rp_report *rep, struct rp_buf *b)
@@ -140,11 +146,10 @@ static void md_recommendation(const struct rp_report *rep, struct rp_buf *b)
 		md_facts(b, &pts->p[r->fastest]);
 		rp_buf_puts(b, ".\n");
 	}
-	if (r->fastest_any >= 0 && r->fastest_any != r->fastest && !pts->p[r->fastest_any].eligible)
-		md_excluded(rep, b, r->fastest_any, "Faster");
-	if (r->cheapest_any >= 0 && r->cheapest_any != r->best && r->cheapest_any != r->fastest_any &&
-	    !pts->p[r->cheapest_any].eligible)
-		md_excluded(rep, b, r->cheapest_any, "Cheaper");
+	if (r->excluded_faster >= 0)
+		md_excluded(rep, b, r->excluded_faster, "Faster");
+	if (r->excluded_cheaper >= 0)
+		md_excluded(rep, b, r->excluded_cheaper, "Cheaper");
 	rp_buf_puts(b, "- CPU vs GPU: ");
 	rp_buf_md(b, r->verdict);
 	rp_buf_puts(b, "\n");
@@ -159,10 +164,7 @@ static void md_recommendation(const struct rp_report *rep, struct rp_buf *b)
 		else
 			rp_buf_printf(b, "%s.\n", isfinite(p->mem_bytes) ? "it needs more than 80 GB" : "no tier can be named (peak not measured)");
 	}
-	rp_buf_printf(b, "\nRule: the lowest cost per epoch among ok points whose final loss is within %g%% of the best "
-			 "final loss reached at the same step count (same model, size and dataset); ties go to the "
-			 "shorter epoch, then the lower loss.\n\n",
-		      100 * r->loss_tol);
+	rp_buf_printf(b, "\nRule: %s.\n\n", r->rule);
 	if (r->n_pareto > 0) {
 		rp_buf_puts(b, "### Time/cost Pareto front\n\n| point | epoch | cost per epoch | samples/s | final loss |\n"
 			       "|---|---:|---:|---:|---:|\n");

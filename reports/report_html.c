@@ -66,15 +66,23 @@ static void kpi(struct rp_buf *b, const char *value, const char *what)
 
 static void excluded(const struct rp_report *rep, struct rp_buf *b, int i, const char *what)
 {
-	const struct rp_point *q = &rep->pts.p[i];
 	char l[512];
 	rp_buf_printf(b, "<li>%s, but excluded by the loss rule: <b>", what);
-	esc(b, rp_point_label(&rep->pts, q, l, sizeof l));
-	if (isfinite(q->final_loss))
-		rp_buf_printf(b, "</b>, final loss %.4g against the best %.4g (%+.1f%%).</li>\n", q->final_loss,
-			      q->best_loss_same_steps, 100 * (q->final_loss / q->best_loss_same_steps - 1));
-	else
-		rp_buf_puts(b, "</b>, which recorded no final loss.</li>\n");
+	esc(b, rp_point_label(&rep->pts, &rep->pts.p[i], l, sizeof l));
+	rp_buf_puts(b, "</b>");
+	rp_report_loss_gap(rep, i, b);
+	rp_buf_puts(b, "</li>\n");
+}
+
+/* Opens a table row for point i and its first cell: the label, tagged when recommended. */
+static void point_row(const struct rp_report *rep, struct rp_buf *b, int i, const char *td_class)
+{
+	char l[512];
+	rp_buf_puts(b, i == rep->reco.best ? "<tr class=\"rec\">" : "<tr>");
+	rp_buf_printf(b, "<td%s%s%s>", td_class ? " class=\"" : "", td_class ? td_class : "", td_class ? "\"" : "");
+	esc(b, rp_point_label(&rep->pts, &rep->pts.p[i], l, sizeof l));
+	if (i == rep->reco.best)
+		rp_buf_puts(b, " <span class=\"tag\">recommended</span>");
 }
 
 static void reco_card(const struct rp_report *rep, struct rp_buf *b)
@@ -110,18 +118,14 @@ static void reco_card(const struct rp_report *rep, struct rp_buf *b)
 	}
 	if (r->best < 0)
 		rp_buf_puts(b, "<ul>\n");
-	if (r->fastest_any >= 0 && r->fastest_any != r->fastest && !pts->p[r->fastest_any].eligible)
-		excluded(rep, b, r->fastest_any, "Faster");
-	if (r->cheapest_any >= 0 && r->cheapest_any != r->best && r->cheapest_any != r->fastest_any &&
-	    !pts->p[r->cheapest_any].eligible)
-		excluded(rep, b, r->cheapest_any, "Cheaper");
+	if (r->excluded_faster >= 0)
+		excluded(rep, b, r->excluded_faster, "Faster");
+	if (r->excluded_cheaper >= 0)
+		excluded(rep, b, r->excluded_cheaper, "Cheaper");
 	rp_buf_puts(b, "<li>CPU vs GPU: ");
 	esc(b, r->verdict);
 	rp_buf_puts(b, "</li>\n</ul>\n");
-	rp_buf_printf(b, "<p class=\"rule\">Rule: the lowest cost per epoch among ok points whose final loss is within %g%% "
-			 "of the best final loss reached at the same step count (same model, size and dataset); ties go "
-			 "to the shorter epoch, then the lower loss. Times marked * are extrapolated.</p>\n</section>\n",
-		      100 * r->loss_tol);
+	rp_buf_printf(b, "<p class=\"rule\">Rule: %s. Times marked * are extrapolated.</p>\n</section>\n", r->rule);
 }
 
 struct series_set {
@@ -445,12 +449,8 @@ static void pareto_table(const struct rp_report *rep, struct rp_buf *b)
 	for (int k = 0; k < rep->reco.n_pareto; k++) {
 		int i = rep->reco.pareto[k];
 		const struct rp_point *p = &pts->p[i];
-		char l[512], t[64];
-		rp_buf_puts(b, i == rep->reco.best ? "<tr class=\"rec\">" : "<tr>");
-		rp_buf_puts(b, "<td>");
-		esc(b, rp_point_label(pts, p, l, sizeof l));
-		if (i == rep->reco.best)
-			rp_buf_puts(b, " <span class=\"tag\">recommended</span>");
+		char t[64];
+		point_row(rep, b, i, NULL);
 		rp_buf_puts(b, "</td>");
 		td_num(b, rp_point_epoch_str(p, t, sizeof t));
 		td_num(b, rp_point_cost_str(p, t, sizeof t));
@@ -515,12 +515,8 @@ static void points_table(const struct rp_report *rep, struct rp_buf *b)
 	th_row(b, cols, 12, 0xffc);
 	for (int i = 0; i < pts->n; i++) {
 		const struct rp_point *p = &pts->p[i];
-		char l[512], t[64];
-		rp_buf_puts(b, i == rep->reco.best ? "<tr class=\"rec\">" : "<tr>");
-		rp_buf_puts(b, "<td class=\"pt\">");
-		esc(b, rp_point_label(pts, p, l, sizeof l));
-		if (i == rep->reco.best)
-			rp_buf_puts(b, " <span class=\"tag\">recommended</span>");
+		char t[64];
+		point_row(rep, b, i, "pt");
 		rp_buf_puts(b, "<br/><span class=\"msg\">");
 		esc(b, p->cfg->id);
 		rp_buf_puts(b, "</span>");

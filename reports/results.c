@@ -187,9 +187,16 @@ int rp_results_load(struct rp_results *res, const char *path)
 			snprintf(res->dir, sizeof res->dir, "%s", path);
 			if (snprintf(res->path, sizeof res->path, "%s/results.jsonl", path) >= (int)sizeof res->path)
 				return kn_error(KN_EUSAGE, "path '%s' is too long", path);
-			if (stat(res->path, &st) != 0)
+			if (stat(res->path, &st) != 0) {
+				char shards[4200];
+				snprintf(shards, sizeof shards, "%s/shards", path);
+				if (stat(shards, &st) == 0 && S_ISDIR(st.st_mode))
+					return kn_error(KN_EDATA, "'%s' has no results.jsonl: its shards are not merged yet "
+								  "(run 'amptune merge %s')",
+							path, path);
 				return kn_error(KN_EDATA, "'%s' has no results.jsonl (not a sweep directory, or no point finished)",
 						path);
+			}
 		} else {
 			snprintf(res->path, sizeof res->path, "%s", path);
 		}

@@ -265,6 +265,18 @@ static void bar_axis(struct rp_buf *b, struct scale *xs, double top, int n, cons
 	text_el(b, "al", (BAR_LABEL_W + BAR_X1) / 2, bottom + 38, "middle", axis_label);
 }
 
+/* The value axis of a bar chart, its grid, and `empty` (when not NULL) where the bars would be. */
+static struct scale bars_frame(struct rp_buf *b, double top, int n, double vmax, const char *axis_label,
+			       const char *empty)
+{
+	struct scale xs = { .kind = RP_LINEAR, .p0 = BAR_LABEL_W, .p1 = BAR_X1 };
+	scale_fit(&xs, 0, vmax > 0 ? vmax : 1, 1);
+	bar_axis(b, &xs, top, n, axis_label);
+	if (empty)
+		empty_note(b, BAR_LABEL_W, BAR_X1, top, top + ROW_H, empty);
+	return xs;
+}
+
 static void row_label(struct rp_buf *b, double y, const char *label, int bold)
 {
 	char c[256];
@@ -289,11 +301,7 @@ void rp_svg_bar_chart(struct rp_buf *b, const char *id, const char *title, const
 			 "patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"%s\" opacity=\"0.35\"/>"
 			 "<line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"%s\" stroke-width=\"3\"/></pattern></defs>\n",
 		      id, rp_palette[0], rp_palette[0]);
-	struct scale xs = { .kind = RP_LINEAR, .p0 = BAR_LABEL_W, .p1 = BAR_X1 };
-	scale_fit(&xs, 0, vmax > 0 ? vmax : 1, 1);
-	bar_axis(b, &xs, top, n, axis_label);
-	if (!drawn)
-		empty_note(b, BAR_LABEL_W, BAR_X1, top, top + ROW_H, note ? note : "nothing measured to draw");
+	struct scale xs = bars_frame(b, top, n, vmax, axis_label, drawn ? NULL : note ? note : "nothing measured to draw");
 	for (int i = 0; i < n; i++) {
 		const struct rp_bar *r = &bars[i];
 		double y = top + i * ROW_H;
@@ -340,11 +348,7 @@ void rp_svg_stacked_chart(struct rp_buf *b, const char *id, const char *title, c
 			      rp_palette[seg_colours[s] % RP_PALETTE_SIZE]);
 		text_el(b, "lg", x + 17, 48.5, NULL, seg_names[s]);
 	}
-	struct scale xs = { .kind = RP_LINEAR, .p0 = BAR_LABEL_W, .p1 = BAR_X1 };
-	scale_fit(&xs, 0, vmax > 0 ? vmax : 1, 1);
-	bar_axis(b, &xs, top, n, axis_label);
-	if (!drawn)
-		empty_note(b, BAR_LABEL_W, BAR_X1, top, top + ROW_H, note ? note : "no phase timings measured");
+	struct scale xs = bars_frame(b, top, n, vmax, axis_label, drawn ? NULL : note ? note : "no phase timings measured");
 	for (int i = 0; i < n; i++) {
 		double y = top + i * ROW_H, x = BAR_LABEL_W, sum = 0;
 		char t[64];

@@ -172,13 +172,7 @@ START_TEST(test_write_report)
 	char path[1200];
 	snprintf(path, sizeof path, "%s/results.jsonl", dir);
 	fx_write(path, r, 6);
-	struct rp_results res;
-	struct rp_report rep;
-	ck_assert_int_eq(rp_results_load(&res, dir), KN_OK);
-	ck_assert_int_eq(rp_report_build(&rep, &res, NULL, RP_LOSS_TOL_DEFAULT), KN_OK);
-	ck_assert_int_eq(rp_report_write(&rep, dir), KN_OK);
-	rp_report_release(&rep);
-	rp_results_release(&res);
+	fx_report(dir);
 }
 END_TEST
 

@@ -69,14 +69,7 @@ START_TEST(test_hostile_results)
 	fx_write(path, r, 3);
 	snprintf(path, sizeof path, "%s/plan.ini", dir);
 	fx_write_text(path, "[sweep]\nname = <b>sweep</b> & co\n");
-
-	struct rp_results res;
-	struct rp_report rep;
-	ck_assert_int_eq(rp_results_load(&res, dir), KN_OK);
-	ck_assert_int_eq(rp_report_build(&rep, &res, NULL, RP_LOSS_TOL_DEFAULT), KN_OK);
-	ck_assert_int_eq(rp_report_write(&rep, dir), KN_OK);
-	rp_report_release(&rep);
-	rp_results_release(&res);
+	fx_report(dir);
 
 	snprintf(path, sizeof path, "%s/report.html", dir);
 	char *html = fx_read(path);

@@ -159,6 +159,13 @@ START_TEST(test_file_errors_name_file_and_line)
 	ck_assert_int_eq(rp_results_load(&res, dir), KN_EDATA);
 	snprintf(want, sizeof want, "'%s' has no results.jsonl (not a sweep directory, or no point finished)", dir);
 	ck_assert_str_eq(kn_last_error(), want);
+	char shards[1100];
+	snprintf(shards, sizeof shards, "%s/shards", dir);
+	mkdir(shards, 0755);
+	ck_assert_int_eq(rp_results_load(&res, dir), KN_EDATA);
+	snprintf(want, sizeof want, "'%s' has no results.jsonl: its shards are not merged yet (run 'amptune merge %s')", dir,
+		 dir);
+	ck_assert_str_eq(kn_last_error(), want);
 	free(text);
 	free(bad);
 	free(g);

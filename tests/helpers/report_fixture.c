@@ -1,5 +1,8 @@
 #include "report_fixture.h"
 
+#include "kernels/error.h"
+#include "reports/report.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +95,17 @@ char *fx_read(const char *path)
 		s[n] = 0;
 	fclose(f);
 	return s;
+}
+
+void fx_report(const char *dir)
+{
+	struct rp_results res;
+	struct rp_report rep;
+	ck_assert_int_eq(rp_results_load(&res, dir), KN_OK);
+	ck_assert_int_eq(rp_report_build(&rep, &res, NULL, RP_LOSS_TOL_DEFAULT), KN_OK);
+	ck_assert_int_eq(rp_report_write(&rep, dir), KN_OK);
+	rp_report_release(&rep);
+	rp_results_release(&res);
 }
 
 int fx_run(Suite *s)

@@ -20,6 +20,8 @@ void fx_write(const char *path, struct rp_record *recs, int n);
 void fx_write_text(const char *path, const char *text);
 /* Reads a whole file (caller frees); NULL when it cannot. */
 char *fx_read(const char *path);
+/* Loads the sweep in dir and writes its report there (asserting each step). */
+void fx_report(const char *dir);
 /* Runs a suite, CK_NORMAL; returns the exit code. */
 int fx_run(Suite *s);
 
