@@ -124,7 +124,7 @@ int rp_prices_check_flags(const struct rp_prices *p, const struct rp_results *re
 	return KN_OK;
 }
 
-static int cpu_threads(const struct rp_record *r)
+int rp_cpu_threads(const struct rp_record *r)
 {
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(r->versions, "threads");
 	if (cJSON_IsNumber(t) && t->valuedouble >= 1)
@@ -140,7 +140,7 @@ static void default_price(const struct rp_record *r, struct rp_price *out)
 {
 	out->source = RP_PRICE_DEFAULT;
 	if (strncmp(r->device, "cpu", 3) == 0) {
-		int n = cpu_threads(r);
+		int n = rp_cpu_threads(r);
 		out->usd_per_hour = n * RP_CPU_USD_PER_VCPU_HOUR;
 		snprintf(out->basis, sizeof out->basis,
 			 "default: %d vCPU x $%.2f per vCPU-hour (on-demand general-purpose cloud VM, memory included)", n,

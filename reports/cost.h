@@ -55,6 +55,9 @@ int rp_prices_check_flags(const struct rp_prices *p, const struct rp_results *re
 /* The price of the device `r` ran on (never fails: a default applies). */
 void rp_price_of(const struct rp_prices *p, const struct rp_record *r, struct rp_price *out);
 
+/* The threads a CPU run used: versions.threads, else "(N threads)" in the
+ * device name, else 1. */
+int rp_cpu_threads(const struct rp_record *r);
 /* 1 when `word` occurs in `text` as a whole word, case-insensitively. */
 int rp_word_in(const char *text, const char *word);
 

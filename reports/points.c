@@ -149,6 +149,10 @@ int rp_points_build(struct rp_points *pts, const struct rp_results *res)
 	for (int k = 0; k < pts->n; k++) {
 		summarise(&pts->p[k]);
 		pts->varies |= differences(pts->p[0].cfg, pts->p[k].cfg);
+		for (int j = 0; j < k; j++)
+			if (!rp_is_gpu(pts->p[j].cfg) && !rp_is_gpu(pts->p[k].cfg) &&
+			    strcmp(pts->p[j].cfg->device_name, pts->p[k].cfg->device_name))
+				pts->varies |= RP_AXIS_CPU;
 	}
 	return KN_OK;
 }
@@ -219,6 +223,8 @@ const char *rp_point_label_without(const struct rp_points *pts, const struct rp_
 		ADD("%s-%s ", r->model, r->size);
 	if (omit & RP_AXIS_DEVICE)
 		ADD("%s", r->precision);
+	else if ((v & RP_AXIS_CPU) && !rp_is_gpu(r)) /* CPUs that differ: say how */
+		ADD("%s %dt %s", rp_device_label(r, dev, sizeof dev), rp_cpu_threads(r), r->precision);
 	else
 		ADD("%s %s", rp_device_label(r, dev, sizeof dev), r->precision);
 	if (!(omit & RP_AXIS_BATCH))

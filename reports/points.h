@@ -19,6 +19,7 @@
 enum rp_axis {
 	RP_AXIS_MODEL = 1, RP_AXIS_DEVICE = 2, RP_AXIS_PRECISION = 4, RP_AXIS_BATCH = 8, RP_AXIS_SEQ = 16,
 	RP_AXIS_WORKERS = 32, RP_AXIS_PREFETCH = 64, RP_AXIS_STEPS = 128, RP_AXIS_DATASET = 256, RP_AXIS_SEED = 512,
+	RP_AXIS_CPU = 1024, /* CPU points differ in their CPU or thread count */
 };
 
 struct rp_point {

@@ -52,10 +52,10 @@ static void mark_loss(struct rp_points *pts, double tol)
 static void verdict(const struct rp_points *pts, struct rp_reco *r)
 {
 	if (r->cpu_best < 0 || r->gpu_best < 0) {
-		snprintf(r->verdict, sizeof r->verdict, "No CPU-vs-GPU verdict: the qualifying points all ran on the %s.",
+		snprintf(r->verdict, sizeof r->verdict, "Only %s points qualify, so there is nothing to compare them with.",
 			 r->cpu_best < 0 ? "GPU" : "CPU");
 		if (r->cpu_best < 0 && r->gpu_best < 0)
-			snprintf(r->verdict, sizeof r->verdict, "No CPU-vs-GPU verdict: no point qualifies.");
+			snprintf(r->verdict, sizeof r->verdict, "No point qualifies, so there is no verdict.");
 		return;
 	}
 	const struct rp_point *c = &pts->p[r->cpu_best], *g = &pts->p[r->gpu_best];

@@ -297,10 +297,13 @@ void rp_svg_bar_chart(struct rp_buf *b, const char *id, const char *title, const
 		if (isfinite(bars[i].value) && bars[i].value >= 0)
 			vmax = fmax(vmax, bars[i].value), drawn++;
 	svg_open(b, id, title, W, h);
-	rp_buf_printf(b, "<defs><pattern id=\"hatch-%s\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" "
-			 "patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"%s\" opacity=\"0.35\"/>"
-			 "<line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"%s\" stroke-width=\"3\"/></pattern></defs>\n",
-		      id, rp_palette[0], rp_palette[0]);
+	rp_buf_puts(b, "<defs>");
+	for (int k = 0; k < 2; k++) /* hatch-ID-0 for plain bars, hatch-ID-1 for highlighted ones */
+		rp_buf_printf(b, "<pattern id=\"hatch-%s-%d\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" "
+				 "patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"%s\" opacity=\"0.35\"/>"
+				 "<line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"%s\" stroke-width=\"3\"/></pattern>",
+			      id, k, rp_palette[k], rp_palette[k]);
+	rp_buf_puts(b, "</defs>\n");
 	struct scale xs = bars_frame(b, top, n, vmax, axis_label, drawn ? NULL : note ? note : "nothing measured to draw");
 	for (int i = 0; i < n; i++) {
 		const struct rp_bar *r = &bars[i];
@@ -315,7 +318,7 @@ void rp_svg_bar_chart(struct rp_buf *b, const char *id, const char *title, const
 		rp_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" rx=\"2\" fill=\"", BAR_LABEL_W,
 			      y + 4, fmax(x1 - BAR_LABEL_W, 1.5), ROW_H - 8);
 		if (r->hatched)
-			rp_buf_printf(b, "url(#hatch-%s)\" stroke=\"%s\"", id, fill);
+			rp_buf_printf(b, "url(#hatch-%s-%d)\" stroke=\"%s\"", id, r->highlight, fill);
 		else
 			rp_buf_printf(b, "%s\"", fill);
 		rp_buf_puts(b, "><title>");
