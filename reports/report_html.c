@@ -376,7 +376,9 @@ static void chart_cost(const struct rp_report *rep, struct rp_buf *b)
 	const struct rp_points *pts = &rep->pts;
 	int *idx = calloc((size_t)pts->n + 1, sizeof *idx);
 	struct rp_bar *bars = calloc((size_t)pts->n + 1, sizeof *bars);
-	char (*text)[3][300] = calloc((size_t)pts->n + 1, sizeof *text);
+	struct bar_text {
+		char label[256], value[64], tip[640];
+	} *text = calloc((size_t)pts->n + 1, sizeof *text);
 	int n = 0, extrapolated = 0;
 	if (!idx || !bars || !text) {
 		b->oom = 1;
@@ -389,14 +391,15 @@ static void chart_cost(const struct rp_report *rep, struct rp_buf *b)
 	for (int k = 0; k < n; k++) {
 		const struct rp_point *p = &pts->p[idx[k]];
 		char e[48];
-		rp_point_label(pts, p, text[k][0], sizeof text[k][0]);
-		rp_point_cost_str(p, text[k][1], sizeof text[k][1]);
-		snprintf(text[k][2], sizeof text[k][2], "%s: %s per epoch, %s per epoch%s%s", text[k][0], text[k][1],
+		struct bar_text *t = &text[k];
+		rp_point_label(pts, p, t->label, sizeof t->label);
+		rp_point_cost_str(p, t->value, sizeof t->value);
+		snprintf(t->tip, sizeof t->tip, "%s: %s per epoch, %s per epoch%s%s", t->label, t->value,
 			 rp_point_epoch_str(p, e, sizeof e), p->loss_ok ? "" : "; excluded by the loss rule",
 			 idx[k] == rep->reco.best ? "; recommended" : "");
 		if (!p->loss_ok)
-			strncat(text[k][1], " (loss rule)", sizeof text[k][1] - strlen(text[k][1]) - 1);
-		bars[k] = (struct rp_bar){ text[k][0], text[k][1], text[k][2], p->cost_per_epoch, idx[k] == rep->reco.best,
+			strncat(t->value, " (loss rule)", sizeof t->value - strlen(t->value) - 1);
+		bars[k] = (struct rp_bar){ t->label, t->value, t->tip, p->cost_per_epoch, idx[k] == rep->reco.best,
 					   p->epoch_s_extrapolated };
 		extrapolated |= p->epoch_s_extrapolated;
 	}
