@@ -44,10 +44,17 @@ static void explain(const struct rp_record *r, struct rp_diagnosis *d)
 	} else if (d->workers_needed > 0 && d->workers_needed > r->workers) {
 		SAY(" The loader supplies %.0f samples/s but the compute could take %.0f: use --workers %d", d->supply_sps,
 		    d->demand_sps, d->workers_needed);
-		SAY(d->oversubscribed == 1 ? ", though with the compute threads that is more threads than the %d CPUs; "
-					     "expect less than linear gains, or make each sample cheaper to load."
-					   : ".",
-		    d->host_cpus);
+		if (d->oversubscribed == 1)
+			SAY(", though with the compute threads that is more threads than the %d CPUs; expect less than "
+			    "linear gains, or make each sample cheaper to load.",
+			    d->host_cpus);
+		else if (isfinite(d->worker_cpu_frac) && d->worker_cpu_frac < 0.5 &&
+			 d->workers_needed + d->compute_threads > d->host_cpus && d->host_cpus)
+			SAY(" (the workers spend %.0f%% of their busy time computing, the rest waiting on reads, so more "
+			    "workers than CPUs is fine).",
+			    100 * d->worker_cpu_frac);
+		else
+			SAY(".");
 	} else if (d->prefetch_advice > 0) {
 		SAY(" Workers keep up on average, but batch latency is uneven (p95 %.3g ms against p50 %.3g ms): use "
 		    "--prefetch %d so the ring absorbs slow batches.",
@@ -75,9 +82,13 @@ int rp_diagnose(const struct rp_record *r, struct rp_diagnosis *d)
 	if (!isfinite(d->wait_ms))
 		d->wait_ms = isfinite(d->wait_frac) ? d->wait_frac * r->step_ms_p50 : 0;
 	d->compute_ms = fmax(r->step_ms_p50 - d->wait_ms, r->step_ms_p50 * 1e-3);
-	d->demand_sps = r->batch / d->compute_ms * 1e3;
+	d->demand_sps = num(r->loader, "consumer_samples_per_sec");
+	d->demand_measured = isfinite(d->demand_sps);
+	if (!d->demand_measured)
+		d->demand_sps = r->batch / d->compute_ms * 1e3;
 	d->supply_sps = num(r->loader, "producer_samples_per_sec");
-	d->per_worker_sps = num(r->loader, "per_worker_samples_per_sec");
+	d->per_worker_sps = num(r->loader, "producer_samples_per_sec_per_worker");
+	d->worker_cpu_frac = num(r->loader, "busy_cpu_frac");
 	d->supply_measured = isfinite(d->supply_sps);
 	if (!d->supply_measured) {
 		if (r->workers == 0 && d->wait_ms > 0)
@@ -95,8 +106,10 @@ int rp_diagnose(const struct rp_record *r, struct rp_diagnosis *d)
 	d->host_cpus = isfinite(cpus) ? (int)cpus : 0;
 	d->oversubscribed = -1;
 	if (d->compute_threads && d->host_cpus) {
+		/* workers waiting on reads (busy_cpu_frac near 0) take no core: count only their computing share */
 		int workers = d->bound != RP_BOUND_NOT && d->workers_needed > r->workers ? d->workers_needed : r->workers;
-		d->oversubscribed = workers + d->compute_threads > d->host_cpus;
+		double cpu = isfinite(d->worker_cpu_frac) ? d->worker_cpu_frac : 1;
+		d->oversubscribed = workers * cpu + d->compute_threads > d->host_cpus;
 	}
 	d->latency_p50_ms = num(r->loader, "batch_ms_p50");
 	d->latency_p95_ms = num(r->loader, "batch_ms_p95");
@@ -116,8 +129,12 @@ int rp_diagnose(const struct rp_record *r, struct rp_diagnosis *d)
 void rp_diagnosis_markdown(const struct rp_record *r, const struct rp_diagnosis *d, struct rp_buf *b)
 {
 	rp_buf_printf(b, "- data wait: %.1f%% of step time: **%s**\n", 100 * d->wait_frac, rp_bound_name(d->bound));
-	rp_buf_printf(b, "- demand: %.4g samples/s (compute alone: %.4g ms per step of %.4g ms)\n", d->demand_sps,
-		      d->compute_ms, r->step_ms_p50);
+	if (d->demand_measured)
+		rp_buf_printf(b, "- demand: %.4g samples/s (measured by the loader: what the trainer takes when not waiting)\n",
+			      d->demand_sps);
+	else
+		rp_buf_printf(b, "- demand: %.4g samples/s (compute alone: %.4g ms per step of %.4g ms)\n", d->demand_sps,
+			      d->compute_ms, r->step_ms_p50);
 	if (isfinite(d->supply_sps))
 		rp_buf_printf(b, "- supply: %.4g samples/s from %d worker%s (%s)\n", d->supply_sps, r->workers,
 			      r->workers == 1 ? "" : "s",

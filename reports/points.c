@@ -144,6 +144,9 @@ int rp_points_build(struct rp_points *pts, const struct rp_results *res)
 	for (int i = 0; i < res->n; i++) {
 		struct rp_point *p = &pts->p[owner[i]];
 		p->reps[p->n_reps++] = &res->recs[i];
+		/* the configuration as a finished run resolved it ("cuda", not "auto") */
+		if (strcmp(p->cfg->status, "ok") != 0 && strcmp(res->recs[i].status, "ok") == 0)
+			p->cfg = &res->recs[i];
 	}
 	free(owner);
 	for (int k = 0; k < pts->n; k++) {

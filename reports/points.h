@@ -23,7 +23,7 @@ enum rp_axis {
 };
 
 struct rp_point {
-	const struct rp_record *cfg;    /* first repeat: the configuration */
+	const struct rp_record *cfg;    /* the configuration: the first ok repeat, else the first */
 	const struct rp_record *rep;    /* the ok repeat nearest the median samples/s (curves, phases); or cfg */
 	const struct rp_record **reps;  /* every repeat, file order */
 	int n_reps, n_ok;

@@ -23,9 +23,7 @@ void rp_results_release(struct rp_results *res)
 int rp_same_config(const struct rp_record *a, const struct rp_record *b)
 {
 	return !strcmp(a->model, b->model) && !strcmp(a->size, b->size) && !strcmp(a->dataset, b->dataset) &&
-	       !strcmp(a->device, b->device) && !strcmp(a->precision, b->precision) && a->batch == b->batch &&
-	       a->seq == b->seq && a->workers == b->workers && a->prefetch == b->prefetch && a->seed == b->seed &&
-	       a->steps == b->steps;
+	       !strcmp(a->precision, b->precision) && a->seed == b->seed;
 }
 
 /* The whole stream into a NUL-terminated buffer. */
@@ -94,8 +92,8 @@ static int add_record(struct rp_results *res, const char *line, size_t len, long
 	res->lines[res->n++] = lineno;
 	for (int i = 0; i < res->n - 1; i++) {
 		if (strcmp(res->recs[i].id, r->id) == 0 && !rp_same_config(&res->recs[i], r))
-			return kn_error(KN_EDATA, "id '%s' repeats with a different configuration than on line %ld", r->id,
-					res->lines[i]);
+			return kn_error(KN_EDATA, "id '%s' repeats with another model, dataset, precision or seed than on line %ld",
+					r->id, res->lines[i]);
 	}
 	return KN_OK;
 }

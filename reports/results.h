@@ -7,7 +7,10 @@
  * last line (no newline, not JSON: a writer killed mid-append), which is
  * ignored and reported in `torn_line`. Blank lines are skipped.
  *
- * Repeats are records sharing an `id`; they must agree on the configuration.
+ * Repeats are records sharing an `id`; they must agree on what a run never
+ * resolves differently (model, size, dataset, precision, seed). Device, batch,
+ * seq and steps may differ in form: a sweep's record for a point that died
+ * before printing one says "auto" where a finished repeat says "cuda".
  *
  * Lifecycle: rp_results_load() fills a caller-owned struct (zero it or not,
  * it is overwritten); rp_results_release() frees the records.
@@ -45,8 +48,8 @@ struct rp_results {
 int rp_results_load(struct rp_results *res, const char *path);
 void rp_results_release(struct rp_results *res);
 
-/* 1 when two records describe the same configuration (repeats may differ in
- * everything measured, never in these). */
+/* 1 when two records can be repeats of one point: same model, size,
+ * dataset, precision and seed. */
 int rp_same_config(const struct rp_record *a, const struct rp_record *b);
 
 #endif

@@ -225,11 +225,34 @@ START_TEST(test_starved_workers_oversubscribe)
 	rp_record_release(&r);
 
 	loader_record(&r, 4, 100, 30);
-	cJSON_AddNumberToObject(r.loader, "producer_samples_per_sec", 200);
+	cJSON_AddNumberToObject(r.loader, "producer_samples_per_sec", 200); /* capacity only: 50 per worker */
 	ck_assert_int_eq(rp_diagnose(&r, &d), KN_OK);
 	ck_assert_int_eq(d.supply_measured, 1);
 	ck_assert_double_eq_tol(d.per_worker_sps, 50, 1e-9);
 	ck_assert_int_eq(d.workers_needed, 6); /* ceil(228.6 x 1.2 / 50) = ceil(5.49) */
+	rp_record_release(&r);
+}
+END_TEST
+
+START_TEST(test_loader_statistics)
+{
+	/* the loader's own measurements, as data_loader/ records them: a slow store, workers mostly waiting */
+	struct rp_record r;
+	struct rp_diagnosis d;
+	loader_record(&r, 2, 100, 60);
+	cJSON_AddNumberToObject(r.loader, "consumer_samples_per_sec", 400);
+	cJSON_AddNumberToObject(r.loader, "producer_samples_per_sec", 100);
+	cJSON_AddNumberToObject(r.loader, "producer_samples_per_sec_per_worker", 50);
+	cJSON_AddNumberToObject(r.loader, "busy_cpu_frac", 0.05);
+	ck_assert_int_eq(rp_diagnose(&r, &d), KN_OK);
+	ck_assert_int_eq(d.demand_measured, 1);
+	ck_assert_double_eq(d.demand_sps, 400);
+	ck_assert_int_eq(d.supply_measured, 1);
+	ck_assert_int_eq(d.workers_needed, 10); /* ceil(400 x 1.2 / 50) */
+	ck_assert_int_eq(d.oversubscribed, 0);  /* 10 workers at 5% CPU + 4 compute threads fit 8 CPUs */
+	ck_assert_str_eq(d.explanation, "The trainer waited for data 60.0% of each step. The loader supplies 100 samples/s "
+					"but the compute could take 400: use --workers 10 (the workers spend 5% of their "
+					"busy time computing, the rest waiting on reads, so more workers than CPUs is fine).");
 	rp_record_release(&r);
 }
 END_TEST
@@ -273,6 +296,7 @@ int main(void)
 	tcase_add_test(diag, test_bound_thresholds);
 	tcase_add_test(diag, test_trainer_thread_loading);
 	tcase_add_test(diag, test_starved_workers_oversubscribe);
+	tcase_add_test(diag, test_loader_statistics);
 	tcase_add_test(diag, test_prefetch_and_not_bound);
 	suite_add_tcase(s, cmp);
 	suite_add_tcase(s, diag);

@@ -107,6 +107,10 @@ START_TEST(test_price_rules)
 	ck_assert_double_eq(price_of(H100, &p, basis), 2.5);
 	ck_assert_str_eq(basis, "--price: h100 = $2.50 per hour");
 
+	ck_assert_int_eq(rp_prices_add_flag(&p, "NVIDIA H100 80GB HBM3=2.75"), KN_OK); /* a sweep plan's full name */
+	ck_assert_double_eq(price_of(H100, &p, NULL), 2.75);
+	ck_assert_double_eq(price_of("NVIDIA H100 PCIe", &p, NULL), 2.5);
+
 	ck_assert_int_eq(rp_prices_add_flag(&p, "H100"), KN_EUSAGE);
 	ck_assert_str_eq(kn_last_error(),
 			 "option '--price' expects DEVICE=USD_PER_HOUR such as H100=3.50 or cpu=0.20, got 'H100'");
