@@ -59,6 +59,18 @@ void rp_report_release(struct rp_report *rep)
 	memset(rep, 0, sizeof *rep);
 }
 
+int rp_report_price_row(const struct rp_report *rep, int i)
+{
+	const struct rp_point *p = &rep->pts.p[i];
+	if (strcmp(p->status, "ok"))
+		return 0; /* nothing was priced: a failed point's device may not even be resolved ("auto") */
+	for (int k = 0; k < i; k++)
+		if (!strcmp(rep->pts.p[k].status, "ok") && !strcmp(rep->pts.p[k].price.basis, p->price.basis) &&
+		    !strcmp(rep->pts.p[k].cfg->device_name, p->cfg->device_name))
+			return 0;
+	return 1;
+}
+
 int rp_report_on_pareto(const struct rp_report *rep, int i)
 {
 	for (int k = 0; k < rep->reco.n_pareto; k++)
@@ -279,11 +291,7 @@ static void md_prices(const struct rp_report *rep, struct rp_buf *b)
 	rp_buf_puts(b, "## Prices\n\n| device | $ per hour | basis |\n|---|---:|---|\n");
 	for (int i = 0; i < rep->pts.n; i++) {
 		const struct rp_point *p = &rep->pts.p[i];
-		int seen = 0;
-		for (int k = 0; k < i && !seen; k++)
-			seen = !strcmp(rep->pts.p[k].price.basis, p->price.basis) &&
-			       !strcmp(rep->pts.p[k].cfg->device_name, p->cfg->device_name);
-		if (seen)
+		if (!rp_report_price_row(rep, i))
 			continue;
 		rp_buf_puts(b, "| ");
 		rp_buf_md(b, p->cfg->device);

@@ -561,11 +561,7 @@ static void prices_table(const struct rp_report *rep, struct rp_buf *b)
 	th_row(b, cols, 3, 0x2);
 	for (int i = 0; i < pts->n; i++) {
 		const struct rp_point *p = &pts->p[i];
-		int seen = 0;
-		for (int k = 0; k < i && !seen; k++)
-			seen = !strcmp(pts->p[k].price.basis, p->price.basis) &&
-			       !strcmp(pts->p[k].cfg->device_name, p->cfg->device_name);
-		if (seen)
+		if (!rp_report_price_row(rep, i))
 			continue;
 		char t[256];
 		snprintf(t, sizeof t, "%s %s", p->cfg->device, p->cfg->device_name);
