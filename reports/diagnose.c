@@ -129,14 +129,16 @@ int rp_diagnose(const struct rp_record *r, struct rp_diagnosis *d)
 void rp_diagnosis_markdown(const struct rp_record *r, const struct rp_diagnosis *d, struct rp_buf *b)
 {
 	rp_buf_printf(b, "- data wait: %.1f%% of step time: **%s**\n", 100 * d->wait_frac, rp_bound_name(d->bound));
+	char rate[32];
 	if (d->demand_measured)
-		rp_buf_printf(b, "- demand: %.4g samples/s (measured by the loader: what the trainer takes when not waiting)\n",
-			      d->demand_sps);
+		rp_buf_printf(b, "- demand: %s samples/s (measured by the loader: what the trainer takes when not waiting)\n",
+			      rp_fmt_num(rate, sizeof rate, d->demand_sps));
 	else
-		rp_buf_printf(b, "- demand: %.4g samples/s (compute alone: %.4g ms per step of %.4g ms)\n", d->demand_sps,
-			      d->compute_ms, r->step_ms_p50);
+		rp_buf_printf(b, "- demand: %s samples/s (compute alone: %.4g ms per step of %.4g ms)\n",
+			      rp_fmt_num(rate, sizeof rate, d->demand_sps), d->compute_ms, r->step_ms_p50);
 	if (isfinite(d->supply_sps))
-		rp_buf_printf(b, "- supply: %.4g samples/s from %d worker%s (%s)\n", d->supply_sps, r->workers,
+		rp_buf_printf(b, "- supply: %s samples/s from %d worker%s (%s)\n", rp_fmt_num(rate, sizeof rate, d->supply_sps),
+			      r->workers,
 			      r->workers == 1 ? "" : "s",
 			      d->supply_measured ? "measured by the loader"
 			      : r->workers == 0 ? "inferred: the trainer thread loads each batch during its wait"
@@ -144,8 +146,8 @@ void rp_diagnosis_markdown(const struct rp_record *r, const struct rp_diagnosis 
 	else
 		rp_buf_printf(b, "- supply: at least the demand (the loader kept up; its rate was not recorded)\n");
 	if (d->workers_needed >= 0)
-		rp_buf_printf(b, "- workers: %.4g samples/s per worker, so %d would meet demand with %.0f%% headroom (now %d)\n",
-			      d->per_worker_sps, d->workers_needed, 100 * RP_WORKER_HEADROOM, r->workers);
+		rp_buf_printf(b, "- workers: %s samples/s per worker, so %d would meet demand with %.0f%% headroom (now %d)\n",
+			      rp_fmt_num(rate, sizeof rate, d->per_worker_sps), d->workers_needed, 100 * RP_WORKER_HEADROOM, r->workers);
 	if (d->oversubscribed >= 0)
 		rp_buf_printf(b, "- threads: %d compute + %d loader on %d CPUs: %s\n", d->compute_threads,
 			      d->workers_needed > r->workers && d->bound != RP_BOUND_NOT ? d->workers_needed : r->workers,

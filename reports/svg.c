@@ -229,7 +229,7 @@ void rp_svg_line_chart(struct rp_buf *b, const struct rp_line_chart *c)
 			if (usable(&c->x, se->x[i]) && usable(&c->y, se->y[i]))
 				rp_buf_printf(b, "%.1f,%.1f ", map(&xs, se->x[i]), map(&ys, se->y[i]));
 		rp_buf_puts(b, "\"/>\n");
-		for (int i = 0; i < se->n && se->n <= 64; i++) {
+		for (int i = 0; i < se->n && se->n <= 24; i++) { /* markers only where they stay readable */
 			if (!usable(&c->x, se->x[i]) || !usable(&c->y, se->y[i]))
 				continue;
 			rp_buf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"><title>", map(&xs, se->x[i]),
@@ -368,7 +368,10 @@ void rp_svg_stacked_chart(struct rp_buf *b, const char *id, const char *title, c
 			x += w;
 			sum += v;
 		}
-		snprintf(t, sizeof t, sum > 0 ? "%.3g ms" : "not measured", sum);
+		if (sum > 0)
+			snprintf(t, sizeof t, "%.*f ms", sum < 10 ? 2 : sum < 100 ? 1 : 0, sum);
+		else
+			snprintf(t, sizeof t, "not measured");
 		text_el(b, "val", x + 6, y + ROW_H / 2 + 4, NULL, t);
 	}
 	if (drawn && note)
