@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/error.h"
+
 int rp_record_init(struct rp_record *r)
 {
 	memset(r, 0, sizeof *r);
@@ -131,4 +133,226 @@ void rp_config_id(char out[13], const char *model, const char *size, const char 
 		h *= 0x100000001b3ull;
 	}
 	snprintf(out, 13, "%012llx", (unsigned long long)(h & 0xffffffffffffull));
+}
+
+/* ---- reading ---------------------------------------------------------- */
+
+static const char *const known_statuses[] = { "ok", "oom", "oom-predicted", "diverged", "unsupported",
+					      "timeout", "failed", "interrupted" };
+
+int rp_status_known(const char *status)
+{
+	for (size_t i = 0; i < sizeof known_statuses / sizeof *known_statuses; i++)
+		if (strcmp(status, known_statuses[i]) == 0)
+			return 1;
+	return 0;
+}
+
+enum field_type {
+	F_STR,      /* string that must fit the char array */
+	F_INT,      /* whole number in [0, INT_MAX] into int */
+	F_LONG,     /* whole number in [0, 2^53] into long */
+	F_U64,      /* whole number in [0, 2^53] into uint64_t */
+	F_MEASURED, /* number >= 0 or null into double (NAN) */
+	F_LOSS,     /* any number or null into double */
+	F_FRAC,     /* number in [0, 1] or null into double */
+	F_BOOL,     /* true or false into int */
+	F_OBJECT,   /* JSON object, duplicated into a cJSON * member */
+};
+
+struct field {
+	const char *name;
+	enum field_type type;
+	size_t off, size;
+	int optional;
+};
+
+#define FLD(name, type) { #name, type, offsetof(struct rp_record, name), sizeof(((struct rp_record *)0)->name), 0 }
+
+static const struct field fields[] = {
+	FLD(id, F_STR), FLD(status, F_STR), FLD(message, F_STR), FLD(model, F_STR), FLD(size, F_STR),
+	FLD(dataset, F_STR), FLD(device, F_STR), FLD(device_name, F_STR), FLD(precision, F_STR),
+	FLD(batch, F_INT), FLD(seq, F_INT), FLD(workers, F_INT), FLD(prefetch, F_INT), FLD(seed, F_U64),
+	FLD(steps, F_LONG), FLD(step_ms_p50, F_MEASURED), FLD(step_ms_p95, F_MEASURED),
+	FLD(samples_per_sec, F_MEASURED), FLD(tokens_per_sec, F_MEASURED), FLD(flops_per_step, F_MEASURED),
+	FLD(mfu, F_MEASURED), FLD(epoch_s, F_MEASURED), FLD(epoch_s_extrapolated, F_BOOL),
+	FLD(peak_device_bytes, F_MEASURED), FLD(peak_host_bytes, F_MEASURED), FLD(pinned_bytes, F_MEASURED),
+	FLD(initial_loss, F_LOSS), FLD(final_loss, F_LOSS), FLD(eval_loss, F_LOSS), FLD(eval_accuracy, F_FRAC),
+	FLD(data_wait_frac, F_FRAC), FLD(loader, F_OBJECT), FLD(loss_scale_skips, F_LONG),
+	FLD(versions, F_OBJECT), FLD(started_at, F_STR), FLD(finished_at, F_STR),
+	{ "peak_device_bytes_driver", F_MEASURED, offsetof(struct rp_record, peak_device_bytes_driver), sizeof(double), 1 },
+};
+
+static const char *json_type(const cJSON *v)
+{
+	if (cJSON_IsString(v))
+		return "a string";
+	if (cJSON_IsNumber(v))
+		return "a number";
+	if (cJSON_IsBool(v))
+		return "a boolean";
+	if (cJSON_IsNull(v))
+		return "null";
+	if (cJSON_IsArray(v))
+		return "an array";
+	return "an object";
+}
+
+static int whole(const cJSON *v, double hi, double *out)
+{
+	if (!cJSON_IsNumber(v))
+		return 0;
+	double d = v->valuedouble;
+	if (!(d >= 0 && d <= hi) || d != floor(d))
+		return 0;
+	*out = d;
+	return 1;
+}
+
+static int read_field(struct rp_record *r, const struct field *f, const cJSON *v)
+{
+	char *dst = (char *)r + f->off;
+	double d;
+	switch (f->type) {
+	case F_STR:
+		if (!cJSON_IsString(v))
+			return kn_error(KN_EDATA, "field '%s' must be a string, got %s", f->name, json_type(v));
+		if (strlen(v->valuestring) >= f->size)
+			return kn_error(KN_EDATA, "field '%s' is longer than %zu bytes", f->name, f->size - 1);
+		memcpy(dst, v->valuestring, strlen(v->valuestring) + 1);
+		return KN_OK;
+	case F_INT:
+	case F_LONG:
+	case F_U64:
+		if (!whole(v, f->type == F_INT ? 2147483647.0 : 9007199254740992.0, &d))
+			return kn_error(KN_EDATA, "field '%s' must be a whole number >= 0, got %s", f->name,
+					cJSON_IsNumber(v) ? "a fraction or negative number" : json_type(v));
+		if (f->type == F_INT)
+			*(int *)dst = (int)d;
+		else if (f->type == F_LONG)
+			*(long *)dst = (long)d;
+		else
+			*(uint64_t *)dst = (uint64_t)d;
+		return KN_OK;
+	case F_MEASURED:
+	case F_LOSS:
+	case F_FRAC:
+		if (cJSON_IsNull(v)) {
+			*(double *)dst = NAN;
+			return KN_OK;
+		}
+		if (!cJSON_IsNumber(v))
+			return kn_error(KN_EDATA, "field '%s' must be a number or null, got %s", f->name, json_type(v));
+		d = v->valuedouble;
+		if (!isfinite(d))
+			return kn_error(KN_EDATA, "field '%s' is out of range", f->name);
+		if (f->type == F_MEASURED && d < 0)
+			return kn_error(KN_EDATA, "field '%s' must be >= 0, got %g", f->name, d);
+		if (f->type == F_FRAC && !(d >= 0 && d <= 1))
+			return kn_error(KN_EDATA, "field '%s' must be in [0, 1], got %g", f->name, d);
+		*(double *)dst = d;
+		return KN_OK;
+	case F_BOOL:
+		if (!cJSON_IsBool(v))
+			return kn_error(KN_EDATA, "field '%s' must be true or false, got %s", f->name, json_type(v));
+		*(int *)dst = cJSON_IsTrue(v);
+		return KN_OK;
+	case F_OBJECT: {
+		if (!cJSON_IsObject(v))
+			return kn_error(KN_EDATA, "field '%s' must be an object, got %s", f->name, json_type(v));
+		cJSON *dup = cJSON_Duplicate(v, 1);
+		if (!dup)
+			return kn_error(KN_ERR, "out of memory reading field '%s'", f->name);
+		cJSON_Delete(*(cJSON **)dst);
+		*(cJSON **)dst = dup;
+		return KN_OK;
+	}
+	}
+	return KN_OK;
+}
+
+static int read_loss_curve(struct rp_record *r, const cJSON *v)
+{
+	if (!cJSON_IsArray(v))
+		return kn_error(KN_EDATA, "field 'loss_curve' must be an array, got %s", json_type(v));
+	int i = 0;
+	for (const cJSON *pt = v->child; pt; pt = pt->next, i++) {
+		double step;
+		const cJSON *s = cJSON_GetArrayItem(pt, 0), *l = cJSON_GetArrayItem(pt, 1);
+		if (!cJSON_IsArray(pt) || cJSON_GetArraySize(pt) != 2 || !whole(s, 9007199254740992.0, &step) ||
+		    !(cJSON_IsNumber(l) || cJSON_IsNull(l)))
+			return kn_error(KN_EDATA, "field 'loss_curve' item %d must be [step, loss or null]", i);
+		if (rp_record_add_loss(r, (long)step, cJSON_IsNumber(l) ? l->valuedouble : NAN))
+			return kn_error(KN_ERR, "out of memory reading 'loss_curve'");
+	}
+	return KN_OK;
+}
+
+static int is_schema_field(const char *name)
+{
+	if (strcmp(name, "schema_version") == 0 || strcmp(name, "loss_curve") == 0)
+		return 1;
+	for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
+		if (strcmp(fields[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+int rp_record_from_json(struct rp_record *r, const cJSON *o)
+{
+	if (!cJSON_IsObject(o))
+		return kn_error(KN_EDATA, "a record must be a JSON object, got %s", json_type(o));
+	for (const cJSON *e = o->child; e; e = e->next)
+		for (const cJSON *p = o->child; p != e; p = p->next)
+			if (strcmp(p->string, e->string) == 0)
+				return kn_error(KN_EDATA, "field '%s' appears twice", e->string);
+	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(o, "schema_version");
+	if (!ver)
+		return kn_error(KN_EDATA, "missing field 'schema_version'");
+	if (!cJSON_IsNumber(ver))
+		return kn_error(KN_EDATA, "field 'schema_version' must be a number, got %s", json_type(ver));
+	if (ver->valuedouble != RP_SCHEMA_VERSION)
+		return kn_error(KN_EDATA, "schema_version %g is not supported (this amptune reads version %d)",
+				ver->valuedouble, RP_SCHEMA_VERSION);
+	int rc;
+	for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, fields[i].name);
+		if (!v && fields[i].optional)
+			continue;
+		if (!v)
+			return kn_error(KN_EDATA, "missing field '%s'", fields[i].name);
+		if ((rc = read_field(r, &fields[i], v)))
+			return rc;
+	}
+	if (!rp_status_known(r->status))
+		return kn_error(KN_EDATA, "field 'status' has unknown value '%s'", r->status);
+	const cJSON *curve = cJSON_GetObjectItemCaseSensitive(o, "loss_curve");
+	if (!curve)
+		return kn_error(KN_EDATA, "missing field 'loss_curve'");
+	if ((rc = read_loss_curve(r, curve)))
+		return rc;
+	for (const cJSON *e = o->child; e; e = e->next) {
+		if (is_schema_field(e->string))
+			continue;
+		cJSON *dup = cJSON_Duplicate(e, 1);
+		if (!dup)
+			return kn_error(KN_ERR, "out of memory reading field '%s'", e->string);
+		cJSON_AddItemToObject(r->extra, e->string, dup);
+	}
+	return KN_OK;
+}
+
+int rp_record_parse(struct rp_record *r, const char *line, size_t len)
+{
+	const char *end = NULL;
+	cJSON *o = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+	if (!o)
+		return kn_error(KN_EDATA, "not JSON (error near byte %ld)",
+				(long)((end ? end : cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() : line) - line) + 1);
+	while (end && end < line + len && (*end == ' ' || *end == '\t' || *end == '\r'))
+		end++;
+	int rc = end && end < line + len ? kn_error(KN_EDATA, "text after the JSON object at byte %ld", (long)(end - line) + 1)
+					 : rp_record_from_json(r, o);
+	cJSON_Delete(o);
+	return rc;
 }

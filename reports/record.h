@@ -53,6 +53,21 @@ int rp_record_add_loss(struct rp_record *r, long step, double loss);
 cJSON *rp_record_to_json(const struct rp_record *r);
 /* One line of JSON, no trailing newline (caller frees); NULL on OOM. */
 char *rp_record_to_line(const struct rp_record *r);
+/*
+ * Fills an initialised record from one parsed results line, strictly: every
+ * field of schema v1 must be present with its type (numbers that were not
+ * measured may be null), strings must fit, statuses must be known. Fields not
+ * in the schema are kept in r->extra. `schema_version` is checked first, so a
+ * record of another version is refused as such. Returns KN_OK or KN_EDATA
+ * with a message naming the field (the caller adds file and line).
+ */
+int rp_record_from_json(struct rp_record *r, const cJSON *o);
+/* Parses one line of text (need not be NUL-terminated) into an initialised
+ * record: KN_EDATA "not JSON" or as rp_record_from_json. */
+int rp_record_parse(struct rp_record *r, const char *line, size_t len);
+/* 1 when `status` is one a results record may carry. */
+int rp_status_known(const char *status);
+
 /* The stable id of a configuration: 12 hex digits of FNV-1a over its settings. */
 void rp_config_id(char out[13], const char *model, const char *size, const char *dataset, const char *device,
 		  const char *precision, int batch, int seq, int workers, int prefetch, uint64_t seed, long steps);

@@ -17,6 +17,15 @@ struct tr_command {
 
 int cmd_train(int argc, char **argv);
 void cmd_train_usage(FILE *out);
+/* reports/: cmd_report.c, cmd_estimate.c */
+int cmd_report(int argc, char **argv);
+void cmd_report_usage(FILE *out);
+int cmd_compare(int argc, char **argv);
+void cmd_compare_usage(FILE *out);
+int cmd_diagnose(int argc, char **argv);
+void cmd_diagnose_usage(FILE *out);
+int cmd_estimate(int argc, char **argv);
+void cmd_estimate_usage(FILE *out);
 
 /* Prints "amptune <cmd>: <msg>\nusage hint" for a usage error and returns 64. */
 int tr_usage_error(const char *cmd, const char *msg);

@@ -13,6 +13,10 @@ static void version_usage(FILE *out) { fprintf(out, "usage: amptune version\n");
 
 static const struct tr_command commands[] = {
 	{ "train", cmd_train, cmd_train_usage, "train one point and report time, throughput, memory and loss" },
+	{ "report", cmd_report, cmd_report_usage, "write report.md/.html/.csv for a sweep and print the recommendation" },
+	{ "compare", cmd_compare, cmd_compare_usage, "compare two sweeps point by point: speedups, memory, loss" },
+	{ "diagnose", cmd_diagnose, cmd_diagnose_usage, "tell whether points were starved of data, and the fix" },
+	{ "estimate", cmd_estimate, cmd_estimate_usage, "predict memory and FLOPs of a model before running it" },
 	{ "help", cmd_help, help_usage, "show help for amptune or one command" },
 	{ "version", cmd_version, version_usage, "print the version, git commit and whether CUDA is compiled in" },
 };

@@ -68,6 +68,7 @@ static void fill_versions(struct run *r)
 	snprintf(buf, sizeof buf, "%d", _OPENMP);
 	cJSON_AddStringToObject(v, "openmp", buf);
 	cJSON_AddNumberToObject(v, "threads", omp_get_max_threads());
+	cJSON_AddNumberToObject(v, "host_cpus", omp_get_num_procs());
 	if (kn_cuda_compiled()) {
 		struct kn_cuda_versions cv;
 		kn_cuda_versions(&cv);

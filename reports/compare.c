@@ -1,0 +1,255 @@
+#include "reports/compare.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/error.h"
+#include "reports/report.h"
+
+static int same_config(const struct rp_record *a, const struct rp_record *b)
+{
+	return !strcmp(a->model, b->model) && !strcmp(a->size, b->size) && !strcmp(a->dataset, b->dataset) &&
+	       !strcmp(a->precision, b->precision) && a->batch == b->batch && a->seq == b->seq &&
+	       a->workers == b->workers && a->prefetch == b->prefetch && a->seed == b->seed && a->steps == b->steps;
+}
+
+static int is_ok(const struct rp_point *p) { return strcmp(p->status, "ok") == 0; }
+
+const char *rp_verdict_name(enum rp_verdict v)
+{
+	switch (v) {
+	case RP_FASTER: return "faster";
+	case RP_SLOWER: return "slower";
+	case RP_SAME: return "same";
+	case RP_NO_CHANGE: return "no change (within spread)";
+	default: return "not comparable";
+	}
+}
+
+static void judge(struct rp_match *m, const struct rp_point *a, const struct rp_point *b)
+{
+	m->speedup = m->mem_change = m->loss_change = NAN;
+	m->verdict = RP_NOT_COMPARABLE;
+	if (isfinite(a->mem_bytes) && isfinite(b->mem_bytes) && a->mem_bytes > 0)
+		m->mem_change = (b->mem_bytes - a->mem_bytes) / a->mem_bytes;
+	if (isfinite(a->final_loss) && isfinite(b->final_loss))
+		m->loss_change = b->final_loss - a->final_loss;
+	if (!is_ok(a) || !is_ok(b) || !(a->samples_per_sec > 0) || !(b->samples_per_sec > 0))
+		return;
+	m->speedup = b->samples_per_sec / a->samples_per_sec;
+	m->noise_known = a->n_ok > 1 || b->n_ok > 1;
+	if (m->noise_known && a->sps_min <= b->sps_max && b->sps_min <= a->sps_max)
+		m->verdict = RP_NO_CHANGE;
+	else
+		m->verdict = m->speedup > 1 ? RP_FASTER : m->speedup < 1 ? RP_SLOWER : RP_SAME;
+}
+
+int rp_compare(struct rp_compare *c, const struct rp_points *a, const struct rp_points *b)
+{
+	memset(c, 0, sizeof *c);
+	c->a = a;
+	c->b = b;
+	c->m = calloc((size_t)(a->n < b->n ? a->n : b->n) + 1, sizeof *c->m);
+	c->only_a = calloc((size_t)a->n + 1, sizeof *c->only_a);
+	c->only_b = calloc((size_t)b->n + 1, sizeof *c->only_b);
+	int *pair_a = calloc((size_t)a->n + 1, sizeof *pair_a), *pair_b = calloc((size_t)b->n + 1, sizeof *pair_b);
+	if (!c->m || !c->only_a || !c->only_b || !pair_a || !pair_b) {
+		free(pair_a);
+		free(pair_b);
+		rp_compare_release(c);
+		return kn_error(KN_ERR, "out of memory comparing");
+	}
+	for (int i = 0; i < a->n; i++)
+		pair_a[i] = -1;
+	for (int k = 0; k < b->n; k++)
+		pair_b[k] = -1;
+	/* pass 0: same configuration on the same device; pass 1: the device ignored */
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < a->n; i++) {
+			for (int k = 0; k < b->n && pair_a[i] < 0; k++) {
+				const struct rp_record *x = a->p[i].cfg, *y = b->p[k].cfg;
+				if (pair_b[k] >= 0 || !same_config(x, y) || (pass == 0 && strcmp(x->device, y->device)))
+					continue;
+				pair_a[i] = k;
+				pair_b[k] = i;
+			}
+		}
+	}
+	double logsum = 0;
+	for (int i = 0; i < a->n; i++) {
+		if (pair_a[i] < 0) {
+			c->only_a[c->n_only_a++] = i;
+			continue;
+		}
+		struct rp_match *m = &c->m[c->n++];
+		m->a = i;
+		m->b = pair_a[i];
+		judge(m, &a->p[i], &b->p[m->b]);
+		if (isfinite(m->speedup)) {
+			logsum += log(m->speedup);
+			c->n_geomean++;
+		}
+	}
+	for (int k = 0; k < b->n; k++)
+		if (pair_b[k] < 0)
+			c->only_b[c->n_only_b++] = k;
+	c->geomean = c->n_geomean ? exp(logsum / c->n_geomean) : NAN;
+	free(pair_a);
+	free(pair_b);
+	return KN_OK;
+}
+
+void rp_compare_release(struct rp_compare *c)
+{
+	free(c->m);
+	free(c->only_a);
+	free(c->only_b);
+	memset(c, 0, sizeof *c);
+}
+
+int rp_compare_regressions(const struct rp_compare *c, double pct, struct rp_buf *why)
+{
+	int n = 0;
+	for (int i = 0; i < c->n; i++) {
+		const struct rp_match *m = &c->m[i];
+		const struct rp_point *a = &c->a->p[m->a], *b = &c->b->p[m->b];
+		char l[512];
+		int lost = is_ok(a) && !is_ok(b);
+		int slower = m->verdict == RP_SLOWER && m->speedup < 1 - pct / 100;
+		if (!lost && !slower)
+			continue;
+		n++;
+		rp_point_label_without(c->a, a, RP_AXIS_DEVICE, l, sizeof l);
+		if (lost)
+			rp_buf_printf(why, "  %s (id %s): ok in A, %s in B\n", l, a->cfg->id, b->status);
+		else
+			rp_buf_printf(why, "  %s (id %s): %.1f%% slower (%.4g -> %.4g samples/s)\n", l, a->cfg->id,
+				      100 * (1 - m->speedup), a->samples_per_sec, b->samples_per_sec);
+	}
+	return n;
+}
+
+/* "123 (3 runs: 120-125)" */
+static const char *sps_text(const struct rp_point *p, char *out, size_t n)
+{
+	char v[32], lo[32], hi[32];
+	if (!is_ok(p))
+		snprintf(out, n, "%s", p->status);
+	else if (p->n_ok > 1)
+		snprintf(out, n, "%s (%d runs: %s-%s)", rp_fmt_num(v, sizeof v, p->samples_per_sec), p->n_ok,
+			 rp_fmt_num(lo, sizeof lo, p->sps_min), rp_fmt_num(hi, sizeof hi, p->sps_max));
+	else
+		rp_fmt_num(out, n, p->samples_per_sec);
+	return out;
+}
+
+struct cells {
+	char label[512], dev_a[160], dev_b[160], sps_a[96], sps_b[96], speedup[32], verdict[64], mem[32], loss[32];
+};
+
+static void match_cells(const struct rp_compare *c, const struct rp_match *m, struct cells *t)
+{
+	const struct rp_point *a = &c->a->p[m->a], *b = &c->b->p[m->b];
+	rp_point_label_without(c->a, a, RP_AXIS_DEVICE, t->label, sizeof t->label);
+	rp_device_label(a->cfg, t->dev_a, sizeof t->dev_a);
+	rp_device_label(b->cfg, t->dev_b, sizeof t->dev_b);
+	sps_text(a, t->sps_a, sizeof t->sps_a);
+	sps_text(b, t->sps_b, sizeof t->sps_b);
+	snprintf(t->speedup, sizeof t->speedup, isfinite(m->speedup) ? "%.3fx" : "n/a", m->speedup);
+	snprintf(t->verdict, sizeof t->verdict, "%s%s", rp_verdict_name(m->verdict),
+		 isfinite(m->speedup) && !m->noise_known ? " (no repeats)" : "");
+	if (m->verdict == RP_NOT_COMPARABLE)
+		snprintf(t->verdict, sizeof t->verdict, "%s → %s", a->status, b->status);
+	snprintf(t->mem, sizeof t->mem, isfinite(m->mem_change) ? "%+.1f%%" : "n/a", 100 * m->mem_change);
+	snprintf(t->loss, sizeof t->loss, isfinite(m->loss_change) ? "%+.4f" : "n/a", m->loss_change);
+}
+
+static void summary_line(const struct rp_compare *c, struct rp_buf *b)
+{
+	rp_buf_printf(b, "Matched %d point%s by configuration (device and host ignored); %d only in A, %d only in B. ",
+		      c->n, c->n == 1 ? "" : "s", c->n_only_a, c->n_only_b);
+	if (c->n_geomean)
+		rp_buf_printf(b, "Geometric-mean speedup of B over A: %.3fx over %d point%s with both sides ok.", c->geomean,
+			      c->n_geomean, c->n_geomean == 1 ? "" : "s");
+	else
+		rp_buf_puts(b, "No matched point is ok on both sides: no speedup.");
+}
+
+static const char *const headers[] = { "point", "A device", "B device", "A samples/s", "B samples/s", "B/A",
+				       "verdict", "peak memory", "final loss" };
+
+static void text(struct rp_buf *b, int html, const char *s)
+{
+	if (html)
+		rp_buf_html(b, s);
+	else
+		rp_buf_md(b, s);
+}
+
+/* One renderer for both formats, so Markdown and HTML always say the same. */
+static void render(const struct rp_compare *c, const char *path_a, const char *path_b, struct rp_buf *b, int html)
+{
+	if (html) {
+		rp_html_begin(b, "amptune compare", "");
+		rp_buf_puts(b, "<p class=\"sub\">");
+	} else {
+		rp_buf_puts(b, "# amptune compare\n\n");
+	}
+	rp_buf_puts(b, "A: ");
+	text(b, html, path_a);
+	rp_buf_printf(b, " (%d points)%s", c->a->n, html ? " &#183; B: " : "  \nB: ");
+	text(b, html, path_b);
+	rp_buf_printf(b, " (%d points)%s", c->b->n, html ? "</p>\n</header>\n<p>" : "\n\n");
+	summary_line(c, b);
+	rp_buf_puts(b, html ? "</p>\n<div class=\"tw\"><table>\n<thead><tr>" : "\n\n");
+	for (int h = 0; h < 9 && (html || c->n); h++)
+		rp_buf_printf(b, html ? "<th>%s</th>" : h ? " %s |" : "| %s |", headers[h]);
+	rp_buf_puts(b, html ? "</tr></thead>\n<tbody>\n" : c->n ? "\n|---|---|---|---:|---:|---:|---|---:|---:|\n" : "");
+	for (int i = 0; i < c->n; i++) {
+		struct cells t;
+		match_cells(c, &c->m[i], &t);
+		const char *cols[] = { t.label, t.dev_a, t.dev_b, t.sps_a, t.sps_b, t.speedup, t.verdict, t.mem, t.loss };
+		rp_buf_puts(b, html ? "<tr>" : "|");
+		for (int k = 0; k < 9; k++) {
+			rp_buf_puts(b, !html ? " " : k >= 3 && k != 6 ? "<td class=\"n\">" : "<td>");
+			text(b, html, cols[k]);
+			rp_buf_puts(b, html ? "</td>" : " |");
+		}
+		rp_buf_puts(b, html ? "</tr>\n" : "\n");
+	}
+	if (html)
+		rp_buf_puts(b, "</tbody></table></div>\n");
+	for (int side = 0; side < 2; side++) {
+		const struct rp_points *pts = side ? c->b : c->a;
+		int n = side ? c->n_only_b : c->n_only_a, *idx = side ? c->only_b : c->only_a;
+		if (html)
+			rp_buf_printf(b, "<h2>Only in %s (%d)</h2>\n<ul>\n%s", side ? "B" : "A", n, n ? "" : "<li>none</li>\n");
+		else
+			rp_buf_printf(b, "\nOnly in %s (%d)%s\n", side ? "B" : "A", n, n ? ":\n" : ".");
+		for (int k = 0; k < n; k++) {
+			char l[512];
+			const struct rp_point *p = &pts->p[idx[k]];
+			rp_buf_puts(b, html ? "<li>" : "- ");
+			text(b, html, rp_point_label(pts, p, l, sizeof l));
+			rp_buf_puts(b, " (id ");
+			text(b, html, p->cfg->id);
+			rp_buf_printf(b, ", %s)%s\n", p->status, html ? "</li>" : "");
+		}
+		if (html)
+			rp_buf_puts(b, "</ul>\n");
+	}
+	if (html)
+		rp_html_end(b);
+}
+
+void rp_compare_markdown(const struct rp_compare *c, const char *path_a, const char *path_b, struct rp_buf *b)
+{
+	render(c, path_a, path_b, b, 0);
+}
+
+void rp_compare_html(const struct rp_compare *c, const char *path_a, const char *path_b, struct rp_buf *b)
+{
+	render(c, path_a, path_b, b, 1);
+}

@@ -1,0 +1,200 @@
+#include "reports/cost.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "kernels/error.h"
+
+struct gpu_tier {
+	const char *tier;
+	double usd_per_hour;
+	const char *names[16];
+};
+
+/* Order matters only for the report's wording; names are whole words. */
+static const struct gpu_tier gpu_tiers[] = {
+	{ "top", 4.00, { "H100", "H200", "H800", "H20", "GH200", "B100", "B200", "GB200", "MI300X", NULL } },
+	{ "mid", 2.00, { "A100", "A800", "V100", "L40", "L40S", "A40", "A6000", "RTX6000", "MI250X", NULL } },
+	{ "entry", 0.60, { "T4", "A10", "A10G", "L4", "A2", "A16", "A30", "P4", "P100", "K80", "RTX", NULL } },
+};
+#define UNKNOWN_GPU_USD 2.00
+
+void rp_prices_init(struct rp_prices *p) { memset(p, 0, sizeof *p); }
+
+static int parse_usd(const char *s, double *out)
+{
+	char *end;
+	if (*s == '$')
+		s++;
+	double v = strtod(s, &end);
+	while (*end == ' ')
+		end++;
+	if (end == s || *end || !isfinite(v) || v <= 0 || v > 1e6)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int add_rule(struct rp_prices *p, const char *device, double usd, enum rp_price_source src)
+{
+	if (p->n == RP_MAX_PRICE_RULES)
+		return kn_error(KN_EUSAGE, "more than %d prices", RP_MAX_PRICE_RULES);
+	struct rp_price_rule *r = &p->rules[p->n++];
+	snprintf(r->device, sizeof r->device, "%s", device);
+	r->usd_per_hour = usd;
+	r->source = src;
+	return KN_OK;
+}
+
+int rp_prices_add_flag(struct rp_prices *p, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	double usd;
+	if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof p->rules[0].device || parse_usd(eq + 1, &usd))
+		return kn_error(KN_EUSAGE, "option '--price' expects DEVICE=USD_PER_HOUR such as H100=3.50 or cpu=0.20, got '%s'",
+				arg);
+	char device[160];
+	snprintf(device, sizeof device, "%.*s", (int)(eq - arg), arg);
+	return add_rule(p, device, usd, RP_PRICE_FLAG);
+}
+
+int rp_prices_add_plan(struct rp_prices *p, const struct rp_results *res)
+{
+	for (int i = 0; i < res->n_plan_prices; i++) {
+		double usd;
+		if (parse_usd(res->plan_prices[i].value, &usd))
+			return kn_error(KN_EUSAGE, "%s: [prices] '%s' expects dollars per hour (a positive number), got '%s'",
+					res->plan_path, res->plan_prices[i].device, res->plan_prices[i].value);
+		int rc = add_rule(p, res->plan_prices[i].device, usd, RP_PRICE_PLAN);
+		if (rc)
+			return rc;
+	}
+	return KN_OK;
+}
+
+int rp_word_in(const char *text, const char *word)
+{
+	size_t n = strlen(word);
+	if (n == 0)
+		return 0;
+	for (const char *t = text; *t; t++) {
+		if (strncasecmp(t, word, n) != 0)
+			continue;
+		int before = t > text && isalnum((unsigned char)t[-1]);
+		int after = isalnum((unsigned char)t[n]);
+		if (!before && !after)
+			return 1;
+	}
+	return 0;
+}
+
+static int rule_matches(const struct rp_price_rule *rule, const struct rp_record *r)
+{
+	return strcasecmp(rule->device, r->device) == 0 || rp_word_in(r->device_name, rule->device);
+}
+
+int rp_prices_check_flags(const struct rp_prices *p, const struct rp_results *res)
+{
+	for (int i = 0; i < p->n; i++) {
+		if (p->rules[i].source != RP_PRICE_FLAG)
+			continue;
+		int found = 0;
+		for (int k = 0; k < res->n && !found; k++)
+			found = rule_matches(&p->rules[i], &res->recs[k]);
+		if (found)
+			continue;
+		char devices[1024] = "";
+		size_t len = 0;
+		for (int k = 0; k < res->n && len < sizeof devices - 200; k++) {
+			int seen = 0;
+			for (int j = 0; j < k && !seen; j++)
+				seen = !strcmp(res->recs[j].device, res->recs[k].device) &&
+				       !strcmp(res->recs[j].device_name, res->recs[k].device_name);
+			if (!seen)
+				len += (size_t)snprintf(devices + len, sizeof devices - len, "%s%s '%.150s'", len ? ", " : "",
+							res->recs[k].device, res->recs[k].device_name);
+		}
+		return kn_error(KN_EUSAGE, "option '--price': no device in '%s' matches '%s' (devices there: %s)", res->path,
+				p->rules[i].device, devices);
+	}
+	return KN_OK;
+}
+
+int rp_cpu_threads(const struct rp_record *r)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(r->versions, "threads");
+	if (cJSON_IsNumber(t) && t->valuedouble >= 1)
+		return (int)t->valuedouble;
+	const char *p = strchr(r->device_name, '(');
+	int n;
+	if (p && sscanf(p, "(%d thread", &n) == 1 && n >= 1)
+		return n;
+	return 1;
+}
+
+static void default_price(const struct rp_record *r, struct rp_price *out)
+{
+	out->source = RP_PRICE_DEFAULT;
+	if (strncmp(r->device, "cpu", 3) == 0) {
+		int n = rp_cpu_threads(r);
+		out->usd_per_hour = n * RP_CPU_USD_PER_VCPU_HOUR;
+		snprintf(out->basis, sizeof out->basis,
+			 "default: %d vCPU x $%.2f per vCPU-hour (on-demand general-purpose cloud VM, memory included)", n,
+			 RP_CPU_USD_PER_VCPU_HOUR);
+		return;
+	}
+	for (size_t t = 0; t < sizeof gpu_tiers / sizeof *gpu_tiers; t++) {
+		for (int k = 0; gpu_tiers[t].names[k]; k++) {
+			if (rp_word_in(r->device_name, gpu_tiers[t].names[k])) {
+				out->usd_per_hour = gpu_tiers[t].usd_per_hour;
+				snprintf(out->basis, sizeof out->basis,
+					 "default: %s-tier GPU (%s) at $%.2f per GPU-hour (typical on-demand cloud price)",
+					 gpu_tiers[t].tier, gpu_tiers[t].names[k], gpu_tiers[t].usd_per_hour);
+				return;
+			}
+		}
+	}
+	out->usd_per_hour = UNKNOWN_GPU_USD;
+	snprintf(out->basis, sizeof out->basis,
+		 "default: unrecognised GPU priced as mid tier, $%.2f per GPU-hour; set --price for a real figure",
+		 UNKNOWN_GPU_USD);
+}
+
+void rp_price_of(const struct rp_prices *p, const struct rp_record *r, struct rp_price *out)
+{
+	const struct rp_price_rule *best = NULL;
+	for (int i = 0; i < p->n; i++) {
+		const struct rp_price_rule *rule = &p->rules[i];
+		if (!rule_matches(rule, r))
+			continue;
+		if (!best || rule->source > best->source ||
+		    (rule->source == best->source && strlen(rule->device) > strlen(best->device)))
+			best = rule;
+	}
+	if (!best) {
+		default_price(r, out);
+		return;
+	}
+	out->usd_per_hour = best->usd_per_hour;
+	out->source = best->source;
+	snprintf(out->basis, sizeof out->basis, "%s: %s = $%.2f per hour",
+		 best->source == RP_PRICE_FLAG ? "--price" : "plan.ini [prices]", best->device, best->usd_per_hour);
+}
+
+double rp_cost_usd(double seconds, double usd_per_hour)
+{
+	if (!isfinite(seconds) || !isfinite(usd_per_hour))
+		return NAN;
+	return seconds / 3600.0 * usd_per_hour;
+}
+
+double rp_cost_per_million(double items_per_sec, double usd_per_hour)
+{
+	if (!(items_per_sec > 0) || !isfinite(usd_per_hour))
+		return NAN;
+	return 1e6 / items_per_sec / 3600.0 * usd_per_hour;
+}

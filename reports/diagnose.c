@@ -1,0 +1,164 @@
+#include "reports/diagnose.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kernels/error.h"
+
+const char *rp_bound_name(enum rp_bound b)
+{
+	switch (b) {
+	case RP_BOUND_HIGH: return "highly input-bound";
+	case RP_BOUND_MODERATE: return "moderately input-bound";
+	case RP_BOUND_NOT: return "not input-bound";
+	default: return "unknown (data wait not measured)";
+	}
+}
+
+enum rp_bound rp_bound_of(double f)
+{
+	if (!isfinite(f))
+		return RP_BOUND_UNKNOWN;
+	return f >= RP_INPUT_BOUND_HIGH ? RP_BOUND_HIGH : f >= RP_INPUT_BOUND_MODERATE ? RP_BOUND_MODERATE : RP_BOUND_NOT;
+}
+
+static double num(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static void explain(const struct rp_record *r, struct rp_diagnosis *d)
+{
+	char *s = d->explanation;
+	size_t n = sizeof d->explanation, len = 0;
+#define SAY(...) (len += (size_t)snprintf(len < n ? s + len : NULL, len < n ? n - len : 0, __VA_ARGS__))
+	if (d->bound == RP_BOUND_UNKNOWN) {
+		SAY("The record has no data-wait measurement, so starvation cannot be judged.");
+		return;
+	}
+	SAY("The trainer waited for data %.1f%% of each step.", 100 * d->wait_frac);
+	if (d->bound == RP_BOUND_NOT) {
+		SAY(" Loading keeps up; more workers or prefetch will not speed this point up.");
+	} else if (d->workers_needed > 0 && d->workers_needed > r->workers) {
+		SAY(" The loader supplies %.0f samples/s but the compute could take %.0f: use --workers %d", d->supply_sps,
+		    d->demand_sps, d->workers_needed);
+		if (d->oversubscribed == 1)
+			SAY(", though with the compute threads that is more threads than the %d CPUs; expect less than "
+			    "linear gains, or make each sample cheaper to load.",
+			    d->host_cpus);
+		else if (isfinite(d->worker_cpu_frac) && d->worker_cpu_frac < 0.5 &&
+			 d->workers_needed + d->compute_threads > d->host_cpus && d->host_cpus)
+			SAY(" (the workers spend %.0f%% of their busy time computing, the rest waiting on reads, so more "
+			    "workers than CPUs is fine).",
+			    100 * d->worker_cpu_frac);
+		else
+			SAY(".");
+	} else if (d->prefetch_advice > 0) {
+		SAY(" Workers keep up on average, but batch latency is uneven (p95 %.3g ms against p50 %.3g ms): use "
+		    "--prefetch %d so the ring absorbs slow batches.",
+		    d->latency_p95_ms, d->latency_p50_ms, d->prefetch_advice);
+	} else {
+		SAY(" Look at the dataset's per-sample cost (decoding, augmentation, storage latency).");
+	}
+	if (d->oversubscribed == 1 && d->bound == RP_BOUND_NOT)
+		SAY(" Note: %d workers and %d compute threads oversubscribe the %d CPUs.", r->workers, d->compute_threads,
+		    d->host_cpus);
+#undef SAY
+}
+
+int rp_diagnose(const struct rp_record *r, struct rp_diagnosis *d)
+{
+	memset(d, 0, sizeof *d);
+	if (strcmp(r->status, "ok"))
+		return kn_error(KN_EDATA, "status %s: nothing to diagnose", r->status);
+	if (!(r->step_ms_p50 > 0))
+		return kn_error(KN_EDATA, "no step time measured");
+	d->wait_frac = r->data_wait_frac;
+	d->bound = rp_bound_of(d->wait_frac);
+	const cJSON *ph = cJSON_GetObjectItemCaseSensitive(r->extra, "phase_ms");
+	d->wait_ms = num(ph, "data_wait");
+	if (!isfinite(d->wait_ms))
+		d->wait_ms = isfinite(d->wait_frac) ? d->wait_frac * r->step_ms_p50 : 0;
+	d->compute_ms = fmax(r->step_ms_p50 - d->wait_ms, r->step_ms_p50 * 1e-3);
+	d->demand_sps = num(r->loader, "consumer_samples_per_sec");
+	d->demand_measured = isfinite(d->demand_sps);
+	if (!d->demand_measured)
+		d->demand_sps = r->batch / d->compute_ms * 1e3;
+	d->supply_sps = num(r->loader, "producer_samples_per_sec");
+	d->per_worker_sps = num(r->loader, "producer_samples_per_sec_per_worker");
+	d->worker_cpu_frac = num(r->loader, "busy_cpu_frac");
+	d->supply_measured = isfinite(d->supply_sps);
+	if (!d->supply_measured) {
+		if (r->workers == 0 && d->wait_ms > 0)
+			d->supply_sps = r->batch / d->wait_ms * 1e3; /* the trainer thread made each batch during the wait */
+		else if (r->workers > 0 && d->bound != RP_BOUND_NOT)
+			d->supply_sps = r->samples_per_sec;          /* starved: it consumed what the workers made */
+	}
+	if (!isfinite(d->per_worker_sps) && isfinite(d->supply_sps) && (d->supply_measured || d->bound != RP_BOUND_NOT))
+		d->per_worker_sps = d->supply_sps / (r->workers > 0 ? r->workers : 1);
+	d->workers_needed = -1;
+	if (d->per_worker_sps > 0)
+		d->workers_needed = (int)ceil(d->demand_sps * (1 + RP_WORKER_HEADROOM) / d->per_worker_sps - 1e-9);
+	double threads = num(r->versions, "threads"), cpus = num(r->versions, "host_cpus");
+	d->compute_threads = strncmp(r->device, "cpu", 3) == 0 ? (isfinite(threads) ? (int)threads : 0) : 1;
+	d->host_cpus = isfinite(cpus) ? (int)cpus : 0;
+	d->oversubscribed = -1;
+	if (d->compute_threads && d->host_cpus) {
+		/* workers waiting on reads (busy_cpu_frac near 0) take no core: count only their computing share */
+		int workers = d->bound != RP_BOUND_NOT && d->workers_needed > r->workers ? d->workers_needed : r->workers;
+		double cpu = isfinite(d->worker_cpu_frac) ? d->worker_cpu_frac : 1;
+		d->oversubscribed = workers * cpu + d->compute_threads > d->host_cpus;
+	}
+	d->latency_p50_ms = num(r->loader, "batch_ms_p50");
+	d->latency_p95_ms = num(r->loader, "batch_ms_p95");
+	if (!isfinite(d->latency_p50_ms) || !isfinite(d->latency_p95_ms)) {
+		d->latency_p50_ms = num(r->loader, "wait_ms_p50");
+		d->latency_p95_ms = num(r->loader, "wait_ms_p95");
+	}
+	int bursty = isfinite(d->latency_p95_ms) && d->latency_p95_ms > 2 * d->latency_p50_ms;
+	if ((d->bound == RP_BOUND_HIGH || d->bound == RP_BOUND_MODERATE) && bursty && r->workers > 0) {
+		int k = (int)ceil(d->latency_p95_ms / d->compute_ms) + 1;
+		d->prefetch_advice = k > r->prefetch ? k : r->prefetch + 1;
+	}
+	explain(r, d);
+	return KN_OK;
+}
+
+void rp_diagnosis_markdown(const struct rp_record *r, const struct rp_diagnosis *d, struct rp_buf *b)
+{
+	rp_buf_printf(b, "- data wait: %.1f%% of step time: **%s**\n", 100 * d->wait_frac, rp_bound_name(d->bound));
+	char rate[32];
+	if (d->demand_measured)
+		rp_buf_printf(b, "- demand: %s samples/s (measured by the loader: what the trainer takes when not waiting)\n",
+			      rp_fmt_num(rate, sizeof rate, d->demand_sps));
+	else
+		rp_buf_printf(b, "- demand: %s samples/s (compute alone: %.4g ms per step of %.4g ms)\n",
+			      rp_fmt_num(rate, sizeof rate, d->demand_sps), d->compute_ms, r->step_ms_p50);
+	if (isfinite(d->supply_sps))
+		rp_buf_printf(b, "- supply: %s samples/s from %d worker%s (%s)\n", rp_fmt_num(rate, sizeof rate, d->supply_sps),
+			      r->workers,
+			      r->workers == 1 ? "" : "s",
+			      d->supply_measured ? "measured by the loader"
+			      : r->workers == 0 ? "inferred: the trainer thread loads each batch during its wait"
+						: "inferred: the trainer consumed what the workers made");
+	else
+		rp_buf_printf(b, "- supply: at least the demand (the loader kept up; its rate was not recorded)\n");
+	if (d->workers_needed >= 0)
+		rp_buf_printf(b, "- workers: %s samples/s per worker, so %d would meet demand with %.0f%% headroom (now %d)\n",
+			      rp_fmt_num(rate, sizeof rate, d->per_worker_sps), d->workers_needed, 100 * RP_WORKER_HEADROOM, r->workers);
+	if (d->oversubscribed >= 0)
+		rp_buf_printf(b, "- threads: %d compute + %d loader on %d CPUs: %s\n", d->compute_threads,
+			      d->workers_needed > r->workers && d->bound != RP_BOUND_NOT ? d->workers_needed : r->workers,
+			      d->host_cpus, d->oversubscribed ? "oversubscribed" : "fits");
+	else
+		rp_buf_puts(b, "- threads: the host's CPU count was not recorded; oversubscription not checked\n");
+	if (isfinite(d->latency_p95_ms))
+		rp_buf_printf(b, "- batch latency: p50 %.3g ms, p95 %.3g ms\n", d->latency_p50_ms, d->latency_p95_ms);
+	if (d->prefetch_advice)
+		rp_buf_printf(b, "- prefetch: raise --prefetch from %d to %d\n", r->prefetch, d->prefetch_advice);
+	rp_buf_puts(b, "\n");
+	rp_buf_md(b, d->explanation);
+	rp_buf_puts(b, "\n");
+}

@@ -1,0 +1,63 @@
+/*
+ * reports/diagnose.h — `amptune diagnose`: was a point starved of data, why,
+ * and which knob fixes it.
+ *
+ * Input-bound verdict from data_wait_frac: >= 20% highly, 5-20% moderately,
+ * < 5% not. Demand is what the trainer takes when not waiting: the loader's
+ * consumer_samples_per_sec, else batch / (step time - data wait per step).
+ * Supply is the loader's producer_samples_per_sec (its capacity) when
+ * recorded; otherwise it is inferred: with no workers, the trainer thread
+ * loads, so a batch takes the data wait; with workers and real waiting, the
+ * trainer consumed what the workers made, so the achieved samples/s is the
+ * supply. The per-worker rate (producer_samples_per_sec_per_worker, else
+ * supply / workers) gives the worker count that meets demand with 20%
+ * headroom. Oversubscription: loader workers (their computing share,
+ * busy_cpu_frac, when recorded) plus compute threads beyond the host's CPUs.
+ * Prefetch advice from the spread of batch latency (p95 / p50).
+ *
+ * Loader statistics read (all optional, under the record's "loader" object,
+ * as data_loader/ writes them): consumer_samples_per_sec,
+ * producer_samples_per_sec, producer_samples_per_sec_per_worker,
+ * busy_cpu_frac, batch_ms_p50, batch_ms_p95, wait_ms_p50, wait_ms_p95; the
+ * host's CPU count from versions.host_cpus and compute threads from
+ * versions.threads.
+ */
+#ifndef RP_DIAGNOSE_H
+#define RP_DIAGNOSE_H
+
+#include "reports/record.h"
+#include "reports/text.h"
+
+#define RP_INPUT_BOUND_HIGH 0.20
+#define RP_INPUT_BOUND_MODERATE 0.05
+#define RP_WORKER_HEADROOM 0.20
+
+enum rp_bound { RP_BOUND_UNKNOWN, RP_BOUND_NOT, RP_BOUND_MODERATE, RP_BOUND_HIGH };
+
+struct rp_diagnosis {
+	enum rp_bound bound;
+	double wait_frac;
+	double wait_ms;          /* mean data wait per step */
+	double compute_ms;       /* step time without the wait */
+	double demand_sps;       /* samples/s the trainer takes when not waiting */
+	int demand_measured;     /* 1: the loader's consumer_samples_per_sec; 0: from step time and wait */
+	double supply_sps;       /* samples/s the loader makes; NAN when unknown (not limiting) */
+	int supply_measured;     /* 1: from the loader's statistics; 0: inferred */
+	double per_worker_sps;   /* NAN when unknown */
+	double worker_cpu_frac;  /* share of the workers' busy time spent computing; NAN when unknown */
+	int workers_needed;      /* -1 when it cannot be told */
+	int compute_threads, host_cpus; /* 0 when not recorded */
+	int oversubscribed;      /* -1 unknown */
+	double latency_p50_ms, latency_p95_ms; /* batch latency (production, else wait) */
+	int prefetch_advice;     /* suggested --prefetch; 0 = no change */
+	char explanation[1024];
+};
+
+const char *rp_bound_name(enum rp_bound b);
+enum rp_bound rp_bound_of(double wait_frac);
+/* Diagnoses an ok record; KN_EDATA when the record is not ok or lacks step times. */
+int rp_diagnose(const struct rp_record *r, struct rp_diagnosis *d);
+/* The diagnosis as a few lines of Markdown (strings escaped). */
+void rp_diagnosis_markdown(const struct rp_record *r, const struct rp_diagnosis *d, struct rp_buf *b);
+
+#endif

@@ -1,0 +1,265 @@
+#include "reports/points.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/error.h"
+#include "reports/text.h"
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+double rp_median(double *v, int n)
+{
+	int k = 0;
+	for (int i = 0; i < n; i++)
+		if (isfinite(v[i]))
+			v[k++] = v[i];
+	if (k == 0)
+		return NAN;
+	qsort(v, (size_t)k, sizeof *v, cmp_double);
+	return k % 2 ? v[k / 2] : 0.5 * (v[k / 2 - 1] + v[k / 2]);
+}
+
+/* The median over ok repeats of the double at byte offset `off` of a record. */
+static double median_of(const struct rp_point *p, size_t off)
+{
+	double v[64];
+	int n = 0;
+	for (int i = 0; i < p->n_reps && n < 64; i++)
+		if (strcmp(p->reps[i]->status, "ok") == 0)
+			v[n++] = *(const double *)((const char *)p->reps[i] + off);
+	return rp_median(v, n);
+}
+
+#define MEDIAN(p, field) median_of(p, offsetof(struct rp_record, field))
+
+static void summarise(struct rp_point *p)
+{
+	p->status = p->cfg->status;
+	p->rep = p->cfg;
+	p->sps_min = p->sps_max = NAN;
+	for (int i = 0; i < p->n_reps; i++) {
+		const struct rp_record *r = p->reps[i];
+		if (strcmp(r->status, "ok") != 0)
+			continue;
+		p->n_ok++;
+		p->status = "ok";
+		p->epoch_s_extrapolated |= r->epoch_s_extrapolated;
+		if (isfinite(r->samples_per_sec)) {
+			p->sps_min = isfinite(p->sps_min) ? fmin(p->sps_min, r->samples_per_sec) : r->samples_per_sec;
+			p->sps_max = isfinite(p->sps_max) ? fmax(p->sps_max, r->samples_per_sec) : r->samples_per_sec;
+		}
+	}
+	p->step_ms_p50 = MEDIAN(p, step_ms_p50);
+	p->step_ms_p95 = MEDIAN(p, step_ms_p95);
+	p->samples_per_sec = MEDIAN(p, samples_per_sec);
+	p->tokens_per_sec = MEDIAN(p, tokens_per_sec);
+	p->epoch_s = MEDIAN(p, epoch_s);
+	p->peak_device_bytes = MEDIAN(p, peak_device_bytes);
+	p->final_loss = MEDIAN(p, final_loss);
+	p->eval_loss = MEDIAN(p, eval_loss);
+	p->data_wait_frac = MEDIAN(p, data_wait_frac);
+	p->mfu = MEDIAN(p, mfu);
+	p->mem_bytes = MEDIAN(p, peak_device_bytes_driver);
+	if (!isfinite(p->mem_bytes))
+		p->mem_bytes = p->peak_device_bytes;
+	p->cost_per_epoch = p->cost_per_m_samples = p->cost_per_m_tokens = NAN;
+	p->best_loss_same_steps = NAN;
+	double best = INFINITY;
+	int have = 0;
+	for (int i = 0; i < p->n_reps; i++) {
+		const struct rp_record *r = p->reps[i];
+		double d = fabs(r->samples_per_sec - p->samples_per_sec);
+		if (strcmp(r->status, "ok") != 0 || (have && !(d < best)))
+			continue;
+		have = 1;
+		best = isfinite(d) ? d : INFINITY;
+		p->rep = r;
+	}
+}
+
+static unsigned differences(const struct rp_record *a, const struct rp_record *b)
+{
+	unsigned v = 0;
+	if (strcmp(a->model, b->model) || strcmp(a->size, b->size))
+		v |= RP_AXIS_MODEL;
+	if (strcmp(a->device, b->device) || strcmp(a->device_name, b->device_name))
+		v |= RP_AXIS_DEVICE;
+	if (strcmp(a->precision, b->precision))
+		v |= RP_AXIS_PRECISION;
+	if (a->batch != b->batch)
+		v |= RP_AXIS_BATCH;
+	if (a->seq != b->seq)
+		v |= RP_AXIS_SEQ;
+	if (a->workers != b->workers)
+		v |= RP_AXIS_WORKERS;
+	if (a->prefetch != b->prefetch)
+		v |= RP_AXIS_PREFETCH;
+	if (a->steps != b->steps)
+		v |= RP_AXIS_STEPS;
+	if (strcmp(a->dataset, b->dataset))
+		v |= RP_AXIS_DATASET;
+	if (a->seed != b->seed)
+		v |= RP_AXIS_SEED;
+	return v;
+}
+
+int rp_points_build(struct rp_points *pts, const struct rp_results *res)
+{
+	memset(pts, 0, sizeof *pts);
+	pts->p = calloc((size_t)res->n, sizeof *pts->p);
+	pts->slots = calloc((size_t)res->n, sizeof *pts->slots);
+	int *owner = calloc((size_t)res->n, sizeof *owner);
+	if (!pts->p || !pts->slots || !owner) {
+		free(owner);
+		rp_points_release(pts);
+		return kn_error(KN_ERR, "out of memory grouping %d records", res->n);
+	}
+	/* owner[i]: the point record i belongs to */
+	for (int i = 0; i < res->n; i++) {
+		int k;
+		for (k = 0; k < pts->n; k++)
+			if (strcmp(pts->p[k].cfg->id, res->recs[i].id) == 0)
+				break;
+		if (k == pts->n) {
+			pts->p[k].cfg = &res->recs[i];
+			pts->p[k].line = res->lines[i];
+			pts->n++;
+		}
+		owner[i] = k;
+		pts->p[k].n_reps++;
+	}
+	const struct rp_record **slot = pts->slots;
+	for (int k = 0; k < pts->n; k++) {
+		pts->p[k].reps = slot;
+		slot += pts->p[k].n_reps;
+		pts->p[k].n_reps = 0;
+	}
+	for (int i = 0; i < res->n; i++) {
+		struct rp_point *p = &pts->p[owner[i]];
+		p->reps[p->n_reps++] = &res->recs[i];
+		/* the configuration as a finished run resolved it ("cuda", not "auto") */
+		if (strcmp(p->cfg->status, "ok") != 0 && strcmp(res->recs[i].status, "ok") == 0)
+			p->cfg = &res->recs[i];
+	}
+	free(owner);
+	for (int k = 0; k < pts->n; k++) {
+		summarise(&pts->p[k]);
+		pts->varies |= differences(pts->p[0].cfg, pts->p[k].cfg);
+		for (int j = 0; j < k; j++)
+			if (!rp_is_gpu(pts->p[j].cfg) && !rp_is_gpu(pts->p[k].cfg) &&
+			    strcmp(pts->p[j].cfg->device_name, pts->p[k].cfg->device_name))
+				pts->varies |= RP_AXIS_CPU;
+	}
+	return KN_OK;
+}
+
+void rp_points_release(struct rp_points *pts)
+{
+	free(pts->p);
+	free(pts->slots);
+	memset(pts, 0, sizeof *pts);
+}
+
+void rp_points_price(struct rp_points *pts, const struct rp_prices *prices)
+{
+	for (int k = 0; k < pts->n; k++) {
+		struct rp_point *p = &pts->p[k];
+		rp_price_of(prices, p->cfg, &p->price);
+		p->cost_per_epoch = rp_cost_usd(p->epoch_s, p->price.usd_per_hour);
+		p->cost_per_m_samples = rp_cost_per_million(p->samples_per_sec, p->price.usd_per_hour);
+		p->cost_per_m_tokens = rp_cost_per_million(p->tokens_per_sec, p->price.usd_per_hour);
+	}
+}
+
+int rp_is_gpu(const struct rp_record *r) { return strncmp(r->device, "cpu", 3) != 0; }
+
+const char *rp_device_label(const struct rp_record *r, char *out, size_t n)
+{
+	static const char *const vendor[] = { "NVIDIA", "Tesla", "GeForce", "Quadro", "AMD", "Radeon", "Instinct" };
+	const char *s = r->device_name;
+	if (!rp_is_gpu(r) || !*s) {
+		snprintf(out, n, "%s", r->device);
+		return out;
+	}
+	/* the model's word: "NVIDIA H100 80GB HBM3" -> "H100", "NVIDIA GeForce RTX 4090" -> "RTX 4090" */
+	for (;;) {
+		while (*s == ' ')
+			s++;
+		size_t len = strcspn(s, " ");
+		int skip = 0;
+		for (size_t i = 0; i < sizeof vendor / sizeof *vendor && !skip; i++)
+			skip = strlen(vendor[i]) == len && strncmp(s, vendor[i], len) == 0;
+		if (!skip || !s[len])
+			break;
+		s += len;
+	}
+	size_t len = strcspn(s, " "), letters = 0;
+	while (letters < len && ((s[letters] >= 'A' && s[letters] <= 'Z') || (s[letters] >= 'a' && s[letters] <= 'z')))
+		letters++;
+	if (letters == len && s[len]) /* a series word ("RTX"): keep the number after it */
+		len += 1 + strcspn(s + len + 1, " ");
+	snprintf(out, n, "%.*s", (int)len, s);
+	return out;
+}
+
+const char *rp_point_label(const struct rp_points *pts, const struct rp_point *p, char *out, size_t n)
+{
+	return rp_point_label_without(pts, p, 0, out, n);
+}
+
+const char *rp_point_label_without(const struct rp_points *pts, const struct rp_point *p, unsigned omit, char *out,
+				   size_t n)
+{
+	const struct rp_record *r = p->cfg;
+	char dev[160];
+	size_t len = 0;
+	unsigned v = pts->varies & ~omit;
+#define ADD(...) (len += (size_t)snprintf(len < n ? out + len : NULL, len < n ? n - len : 0, __VA_ARGS__))
+	if (v & RP_AXIS_MODEL)
+		ADD("%s-%s ", r->model, r->size);
+	if (omit & RP_AXIS_DEVICE)
+		ADD("%s", r->precision);
+	else if ((v & RP_AXIS_CPU) && !rp_is_gpu(r)) /* CPUs that differ: say how */
+		ADD("%s %dt %s", rp_device_label(r, dev, sizeof dev), rp_cpu_threads(r), r->precision);
+	else
+		ADD("%s %s", rp_device_label(r, dev, sizeof dev), r->precision);
+	if (!(omit & RP_AXIS_BATCH))
+		ADD(" b%d", r->batch);
+	if (v & RP_AXIS_SEQ)
+		ADD(" s%d", r->seq);
+	if (v & RP_AXIS_WORKERS)
+		ADD(" w%d", r->workers);
+	if (v & RP_AXIS_PREFETCH)
+		ADD(" p%d", r->prefetch);
+	if (v & RP_AXIS_STEPS)
+		ADD(" %ld steps", r->steps);
+	if (v & RP_AXIS_DATASET)
+		ADD(" %s", r->dataset);
+	if (v & RP_AXIS_SEED)
+		ADD(" seed %llu", (unsigned long long)r->seed);
+#undef ADD
+	return out;
+}
+
+const char *rp_point_epoch_str(const struct rp_point *p, char *out, size_t n)
+{
+	char t[32];
+	snprintf(out, n, "%s%s", rp_fmt_seconds(t, sizeof t, p->epoch_s),
+		 p->epoch_s_extrapolated && isfinite(p->epoch_s) ? "*" : "");
+	return out;
+}
+
+const char *rp_point_cost_str(const struct rp_point *p, char *out, size_t n)
+{
+	char t[32];
+	snprintf(out, n, "%s%s", rp_fmt_usd(t, sizeof t, p->cost_per_epoch),
+		 p->epoch_s_extrapolated && isfinite(p->cost_per_epoch) ? "*" : "");
+	return out;
+}

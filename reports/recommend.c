@@ -1,0 +1,158 @@
+#include "reports/recommend.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/error.h"
+#include "reports/text.h"
+
+static int same_task(const struct rp_record *a, const struct rp_record *b)
+{
+	return !strcmp(a->model, b->model) && !strcmp(a->size, b->size) && !strcmp(a->dataset, b->dataset) &&
+	       a->steps == b->steps;
+}
+
+static int is_ok(const struct rp_point *p) { return strcmp(p->status, "ok") == 0; }
+
+/* <0 when a should be recommended before b. */
+static int cheaper(const struct rp_point *a, int ia, const struct rp_point *b, int ib)
+{
+	if (a->cost_per_epoch != b->cost_per_epoch)
+		return a->cost_per_epoch < b->cost_per_epoch ? -1 : 1;
+	if (a->epoch_s != b->epoch_s)
+		return a->epoch_s < b->epoch_s ? -1 : 1;
+	if (a->final_loss != b->final_loss)
+		return a->final_loss < b->final_loss ? -1 : 1;
+	return ia < ib ? -1 : ia > ib;
+}
+
+static int faster(const struct rp_point *a, int ia, const struct rp_point *b, int ib)
+{
+	if (a->epoch_s != b->epoch_s)
+		return a->epoch_s < b->epoch_s ? -1 : 1;
+	return cheaper(a, ia, b, ib);
+}
+
+static void mark_loss(struct rp_points *pts, double tol)
+{
+	for (int i = 0; i < pts->n; i++) {
+		struct rp_point *p = &pts->p[i];
+		double best = INFINITY;
+		for (int k = 0; k < pts->n; k++)
+			if (is_ok(&pts->p[k]) && same_task(p->cfg, pts->p[k].cfg) && isfinite(pts->p[k].final_loss))
+				best = fmin(best, pts->p[k].final_loss);
+		p->best_loss_same_steps = isfinite(best) ? best : NAN;
+		p->loss_ok = is_ok(p) && isfinite(p->final_loss) && p->final_loss <= best + tol * fabs(best);
+		p->eligible = p->loss_ok && isfinite(p->epoch_s) && isfinite(p->cost_per_epoch);
+	}
+}
+
+static void verdict(const struct rp_points *pts, struct rp_reco *r)
+{
+	if (r->cpu_best < 0 || r->gpu_best < 0) {
+		snprintf(r->verdict, sizeof r->verdict, "Only %s points qualify, so there is nothing to compare them with.",
+			 r->cpu_best < 0 ? "GPU" : "CPU");
+		if (r->cpu_best < 0 && r->gpu_best < 0)
+			snprintf(r->verdict, sizeof r->verdict, "No point qualifies, so there is no verdict.");
+		return;
+	}
+	const struct rp_point *c = &pts->p[r->cpu_best], *g = &pts->p[r->gpu_best];
+	char ct[48], gt[48], cc[48], gc[48], gname[160];
+	rp_point_epoch_str(c, ct, sizeof ct);
+	rp_point_epoch_str(g, gt, sizeof gt);
+	rp_point_cost_str(c, cc, sizeof cc);
+	rp_point_cost_str(g, gc, sizeof gc);
+	rp_device_label(g->cfg, gname, sizeof gname);
+	/* both as "how many times the GPU beats the CPU" */
+	double speed = c->epoch_s / g->epoch_s, cost = c->cost_per_epoch / g->cost_per_epoch;
+	int gpu_faster = speed > 1, gpu_cheaper = cost > 1;
+	if (gpu_faster == gpu_cheaper) {
+		int gpu = gpu_faster;
+		snprintf(r->verdict, sizeof r->verdict,
+			 "The %s wins: an epoch takes %s on the %s against %s on the %s (%.3gx faster) and costs %s "
+			 "against %s (%.3gx cheaper).",
+			 gpu ? "GPU" : "CPU", gpu ? gt : ct, gpu ? gname : "CPU", gpu ? ct : gt, gpu ? "CPU" : gname,
+			 gpu ? speed : 1 / speed, gpu ? gc : cc, gpu ? cc : gc, gpu ? cost : 1 / cost);
+		return;
+	}
+	snprintf(r->verdict, sizeof r->verdict,
+		 "The %s is %.3gx faster (%s against %s per epoch) but the %s is %.3gx cheaper (%s against %s per "
+		 "epoch): the %s when time matters, the %s when cost does.",
+		 gpu_faster ? "GPU" : "CPU", gpu_faster ? speed : 1 / speed, gpu_faster ? gt : ct, gpu_faster ? ct : gt,
+		 gpu_faster ? "CPU" : "GPU", gpu_faster ? 1 / cost : cost, gpu_faster ? cc : gc, gpu_faster ? gc : cc,
+		 gpu_faster ? "GPU" : "CPU", gpu_faster ? "CPU" : "GPU");
+}
+
+int rp_recommend(struct rp_points *pts, double loss_tol, struct rp_reco *r)
+{
+	memset(r, 0, sizeof *r);
+	r->loss_tol = loss_tol;
+	r->best = r->fastest = r->fastest_any = r->cheapest_any = r->cpu_best = r->gpu_best = -1;
+	r->excluded_faster = r->excluded_cheaper = -1;
+	mark_loss(pts, loss_tol);
+	r->pareto = calloc((size_t)pts->n + 1, sizeof *r->pareto);
+	if (!r->pareto)
+		return kn_error(KN_ERR, "out of memory");
+	for (int i = 0; i < pts->n; i++) {
+		const struct rp_point *p = &pts->p[i];
+		if (is_ok(p))
+			r->n_ok++;
+		if (is_ok(p) && isfinite(p->epoch_s) && isfinite(p->cost_per_epoch)) {
+			if (r->fastest_any < 0 || faster(p, i, &pts->p[r->fastest_any], r->fastest_any) < 0)
+				r->fastest_any = i;
+			if (r->cheapest_any < 0 || cheaper(p, i, &pts->p[r->cheapest_any], r->cheapest_any) < 0)
+				r->cheapest_any = i;
+		}
+		if (!p->eligible)
+			continue;
+		r->n_eligible++;
+		if (r->best < 0 || cheaper(p, i, &pts->p[r->best], r->best) < 0)
+			r->best = i;
+		if (r->fastest < 0 || faster(p, i, &pts->p[r->fastest], r->fastest) < 0)
+			r->fastest = i;
+		int *kind = rp_is_gpu(p->cfg) ? &r->gpu_best : &r->cpu_best;
+		if (*kind < 0 || cheaper(p, i, &pts->p[*kind], *kind) < 0)
+			*kind = i;
+	}
+	for (int i = 0; i < pts->n; i++) {
+		const struct rp_point *p = &pts->p[i];
+		int dominated = !p->eligible;
+		for (int k = 0; k < pts->n && !dominated; k++) {
+			const struct rp_point *q = &pts->p[k];
+			dominated = q->eligible && q->epoch_s <= p->epoch_s && q->cost_per_epoch <= p->cost_per_epoch &&
+				    (q->epoch_s < p->epoch_s || q->cost_per_epoch < p->cost_per_epoch);
+		}
+		if (!dominated) {
+			int j = r->n_pareto++;
+			while (j > 0 && faster(p, i, &pts->p[r->pareto[j - 1]], r->pareto[j - 1]) < 0) {
+				r->pareto[j] = r->pareto[j - 1];
+				j--;
+			}
+			r->pareto[j] = i;
+		}
+	}
+	if (r->fastest_any >= 0 && r->fastest_any != r->fastest && !pts->p[r->fastest_any].eligible)
+		r->excluded_faster = r->fastest_any;
+	if (r->cheapest_any >= 0 && r->cheapest_any != r->best && r->cheapest_any != r->excluded_faster &&
+	    !pts->p[r->cheapest_any].eligible)
+		r->excluded_cheaper = r->cheapest_any;
+	snprintf(r->rule, sizeof r->rule,
+		 "the lowest cost per epoch among ok points whose final loss is within %g%% of the best final loss "
+		 "reached at the same step count (same model, size and dataset); ties go to the shorter epoch, then the "
+		 "lower loss",
+		 100 * loss_tol);
+	if (r->best < 0)
+		snprintf(r->why_none, sizeof r->why_none, "%s",
+			 r->n_ok == 0 ? "no point finished ok"
+				      : "no ok point has a final loss, a time per epoch and a price");
+	verdict(pts, r);
+	return KN_OK;
+}
+
+void rp_reco_release(struct rp_reco *r)
+{
+	free(r->pareto);
+	r->pareto = NULL;
+}

@@ -1,0 +1,41 @@
+/*
+ * reports/recommend.h — the decision: which point to run.
+ *
+ * Rule: among points that finished `ok`, keep those whose final loss is
+ * within `loss_tol` (relative) of the best final loss reached by any ok point
+ * of the same model, size, dataset and step count, so that a fast point that
+ * is diverging or learning badly is never picked; of those, recommend the one
+ * with the lowest cost per epoch. Ties go to the shorter epoch, then the lower
+ * final loss, then the earlier line of the results file. Beside it: the
+ * fastest such point, the time/cost Pareto front, and a CPU-vs-GPU verdict
+ * comparing the cheapest qualifying point of each kind.
+ */
+#ifndef RP_RECOMMEND_H
+#define RP_RECOMMEND_H
+
+#include "reports/points.h"
+
+#define RP_LOSS_TOL_DEFAULT 0.05
+
+struct rp_reco {
+	double loss_tol;
+	int best;          /* recommended point, -1 when none qualifies */
+	int fastest;       /* lowest epoch time among qualifying points */
+	int fastest_any;   /* lowest epoch time among all ok points, qualifying or not */
+	int cheapest_any;  /* lowest cost per epoch among all ok points */
+	int excluded_faster;   /* an ok point faster than `fastest` that the loss rule excluded, or -1 */
+	int excluded_cheaper;  /* an ok point cheaper than `best` that the loss rule excluded (not the above), or -1 */
+	int cpu_best, gpu_best;
+	int *pareto;       /* qualifying points on the time/cost front, by epoch time */
+	int n_pareto;
+	int n_ok, n_eligible;
+	char verdict[640]; /* CPU-vs-GPU sentence */
+	char why_none[256];
+	char rule[400];    /* the rule in one sentence, with the tolerance */
+};
+
+/* Marks each point's loss_ok/eligible and fills `out`; KN_ERR on OOM. */
+int rp_recommend(struct rp_points *pts, double loss_tol, struct rp_reco *out);
+void rp_reco_release(struct rp_reco *r);
+
+#endif

@@ -1,0 +1,447 @@
+#include "reports/report.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/error.h"
+#include "reports/estimate.h"
+
+/* The estimator against the allocator's measured peak, for our own models. */
+static void check_estimator(struct rp_report *rep)
+{
+	rep->est_max_err = NAN;
+	for (int i = 0; i < rep->pts.n; i++) {
+		const struct rp_point *p = &rep->pts.p[i];
+		struct rp_est_input in = { .batch = p->cfg->batch, .seq = p->cfg->seq, .mode = RP_EST_TRAIN };
+		struct rp_estimate e;
+		rep->est_err[i] = NAN;
+		if (strcmp(p->status, "ok") || !isfinite(p->peak_device_bytes) || p->peak_device_bytes <= 0 ||
+		    kn_precision_parse(p->cfg->precision, &in.precision))
+			continue;
+		snprintf(in.model, sizeof in.model, "%s", p->cfg->model);
+		snprintf(in.size, sizeof in.size, "%s", p->cfg->size);
+		if (rp_estimate(&in, &e) || !e.exact)
+			continue;
+		rep->est_err[i] = (e.total - p->peak_device_bytes) / p->peak_device_bytes;
+		rep->est_max_err = rep->est_checked++ ? fmax(rep->est_max_err, fabs(rep->est_err[i])) : fabs(rep->est_err[i]);
+	}
+}
+
+int rp_report_build(struct rp_report *rep, const struct rp_results *res, const struct rp_prices *flags,
+		    double loss_tol)
+{
+	int rc;
+	memset(rep, 0, sizeof *rep);
+	rep->res = res;
+	if (flags)
+		rep->prices = *flags;
+	if ((rc = rp_prices_check_flags(&rep->prices, res)) || (rc = rp_prices_add_plan(&rep->prices, res)) ||
+	    (rc = rp_points_build(&rep->pts, res)))
+		return rc;
+	rp_points_price(&rep->pts, &rep->prices);
+	rep->est_err = calloc((size_t)rep->pts.n, sizeof *rep->est_err);
+	if (!rep->est_err)
+		return kn_error(KN_ERR, "out of memory");
+	if ((rc = rp_recommend(&rep->pts, loss_tol, &rep->reco)) || (rc = rp_tiers_fit(&rep->pts, &rep->fits, &rep->n_fits)))
+		return rc;
+	check_estimator(rep);
+	return KN_OK;
+}
+
+void rp_report_release(struct rp_report *rep)
+{
+	rp_reco_release(&rep->reco);
+	rp_points_release(&rep->pts);
+	free(rep->fits);
+	free(rep->est_err);
+	memset(rep, 0, sizeof *rep);
+}
+
+int rp_report_price_row(const struct rp_report *rep, int i)
+{
+	const struct rp_point *p = &rep->pts.p[i];
+	if (strcmp(p->status, "ok"))
+		return 0; /* nothing was priced: a failed point's device may not even be resolved ("auto") */
+	for (int k = 0; k < i; k++)
+		if (!strcmp(rep->pts.p[k].status, "ok") && !strcmp(rep->pts.p[k].price.basis, p->price.basis) &&
+		    !strcmp(rep->pts.p[k].cfg->device_name, p->cfg->device_name))
+			return 0;
+	return 1;
+}
+
+int rp_report_on_pareto(const struct rp_report *rep, int i)
+{
+	for (int k = 0; k < rep->reco.n_pareto; k++)
+		if (rep->reco.pareto[k] == i)
+			return 1;
+	return 0;
+}
+
+void rp_report_counts(const struct rp_report *rep, struct rp_buf *b)
+{
+	static const char *const statuses[] = { "ok", "oom", "oom-predicted", "diverged", "unsupported", "timeout",
+						"failed", "interrupted" };
+	int repeated = 0;
+	for (int i = 0; i < rep->pts.n; i++)
+		repeated += rep->pts.p[i].n_reps > 1;
+	rp_buf_printf(b, "%d record%s, %d point%s", rep->res->n, rep->res->n == 1 ? "" : "s", rep->pts.n,
+		      rep->pts.n == 1 ? "" : "s");
+	if (repeated)
+		rp_buf_printf(b, " (%d repeated)", repeated);
+	const char *sep = ": ";
+	for (size_t s = 0; s < sizeof statuses / sizeof *statuses; s++) {
+		int n = 0;
+		for (int i = 0; i < rep->pts.n; i++)
+			n += strcmp(rep->pts.p[i].status, statuses[s]) == 0;
+		if (n) {
+			rp_buf_printf(b, "%s%d %s", sep, n, statuses[s]);
+			sep = ", ";
+		}
+	}
+}
+
+/* ---- Markdown ----------------------------------------------------------- */
+
+static void md_point(const struct rp_report *rep, struct rp_buf *b, int i)
+{
+	char l[512];
+	rp_buf_puts(b, "**");
+	rp_buf_md(b, rp_point_label(&rep->pts, &rep->pts.p[i], l, sizeof l));
+	rp_buf_puts(b, "** (id ");
+	rp_buf_md(b, rep->pts.p[i].cfg->id);
+	rp_buf_puts(b, ")");
+}
+
+static void md_facts(struct rp_buf *b, const struct rp_point *p)
+{
+	char e[48], c[48], s[32];
+	rp_buf_printf(b, "%s per epoch, %s per epoch, %s samples/s, final loss %.4g", rp_point_cost_str(p, c, sizeof c),
+		      rp_point_epoch_str(p, e, sizeof e), rp_fmt_num(s, sizeof s, p->samples_per_sec), p->final_loss);
+}
+
+void rp_report_loss_gap(const struct rp_report *rep, int i, struct rp_buf *b)
+{
+	const struct rp_point *q = &rep->pts.p[i];
+	if (isfinite(q->final_loss))
+		rp_buf_printf(b, ", final loss %.4g against the best %.4g (%+.1f%%).", q->final_loss, q->best_loss_same_steps,
+			      100 * (q->final_loss / q->best_loss_same_steps - 1));
+	else
+		rp_buf_puts(b, ", which recorded no final loss.");
+}
+
+static void md_excluded(const struct rp_report *rep, struct rp_buf *b, int i, const char *what)
+{
+	rp_buf_printf(b, "- %s, but excluded by the loss rule: ", what);
+	md_point(rep, b, i);
+	rp_report_loss_gap(rep, i, b);
+	rp_buf_puts(b, "\n");
+}
+
+static void md_recommendation(const struct rp_report *rep, struct rp_buf *b)
+{
+	const struct rp_reco *r = &rep->reco;
+	const struct rp_points *pts = &rep->pts;
+	rp_buf_puts(b, "## Recommendation\n\n");
+	if (r->best < 0) {
+		rp_buf_printf(b, "No recommendation: %s.\n\n", r->why_none);
+	} else {
+		const struct rp_point *p = &pts->p[r->best];
+		md_point(rep, b, r->best);
+		rp_buf_puts(b, ": ");
+		md_facts(b, p);
+		rp_buf_printf(b, " (best at %ld steps: %.4g).\n\n", p->cfg->steps, p->best_loss_same_steps);
+		rp_buf_puts(b, "- Fastest qualifying point: ");
+		md_point(rep, b, r->fastest);
+		rp_buf_puts(b, ": ");
+		md_facts(b, &pts->p[r->fastest]);
+		rp_buf_puts(b, ".\n");
+	}
+	if (r->excluded_faster >= 0)
+		md_excluded(rep, b, r->excluded_faster, "Faster");
+	if (r->excluded_cheaper >= 0)
+		md_excluded(rep, b, r->excluded_cheaper, "Cheaper");
+	rp_buf_puts(b, "- CPU vs GPU: ");
+	rp_buf_md(b, r->verdict);
+	rp_buf_puts(b, "\n");
+	if (r->best >= 0) {
+		const struct rp_point *p = &pts->p[r->best];
+		char m[32], mh[32];
+		int t = rp_tier_for(p->mem_bytes, RP_TIER_HEADROOM);
+		rp_buf_printf(b, "- Memory: the recommended point peaks at %s; with 10%% headroom (%s) ",
+			      rp_fmt_bytes(m, sizeof m, p->mem_bytes), rp_fmt_bytes(mh, sizeof mh, p->mem_bytes * 1.1));
+		if (t >= 0)
+			rp_buf_printf(b, "the smallest tier that holds it is %d GB.\n", rp_tier_gib[t]);
+		else
+			rp_buf_printf(b, "%s.\n", isfinite(p->mem_bytes) ? "it needs more than 80 GB" : "no tier can be named (peak not measured)");
+	}
+	rp_buf_printf(b, "\nRule: %s.\n\n", r->rule);
+	if (r->n_pareto > 0) {
+		rp_buf_puts(b, "### Time/cost Pareto front\n\n| point | epoch | cost per epoch | samples/s | final loss |\n"
+			       "|---|---:|---:|---:|---:|\n");
+		for (int k = 0; k < r->n_pareto; k++) {
+			const struct rp_point *p = &pts->p[r->pareto[k]];
+			char l[512], e[48], c[48], s[32];
+			rp_buf_puts(b, "| ");
+			rp_buf_md(b, rp_point_label(pts, p, l, sizeof l));
+			rp_buf_printf(b, "%s | %s | %s | %s | %.4g |\n", r->pareto[k] == r->best ? " (recommended)" : "",
+				      rp_point_epoch_str(p, e, sizeof e), rp_point_cost_str(p, c, sizeof c),
+				      rp_fmt_num(s, sizeof s, p->samples_per_sec), p->final_loss);
+		}
+		rp_buf_puts(b, "\n");
+	}
+}
+
+static void md_tiers(const struct rp_report *rep, struct rp_buf *b)
+{
+	rp_buf_puts(b, "## Memory tiers\n\n");
+	if (rep->n_fits == 0) {
+		rp_buf_puts(b, "No ok point measured its peak memory.\n\n");
+		return;
+	}
+	rp_buf_puts(b, "Largest batch whose fitted peak fits each tier (GiB, no headroom). Fit: peak = a + b x batch over "
+		       "the measured peaks of points that differ only in batch size.\n\n"
+		       "| device, model, precision, seq | points | a | b per sample | max fit error |");
+	for (int t = 0; t < RP_NTIERS; t++)
+		rp_buf_printf(b, " %d GB |", rp_tier_gib[t]);
+	rp_buf_puts(b, "\n|---|---:|---:|---:|---:|");
+	for (int t = 0; t < RP_NTIERS; t++)
+		rp_buf_puts(b, "---:|");
+	rp_buf_puts(b, "\n");
+	for (int k = 0; k < rep->n_fits; k++) {
+		const struct rp_tier_fit *f = &rep->fits[k];
+		const struct rp_record *g = rep->pts.p[f->first].cfg;
+		char dev[160], a[32], s[32];
+		rp_buf_puts(b, "| ");
+		rp_buf_md(b, rp_device_label(g, dev, sizeof dev));
+		rp_buf_puts(b, ", ");
+		rp_buf_md(b, g->model);
+		rp_buf_puts(b, "-");
+		rp_buf_md(b, g->size);
+		rp_buf_puts(b, ", ");
+		rp_buf_md(b, g->precision);
+		rp_buf_printf(b, ", seq %d | %d | ", g->seq, f->n_points);
+		if (!isfinite(f->b_bytes_per_sample)) {
+			rp_buf_puts(b, "n/a | n/a | needs 2+ batch sizes |");
+		} else {
+			rp_buf_printf(b, "%s | %s | %.1f%% |", rp_fmt_bytes(a, sizeof a, f->a_bytes),
+				      rp_fmt_bytes(s, sizeof s, f->b_bytes_per_sample), 100 * f->max_err_frac);
+		}
+		for (int t = 0; t < RP_NTIERS; t++) {
+			if (f->max_batch[t] < 0)
+				rp_buf_puts(b, " - |");
+			else
+				rp_buf_printf(b, " %ld |", f->max_batch[t]);
+		}
+		rp_buf_puts(b, "\n");
+	}
+	rp_buf_puts(b, "\n");
+	if (rep->est_checked)
+		rp_buf_printf(b, "The estimator (`amptune estimate`) against the measured peaks of %d point%s: largest error %.2f%%.\n\n",
+			      rep->est_checked, rep->est_checked == 1 ? "" : "s", 100 * rep->est_max_err);
+}
+
+static void md_points(const struct rp_report *rep, struct rp_buf *b)
+{
+	rp_buf_puts(b, "## All points\n\n| id | point | status | step p50 / p95 | samples/s | tokens/s | epoch | cost per "
+		       "epoch | $ per M samples | peak memory | final loss | eval loss | data wait | repeats |\n"
+		       "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+	for (int i = 0; i < rep->pts.n; i++) {
+		const struct rp_point *p = &rep->pts.p[i];
+		char l[512], e[48], c[48], s[32], t[32], m[32], u[32];
+		rp_buf_puts(b, "| ");
+		rp_buf_md(b, p->cfg->id);
+		rp_buf_puts(b, " | ");
+		rp_buf_md(b, rp_point_label(&rep->pts, p, l, sizeof l));
+		char step[64], fl[32], el[32];
+		snprintf(step, sizeof step, isfinite(p->step_ms_p50) ? "%.4g / %.4g ms" : "n/a", p->step_ms_p50, p->step_ms_p95);
+		snprintf(fl, sizeof fl, isfinite(p->final_loss) ? "%.4g" : "n/a", p->final_loss);
+		snprintf(el, sizeof el, isfinite(p->eval_loss) ? "%.4g" : "n/a", p->eval_loss);
+		rp_buf_printf(b, "%s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | ",
+			      i == rep->reco.best ? " (recommended)" : "", p->status, step,
+			      rp_fmt_num(s, sizeof s, p->samples_per_sec), rp_fmt_num(t, sizeof t, p->tokens_per_sec),
+			      rp_point_epoch_str(p, e, sizeof e), rp_point_cost_str(p, c, sizeof c),
+			      rp_fmt_usd(u, sizeof u, p->cost_per_m_samples), rp_fmt_bytes(m, sizeof m, p->mem_bytes), fl,
+			      el);
+		if (isfinite(p->data_wait_frac))
+			rp_buf_printf(b, "%.1f%%", 100 * p->data_wait_frac);
+		else
+			rp_buf_puts(b, "n/a");
+		rp_buf_printf(b, " | %d of %d ok |\n", p->n_ok, p->n_reps);
+	}
+	int header = 0;
+	for (int i = 0; i < rep->pts.n; i++) {
+		const struct rp_point *p = &rep->pts.p[i];
+		if (strcmp(p->status, "ok") == 0 || !p->cfg->message[0])
+			continue;
+		if (!header++)
+			rp_buf_puts(b, "\nWhy points did not finish:\n\n");
+		rp_buf_puts(b, "- ");
+		rp_buf_md(b, p->cfg->id);
+		rp_buf_printf(b, " (%s): ", p->status);
+		rp_buf_md(b, p->cfg->message);
+		rp_buf_puts(b, "\n");
+	}
+	rp_buf_puts(b, "\n");
+}
+
+static void md_prices(const struct rp_report *rep, struct rp_buf *b)
+{
+	rp_buf_puts(b, "## Prices\n\n| device | $ per hour | basis |\n|---|---:|---|\n");
+	for (int i = 0; i < rep->pts.n; i++) {
+		const struct rp_point *p = &rep->pts.p[i];
+		if (!rp_report_price_row(rep, i))
+			continue;
+		rp_buf_puts(b, "| ");
+		rp_buf_md(b, p->cfg->device);
+		rp_buf_puts(b, " ");
+		rp_buf_md(b, p->cfg->device_name);
+		rp_buf_printf(b, " | %.2f | ", p->price.usd_per_hour);
+		rp_buf_md(b, p->price.basis);
+		rp_buf_puts(b, " |\n");
+	}
+	rp_buf_puts(b, "\nCost per epoch = hours per epoch x price per hour; cost per million samples = 10^6 / samples per "
+		       "second / 3600 x price. Override with `--price DEVICE=USD` or a `[prices]` section in the plan.\n\n");
+}
+
+void rp_report_markdown(const struct rp_report *rep, struct rp_buf *b)
+{
+	rp_buf_puts(b, "# amptune report: ");
+	rp_buf_md(b, rep->res->name);
+	rp_buf_puts(b, "\n\nResults: ");
+	rp_buf_md(b, rep->res->path);
+	rp_buf_puts(b, ", ");
+	rp_report_counts(rep, b);
+	rp_buf_puts(b, ".\n");
+	if (rep->res->torn_line)
+		rp_buf_printf(b, "\nWarning: line %ld was torn (a write cut short) and was ignored.\n", rep->res->torn_line);
+	rp_buf_puts(b, "\n");
+	md_recommendation(rep, b);
+	md_tiers(rep, b);
+	md_points(rep, b);
+	md_prices(rep, b);
+	rp_buf_puts(b, "\\* extrapolated: the run was shorter than an epoch, so the epoch time is the median step time "
+		       "x steps per epoch (and its cost follows from it).\n");
+}
+
+/* ---- CSV ----------------------------------------------------------------- */
+
+static void csv_num(struct rp_buf *b, double v)
+{
+	if (isfinite(v))
+		rp_buf_printf(b, ",%.10g", v);
+	else
+		rp_buf_puts(b, ",");
+}
+
+static void csv_str(struct rp_buf *b, const char *s)
+{
+	rp_buf_puts(b, ",");
+	rp_buf_csv(b, s);
+}
+
+void rp_report_csv(const struct rp_report *rep, struct rp_buf *b)
+{
+	rp_buf_puts(b, "id,line,status,message,model,size,dataset,device,device_name,precision,batch,seq,workers,"
+		       "prefetch,seed,steps,step_ms_p50,step_ms_p95,samples_per_sec,tokens_per_sec,flops_per_step,mfu,"
+		       "epoch_s,epoch_s_extrapolated,peak_device_bytes,peak_host_bytes,pinned_bytes,initial_loss,"
+		       "final_loss,eval_loss,eval_accuracy,data_wait_frac,loss_scale_skips,usd_per_hour,price_basis,"
+		       "cost_per_epoch_usd,cost_per_million_samples_usd,cost_per_million_tokens_usd,recommended,pareto,"
+		       "started_at,finished_at\n");
+	for (int i = 0; i < rep->pts.n; i++) {
+		const struct rp_point *p = &rep->pts.p[i];
+		for (int k = 0; k < p->n_reps; k++) {
+			const struct rp_record *r = p->reps[k];
+			double usd = p->price.usd_per_hour;
+			rp_buf_csv(b, r->id);
+			rp_buf_printf(b, ",%ld", rep->res->lines[r - rep->res->recs]);
+			csv_str(b, r->status);
+			csv_str(b, r->message);
+			csv_str(b, r->model);
+			csv_str(b, r->size);
+			csv_str(b, r->dataset);
+			csv_str(b, r->device);
+			csv_str(b, r->device_name);
+			csv_str(b, r->precision);
+			rp_buf_printf(b, ",%d,%d,%d,%d,%llu,%ld", r->batch, r->seq, r->workers, r->prefetch,
+				      (unsigned long long)r->seed, r->steps);
+			const double nums[] = { r->step_ms_p50, r->step_ms_p95, r->samples_per_sec, r->tokens_per_sec,
+						r->flops_per_step, r->mfu, r->epoch_s };
+			for (size_t n = 0; n < sizeof nums / sizeof *nums; n++)
+				csv_num(b, nums[n]);
+			rp_buf_puts(b, r->epoch_s_extrapolated ? ",true" : ",false");
+			const double more[] = { r->peak_device_bytes, r->peak_host_bytes, r->pinned_bytes, r->initial_loss,
+						r->final_loss, r->eval_loss, r->eval_accuracy, r->data_wait_frac,
+						(double)r->loss_scale_skips, usd };
+			for (size_t n = 0; n < sizeof more / sizeof *more; n++)
+				csv_num(b, more[n]);
+			csv_str(b, p->price.basis);
+			csv_num(b, rp_cost_usd(r->epoch_s, usd));
+			csv_num(b, rp_cost_per_million(r->samples_per_sec, usd));
+			csv_num(b, rp_cost_per_million(r->tokens_per_sec, usd));
+			rp_buf_printf(b, ",%s,%s", i == rep->reco.best ? "true" : "false",
+				      rp_report_on_pareto(rep, i) ? "true" : "false");
+			csv_str(b, r->started_at);
+			csv_str(b, r->finished_at);
+			rp_buf_puts(b, "\n");
+		}
+	}
+}
+
+/* ---- terminal and files -------------------------------------------------- */
+
+void rp_report_summary(const struct rp_report *rep, struct rp_buf *b)
+{
+	const struct rp_reco *r = &rep->reco;
+	char l[512], e[48], c[48];
+	rp_report_counts(rep, b);
+	rp_buf_puts(b, "\n");
+	if (r->best < 0) {
+		rp_buf_printf(b, "no recommendation: %s\n", r->why_none);
+	} else {
+		const struct rp_point *p = &rep->pts.p[r->best], *f = &rep->pts.p[r->fastest];
+		rp_buf_printf(b, "recommended: %s (id %s): %s per epoch, %s per epoch, final loss %.4g\n",
+			      rp_point_label(&rep->pts, p, l, sizeof l), p->cfg->id, rp_point_cost_str(p, c, sizeof c),
+			      rp_point_epoch_str(p, e, sizeof e), p->final_loss);
+		rp_buf_printf(b, "fastest:     %s (id %s): %s per epoch, %s per epoch\n",
+			      rp_point_label(&rep->pts, f, l, sizeof l), f->cfg->id, rp_point_epoch_str(f, e, sizeof e),
+			      rp_point_cost_str(f, c, sizeof c));
+	}
+	rp_buf_printf(b, "%s\n", r->verdict);
+	int extrapolated = 0;
+	for (int i = 0; i < rep->pts.n; i++)
+		extrapolated |= rep->pts.p[i].epoch_s_extrapolated;
+	if (extrapolated)
+		rp_buf_puts(b, "* extrapolated from the timed steps: the runs were shorter than an epoch\n");
+	if (rep->res->torn_line)
+		rp_buf_printf(b, "warning: %s:%ld: torn last line ignored\n", rep->res->path, rep->res->torn_line);
+}
+
+int rp_report_write(const struct rp_report *rep, const char *dir)
+{
+	struct rp_buf md, html, csv;
+	char path[4200];
+	int rc = KN_OK;
+	rp_buf_init(&md);
+	rp_buf_init(&html);
+	rp_buf_init(&csv);
+	rp_report_markdown(rep, &md);
+	rp_report_html(rep, &html);
+	rp_report_csv(rep, &csv);
+	const struct {
+		const char *name;
+		struct rp_buf *b;
+	} out[] = { { "report.md", &md }, { "report.html", &html }, { "results.csv", &csv } };
+	for (int i = 0; i < 3 && rc == KN_OK; i++)
+		if (out[i].b->oom)
+			rc = kn_error(KN_ERR, "out of memory rendering %s", out[i].name);
+	for (int i = 0; i < 3 && rc == KN_OK; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, out[i].name);
+		rc = rp_write_file_atomic(path, out[i].b);
+	}
+	rp_buf_release(&md);
+	rp_buf_release(&html);
+	rp_buf_release(&csv);
+	return rc;
+}

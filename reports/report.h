@@ -1,0 +1,62 @@
+/*
+ * reports/report.h — `amptune report DIR`: a sweep turned into a decision.
+ *
+ * rp_report_build() analyses loaded results (points, prices, the
+ * recommendation, memory tiers, the estimator checked against measured
+ * peaks); the writers render it as Markdown, self-contained HTML (inline CSS
+ * and SVG, nothing fetched) and CSV (one row per record) into caller-owned
+ * buffers; rp_report_write() writes all three only after all three rendered,
+ * each through a temporary file and a rename.
+ *
+ * The report borrows `res`, which must outlive it.
+ */
+#ifndef RP_REPORT_H
+#define RP_REPORT_H
+
+#include "reports/cost.h"
+#include "reports/points.h"
+#include "reports/recommend.h"
+#include "reports/results.h"
+#include "reports/text.h"
+#include "reports/tiers.h"
+
+struct rp_report {
+	const struct rp_results *res;
+	struct rp_prices prices;
+	struct rp_points pts;
+	struct rp_reco reco;
+	struct rp_tier_fit *fits;
+	int n_fits;
+	int est_checked;        /* ok points of our own models the estimator was checked on */
+	double est_max_err;     /* largest |estimate - measured| / measured among them */
+	double *est_err;        /* per point (NAN when not checked) */
+};
+
+/* `flags` holds the --price rules (may be NULL); plan prices are added here.
+ * KN_EUSAGE for a bad plan price or a --price matching no device. */
+int rp_report_build(struct rp_report *rep, const struct rp_results *res, const struct rp_prices *flags,
+		    double loss_tol);
+void rp_report_release(struct rp_report *rep);
+
+void rp_report_markdown(const struct rp_report *rep, struct rp_buf *b);
+void rp_report_html(const struct rp_report *rep, struct rp_buf *b);
+void rp_report_csv(const struct rp_report *rep, struct rp_buf *b);
+/* The recommendation in a few plain lines for the terminal. */
+void rp_report_summary(const struct rp_report *rep, struct rp_buf *b);
+/* Writes DIR/report.md, DIR/report.html and DIR/results.csv. */
+int rp_report_write(const struct rp_report *rep, const char *dir);
+
+/* The page around a report or comparison: doctype, inline CSS, header. */
+void rp_html_begin(struct rp_buf *b, const char *title_prefix, const char *name);
+void rp_html_end(struct rp_buf *b);
+
+/* Shared by the writers (report.c, report_html.c). */
+int rp_report_on_pareto(const struct rp_report *rep, int i);
+/* 1 when point i opens a row of the prices table: ok, and the first with its device and price. */
+int rp_report_price_row(const struct rp_report *rep, int i);
+/* ", final loss 3.9 against the best 2.43 (+60.5%)." for a point the loss rule excluded. */
+void rp_report_loss_gap(const struct rp_report *rep, int i, struct rp_buf *b);
+/* "n records, m points (k repeated): 3 ok, 1 oom" into b, escaped for neither format (no strings from data). */
+void rp_report_counts(const struct rp_report *rep, struct rp_buf *b);
+
+#endif

@@ -1,0 +1,219 @@
+#include "reports/results.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "kernels/error.h"
+
+void rp_results_release(struct rp_results *res)
+{
+	for (int i = 0; i < res->n; i++)
+		rp_record_release(&res->recs[i]);
+	free(res->recs);
+	free(res->lines);
+	res->recs = NULL;
+	res->lines = NULL;
+	res->n = res->cap = 0;
+}
+
+int rp_same_config(const struct rp_record *a, const struct rp_record *b)
+{
+	return !strcmp(a->model, b->model) && !strcmp(a->size, b->size) && !strcmp(a->dataset, b->dataset) &&
+	       !strcmp(a->precision, b->precision) && a->seed == b->seed;
+}
+
+/* The whole stream into a NUL-terminated buffer. */
+static int slurp(FILE *f, const char *path, char **out, size_t *len)
+{
+	size_t cap = 1 << 16, n = 0;
+	char *s = malloc(cap);
+	if (!s)
+		return kn_error(KN_ERR, "out of memory reading '%s'", path);
+	for (;;) {
+		if (n + 1 >= cap) {
+			char *t = realloc(s, cap * 2);
+			if (!t) {
+				free(s);
+				return kn_error(KN_ERR, "out of memory reading '%s'", path);
+			}
+			s = t;
+			cap *= 2;
+		}
+		size_t got = fread(s + n, 1, cap - n - 1, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		free(s);
+		return kn_error(KN_EDATA, "cannot read '%s': %s", path, strerror(errno));
+	}
+	s[n] = 0;
+	*out = s;
+	*len = n;
+	return KN_OK;
+}
+
+static int blank(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+			return 0;
+	return 1;
+}
+
+static int add_record(struct rp_results *res, const char *line, size_t len, long lineno)
+{
+	if (res->n == res->cap) {
+		int cap = res->cap ? res->cap * 2 : 64;
+		struct rp_record *r = realloc(res->recs, (size_t)cap * sizeof *r);
+		if (r)
+			res->recs = r;
+		long *lines = r ? realloc(res->lines, (size_t)cap * sizeof *lines) : NULL;
+		if (!lines)
+			return kn_error(KN_ERR, "out of memory reading '%s'", res->path);
+		res->lines = lines;
+		res->cap = cap;
+	}
+	struct rp_record *r = &res->recs[res->n];
+	if (rp_record_init(r)) {
+		rp_record_release(r);
+		return kn_error(KN_ERR, "out of memory reading '%s'", res->path);
+	}
+	int rc = rp_record_parse(r, line, len);
+	if (rc) {
+		rp_record_release(r);
+		return rc;
+	}
+	res->lines[res->n++] = lineno;
+	for (int i = 0; i < res->n - 1; i++) {
+		if (strcmp(res->recs[i].id, r->id) == 0 && !rp_same_config(&res->recs[i], r))
+			return kn_error(KN_EDATA, "id '%s' repeats with another model, dataset, precision or seed than on line %ld",
+					r->id, res->lines[i]);
+	}
+	return KN_OK;
+}
+
+static int parse_lines(struct rp_results *res, const char *text, size_t len)
+{
+	long lineno = 0;
+	const char *p = text, *end = text + len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		lineno++;
+		if (!blank(p, n)) {
+			int rc = add_record(res, p, n, lineno);
+			if (rc && !nl && strstr(kn_last_error(), "not JSON") == kn_last_error()) {
+				res->torn_line = lineno; /* an append cut short: ignored, reported */
+				break;
+			}
+			if (rc) {
+				char msg[1024];
+				snprintf(msg, sizeof msg, "%s", kn_last_error());
+				return kn_error(rc, "%s:%ld: %s", res->path, lineno, msg);
+			}
+		}
+		p += n + 1;
+	}
+	if (res->n == 0)
+		return kn_error(KN_EDATA, "'%s' holds no records%s", res->path, res->torn_line ? " (only a torn line)" : "");
+	return KN_OK;
+}
+
+static int plan_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct rp_results *res = user;
+	if (strcmp(section, "sweep") == 0 && strcmp(name, "name") == 0)
+		snprintf(res->name, sizeof res->name, "%s", value);
+	if (strcmp(section, "prices") == 0) {
+		if (res->n_plan_prices == RP_MAX_PLAN_PRICES)
+			return 0;
+		struct rp_plan_price *p = &res->plan_prices[res->n_plan_prices++];
+		snprintf(p->device, sizeof p->device, "%s", name);
+		snprintf(p->value, sizeof p->value, "%s", value);
+	}
+	return 1;
+}
+
+static void base_name(char *out, size_t n, const char *path)
+{
+	size_t len = strlen(path);
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	size_t start = len;
+	while (start > 0 && path[start - 1] != '/')
+		start--;
+	snprintf(out, n, "%.*s", (int)(len - start), path + start);
+}
+
+static int read_plan(struct rp_results *res)
+{
+	struct stat st;
+	snprintf(res->plan_path, sizeof res->plan_path, "%s/plan.ini", res->dir);
+	if (stat(res->plan_path, &st) != 0) {
+		res->plan_path[0] = 0;
+		return KN_OK;
+	}
+	int line = ini_parse(res->plan_path, plan_handler, res);
+	if (line < 0)
+		return kn_error(KN_EUSAGE, "cannot read '%s'", res->plan_path);
+	if (line > 0)
+		return kn_error(KN_EUSAGE, "%s:%d: %s", res->plan_path, line,
+				res->n_plan_prices == RP_MAX_PLAN_PRICES ? "more than 64 [prices] entries"
+									 : "not valid INI");
+	return KN_OK;
+}
+
+int rp_results_load(struct rp_results *res, const char *path)
+{
+	struct stat st;
+	FILE *f;
+	memset(res, 0, sizeof *res);
+	if (strcmp(path, "-") == 0) {
+		snprintf(res->path, sizeof res->path, "-");
+		snprintf(res->name, sizeof res->name, "stdin");
+		f = stdin;
+	} else {
+		if (stat(path, &st) != 0)
+			return kn_error(KN_EUSAGE, "'%s': %s", path, strerror(errno));
+		if (S_ISDIR(st.st_mode)) {
+			snprintf(res->dir, sizeof res->dir, "%s", path);
+			if (snprintf(res->path, sizeof res->path, "%s/results.jsonl", path) >= (int)sizeof res->path)
+				return kn_error(KN_EUSAGE, "path '%s' is too long", path);
+			if (stat(res->path, &st) != 0) {
+				char shards[4200];
+				snprintf(shards, sizeof shards, "%s/shards", path);
+				if (stat(shards, &st) == 0 && S_ISDIR(st.st_mode))
+					return kn_error(KN_EDATA, "'%s' has no results.jsonl: its shards are not merged yet "
+								  "(run 'amptune merge %s')",
+							path, path);
+				return kn_error(KN_EDATA, "'%s' has no results.jsonl (not a sweep directory, or no point finished)",
+						path);
+			}
+		} else {
+			snprintf(res->path, sizeof res->path, "%s", path);
+		}
+		base_name(res->name, sizeof res->name, res->dir[0] ? res->dir : res->path);
+		f = fopen(res->path, "rb");
+		if (!f)
+			return kn_error(KN_EDATA, "cannot open '%s': %s", res->path, strerror(errno));
+	}
+	char *text = NULL;
+	size_t len = 0;
+	int rc = slurp(f, res->path, &text, &len);
+	if (f != stdin)
+		fclose(f);
+	if (rc == KN_OK)
+		rc = parse_lines(res, text, len);
+	free(text);
+	if (rc == KN_OK && res->dir[0])
+		rc = read_plan(res);
+	if (rc)
+		rp_results_release(res);
+	return rc;
+}

@@ -1,0 +1,55 @@
+/*
+ * reports/results.h — a results file read into memory, strictly.
+ *
+ * A path is a sweep directory (its results.jsonl, and plan.ini when present),
+ * a results file (.jsonl, or one `train --json` record), or "-" for stdin.
+ * Every line must be a valid schema-v1 record; the one exception is a torn
+ * last line (no newline, not JSON: a writer killed mid-append), which is
+ * ignored and reported in `torn_line`. Blank lines are skipped.
+ *
+ * Repeats are records sharing an `id`; they must agree on what a run never
+ * resolves differently (model, size, dataset, precision, seed). Device, batch,
+ * seq and steps may differ in form: a sweep's record for a point that died
+ * before printing one says "auto" where a finished repeat says "cuda".
+ *
+ * Lifecycle: rp_results_load() fills a caller-owned struct (zero it or not,
+ * it is overwritten); rp_results_release() frees the records.
+ */
+#ifndef RP_RESULTS_H
+#define RP_RESULTS_H
+
+#include "reports/record.h"
+
+#define RP_MAX_PLAN_PRICES 64
+
+struct rp_plan_price {
+	char device[160];
+	char value[64];
+};
+
+struct rp_results {
+	struct rp_record *recs;
+	long *lines;          /* the line each record came from */
+	int n, cap;
+	char path[4096];      /* the results file read ("-" for stdin) */
+	char dir[4096];       /* the sweep directory; "" when a file was named */
+	char plan_path[4160]; /* DIR/plan.ini when it exists; else "" */
+	char name[128];       /* [sweep] name from plan.ini, else the directory's or file's base name */
+	long torn_line;       /* line number of an ignored torn last line; 0 if none */
+	struct rp_plan_price plan_prices[RP_MAX_PLAN_PRICES]; /* [prices] of plan.ini, unparsed */
+	int n_plan_prices;
+};
+
+/*
+ * Returns KN_OK; KN_EUSAGE when `path` does not exist; KN_EDATA naming
+ * file:line for a bad record, a directory without results.jsonl, or a file
+ * with no records; KN_EUSAGE for a plan.ini inih cannot parse (its line).
+ */
+int rp_results_load(struct rp_results *res, const char *path);
+void rp_results_release(struct rp_results *res);
+
+/* 1 when two records can be repeats of one point: same model, size,
+ * dataset, precision and seed. */
+int rp_same_config(const struct rp_record *a, const struct rp_record *b);
+
+#endif

@@ -1,0 +1,304 @@
+/* compare: matching by configuration, speedups, noise from repeats, geomean, the --fail-if-slower gate;
+ * diagnose: the verdict thresholds, worker counts, oversubscription and prefetch advice. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers/report_fixture.h"
+#include "kernels/error.h"
+#include "reports/compare.h"
+#include "reports/diagnose.h"
+
+#define H100 "NVIDIA H100 80GB HBM3"
+
+struct side {
+	struct rp_results res;
+	struct rp_points pts;
+};
+
+static void side(struct side *s, const char *name, struct rp_record *r, int n)
+{
+	const char *path = fx_path(name);
+	fx_write(path, r, n);
+	ck_assert_int_eq(rp_results_load(&s->res, path), KN_OK);
+	ck_assert_int_eq(rp_points_build(&s->pts, &s->res), KN_OK);
+}
+
+static void drop(struct side *s)
+{
+	rp_points_release(&s->pts);
+	rp_results_release(&s->res);
+}
+
+static void point(struct rp_record *r, const char *id, const char *dev, int batch, double sps)
+{
+	fx_record(r, id);
+	fx_device(r, dev);
+	r->batch = batch;
+	r->samples_per_sec = sps;
+}
+
+/* A: a CPU sweep; B: the same grid on an H100 */
+static void sweeps(struct side *a, struct side *b)
+{
+	struct rp_record ra[8], rb[8];
+	point(&ra[0], "a16", "cpu", 16, 100);
+	point(&ra[1], "a32", "cpu", 32, 190);
+	point(&ra[2], "a32", "cpu", 32, 200);
+	point(&ra[3], "a32", "cpu", 32, 210);
+	point(&ra[4], "a64", "cpu", 64, 300);
+	point(&ra[5], "a128", "cpu", 128, 400);
+	point(&ra[6], "a8", "cpu", 8, 50);
+	side(a, "a.jsonl", ra, 7);
+	point(&rb[0], "b16", H100, 16, 150);
+	rb[0].peak_device_bytes = 1.2e8;
+	rb[0].final_loss = 2.4;
+	point(&rb[1], "b32", H100, 32, 185);
+	point(&rb[2], "b32", H100, 32, 195);
+	point(&rb[3], "b32", H100, 32, 205);
+	point(&rb[4], "b64", H100, 64, 240);
+	point(&rb[5], "b256", H100, 256, 900);
+	point(&rb[6], "b8", H100, 8, NAN);
+	strcpy(rb[6].status, "oom");
+	side(b, "b.jsonl", rb, 7);
+}
+
+START_TEST(test_matching_and_verdicts)
+{
+	struct side a, b;
+	struct rp_compare c;
+	sweeps(&a, &b);
+	ck_assert_int_eq(rp_compare(&c, &a.pts, &b.pts), KN_OK);
+	ck_assert_int_eq(c.n, 4);
+	ck_assert_int_eq(c.n_only_a, 1);
+	ck_assert_str_eq(a.pts.p[c.only_a[0]].cfg->id, "a128");
+	ck_assert_int_eq(c.n_only_b, 1);
+	ck_assert_str_eq(b.pts.p[c.only_b[0]].cfg->id, "b256");
+	const struct rp_match *m = c.m;
+	ck_assert_str_eq(b.pts.p[m[0].b].cfg->id, "b16");
+	ck_assert_double_eq_tol(m[0].speedup, 1.5, 1e-12);
+	ck_assert_int_eq(m[0].verdict, RP_FASTER);
+	ck_assert_int_eq(m[0].noise_known, 0);
+	ck_assert_double_eq_tol(m[0].mem_change, 0.2, 1e-12);
+	ck_assert_double_eq_tol(m[0].loss_change, -0.1, 1e-12);
+	ck_assert_double_eq_tol(m[1].speedup, 195.0 / 200, 1e-12); /* 2.5% slower, inside 190..210 vs 185..205 */
+	ck_assert_int_eq(m[1].verdict, RP_NO_CHANGE);
+	ck_assert_double_eq_tol(m[2].speedup, 0.8, 1e-12);
+	ck_assert_int_eq(m[2].verdict, RP_SLOWER);
+	ck_assert_int_eq(m[3].verdict, RP_NOT_COMPARABLE); /* ok -> oom */
+	ck_assert(isnan(m[3].speedup));
+	ck_assert_int_eq(c.n_geomean, 3);
+	ck_assert_double_eq_tol(c.geomean, cbrt(1.5 * 0.975 * 0.8), 1e-12);
+
+	struct rp_buf why;
+	rp_buf_init(&why);
+	ck_assert_int_eq(rp_compare_regressions(&c, 10, &why), 2);
+	ck_assert_str_eq(rp_buf_str(&why), "  fp32 b64 (id a64): 20.0% slower (300 -> 240 samples/s)\n"
+					    "  fp32 b8 (id a8): ok in A, oom in B\n");
+	rp_buf_release(&why);
+	rp_buf_init(&why);
+	ck_assert_int_eq(rp_compare_regressions(&c, 20.5, &why), 1); /* only the lost point */
+	ck_assert_int_eq(rp_compare_regressions(&c, 1, &why), 2);    /* 1%: still not the 2.5% inside the noise */
+	rp_buf_release(&why);
+
+	struct rp_buf md;
+	rp_buf_init(&md);
+	rp_compare_markdown(&c, "runs/a", "runs/b", &md);
+	const char *s = rp_buf_str(&md);
+	ck_assert_ptr_nonnull(strstr(s, "Matched 4 points by configuration (device and host ignored); 1 only in A, 1 only "
+					"in B. Geometric-mean speedup of B over A: 1.054x over 3 points with both sides ok."));
+	ck_assert_ptr_nonnull(strstr(s, "| fp32 b16 | cpu | H100 | 100 | 150 | 1.500x | faster (no repeats) | +20.0% | "
+					"-0.1000 |\n"));
+	ck_assert_ptr_nonnull(strstr(s, "| fp32 b32 | cpu | H100 | 200 (3 runs: 190-210) | 195 (3 runs: 185-205) | 0.975x | "
+					"no change (within spread) | +0.0% | +0.0000 |\n"));
+	ck_assert_ptr_nonnull(strstr(s, "| fp32 b8 | cpu | H100 | 50 | oom | n/a | ok → oom | n/a | n/a |\n"));
+	ck_assert_ptr_nonnull(strstr(s, "Only in A (1):\n\n- cpu fp32 b128 (id a128, ok)\n"));
+	ck_assert_ptr_nonnull(strstr(s, "Only in B (1):\n\n- H100 fp32 b256 (id b256, ok)\n"));
+	rp_buf_release(&md);
+	rp_compare_release(&c);
+	drop(&a);
+	drop(&b);
+}
+END_TEST
+
+START_TEST(test_same_device_paired_first)
+{
+	struct side a, b;
+	struct rp_compare c;
+	struct rp_record ra[2], rb[1];
+	point(&ra[0], "cpu16", "cpu", 16, 100);
+	point(&ra[1], "gpu16", H100, 16, 1000);
+	side(&a, "a2.jsonl", ra, 2);
+	point(&rb[0], "new16", "NVIDIA A100-SXM4-80GB", 16, 800);
+	side(&b, "b2.jsonl", rb, 1);
+	ck_assert_int_eq(rp_compare(&c, &a.pts, &b.pts), KN_OK);
+	ck_assert_int_eq(c.n, 1);
+	ck_assert_str_eq(a.pts.p[c.m[0].a].cfg->id, "gpu16"); /* cuda with cuda, though A's cpu came first */
+	ck_assert_str_eq(a.pts.p[c.only_a[0]].cfg->id, "cpu16");
+	rp_compare_release(&c);
+	drop(&a);
+	drop(&b);
+}
+END_TEST
+
+START_TEST(test_nothing_matches)
+{
+	struct side a, b;
+	struct rp_compare c;
+	struct rp_record ra[1], rb[1];
+	point(&ra[0], "x", "cpu", 16, 100);
+	point(&rb[0], "y", "cpu", 16, 100);
+	rb[0].seed = 7; /* another seed: another configuration */
+	side(&a, "a3.jsonl", ra, 1);
+	side(&b, "b3.jsonl", rb, 1);
+	ck_assert_int_eq(rp_compare(&c, &a.pts, &b.pts), KN_OK);
+	ck_assert_int_eq(c.n, 0);
+	ck_assert(isnan(c.geomean));
+	struct rp_buf md;
+	rp_buf_init(&md);
+	rp_compare_markdown(&c, "a", "b", &md);
+	ck_assert_ptr_nonnull(strstr(rp_buf_str(&md), "No matched point is ok on both sides: no speedup."));
+	rp_buf_release(&md);
+	rp_compare_release(&c);
+	drop(&a);
+	drop(&b);
+}
+END_TEST
+
+/* ---- diagnose ---- */
+
+static void loader_record(struct rp_record *r, int workers, double step_ms, double wait_ms)
+{
+	fx_record(r, "d");
+	r->workers = workers;
+	r->prefetch = 2;
+	r->step_ms_p50 = step_ms;
+	r->data_wait_frac = wait_ms / step_ms;
+	r->samples_per_sec = r->batch / step_ms * 1e3;
+	cJSON *ph = cJSON_AddObjectToObject(r->extra, "phase_ms");
+	cJSON_AddNumberToObject(ph, "data_wait", wait_ms);
+}
+
+START_TEST(test_bound_thresholds)
+{
+	ck_assert_int_eq(rp_bound_of(0.0499), RP_BOUND_NOT);
+	ck_assert_int_eq(rp_bound_of(0.05), RP_BOUND_MODERATE);
+	ck_assert_int_eq(rp_bound_of(0.1999), RP_BOUND_MODERATE);
+	ck_assert_int_eq(rp_bound_of(0.20), RP_BOUND_HIGH);
+	ck_assert_int_eq(rp_bound_of(1.0), RP_BOUND_HIGH);
+	ck_assert_int_eq(rp_bound_of(NAN), RP_BOUND_UNKNOWN);
+	ck_assert_str_eq(rp_bound_name(RP_BOUND_HIGH), "highly input-bound");
+}
+END_TEST
+
+START_TEST(test_trainer_thread_loading)
+{
+	struct rp_record r;
+	struct rp_diagnosis d;
+	loader_record(&r, 0, 100, 40); /* loading 16 samples takes 40 ms on the trainer thread */
+	ck_assert_int_eq(rp_diagnose(&r, &d), KN_OK);
+	ck_assert_int_eq(d.bound, RP_BOUND_HIGH);
+	ck_assert_double_eq_tol(d.demand_sps, 16 / 0.060, 1e-9);
+	ck_assert_double_eq_tol(d.supply_sps, 400, 1e-9);
+	ck_assert_int_eq(d.supply_measured, 0);
+	ck_assert_int_eq(d.workers_needed, 1); /* ceil(266.7 x 1.2 / 400) */
+	ck_assert_int_eq(d.oversubscribed, 0); /* 4 compute threads + 1 worker on 8 CPUs */
+	ck_assert_str_eq(d.explanation, "The trainer waited for data 40.0% of each step. The loader supplies 400 "
+					"samples/s but the compute could take 267: use --workers 1.");
+	rp_record_release(&r);
+}
+END_TEST
+
+START_TEST(test_starved_workers_oversubscribe)
+{
+	struct rp_record r;
+	struct rp_diagnosis d;
+	loader_record(&r, 2, 100, 50); /* 2 workers make 160 samples/s; compute alone could take 320 */
+	ck_assert_int_eq(rp_diagnose(&r, &d), KN_OK);
+	ck_assert_double_eq_tol(d.per_worker_sps, 80, 1e-9);
+	ck_assert_int_eq(d.workers_needed, 5); /* ceil(320 x 1.2 / 80) = ceil(4.8) */
+	ck_assert_int_eq(d.oversubscribed, 1); /* 4 + 5 > 8 CPUs */
+	ck_assert_ptr_nonnull(strstr(d.explanation, "use --workers 5, though with the compute threads that is more "
+						    "threads than the 8 CPUs"));
+	rp_record_release(&r);
+
+	loader_record(&r, 4, 100, 30);
+	cJSON_AddNumberToObject(r.loader, "producer_samples_per_sec", 200); /* capacity only: 50 per worker */
+	ck_assert_int_eq(rp_diagnose(&r, &d), KN_OK);
+	ck_assert_int_eq(d.supply_measured, 1);
+	ck_assert_double_eq_tol(d.per_worker_sps, 50, 1e-9);
+	ck_assert_int_eq(d.workers_needed, 6); /* ceil(228.6 x 1.2 / 50) = ceil(5.49) */
+	rp_record_release(&r);
+}
+END_TEST
+
+START_TEST(test_loader_statistics)
+{
+	/* the loader's own measurements, as data_loader/ records them: a slow store, workers mostly waiting */
+	struct rp_record r;
+	struct rp_diagnosis d;
+	loader_record(&r, 2, 100, 60);
+	cJSON_AddNumberToObject(r.loader, "consumer_samples_per_sec", 400);
+	cJSON_AddNumberToObject(r.loader, "producer_samples_per_sec", 100);
+	cJSON_AddNumberToObject(r.loader, "producer_samples_per_sec_per_worker", 50);
+	cJSON_AddNumberToObject(r.loader, "busy_cpu_frac", 0.05);
+	ck_assert_int_eq(rp_diagnose(&r, &d), KN_OK);
+	ck_assert_int_eq(d.demand_measured, 1);
+	ck_assert_double_eq(d.demand_sps, 400);
+	ck_assert_int_eq(d.supply_measured, 1);
+	ck_assert_int_eq(d.workers_needed, 10); /* ceil(400 x 1.2 / 50) */
+	ck_assert_int_eq(d.oversubscribed, 0);  /* 10 workers at 5% CPU + 4 compute threads fit 8 CPUs */
+	ck_assert_str_eq(d.explanation, "The trainer waited for data 60.0% of each step. The loader supplies 100 samples/s "
+					"but the compute could take 400: use --workers 10 (the workers spend 5% of their "
+					"busy time computing, the rest waiting on reads, so more workers than CPUs is fine).");
+	rp_record_release(&r);
+}
+END_TEST
+
+START_TEST(test_prefetch_and_not_bound)
+{
+	struct rp_record r;
+	struct rp_diagnosis d;
+	loader_record(&r, 8, 100, 10); /* moderately bound, enough workers on average, bursty latency */
+	cJSON_AddNumberToObject(r.loader, "producer_samples_per_sec", 1000);
+	cJSON_AddNumberToObject(r.loader, "batch_ms_p50", 20);
+	cJSON_AddNumberToObject(r.loader, "batch_ms_p95", 200);
+	ck_assert_int_eq(rp_diagnose(&r, &d), KN_OK);
+	ck_assert_int_eq(d.bound, RP_BOUND_MODERATE);
+	ck_assert_int_eq(d.workers_needed, 2);
+	ck_assert_int_eq(d.prefetch_advice, 4); /* ceil(200 ms / 90 ms of compute) + 1 */
+	ck_assert_ptr_nonnull(strstr(d.explanation, "use --prefetch 4 so the ring absorbs slow batches"));
+	rp_record_release(&r);
+
+	loader_record(&r, 2, 100, 1);
+	ck_assert_int_eq(rp_diagnose(&r, &d), KN_OK);
+	ck_assert_int_eq(d.bound, RP_BOUND_NOT);
+	ck_assert_int_eq(d.workers_needed, -1);
+	ck_assert_int_eq(d.prefetch_advice, 0);
+	ck_assert_str_eq(d.explanation, "The trainer waited for data 1.0% of each step. Loading keeps up; more workers or "
+					"prefetch will not speed this point up.");
+	strcpy(r.status, "oom");
+	ck_assert_int_eq(rp_diagnose(&r, &d), KN_EDATA);
+	ck_assert_str_eq(kn_last_error(), "status oom: nothing to diagnose");
+	rp_record_release(&r);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("reports_compare");
+	TCase *cmp = tcase_create("compare"), *diag = tcase_create("diagnose");
+	tcase_add_test(cmp, test_matching_and_verdicts);
+	tcase_add_test(cmp, test_same_device_paired_first);
+	tcase_add_test(cmp, test_nothing_matches);
+	tcase_add_test(diag, test_bound_thresholds);
+	tcase_add_test(diag, test_trainer_thread_loading);
+	tcase_add_test(diag, test_starved_workers_oversubscribe);
+	tcase_add_test(diag, test_loader_statistics);
+	tcase_add_test(diag, test_prefetch_and_not_bound);
+	suite_add_tcase(s, cmp);
+	suite_add_tcase(s, diag);
+	return fx_run(s);
+}

@@ -1,0 +1,268 @@
+/* Reading results: strict records, file:line errors, torn lines, repeats, plan.ini. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "helpers/report_fixture.h"
+#include "kernels/error.h"
+#include "reports/record.h"
+#include "reports/results.h"
+
+static char *good_line(void)
+{
+	struct rp_record r;
+	fx_record(&r, "abc");
+	cJSON_AddNumberToObject(r.extra, "timed_steps", 97);
+	char *s = rp_record_to_line(&r);
+	rp_record_release(&r);
+	ck_assert_ptr_nonnull(s);
+	return s;
+}
+
+/* line with the first `from` replaced by `to` */
+static char *with(const char *line, const char *from, const char *to)
+{
+	const char *p = strstr(line, from);
+	ck_assert_msg(p != NULL, "fixture lacks '%s'", from);
+	char *out = malloc(strlen(line) + strlen(to) + 1);
+	sprintf(out, "%.*s%s%s", (int)(p - line), line, to, p + strlen(from));
+	return out;
+}
+
+/* Parses `line` and checks the status and exact message. */
+static void expect_parse(const char *line, int status, const char *msg)
+{
+	struct rp_record r;
+	ck_assert_int_eq(rp_record_init(&r), 0);
+	int rc = rp_record_parse(&r, line, strlen(line));
+	rp_record_release(&r);
+	ck_assert_int_eq(rc, status);
+	if (msg)
+		ck_assert_str_eq(kn_last_error(), msg);
+}
+
+START_TEST(test_round_trip)
+{
+	char *line = good_line();
+	struct rp_record r;
+	ck_assert_int_eq(rp_record_init(&r), 0);
+	ck_assert_int_eq(rp_record_parse(&r, line, strlen(line)), KN_OK);
+	ck_assert_str_eq(r.id, "abc");
+	ck_assert_str_eq(r.device_name, "Test CPU (4 threads)");
+	ck_assert_int_eq(r.batch, 16);
+	ck_assert_int_eq(r.steps, 100);
+	ck_assert_double_eq(r.samples_per_sec, 160);
+	ck_assert(isnan(r.mfu)); /* null: not measured */
+	ck_assert(isnan(r.peak_device_bytes_driver));
+	ck_assert_int_eq(r.n_loss_curve, 2);
+	ck_assert_double_eq(r.loss_curve[1].loss, 2.5);
+	ck_assert_int_eq(cJSON_GetObjectItem(r.extra, "timed_steps")->valueint, 97);
+	char *again = rp_record_to_line(&r);
+	ck_assert_str_eq(again, line); /* the reader keeps everything the writer wrote */
+	free(again);
+	rp_record_release(&r);
+	free(line);
+}
+END_TEST
+
+START_TEST(test_bad_records)
+{
+	char *g = good_line(), *b;
+	expect_parse("{\"schema_version\":1", KN_EDATA, "not JSON (error near byte 19)");
+	expect_parse("[1,2]", KN_EDATA, "a record must be a JSON object, got an array");
+	expect_parse("{} x", KN_EDATA, "text after the JSON object at byte 4");
+	expect_parse("{\"id\":\"x\"}", KN_EDATA, "missing field 'schema_version'");
+	b = with(g, "\"schema_version\":1", "\"schema_version\":2");
+	expect_parse(b, KN_EDATA, "schema_version 2 is not supported (this amptune reads version 1)");
+	free(b);
+	b = with(g, "\"schema_version\":1", "\"schema_version\":\"1\"");
+	expect_parse(b, KN_EDATA, "field 'schema_version' must be a number, got a string");
+	free(b);
+	b = with(g, "\"batch\":16,", "");
+	expect_parse(b, KN_EDATA, "missing field 'batch'");
+	free(b);
+	b = with(g, "\"batch\":16", "\"batch\":\"16\"");
+	expect_parse(b, KN_EDATA, "field 'batch' must be a whole number >= 0, got a string");
+	free(b);
+	b = with(g, "\"batch\":16", "\"batch\":16.5");
+	expect_parse(b, KN_EDATA, "field 'batch' must be a whole number >= 0, got a fraction or negative number");
+	free(b);
+	b = with(g, "\"device\":\"cpu\"", "\"device\":7");
+	expect_parse(b, KN_EDATA, "field 'device' must be a string, got a number");
+	free(b);
+	b = with(g, "\"step_ms_p50\":100", "\"step_ms_p50\":-1");
+	expect_parse(b, KN_EDATA, "field 'step_ms_p50' must be >= 0, got -1");
+	free(b);
+	b = with(g, "\"samples_per_sec\":160", "\"samples_per_sec\":true");
+	expect_parse(b, KN_EDATA, "field 'samples_per_sec' must be a number or null, got a boolean");
+	free(b);
+	b = with(g, "\"data_wait_frac\":0.01", "\"data_wait_frac\":1.5");
+	expect_parse(b, KN_EDATA, "field 'data_wait_frac' must be in [0, 1], got 1.5");
+	free(b);
+	b = with(g, "\"epoch_s_extrapolated\":false", "\"epoch_s_extrapolated\":0");
+	expect_parse(b, KN_EDATA, "field 'epoch_s_extrapolated' must be true or false, got a number");
+	free(b);
+	b = with(g, "\"status\":\"ok\"", "\"status\":\"great\"");
+	expect_parse(b, KN_EDATA, "field 'status' has unknown value 'great'");
+	free(b);
+	b = with(g, "\"loader\":{}", "\"loader\":[]");
+	expect_parse(b, KN_EDATA, "field 'loader' must be an object, got an array");
+	free(b);
+	b = with(g, "[99,2.5]", "[99]");
+	expect_parse(b, KN_EDATA, "field 'loss_curve' item 1 must be [step, loss or null]");
+	free(b);
+	b = with(g, "\"id\":\"abc\"", "\"id\":\"abc\",\"id\":\"def\"");
+	expect_parse(b, KN_EDATA, "field 'id' appears twice");
+	free(b);
+	b = with(g, "\"precision\":\"fp32\"", "\"precision\":\"fp32-with-a-very-long-name\"");
+	expect_parse(b, KN_EDATA, "field 'precision' is longer than 7 bytes");
+	free(b);
+	b = with(g, "\"final_loss\":2.5", "\"final_loss\":1e999");
+	expect_parse(b, KN_EDATA, "field 'final_loss' is out of range");
+	free(b);
+	free(g);
+}
+END_TEST
+
+START_TEST(test_file_errors_name_file_and_line)
+{
+	struct rp_results res;
+	char *g = good_line(), *bad = with(g, "\"seq\":128", "\"seq\":null");
+	const char *path = fx_path("bad.jsonl");
+	char *text = malloc(3 * strlen(g) + 16);
+	sprintf(text, "%s\n\n%s\n", g, bad);
+	fx_write_text(path, text);
+	ck_assert_int_eq(rp_results_load(&res, path), KN_EDATA);
+	char want[1400];
+	snprintf(want, sizeof want, "%s:3: field 'seq' must be a whole number >= 0, got null", path);
+	ck_assert_str_eq(kn_last_error(), want);
+
+	sprintf(text, "%s\nnot json\n%s\n", g, g);
+	fx_write_text(path, text);
+	ck_assert_int_eq(rp_results_load(&res, path), KN_EDATA);
+	snprintf(want, sizeof want, "%s:2: not JSON (error near byte 1)", path);
+	ck_assert_str_eq(kn_last_error(), want);
+
+	fx_write_text(path, "");
+	ck_assert_int_eq(rp_results_load(&res, path), KN_EDATA);
+	snprintf(want, sizeof want, "'%s' holds no records", path);
+	ck_assert_str_eq(kn_last_error(), want);
+
+	ck_assert_int_eq(rp_results_load(&res, "/nonexistent/sweep"), KN_EUSAGE);
+	ck_assert_str_eq(kn_last_error(), "'/nonexistent/sweep': No such file or directory");
+
+	const char *dir = fx_path("emptydir");
+	mkdir(dir, 0755);
+	ck_assert_int_eq(rp_results_load(&res, dir), KN_EDATA);
+	snprintf(want, sizeof want, "'%s' has no results.jsonl (not a sweep directory, or no point finished)", dir);
+	ck_assert_str_eq(kn_last_error(), want);
+	char shards[1100];
+	snprintf(shards, sizeof shards, "%s/shards", dir);
+	mkdir(shards, 0755);
+	ck_assert_int_eq(rp_results_load(&res, dir), KN_EDATA);
+	snprintf(want, sizeof want, "'%s' has no results.jsonl: its shards are not merged yet (run 'amptune merge %s')", dir,
+		 dir);
+	ck_assert_str_eq(kn_last_error(), want);
+	free(text);
+	free(bad);
+	free(g);
+}
+END_TEST
+
+START_TEST(test_torn_last_line)
+{
+	struct rp_results res;
+	char *g = good_line();
+	const char *path = fx_path("torn.jsonl");
+	char *text = malloc(3 * strlen(g) + 16);
+	/* a complete record, then an append cut short (no newline) */
+	sprintf(text, "%s\n%.*s", g, (int)strlen(g) / 2, g);
+	fx_write_text(path, text);
+	ck_assert_int_eq(rp_results_load(&res, path), KN_OK);
+	ck_assert_int_eq(res.n, 1);
+	ck_assert_int_eq(res.torn_line, 2);
+	rp_results_release(&res);
+	/* the same cut line followed by a newline is corruption, not a torn append */
+	sprintf(text, "%s\n%.*s\n", g, (int)strlen(g) / 2, g);
+	fx_write_text(path, text);
+	ck_assert_int_eq(rp_results_load(&res, path), KN_EDATA);
+	/* a last line without newline that parses is a record */
+	sprintf(text, "%s\n%s", g, g);
+	fx_write_text(path, text);
+	ck_assert_int_eq(rp_results_load(&res, path), KN_OK);
+	ck_assert_int_eq(res.n, 2);
+	ck_assert_int_eq(res.torn_line, 0);
+	ck_assert_int_eq(res.lines[1], 2);
+	rp_results_release(&res);
+	/* a file holding only a torn line has no records */
+	sprintf(text, "%.*s", (int)strlen(g) / 2, g);
+	fx_write_text(path, text);
+	ck_assert_int_eq(rp_results_load(&res, path), KN_EDATA);
+	ck_assert_ptr_nonnull(strstr(kn_last_error(), "holds no records (only a torn line)"));
+	free(text);
+	free(g);
+}
+END_TEST
+
+START_TEST(test_repeats_must_agree)
+{
+	struct rp_record r[3];
+	struct rp_results res;
+	const char *path = fx_path("repeats.jsonl");
+	fx_record(&r[0], "same");
+	fx_record(&r[1], "same");
+	fx_record(&r[2], "same");
+	r[1].samples_per_sec = 170; /* a repeat: measurements differ ... */
+	strcpy(r[1].device, "auto"); /* ... and so may the form of the device (a sweep's record of a killed child) */
+	strcpy(r[2].precision, "bf16"); /* not a repeat */
+	fx_write(path, r, 3);
+	ck_assert_int_eq(rp_results_load(&res, path), KN_EDATA);
+	char want[1400];
+	snprintf(want, sizeof want, "%s:3: id 'same' repeats with another model, dataset, precision or seed than on line 1", path);
+	ck_assert_str_eq(kn_last_error(), want);
+}
+END_TEST
+
+START_TEST(test_directory_and_plan)
+{
+	struct rp_record r;
+	struct rp_results res;
+	const char *dir = fx_path("sweep");
+	char path[1100];
+	mkdir(dir, 0755);
+	snprintf(path, sizeof path, "%s/results.jsonl", dir);
+	fx_record(&r, "p1");
+	fx_write(path, &r, 1);
+	snprintf(path, sizeof path, "%s/plan.ini", dir);
+	fx_write_text(path, "[sweep]\nname = quick & dirty\nbatch_sizes = 4, 8\n\n[prices]\nH100 = 3.25\ncpu = $0.10\n");
+	ck_assert_int_eq(rp_results_load(&res, dir), KN_OK);
+	ck_assert_str_eq(res.name, "quick & dirty");
+	ck_assert_int_eq(res.n_plan_prices, 2);
+	ck_assert_str_eq(res.plan_prices[0].device, "H100");
+	ck_assert_str_eq(res.plan_prices[0].value, "3.25");
+	ck_assert_str_eq(res.plan_prices[1].value, "$0.10");
+	rp_results_release(&res);
+	fx_write_text(path, "[sweep]\nname = x\nthis line is not ini\n");
+	ck_assert_int_eq(rp_results_load(&res, dir), KN_EUSAGE);
+	char want[1400];
+	snprintf(want, sizeof want, "%s:3: not valid INI", path);
+	ck_assert_str_eq(kn_last_error(), want);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("reports_record");
+	TCase *tc = tcase_create("reader");
+	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_bad_records);
+	tcase_add_test(tc, test_file_errors_name_file_and_line);
+	tcase_add_test(tc, test_torn_last_line);
+	tcase_add_test(tc, test_repeats_must_agree);
+	tcase_add_test(tc, test_directory_and_plan);
+	suite_add_tcase(s, tc);
+	return fx_run(s);
+}

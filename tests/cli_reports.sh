@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# report, compare, diagnose and estimate from the outside: exit codes, messages, the files written,
+# and the numbers the fixtures imply. Fixtures are generated here (tests/results_fixture.sh) plus
+# real `train --json` records.
+set -u
+A=${AMPTUNE:?AMPTUNE must name the amptune binary}
+SRC=${SRC:-$(cd "$(dirname "$0")/.." && pwd)}
+T=${TEST_TMPDIR:-/tmp}/cli_reports.$$
+mkdir -p "$T"
+trap 'rm -rf "$T"' EXIT
+source "$SRC/tests/results_fixture.sh"
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# expect CODE PATTERN -- ARGS...: exit code and a stderr line matching PATTERN
+expect() {
+	local code=$1 pat=$2; shift 3
+	"$A" "$@" >"$T/out" 2>"$T/err" </dev/null
+	local rc=$?
+	if [ "$rc" != "$code" ]; then bad "amptune $*: exit $rc, expected $code ($(head -c 400 "$T/err"))"; return 1; fi
+	if ! grep -qE -- "$pat" "$T/err"; then bad "amptune $*: stderr lacks /$pat/: $(head -c 400 "$T/err")"; return 1; fi
+	ok
+}
+# has FILE TEXT: FILE contains the fixed string TEXT
+has() { if grep -qF -- "$2" "$1"; then ok; else bad "$1 lacks '$2'"; fi; }
+hasnt() { if grep -qF -- "$2" "$1"; then bad "$1 has '$2'"; else ok; fi; }
+run() { "$A" "$@" >"$T/out" 2>"$T/err" </dev/null; }
+
+H100='"NVIDIA H100 80GB HBM3"'
+sweep() { # the report's scenario: a CPU point, H100 fp32/fp16 points, a diverged and an oom point
+	rec id='"c16"' batch=16 samples_per_sec=160 epoch_s=3600
+	rec id='"c32"' batch=32 samples_per_sec=250 epoch_s=2300 peak_device_bytes=180000000 final_loss=2.45 epoch_s_extrapolated=true
+	rec id='"g32"' batch=32 device='"cuda"' device_name="$H100" samples_per_sec=8000 epoch_s=72 peak_device_bytes=2000000000 final_loss=2.44
+	rec id='"g64"' batch=64 device='"cuda"' device_name="$H100" samples_per_sec=14000 epoch_s=41 peak_device_bytes=3900000000 final_loss=2.43
+	rec id='"h64"' batch=64 precision='"fp16"' device='"cuda"' device_name="$H100" samples_per_sec=30000 epoch_s=19 final_loss=3.9
+	rec id='"h128"' batch=128 precision='"fp16"' status='"diverged"' message='"loss nan at step 40"' device='"cuda"' device_name="$H100" samples_per_sec=55000 epoch_s=10 final_loss=null
+	rec id='"o256"' batch=256 status='"oom"' message='"out of memory"' device='"cuda"' device_name="$H100" samples_per_sec=null epoch_s=null final_loss=null peak_device_bytes=null loss_curve='[]'
+}
+S=$T/sweep
+mkdir -p "$S"
+sweep >"$S/results.jsonl"
+
+# ---- report: usage and bad input ----
+expect 64 "amptune report: missing the sweep directory" -- report
+expect 64 "see 'amptune help report'" -- report
+expect 64 "amptune report: '/nonexistent/sweep': No such file or directory" -- report /nonexistent/sweep
+expect 64 "expects a sweep directory \(it writes the report there\), got a file" -- report "$S/results.jsonl"
+expect 64 "unknown option '--bogus'" -- report "$S" --bogus
+mkdir -p "$T/empty"
+expect 65 "amptune report: '.*/empty' has no results.jsonl" -- report "$T/empty"
+mkdir -p "$T/blank" && : >"$T/blank/results.jsonl"
+expect 65 "results.jsonl' holds no records" -- report "$T/blank"
+mkdir -p "$T/bad"
+{ rec id='"a"'; rec id='"b"' -batch; } >"$T/bad/results.jsonl"
+echo "OLD" >"$T/bad/report.md"
+expect 65 "amptune report: .*/bad/results.jsonl:2: missing field 'batch'" -- report "$T/bad"
+has "$T/bad/report.md" "OLD" # nothing written when the input is bad
+[ ! -e "$T/bad/report.html" ] && ok || bad "report.html written from bad results"
+{ rec; echo 'not json'; } >"$T/bad/results.jsonl"
+expect 65 "results.jsonl:2: not JSON" -- report "$T/bad"
+rec schema_version=2 >"$T/bad/results.jsonl"
+expect 65 "results.jsonl:1: schema_version 2 is not supported \(this amptune reads version 1\)" -- report "$T/bad"
+rec batch='"16"' >"$T/bad/results.jsonl"
+expect 65 "results.jsonl:1: field 'batch' must be a whole number >= 0, got a string" -- report "$T/bad"
+expect 64 "option '--price': no device in '.*' matches 'V100' \(devices there: cpu 'Test CPU \(4 threads\)', cuda 'NVIDIA H100 80GB HBM3'\)" -- report "$S" --price V100=1
+expect 64 "option '--price' expects DEVICE=USD_PER_HOUR" -- report "$S" --price H100
+expect 64 "option '--loss-tol' expects a number in \[0, 10\], got 'x'" -- report "$S" --loss-tol x
+cp -r "$S" "$T/planbad" && printf '[sweep]\nname = x\n[prices]\nH100 = cheap\n' >"$T/planbad/plan.ini"
+expect 64 "plan.ini: \[prices\] 'H100' expects dollars per hour \(a positive number\), got 'cheap'" -- report "$T/planbad"
+
+# ---- report: the decision the fixture implies ----
+if run report "$S"; then ok; else bad "report exit $?: $(cat "$T/err")"; fi
+cat >"$T/want" <<EOT
+7 records, 7 points: 5 ok, 1 oom, 1 diverged
+recommended: H100 fp32 b64 (id g64): \$0.0456 per epoch, 41.0 s per epoch, final loss 2.43
+fastest:     H100 fp32 b64 (id g64): 41.0 s per epoch, \$0.0456 per epoch
+The GPU wins: an epoch takes 41.0 s on the H100 against 38.3 min* on the CPU (56.1x faster) and costs \$0.0456 against \$0.1278* (2.8x cheaper).
+* extrapolated from the timed steps: the runs were shorter than an epoch
+wrote $S/report.md, $S/report.html and $S/results.csv
+EOT
+if diff "$T/want" "$T/out" >/dev/null; then ok; else bad "report summary: $(diff "$T/want" "$T/out")"; fi
+has "$S/report.md" "- Faster, but excluded by the loss rule: **H100 fp16 b64** (id h64), final loss 3.9 against the best 2.43 (+60.5%)."
+has "$S/report.md" "the smallest tier that holds it is 8 GB."
+has "$S/report.md" "| c32 | cpu fp32 b32 | ok | 100 / 110 ms | 250 | 20.5k | 38.3 min* | \$0.1278* |"
+has "$S/report.md" "- h128 (diverged): loss nan at step 40"
+has "$S/report.md" "| cuda NVIDIA H100 80GB HBM3 | 4.00 | default: top-tier GPU (H100) at \$4.00 per GPU-hour (typical on-demand cloud price) |"
+has "$S/results.csv" "c32,2,ok,,gpt,tiny,fortunes,cpu,Test CPU (4 threads),fp32,32,128,0,0,1337,100,100,110,250,20480,1e+10,,2300,true,180000000,"
+[ "$(wc -l <"$S/results.csv")" = 8 ] && ok || bad "results.csv has $(wc -l <"$S/results.csv") lines, expected 8"
+if command -v xmllint >/dev/null; then
+	xmllint --noout "$S/report.html" && ok || bad "report.html is not well-formed XML"
+fi
+for id in chart-throughput chart-memory chart-loss chart-breakdown chart-cost; do has "$S/report.html" "id=\"$id\""; done
+has "$S/report.html" "<span class=\"st st-diverged\">diverged</span>"
+ls "$S" | grep -q '\.tmp\.' && bad "temporary files left in $S" || ok
+
+# prices and the loss tolerance change the decision
+run report "$S" --price H100=0.5 --price cpu=0.01
+has "$T/out" "recommended: H100 fp32 b64 (id g64): \$0.00569 per epoch"
+has "$S/report.md" "| cuda NVIDIA H100 80GB HBM3 | 0.50 | --price: H100 = \$0.50 per hour |"
+run report "$S" --loss-tol 1
+has "$T/out" "recommended: H100 fp16 b64 (id h64): \$0.0211 per epoch, 19.0 s per epoch, final loss 3.9"
+printf '[sweep]\nname = quick\n[prices]\nH100 = 2\n' >"$S/plan.ini"
+run report "$S"
+has "$T/out" "recommended: H100 fp32 b64 (id g64): \$0.0228 per epoch"
+has "$S/report.md" "# amptune report: quick"
+
+# a torn last line is reported and ignored; all-failed and one-point sweeps still report
+{ sweep; printf '{"schema_version":1,"id":"cut'; } >"$S/results.jsonl"
+expect 0 "amptune report: warning: .*/results.jsonl:8: torn last line \(a write cut short\) ignored" -- report "$S"
+has "$T/out" "warning: $S/results.jsonl:8: torn last line ignored"
+mkdir -p "$T/failed"
+{ rec id='"a"' status='"oom"'; rec id='"b"' status='"failed"' message='"exit 1"'; } >"$T/failed/results.jsonl"
+run report "$T/failed" && ok || bad "all-failed report exit $?"
+has "$T/out" "no recommendation: no point finished ok"
+has "$T/failed/report.md" "No recommendation: no point finished ok."
+mkdir -p "$T/one" && rec >"$T/one/results.jsonl"
+run report "$T/one" && ok || bad "one-point report exit $?"
+has "$T/out" "recommended: cpu fp32 b16 (id p1): \$0.2000 per epoch, 60.0 min per epoch, final loss 2.5"
+
+# ---- compare ----
+sweep >"$S/results.jsonl"
+B=$T/sweep2
+mkdir -p "$B"
+{
+	rec id='"c16"' batch=16 samples_per_sec=200 epoch_s=1800
+	rec id='"g32"' batch=32 device='"cuda"' device_name='"NVIDIA A100-SXM4-80GB"' samples_per_sec=6000 epoch_s=96 final_loss=2.44
+	rec id='"new"' batch=512 samples_per_sec=10
+} >"$B/results.jsonl"
+expect 64 "amptune compare: expects two sweep directories or results files, A and B" -- compare "$S"
+expect 64 "option '--fail-if-slower' expects a number in \[0, 100\]" -- compare "$S" "$B" --fail-if-slower x
+mkdir -p "$T/bad2" && { rec; rec -batch; } >"$T/bad2/results.jsonl"
+expect 65 "amptune compare: .*bad2/results.jsonl:2: missing field 'batch'" -- compare "$S" "$T/bad2"
+if run compare "$S" "$B" --html "$T/cmp.html"; then ok; else bad "compare exit $?: $(cat "$T/err")"; fi
+has "$T/out" "Matched 2 points by configuration (device and host ignored); 5 only in A, 1 only in B. Geometric-mean speedup of B over A: 0.968x over 2 points with both sides ok."
+has "$T/out" "| fp32 b16 | cpu | cpu | 160 | 200 | 1.250x | faster (no repeats) | +0.0% | +0.0000 |"
+has "$T/out" "| fp32 b32 | H100 | A100-SXM4-80GB | 8k | 6k | 0.750x | slower (no repeats) | -95.0% | +0.0000 |"
+has "$T/out" "- cpu fp32 b512 (id new, ok)"
+command -v xmllint >/dev/null && { xmllint --noout "$T/cmp.html" && ok || bad "cmp.html is not well-formed"; }
+expect 1 "amptune compare: 1 matched point is slower than allowed \(--fail-if-slower 10\):" -- compare "$S" "$B" --fail-if-slower 10
+has "$T/err" "  fp32 b32 (id g32): 25.0% slower (8000 -> 6000 samples/s)"
+run compare "$S" "$B" --fail-if-slower 30 && ok || bad "compare --fail-if-slower 30 exit $?"
+# repeats: a difference inside the spread is no change, and does not fail the gate
+{ rec id='"r"' samples_per_sec=100; rec id='"r"' samples_per_sec=120; } >"$T/ra.jsonl"
+{ rec id='"r"' samples_per_sec=95; rec id='"r"' samples_per_sec=105; } >"$T/rb.jsonl"
+run compare "$T/ra.jsonl" "$T/rb.jsonl" --fail-if-slower 1 && ok || bad "noise should not fail the gate: $(cat "$T/err")"
+has "$T/out" "| fp32 b16 | cpu | cpu | 110 (2 runs: 100-120) | 100 (2 runs: 95-105) | 0.909x | no change (within spread) |"
+
+# ---- diagnose ----
+{
+	rec id='"starved"' workers=2 prefetch=2 step_ms_p50=100 samples_per_sec=160 data_wait_frac=0.5 phase_ms='{"data_wait":50}'
+	rec id='"fine"' workers=4 data_wait_frac=0.01
+	rec id='"dead"' status='"oom"' message='"out of memory"'
+} >"$T/diag.jsonl"
+if run diagnose "$T/diag.jsonl"; then ok; else bad "diagnose exit $?: $(cat "$T/err")"; fi
+has "$T/out" "- data wait: 50.0% of step time: **highly input-bound**"
+has "$T/out" "- supply: 160 samples/s from 2 workers (inferred: the trainer consumed what the workers made)"
+has "$T/out" "- workers: 80 samples/s per worker, so 5 would meet demand with 20% headroom (now 2)"
+has "$T/out" "- threads: 4 compute + 5 loader on 8 CPUs: oversubscribed"
+has "$T/out" "- data wait: 1.0% of step time: **not input-bound**"
+has "$T/out" "status oom: nothing to diagnose. out of memory"
+expect 64 "amptune diagnose: expects one sweep directory, results file or '-'" -- diagnose
+expect 65 "amptune diagnose: .*/bad2/results.jsonl:2: missing field 'batch'" -- diagnose "$T/bad2"
+
+# ---- real records: train --json into diagnose, report and the estimator ----
+TR=(train --steps 3 --eval-batches 1 --warmup-steps 1 --json --quiet --device cpu --threads 1 --seq 16)
+mkdir -p "$T/real"
+for b in 2 4; do "$A" "${TR[@]}" --batch $b >>"$T/real/results.jsonl" 2>"$T/err" || bad "train --batch $b: $(cat "$T/err")"; done
+if "$A" "${TR[@]}" --batch 2 2>/dev/null | "$A" diagnose - >"$T/out" 2>"$T/err"; then ok; else bad "train --json | diagnose -: $(cat "$T/err")"; fi
+has "$T/out" "# amptune diagnose: stdin"
+has "$T/out" "of step time: **not input-bound**"
+has "$T/out" "- threads: 1 compute + 0 loader on"
+run report "$T/real" && ok || bad "report of real records exit $?: $(cat "$T/err")"
+has "$T/real/report.md" "The estimator (\`amptune estimate\`) against the measured peaks of 2 points: largest error 0.00%."
+has "$T/real/report.md" "| cpu, gpt-tiny, fp32, seq 16 | 2 |"
+peak=$(sed -n '1s/.*"peak_device_bytes":\([0-9]*\).*/\1/p' "$T/real/results.jsonl")
+run estimate --size tiny --batch 2 --seq 16 --device cpu --json
+total=$(sed -n 's/.*"total_bytes":\([0-9]*\).*/\1/p' "$T/out")
+[ -n "$peak" ] && [ "$peak" = "$total" ] && ok || bad "estimate total '$total' != measured peak '$peak'"
+
+# ---- estimate ----
+expect 64 "say which model: --size NAME \(a preset\) or --params N" -- estimate
+expect 64 "option '--params' expects a count such as 1.3e9, 7B, 124M or 50k, got '7Q'" -- estimate --params 7Q
+expect 64 "options '--size' and '--params' cannot be used together" -- estimate --size tiny --params 1M
+expect 64 "option '--model' expects gpt, cnn, got 'rnn'" -- estimate --model rnn --params 1M
+expect 64 "option '--mode' expects train or infer, got 'serve'" -- estimate --params 1M --mode serve
+expect 64 "a preset fixes the shape" -- estimate --size tiny --layers 3
+run estimate --size tiny --batch 4 --seq 32 --device cpu
+has "$T/out" "842,496 parameters; training, fp32, AdamW, on the CPU, sequence length 32"
+has "$T/out" "  total                        18.4 MiB"
+has "$T/out" "  FLOPs per step              654 MFLOP"
+run estimate --model cnn --params 50M --batch 64
+has "$T/out" "  total                       15.11 GiB"
+has "$T/out" "  smallest tier (+10%)            24 GB"
+run estimate --params 1.3B --precision fp16 --mode infer --batch 1
+has "$T/out" "24 layers, d_model 2048"
+has "$T/out" "  smallest tier (+10%)             8 GB"
+run estimate --params 7B --precision fp16 --mode infer --batch 1,2
+has "$T/out" "  weights                     13.04 GiB      13.04 GiB"
+has "$T/out" "  smallest tier (+10%)            24 GB          24 GB"
+
+# ---- help ----
+for c in report compare diagnose estimate; do
+	run help $c && ok || bad "help $c exit $?"
+	has "$T/out" "usage: amptune $c"
+done
+run --help
+has "$T/out" "  report     write report.md/.html/.csv for a sweep and print the recommendation"
+
+echo "cli_reports: $pass passed, $fail failed"
+[ "$fail" = 0 ]
