@@ -171,7 +171,7 @@ START_TEST(test_write_report)
 	strcpy(r[5].status, "diverged");
 	char path[1200];
 	snprintf(path, sizeof path, "%s/results.jsonl", dir);
-	fx_write(path, r, 6);
+	fx_write_records(path, r, 6);
 	fx_report(dir);
 }
 END_TEST

@@ -21,7 +21,7 @@ struct side {
 static void side(struct side *s, const char *name, struct rp_record *r, int n)
 {
 	const char *path = fx_path(name);
-	fx_write(path, r, n);
+	fx_write_records(path, r, n);
 	ck_assert_int_eq(rp_results_load(&s->res, path), KN_OK);
 	ck_assert_int_eq(rp_points_build(&s->pts, &s->res), KN_OK);
 }

@@ -26,7 +26,7 @@ struct set {
 static void load(struct set *s, struct rp_record *r, int n, const char *flag_price)
 {
 	const char *path = fx_path("set.jsonl");
-	fx_write(path, r, n);
+	fx_write_records(path, r, n);
 	ck_assert_int_eq(rp_results_load(&s->res, path), KN_OK);
 	rp_prices_init(&s->prices);
 	if (flag_price)

@@ -66,7 +66,7 @@ START_TEST(test_hostile_results)
 	strcpy(r[2].status, "diverged");
 	snprintf(r[2].message, sizeof r[2].message, "loss nan " SCRIPT " | *bold* _x_ , \"q\"");
 	snprintf(path, sizeof path, "%s/results.jsonl", dir);
-	fx_write(path, r, 3);
+	fx_write_records(path, r, 3);
 	snprintf(path, sizeof path, "%s/plan.ini", dir);
 	fx_write_text(path, "[sweep]\nname = <b>sweep</b> & co\n");
 	fx_report(dir);

@@ -218,7 +218,7 @@ START_TEST(test_repeats_must_agree)
 	r[1].samples_per_sec = 170; /* a repeat: measurements differ ... */
 	strcpy(r[1].device, "auto"); /* ... and so may the form of the device (a sweep's record of a killed child) */
 	strcpy(r[2].precision, "bf16"); /* not a repeat */
-	fx_write(path, r, 3);
+	fx_write_records(path, r, 3);
 	ck_assert_int_eq(rp_results_load(&res, path), KN_EDATA);
 	char want[1400];
 	snprintf(want, sizeof want, "%s:3: id 'same' repeats with another model, dataset, precision or seed than on line 1", path);
@@ -235,7 +235,7 @@ START_TEST(test_directory_and_plan)
 	mkdir(dir, 0755);
 	snprintf(path, sizeof path, "%s/results.jsonl", dir);
 	fx_record(&r, "p1");
-	fx_write(path, &r, 1);
+	fx_write_records(path, &r, 1);
 	snprintf(path, sizeof path, "%s/plan.ini", dir);
 	fx_write_text(path, "[sweep]\nname = quick & dirty\nbatch_sizes = 4, 8\n\n[prices]\nH100 = 3.25\ncpu = $0.10\n");
 	ck_assert_int_eq(rp_results_load(&res, dir), KN_OK);

@@ -163,7 +163,7 @@ expect 64 "amptune diagnose: expects one sweep directory, results file or '-'" -
 expect 65 "amptune diagnose: .*/bad2/results.jsonl:2: missing field 'batch'" -- diagnose "$T/bad2"
 
 # ---- real records: train --json into diagnose, report and the estimator ----
-TR=(train --steps 3 --eval-batches 1 --warmup-steps 1 --json --quiet --device cpu --threads 1 --seq 16)
+TR=(train --steps 3 --eval-batches 1 --warmup-steps 1 --json --quiet --device cpu --threads 1 --workers 0 --seq 16)
 mkdir -p "$T/real"
 for b in 2 4; do "$A" "${TR[@]}" --batch $b >>"$T/real/results.jsonl" 2>"$T/err" || bad "train --batch $b: $(cat "$T/err")"; done
 if "$A" "${TR[@]}" --batch 2 2>/dev/null | "$A" diagnose - >"$T/out" 2>"$T/err"; then ok; else bad "train --json | diagnose -: $(cat "$T/err")"; fi

@@ -56,7 +56,7 @@ const char *fx_path(const char *name)
 	return buf[k];
 }
 
-void fx_write(const char *path, struct rp_record *recs, int n)
+void fx_write_records(const char *path, struct rp_record *recs, int n)
 {
 	FILE *f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);

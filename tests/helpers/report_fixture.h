@@ -15,7 +15,7 @@ void fx_device(struct rp_record *r, const char *name);
 /* A fresh path under $TEST_TMPDIR (or /tmp) unique to this process. */
 const char *fx_path(const char *name);
 /* Writes the records as a results file (one line each) and releases them. */
-void fx_write(const char *path, struct rp_record *recs, int n);
+void fx_write_records(const char *path, struct rp_record *recs, int n);
 /* Writes `text` verbatim to path. */
 void fx_write_text(const char *path, const char *text);
 /* Reads a whole file (caller frees); NULL when it cannot. */
