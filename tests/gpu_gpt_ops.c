@@ -65,7 +65,7 @@ END_TEST
 
 int main(void)
 {
-	if (kn_cuda_device_count() == 0) {
+	if (tu_cuda_device_count_forked() == 0) {
 		printf("gpu_gpt_ops: no CUDA device present (or CUDA not compiled in): skipped\n");
 		return 77;
 	}
