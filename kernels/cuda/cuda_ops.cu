@@ -250,7 +250,33 @@ static void layernorm_backward(void *dinp, void *dw, void *db, const void *dout,
 
 /* ---------------- linear layers: cuBLASLt ---------------- */
 
-/* D (m x n, col-major, ldd) = alpha op(A) op(B) + beta D [+ bias], shapes in cuBLAS terms */
+/* D[i + j*ldd] += bias[i]: the bias for a D that the epilogue cannot take */
+template <typename T> __global__ void add_bias_k(T *D, const T *bias, int m, int n, int ldd)
+{
+	size_t e = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+	if (e >= (size_t)m * n)
+		return;
+	int i = (int)(e % m), j = (int)(e / m);
+	size_t o = i + (size_t)j * ldd;
+	D[o] = fromf<T>(tof(D[o]) + tof(bias[i]));
+}
+
+/* largest power of two up to 256 dividing the address */
+static uint32_t ptr_align(const void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+	uint32_t al = 256;
+	while (al > 1 && a % al)
+		al >>= 1;
+	return al;
+}
+
+/*
+ * D (m x n, col-major, ldd) = alpha op(A) op(B) + beta D [+ bias], shapes in
+ * cuBLAS terms. The heuristic assumes 256-byte aligned matrices unless told
+ * otherwise, so it is given each pointer's actual alignment (tensors carved
+ * out of one allocation can sit at any element offset).
+ */
 template <typename T>
 static void lt_matmul(void *D, const void *A, const void *B, const void *bias, int m, int n, int k, int transa, int transb,
 		      int lda, int ldb, int ldd, float alpha, float beta)
@@ -261,10 +287,13 @@ static void lt_matmul(void *D, const void *A, const void *B, const void *bias, i
 	cublasLtMatrixLayout_t la = NULL, lb = NULL, ld = NULL;
 	cublasLtMatmulPreference_t pref = NULL;
 	cublasOperation_t ta = transa ? CUBLAS_OP_T : CUBLAS_OP_N, tb = transb ? CUBLAS_OP_T : CUBLAS_OP_N;
+	uint32_t al_a = ptr_align(A), al_b = ptr_align(B), al_d = ptr_align(D);
+	/* the bias epilogue is fused only for a 16-byte aligned bias, as with the vector loads it uses */
+	int fuse_bias = bias && ptr_align(bias) >= 16;
 	BLAS_OK(cublasLtMatmulDescCreate(&desc, ct, CUDA_R_32F));
 	BLAS_OK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
 	BLAS_OK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
-	if (bias) {
+	if (fuse_bias) {
 		cublasLtEpilogue_t ep = CUBLASLT_EPILOGUE_BIAS;
 		BLAS_OK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &ep, sizeof ep));
 		BLAS_OK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
@@ -275,6 +304,10 @@ static void lt_matmul(void *D, const void *A, const void *B, const void *bias, i
 	BLAS_OK(cublasLtMatmulPreferenceCreate(&pref));
 	BLAS_OK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
 						     &kn_cuda.lt_workspace_bytes, sizeof kn_cuda.lt_workspace_bytes));
+	BLAS_OK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &al_a, sizeof al_a));
+	BLAS_OK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &al_b, sizeof al_b));
+	BLAS_OK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &al_d, sizeof al_d));
+	BLAS_OK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al_d, sizeof al_d));
 	cublasLtMatmulHeuristicResult_t heur;
 	int found = 0;
 	if (!kn_cuda.status) {
@@ -286,6 +319,10 @@ static void lt_matmul(void *D, const void *A, const void *B, const void *bias, i
 	if (!kn_cuda.status)
 		BLAS_OK(cublasLtMatmul(kn_cuda.lt, desc, &alpha, A, la, B, lb, &beta, D, ld, D, ld, &heur.algo,
 				       kn_cuda.lt_workspace, kn_cuda.lt_workspace_bytes, S()));
+	if (bias && !fuse_bias && !kn_cuda.status) {
+		add_bias_k<T><<<ceil_div((size_t)m * n, 256), 256, 0, S()>>>((T *)D, (const T *)bias, m, n, ldd);
+		LAUNCH_OK();
+	}
 	if (pref)
 		cublasLtMatmulPreferenceDestroy(pref);
 	if (ld)
