@@ -240,6 +240,7 @@ static void cu_release(struct kn_backend *be)
 	if (kn_cuda.stream)
 		cudaStreamDestroy(kn_cuda.stream);
 	memset(&kn_cuda, 0, sizeof kn_cuda);
+	cudaGetLastError(); /* a failed teardown call must not surface at the next open's first launch check */
 }
 
 static const struct kn_backend_vt cuda_vt = {
@@ -270,9 +271,11 @@ extern "C" int kn_cuda_open(struct kn_backend *be, enum kn_precision precision)
 		return kn_error(KN_EUNAVAIL, "device 'cuda' is already open in this process");
 	cudaDeviceProp prop;
 	cudaError_t e = cudaGetDeviceProperties(&prop, 0);
-	if (e != cudaSuccess)
+	if (e != cudaSuccess) {
+		cudaGetLastError();
 		return kn_error(KN_EUNAVAIL, "device 'cuda' is not available: cudaGetDeviceProperties: %s",
 				cudaGetErrorString(e));
+	}
 	const char *gate = getenv("AMPTUNE_CUDA_UNVALIDATED");
 	if (!gate || strcmp(gate, "1") != 0)
 		return kn_error(KN_EUNAVAIL, "device 'cuda' (%s): the CUDA training kernels in this build have not been "
@@ -282,6 +285,7 @@ extern "C" int kn_cuda_open(struct kn_backend *be, enum kn_precision precision)
 	if (precision == KN_FP64)
 		return kn_error(KN_EUNAVAIL, "precision 'fp64' is not available on the cuda backend");
 	memset(&kn_cuda, 0, sizeof kn_cuda);
+	cudaGetLastError(); /* LAUNCH_OK reads the runtime's last error: start from none */
 	kn_cuda.be = be;
 	kn_cuda.precision = precision;
 	kn_cuda.sm_count = prop.multiProcessorCount;
