@@ -286,6 +286,7 @@ extern "C" int kn_cuda_open(struct kn_backend *be, enum kn_precision precision)
 		return kn_error(KN_EUNAVAIL, "precision 'fp64' is not available on the cuda backend");
 	memset(&kn_cuda, 0, sizeof kn_cuda);
 	cudaGetLastError(); /* LAUNCH_OK reads the runtime's last error: start from none */
+	kn_cuda_ops_reset();
 	kn_cuda.be = be;
 	kn_cuda.precision = precision;
 	kn_cuda.sm_count = prop.multiProcessorCount;

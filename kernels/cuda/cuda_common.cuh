@@ -77,6 +77,9 @@ template <> struct cuda_type<__half> { static constexpr cudaDataType_t value = C
 
 static inline unsigned ceil_div(size_t a, size_t b) { return (unsigned)((a + b - 1) / b); }
 
+/* forgets cached cuBLASLt algorithm choices (cuda_ops.cu; at each open) */
+void kn_cuda_ops_reset(void);
+
 /* the op tables, one per activation type (cuda_ops.cu) */
 extern const struct kn_ops kn_cuda_ops_f32;
 extern const struct kn_ops kn_cuda_ops_bf16;
