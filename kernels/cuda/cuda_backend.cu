@@ -225,6 +225,11 @@ static void cu_release(struct kn_backend *be)
 	if (kn_cuda.be != be)
 		return;
 	cudaStreamSynchronize(kn_cuda.stream);
+	/* the handles first: cuBLAS's workspace is lt_workspace */
+	if (kn_cuda.lt)
+		cublasLtDestroy(kn_cuda.lt);
+	if (kn_cuda.blas)
+		cublasDestroy(kn_cuda.blas);
 	kn_free(be, kn_cuda.scratch, kn_cuda.scratch_bytes);
 	kn_free(be, kn_cuda.lt_workspace, kn_cuda.lt_workspace_bytes);
 	cudaFree(kn_cuda.red_partials);
@@ -233,10 +238,6 @@ static void cu_release(struct kn_backend *be)
 		cudaEventDestroy(kn_cuda.ev[p][0]);
 		cudaEventDestroy(kn_cuda.ev[p][1]);
 	}
-	if (kn_cuda.lt)
-		cublasLtDestroy(kn_cuda.lt);
-	if (kn_cuda.blas)
-		cublasDestroy(kn_cuda.blas);
 	if (kn_cuda.stream)
 		cudaStreamDestroy(kn_cuda.stream);
 	memset(&kn_cuda, 0, sizeof kn_cuda);
@@ -314,10 +315,15 @@ extern "C" int kn_cuda_open(struct kn_backend *be, enum kn_precision precision)
 	be->peak_flops = peak_flops(prop.name, precision);
 	be->impl = &kn_cuda;
 	if (kn_cuda.status == KN_OK) {
+		/* cuBLAS (attention's batched GEMMs) shares it, in stream order, instead of
+		 * a pool of its own that the memory accounting would not see; set after
+		 * cublasSetStream, which resets a handle's workspace */
 		kn_cuda.lt_workspace_bytes = 32u << 20;
 		int rc = kn_alloc(be, &kn_cuda.lt_workspace, kn_cuda.lt_workspace_bytes);
 		if (rc)
 			kn_cuda.status = rc;
+		else
+			BLAS_OK(cublasSetWorkspace(kn_cuda.blas, kn_cuda.lt_workspace, kn_cuda.lt_workspace_bytes));
 	}
 	if (kn_cuda.status) {
 		int rc = kn_cuda.status;

@@ -23,7 +23,7 @@ struct kn_cuda_ctx {
 	cudaStream_t stream;
 	cublasLtHandle_t lt;
 	cublasHandle_t blas;
-	void *lt_workspace;
+	void *lt_workspace; /* also cuBLAS's workspace */
 	size_t lt_workspace_bytes;
 	/* growable scratch for attention's permuted q/k/v and their gradients */
 	void *scratch;
