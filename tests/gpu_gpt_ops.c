@@ -10,7 +10,7 @@
  *   fp32 (TF32 off)       atol 1e-5, rtol 1e-5
  *   tf32 (10-bit mantissa) atol 5e-3, rtol 5e-3
  *   fp16 (10-bit, u=4.9e-4) atol 1e-2, rtol 1e-2
- *   bf16 (7-bit,  u=3.9e-3) atol 6e-2, rtol 4e-2
+ *   bf16 (7-bit,  u=2.0e-3) atol 6e-2, rtol 4e-2
  */
 #include <check.h>
 #include <math.h>
