@@ -20,12 +20,15 @@ const char *kn_fmt_bytes(char *buf, size_t n, double bytes)
 int kn_backend_open(struct kn_backend *be, const char *device, enum kn_precision precision, size_t mem_limit_bytes)
 {
 	int rc;
+	/* the limit applies to the backend's own allocations too (cuBLASLt workspace) */
 	memset(be, 0, sizeof *be);
+	be->mem_limit_bytes = mem_limit_bytes;
 	if (strcmp(device, "auto") == 0) {
 		/* a GPU that this build cannot drive falls back to the cpu */
 		if (kn_cuda_device_count() > 0 && kn_cuda_open(be, precision) == KN_OK)
-			goto opened;
+			return KN_OK;
 		memset(be, 0, sizeof *be);
+		be->mem_limit_bytes = mem_limit_bytes;
 		device = "cpu";
 	}
 	if (strcmp(device, "cpu") == 0)
@@ -34,11 +37,7 @@ int kn_backend_open(struct kn_backend *be, const char *device, enum kn_precision
 		rc = kn_cuda_open(be, precision);
 	else
 		return kn_error(KN_EUSAGE, "unknown device '%s' (expected cpu, cuda or auto)", device);
-	if (rc)
-		return rc;
-opened:
-	be->mem_limit_bytes = mem_limit_bytes;
-	return KN_OK;
+	return rc;
 }
 
 int kn_backend_open_reference(struct kn_backend *be)
@@ -61,7 +60,10 @@ int kn_alloc(struct kn_backend *be, void **ptr, size_t bytes)
 	if (be->mem_limit_bytes && be->mem_in_use_bytes + bytes > be->mem_limit_bytes)
 		return kn_error(KN_ENOMEM, "out of memory on '%s': need %s, free %s of the %s limit", be->name,
 				kn_fmt_bytes(need, sizeof need, (double)bytes),
-				kn_fmt_bytes(avail, sizeof avail, (double)(be->mem_limit_bytes - be->mem_in_use_bytes)),
+				kn_fmt_bytes(avail, sizeof avail,
+					     be->mem_in_use_bytes < be->mem_limit_bytes
+						     ? (double)(be->mem_limit_bytes - be->mem_in_use_bytes)
+						     : 0.0),
 				kn_fmt_bytes((char[32]){ 0 }, 32, (double)be->mem_limit_bytes));
 	int rc = be->vt->dev_alloc(be, ptr, bytes);
 	if (rc)

@@ -1,18 +1,22 @@
 /*
  * Every GPT op on CUDA against the fp64 CPU reference on the same inputs, in
- * each precision; outputs the op overwrites start as NaN. Exits 77 (skipped)
- * when no CUDA device is present or CUDA is not compiled in.
+ * each precision; outputs the op overwrites start as NaN. AdamW, the cast to
+ * compute weights, zeroing and the host reductions against the same formulas
+ * in double. Exits 77 (skipped) when no CUDA device is present or CUDA is not
+ * compiled in.
  *
  * Tolerances (|cuda - fp64| <= atol + rtol |fp64|), from each format's unit
  * roundoff u and the few roundings an op's result passes through:
  *   fp32 (TF32 off)       atol 1e-5, rtol 1e-5
  *   tf32 (10-bit mantissa) atol 5e-3, rtol 5e-3
  *   fp16 (10-bit, u=4.9e-4) atol 1e-2, rtol 1e-2
- *   bf16 (7-bit,  u=3.9e-3) atol 6e-2, rtol 4e-2
+ *   bf16 (7-bit,  u=2.0e-3) atol 6e-2, rtol 4e-2
  */
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "gpt_op_cases.h"
 #include "kernels/backend.h"
@@ -63,9 +67,92 @@ START_TEST(test_op_on_cuda)
 }
 END_TEST
 
+/* relative rounding of the act type: 0 where it is fp32 */
+static double act_rtol(enum kn_precision p) { return p == KN_BF16 ? 1.0 / 256 : p == KN_FP16 ? 1.0 / 1024 : 0; }
+
+/* AdamW (fp32 master and moments, act-typed gradient and compute copy) against
+ * the update written out in double; master_to_compute as a rounding of master. */
+START_TEST(test_adamw_on_cuda)
+{
+	enum kn_precision p = precisions[_i].p;
+	const char *pn = kn_precision_name(p);
+	struct kn_backend be;
+	ck_assert_msg(kn_backend_open(&be, "cuda", p, 0) == KN_OK, "opening cuda: %s", kn_last_error());
+	enum { N = 1000 };
+	double x0[N], g0[N];
+	tu_fill_uniform(x0, N, -1, 1, 30);
+	tu_fill_uniform(g0, N, -0.5, 0.5, 31);
+	void *w = tu_dev(&be, x0, N, 1), *m = tu_dev(&be, NULL, N, 1), *v = tu_dev(&be, NULL, N, 1);
+	void *dg = tu_dev(&be, g0, N, 0), *cw = be.compute_aliases_master ? w : tu_dev(&be, NULL, N, 0);
+	void *cast = tu_dev(&be, NULL, N, 0);
+	/* the values as stored on the device: master fp32, gradient in the act type */
+	double *ew = tu_host(&be, w, N, 1), *g = tu_host(&be, dg, N, 0);
+	be.ops->master_to_compute(cast, w, N);
+	double *got = tu_host(&be, cast, N, 0);
+	ck_assert_msg(tu_max_err(got, ew, N, 1e-7, act_rtol(p)) <= 1.0, "%s: master_to_compute", pn);
+	free(got);
+	double lr = 0.01, b1 = 0.9, b2 = 0.95, eps = 1e-8, wd = 0.1, scale = 0.5;
+	double em[N] = { 0 }, ev[N] = { 0 };
+	for (int t = 1; t <= 3; t++) {
+		be.ops->adamw(w, cw, dg, m, v, N, (float)lr, (float)b1, (float)b2, (float)eps, (float)wd, t, (float)scale);
+		for (int i = 0; i < N; i++) {
+			double gi = g[i] * scale;
+			em[i] = b1 * em[i] + (1 - b1) * gi;
+			ev[i] = b2 * ev[i] + (1 - b2) * gi * gi;
+			double mh = em[i] / (1 - pow(b1, t)), vh = ev[i] / (1 - pow(b2, t));
+			ew[i] -= lr * (mh / (sqrt(vh) + eps) + wd * ew[i]);
+		}
+	}
+	ck_assert_msg(kn_sync(&be) == KN_OK, "%s: %s", pn, kn_last_error());
+	double *gw = tu_host(&be, w, N, 1), *gc = tu_host(&be, cw, N, 0);
+	/* fp32 arithmetic on values of size 1: a few float roundings per step */
+	ck_assert_msg(tu_max_err(gw, ew, N, 1e-6, 1e-6) <= 1.0, "%s: adamw master weights", pn);
+	ck_assert_msg(tu_max_err(gc, gw, N, 1e-7, act_rtol(p)) <= 1.0, "%s: adamw compute copy", pn);
+	free(gw), free(gc), free(ew), free(g);
+	kn_free(&be, w, 0), kn_free(&be, m, 0), kn_free(&be, v, 0), kn_free(&be, dg, 0), kn_free(&be, cast, 0);
+	if (cw != w)
+		kn_free(&be, cw, 0);
+	kn_backend_release(&be);
+}
+END_TEST
+
+/* sum_master and norm_squared against sums in double, bitwise repeatable; zero */
+START_TEST(test_reductions_on_cuda)
+{
+	enum kn_precision p = precisions[_i].p;
+	const char *pn = kn_precision_name(p);
+	struct kn_backend be;
+	ck_assert_msg(kn_backend_open(&be, "cuda", p, 0) == KN_OK, "opening cuda: %s", kn_last_error());
+	enum { N = 100003 };
+	double *x = malloc(N * sizeof *x);
+	tu_fill_uniform(x, N, -1, 1, 32);
+	void *xm = tu_dev(&be, x, N, 1), *xa = tu_dev(&be, x, N, 0);
+	double *hm = tu_host(&be, xm, N, 1), *ha = tu_host(&be, xa, N, 0);
+	double rs = 0, rq = 0, abs_s = 0;
+	for (int i = 0; i < N; i++) {
+		rs += hm[i];
+		abs_s += fabs(hm[i]);
+		rq += ha[i] * ha[i];
+	}
+	double s1 = be.ops->sum_master(xm, N), q1 = be.ops->norm_squared(xa, N);
+	double s2 = be.ops->sum_master(xm, N), q2 = be.ops->norm_squared(xa, N);
+	ck_assert_msg(kn_sync(&be) == KN_OK, "%s: %s", pn, kn_last_error());
+	ck_assert_msg(fabs(s1 - rs) <= 1e-10 * abs_s, "%s: sum_master %.17g, expected %.17g", pn, s1, rs);
+	ck_assert_msg(fabs(q1 - rq) <= 1e-10 * rq, "%s: norm_squared %.17g, expected %.17g", pn, q1, rq);
+	ck_assert_msg(memcmp(&s1, &s2, sizeof s1) == 0 && memcmp(&q1, &q2, sizeof q1) == 0, "%s: not repeatable", pn);
+	be.ops->zero(xa, N);
+	double *z = tu_host(&be, xa, N, 0);
+	for (int i = 0; i < N; i++)
+		ck_assert_msg(z[i] == 0, "%s: zero left element %d at %g", pn, i, z[i]);
+	free(z), free(hm), free(ha), free(x);
+	kn_free(&be, xm, 0), kn_free(&be, xa, 0);
+	kn_backend_release(&be);
+}
+END_TEST
+
 int main(void)
 {
-	if (kn_cuda_device_count() == 0) {
+	if (tu_cuda_device_count_forked() == 0) {
 		printf("gpu_gpt_ops: no CUDA device present (or CUDA not compiled in): skipped\n");
 		return 77;
 	}
@@ -74,6 +161,8 @@ int main(void)
 	TCase *tc = tcase_create("ops");
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_op_on_cuda, 0, NPREC * GPT_OP_NCASES);
+	tcase_add_loop_test(tc, test_adamw_on_cuda, 0, NPREC);
+	tcase_add_loop_test(tc, test_reductions_on_cuda, 0, NPREC);
 	suite_add_tcase(s, tc);
 	return tu_run_suite(s);
 }

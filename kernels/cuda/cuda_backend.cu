@@ -225,6 +225,11 @@ static void cu_release(struct kn_backend *be)
 	if (kn_cuda.be != be)
 		return;
 	cudaStreamSynchronize(kn_cuda.stream);
+	/* the handles first: cuBLAS's workspace is lt_workspace */
+	if (kn_cuda.lt)
+		cublasLtDestroy(kn_cuda.lt);
+	if (kn_cuda.blas)
+		cublasDestroy(kn_cuda.blas);
 	kn_free(be, kn_cuda.scratch, kn_cuda.scratch_bytes);
 	kn_free(be, kn_cuda.lt_workspace, kn_cuda.lt_workspace_bytes);
 	cudaFree(kn_cuda.red_partials);
@@ -233,13 +238,10 @@ static void cu_release(struct kn_backend *be)
 		cudaEventDestroy(kn_cuda.ev[p][0]);
 		cudaEventDestroy(kn_cuda.ev[p][1]);
 	}
-	if (kn_cuda.lt)
-		cublasLtDestroy(kn_cuda.lt);
-	if (kn_cuda.blas)
-		cublasDestroy(kn_cuda.blas);
 	if (kn_cuda.stream)
 		cudaStreamDestroy(kn_cuda.stream);
 	memset(&kn_cuda, 0, sizeof kn_cuda);
+	cudaGetLastError(); /* a failed teardown call must not surface at the next open's first launch check */
 }
 
 /* the driver's view: everything in use on the device, this process's context included */
@@ -283,9 +285,11 @@ extern "C" int kn_cuda_open(struct kn_backend *be, enum kn_precision precision)
 		return kn_error(KN_EUNAVAIL, "device 'cuda' is already open in this process");
 	cudaDeviceProp prop;
 	cudaError_t e = cudaGetDeviceProperties(&prop, 0);
-	if (e != cudaSuccess)
+	if (e != cudaSuccess) {
+		cudaGetLastError();
 		return kn_error(KN_EUNAVAIL, "device 'cuda' is not available: cudaGetDeviceProperties: %s",
 				cudaGetErrorString(e));
+	}
 	const char *gate = getenv("AMPTUNE_CUDA_UNVALIDATED");
 	if (!gate || strcmp(gate, "1") != 0)
 		return kn_error(KN_EUNAVAIL, "device 'cuda' (%s): the CUDA training kernels in this build have not been "
@@ -295,6 +299,8 @@ extern "C" int kn_cuda_open(struct kn_backend *be, enum kn_precision precision)
 	if (precision == KN_FP64)
 		return kn_error(KN_EUNAVAIL, "precision 'fp64' is not available on the cuda backend");
 	memset(&kn_cuda, 0, sizeof kn_cuda);
+	cudaGetLastError(); /* LAUNCH_OK reads the runtime's last error: start from none */
+	kn_cuda_ops_reset();
 	kn_cuda.be = be;
 	kn_cuda.precision = precision;
 	kn_cuda.sm_count = prop.multiProcessorCount;
@@ -322,10 +328,15 @@ extern "C" int kn_cuda_open(struct kn_backend *be, enum kn_precision precision)
 	be->peak_flops = peak_flops(prop.name, precision);
 	be->impl = &kn_cuda;
 	if (kn_cuda.status == KN_OK) {
+		/* cuBLAS (attention's batched GEMMs) shares it, in stream order, instead of
+		 * a pool of its own that the memory accounting would not see; set after
+		 * cublasSetStream, which resets a handle's workspace */
 		kn_cuda.lt_workspace_bytes = 32u << 20;
 		int rc = kn_alloc(be, &kn_cuda.lt_workspace, kn_cuda.lt_workspace_bytes);
 		if (rc)
 			kn_cuda.status = rc;
+		else
+			BLAS_OK(cublasSetWorkspace(kn_cuda.blas, kn_cuda.lt_workspace, kn_cuda.lt_workspace_bytes));
 	}
 	if (kn_cuda.status) {
 		int rc = kn_cuda.status;

@@ -23,7 +23,7 @@ struct kn_cuda_ctx {
 	cudaStream_t stream;
 	cublasLtHandle_t lt;
 	cublasHandle_t blas;
-	void *lt_workspace;
+	void *lt_workspace; /* also cuBLAS's workspace */
 	size_t lt_workspace_bytes;
 	/* growable scratch for attention's permuted q/k/v and their gradients */
 	void *scratch;
@@ -76,6 +76,9 @@ template <> struct cuda_type<__nv_bfloat16> { static constexpr cudaDataType_t va
 template <> struct cuda_type<__half> { static constexpr cudaDataType_t value = CUDA_R_16F; };
 
 static inline unsigned ceil_div(size_t a, size_t b) { return (unsigned)((a + b - 1) / b); }
+
+/* forgets cached cuBLASLt algorithm choices (cuda_ops.cu; at each open) */
+void kn_cuda_ops_reset(void);
 
 /* the op tables, one per activation type (cuda_ops.cu) */
 extern const struct kn_ops kn_cuda_ops_f32;

@@ -13,6 +13,7 @@
  */
 #include <cub/device/device_radix_sort.cuh>
 #include <math.h>
+#include <string.h>
 
 #include "kernels/cuda/cuda_common.cuh"
 
@@ -250,7 +251,57 @@ static void layernorm_backward(void *dinp, void *dw, void *db, const void *dout,
 
 /* ---------------- linear layers: cuBLASLt ---------------- */
 
-/* D (m x n, col-major, ldd) = alpha op(A) op(B) + beta D [+ bias], shapes in cuBLAS terms */
+/* D[i + j*ldd] += bias[i]: the bias for a D that the epilogue cannot take */
+template <typename T> __global__ void add_bias_k(T *D, const T *bias, int m, int n, int ldd)
+{
+	size_t e = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+	if (e >= (size_t)m * n)
+		return;
+	int i = (int)(e % m), j = (int)(e / m);
+	size_t o = i + (size_t)j * ldd;
+	D[o] = fromf<T>(tof(D[o]) + tof(bias[i]));
+}
+
+/* largest power of two up to 256 dividing the address */
+static uint32_t ptr_align(const void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+	uint32_t al = 256;
+	while (al > 1 && a % al)
+		al >>= 1;
+	return al;
+}
+
+/* cuBLASLt's heuristic query costs more host time than a small layer's
+ * GEMM takes on the GPU: its answers are kept per problem (a model has a few
+ * dozen), keyed by everything the query sees. */
+struct lt_key {
+	int dt, ct, m, n, k, transa, transb, lda, ldb, ldd, fuse_bias;
+	uint32_t al_a, al_b, al_d;
+};
+#define LT_CACHE_SIZE 256
+static struct {
+	struct lt_key key;
+	cublasLtMatmulAlgo_t algo;
+} lt_cache[LT_CACHE_SIZE];
+static int lt_cache_n;
+
+void kn_cuda_ops_reset(void) { lt_cache_n = 0; }
+
+static const cublasLtMatmulAlgo_t *lt_cache_find(const struct lt_key *key)
+{
+	for (int i = 0; i < lt_cache_n; i++)
+		if (memcmp(&lt_cache[i].key, key, sizeof *key) == 0)
+			return &lt_cache[i].algo;
+	return NULL;
+}
+
+/*
+ * D (m x n, col-major, ldd) = alpha op(A) op(B) + beta D [+ bias], shapes in
+ * cuBLAS terms. The heuristic assumes 256-byte aligned matrices unless told
+ * otherwise, so it is given each pointer's actual alignment (tensors carved
+ * out of one allocation can sit at any element offset).
+ */
 template <typename T>
 static void lt_matmul(void *D, const void *A, const void *B, const void *bias, int m, int n, int k, int transa, int transb,
 		      int lda, int ldb, int ldd, float alpha, float beta)
@@ -261,10 +312,14 @@ static void lt_matmul(void *D, const void *A, const void *B, const void *bias, i
 	cublasLtMatrixLayout_t la = NULL, lb = NULL, ld = NULL;
 	cublasLtMatmulPreference_t pref = NULL;
 	cublasOperation_t ta = transa ? CUBLAS_OP_T : CUBLAS_OP_N, tb = transb ? CUBLAS_OP_T : CUBLAS_OP_N;
+	uint32_t al_a = ptr_align(A), al_b = ptr_align(B), al_d = ptr_align(D);
+	/* the epilogue is given only a 16-byte aligned bias (narrower ones are reported to fail);
+	 * any other is added by a separate kernel */
+	int fuse_bias = bias && ptr_align(bias) >= 16;
 	BLAS_OK(cublasLtMatmulDescCreate(&desc, ct, CUDA_R_32F));
 	BLAS_OK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
 	BLAS_OK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
-	if (bias) {
+	if (fuse_bias) {
 		cublasLtEpilogue_t ep = CUBLASLT_EPILOGUE_BIAS;
 		BLAS_OK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &ep, sizeof ep));
 		BLAS_OK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
@@ -272,20 +327,46 @@ static void lt_matmul(void *D, const void *A, const void *B, const void *bias, i
 	BLAS_OK(cublasLtMatrixLayoutCreate(&la, dt, transa ? k : m, transa ? m : k, lda));
 	BLAS_OK(cublasLtMatrixLayoutCreate(&lb, dt, transb ? n : k, transb ? k : n, ldb));
 	BLAS_OK(cublasLtMatrixLayoutCreate(&ld, dt, m, n, ldd));
+	struct lt_key key;
+	memset(&key, 0, sizeof key); /* padding too: keys compare with memcmp */
+	key.dt = (int)dt, key.ct = (int)ct, key.m = m, key.n = n, key.k = k, key.transa = transa, key.transb = transb;
+	key.lda = lda, key.ldb = ldb, key.ldd = ldd, key.fuse_bias = fuse_bias;
+	key.al_a = al_a, key.al_b = al_b, key.al_d = al_d;
+	const cublasLtMatmulAlgo_t *algo = lt_cache_find(&key);
+	if (algo || kn_cuda.status)
+		goto run;
 	BLAS_OK(cublasLtMatmulPreferenceCreate(&pref));
 	BLAS_OK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
 						     &kn_cuda.lt_workspace_bytes, sizeof kn_cuda.lt_workspace_bytes));
-	cublasLtMatmulHeuristicResult_t heur;
-	int found = 0;
+	BLAS_OK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &al_a, sizeof al_a));
+	BLAS_OK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &al_b, sizeof al_b));
+	BLAS_OK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &al_d, sizeof al_d));
+	BLAS_OK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al_d, sizeof al_d));
 	if (!kn_cuda.status) {
+		cublasLtMatmulHeuristicResult_t heur;
+		int found = 0;
 		BLAS_OK(cublasLtMatmulAlgoGetHeuristic(kn_cuda.lt, desc, la, lb, ld, ld, pref, 1, &heur, &found));
 		if (!kn_cuda.status && found == 0)
 			kn_cuda_fail(KN_ERR, "cublasLtMatmulAlgoGetHeuristic", "no algorithm for this shape", __FILE__,
 				     __LINE__);
+		if (!kn_cuda.status && lt_cache_n < LT_CACHE_SIZE) {
+			lt_cache[lt_cache_n].key = key;
+			lt_cache[lt_cache_n].algo = heur.algo;
+			algo = &lt_cache[lt_cache_n++].algo;
+		} else if (!kn_cuda.status) {
+			static cublasLtMatmulAlgo_t uncached;
+			uncached = heur.algo;
+			algo = &uncached;
+		}
 	}
+run:
 	if (!kn_cuda.status)
-		BLAS_OK(cublasLtMatmul(kn_cuda.lt, desc, &alpha, A, la, B, lb, &beta, D, ld, D, ld, &heur.algo,
+		BLAS_OK(cublasLtMatmul(kn_cuda.lt, desc, &alpha, A, la, B, lb, &beta, D, ld, D, ld, algo,
 				       kn_cuda.lt_workspace, kn_cuda.lt_workspace_bytes, S()));
+	if (bias && !fuse_bias && !kn_cuda.status) {
+		add_bias_k<T><<<ceil_div((size_t)m * n, 256), 256, 0, S()>>>((T *)D, (const T *)bias, m, n, ldd);
+		LAUNCH_OK();
+	}
 	if (pref)
 		cublasLtMatmulPreferenceDestroy(pref);
 	if (ld)

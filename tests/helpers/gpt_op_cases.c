@@ -28,7 +28,23 @@ static void *poisoned(struct kn_backend *be, size_t n)
 	return p;
 }
 
-static void finish_io(struct kn_backend *be, struct op_io *io, void *out, void **in, void **grad, int backward)
+/* Gradients an op accumulates into start from this pattern, which finish_io
+ * subtracts again, so an op that overwrites instead of adding fails. The
+ * values are multiples of 1/8 in [-1/2, 1/2], exact in every format. */
+static double acc_start(size_t i) { return (double)((long)(i * 5 % 9) - 4) / 8; }
+
+static void *accumulated(struct kn_backend *be, size_t n)
+{
+	double *h = malloc((n ? n : 1) * sizeof *h);
+	for (size_t i = 0; i < n; i++)
+		h[i] = acc_start(i);
+	void *p = tu_dev(be, h, n, 0);
+	free(h);
+	return p;
+}
+
+/* acc_mask: bit k set when grad[k] was made by accumulated() */
+static void finish_io(struct kn_backend *be, struct op_io *io, void *out, void **grad, int backward, unsigned acc_mask)
 {
 	free(io->out);
 	io->out = tu_host(be, out, io->out_n, io->out_master);
@@ -36,9 +52,11 @@ static void finish_io(struct kn_backend *be, struct op_io *io, void *out, void *
 		if (backward && grad[k]) {
 			free(io->grad[k]);
 			io->grad[k] = tu_host(be, grad[k], io->in_n[k], 0);
+			if (acc_mask & (1u << k))
+				for (size_t i = 0; i < io->in_n[k]; i++)
+					io->grad[k][i] -= acc_start(i);
 		}
 	}
-	(void)in;
 }
 
 /* ---- runners: upload inputs, forward, optionally backward with dout = R ---- */
@@ -52,12 +70,12 @@ void run_encoder(struct kn_backend *be, struct op_io *io, int backward)
 	be->ops->encoder_forward(out, tok, wte, wpe, B, T, C);
 	if (backward) {
 		void *dout = tu_dev(be, io->R, io->out_n, 0);
-		g[0] = tu_dev(be, NULL, io->in_n[0], 0);
-		g[1] = tu_dev(be, NULL, io->in_n[1], 0);
+		g[0] = accumulated(be, io->in_n[0]);
+		g[1] = accumulated(be, io->in_n[1]);
 		be->ops->encoder_backward(g[0], g[1], dout, tok, B, T, C);
 		kn_free(be, dout, 0);
 	}
-	finish_io(be, io, out, NULL, g, backward);
+	finish_io(be, io, out, g, backward, 3);
 	kn_free(be, wte, 0), kn_free(be, wpe, 0), kn_free(be, tok, 0), kn_free(be, out, 0);
 	kn_free(be, g[0], 0), kn_free(be, g[1], 0);
 }
@@ -73,11 +91,11 @@ void run_layernorm(struct kn_backend *be, struct op_io *io, int backward)
 	if (backward) {
 		void *dout = tu_dev(be, io->R, io->out_n, 0);
 		for (int k = 0; k < 3; k++)
-			g[k] = tu_dev(be, NULL, io->in_n[k], 0);
+			g[k] = accumulated(be, io->in_n[k]); /* dinp accumulates too */
 		be->ops->layernorm_backward(g[0], g[1], g[2], dout, x, w, mean, rstd, N, C);
 		kn_free(be, dout, 0);
 	}
-	finish_io(be, io, out, NULL, g, backward);
+	finish_io(be, io, out, g, backward, 7);
 	kn_free(be, x, 0), kn_free(be, w, 0), kn_free(be, b, 0), kn_free(be, out, 0);
 	kn_free(be, mean, 0), kn_free(be, rstd, 0);
 	for (int k = 0; k < 3; k++)
@@ -96,11 +114,11 @@ void run_matmul(struct kn_backend *be, struct op_io *io, int backward)
 		void *dout = tu_dev(be, io->R, io->out_n, 0);
 		g[0] = poisoned(be, io->in_n[0]); /* dinp is overwritten; weight grads accumulate */
 		for (int k = 1; k < io->n_in; k++)
-			g[k] = tu_dev(be, NULL, io->in_n[k], 0);
+			g[k] = accumulated(be, io->in_n[k]);
 		be->ops->matmul_backward(g[0], g[1], g[2], dout, x, w, N, C, OC);
 		kn_free(be, dout, 0);
 	}
-	finish_io(be, io, out, NULL, g, backward);
+	finish_io(be, io, out, g, backward, 6);
 	kn_free(be, x, 0), kn_free(be, w, 0), kn_free(be, b, 0), kn_free(be, out, 0);
 	for (int k = 0; k < 3; k++)
 		kn_free(be, g[k], 0);
@@ -120,7 +138,7 @@ void run_attention(struct kn_backend *be, struct op_io *io, int backward)
 		be->ops->attention_backward(g[0], scratch, dout, qkv, att, B, T, C, NH);
 		kn_free(be, dout, 0), kn_free(be, scratch, 0);
 	}
-	finish_io(be, io, out, NULL, g, backward);
+	finish_io(be, io, out, g, backward, 0);
 	kn_free(be, qkv, 0), kn_free(be, out, 0), kn_free(be, att, 0), kn_free(be, g[0], 0);
 }
 
@@ -135,7 +153,7 @@ void run_gelu(struct kn_backend *be, struct op_io *io, int backward)
 		be->ops->gelu_backward(g[0], x, dout, io->out_n);
 		kn_free(be, dout, 0);
 	}
-	finish_io(be, io, out, NULL, g, backward);
+	finish_io(be, io, out, g, backward, 0);
 	kn_free(be, x, 0), kn_free(be, out, 0), kn_free(be, g[0], 0);
 }
 
@@ -148,13 +166,13 @@ void run_residual(struct kn_backend *be, struct op_io *io, int backward)
 	be->ops->residual_forward(out, a, b, io->out_n);
 	if (backward) {
 		void *dout = tu_dev(be, io->R, io->out_n, 0);
-		g[0] = tu_dev(be, NULL, io->in_n[0], 0);
-		g[1] = tu_dev(be, NULL, io->in_n[1], 0);
+		g[0] = accumulated(be, io->in_n[0]);
+		g[1] = accumulated(be, io->in_n[1]);
 		be->ops->accumulate(g[0], dout, io->out_n);
 		be->ops->accumulate(g[1], dout, io->out_n);
 		kn_free(be, dout, 0);
 	}
-	finish_io(be, io, out, NULL, g, backward);
+	finish_io(be, io, out, g, backward, 3);
 	kn_free(be, a, 0), kn_free(be, b, 0), kn_free(be, out, 0), kn_free(be, g[0], 0), kn_free(be, g[1], 0);
 }
 
@@ -175,7 +193,7 @@ void run_crossentropy(struct kn_backend *be, struct op_io *io, int backward)
 		be->ops->crossentropy_backward(logits, tg, (float)io->R[0], N, V);
 		g[0] = logits;
 	}
-	finish_io(be, io, losses, NULL, g, backward);
+	finish_io(be, io, losses, g, backward, 0);
 	kn_free(be, logits, 0), kn_free(be, losses, 0), kn_free(be, tg, 0);
 }
 
@@ -205,7 +223,8 @@ op_runner gpt_op_case(int k, struct op_io *io, const char **name)
 	switch (k) {
 	case 0:
 		*name = "encoder";
-		*io = (struct op_io){ .B = 2, .T = 5, .C = 8, .V = 7, .n_in = 2 };
+		/* C > 128 spans two column blocks of the CUDA embedding gradient */
+		*io = (struct op_io){ .B = 2, .T = 5, .C = 130, .V = 7, .n_in = 2 };
 		io->in_n[0] = (size_t)io->V * io->C;
 		io->in_n[1] = (size_t)io->T * io->C;
 		io->in[0] = rnd(io->in_n[0], -1, 1, 1);
@@ -218,7 +237,9 @@ op_runner gpt_op_case(int k, struct op_io *io, const char **name)
 		return run_encoder;
 	case 1: {
 		*name = "layernorm";
-		*io = (struct op_io){ .B = 3, .T = 4, .C = 16, .n_in = 3 };
+		/* C = 136: several passes of a 32-lane row loop and two 128-column blocks;
+		 * N = 75 rows: more than the CUDA column sums' 64 row chunks */
+		*io = (struct op_io){ .B = 3, .T = 25, .C = 136, .n_in = 3 };
 		size_t N = (size_t)io->B * io->T;
 		io->in_n[0] = N * io->C;
 		io->in_n[1] = io->in_n[2] = io->C;
@@ -232,7 +253,8 @@ op_runner gpt_op_case(int k, struct op_io *io, const char **name)
 	case 2:
 	case 3: {
 		*name = k == 2 ? "matmul" : "matmul (no bias)";
-		*io = (struct op_io){ .B = 2, .T = 6, .C = 12, .OC = 20, .n_in = k == 2 ? 3 : 2 };
+		/* N = 14, C = 12, OC = 20 all differ, so a swapped dimension or leading dimension shows */
+		*io = (struct op_io){ .B = 2, .T = 7, .C = 12, .OC = 20, .n_in = k == 2 ? 3 : 2 };
 		size_t N = (size_t)io->B * io->T;
 		io->in_n[0] = N * io->C;
 		io->in_n[1] = (size_t)io->OC * io->C;
@@ -248,7 +270,8 @@ op_runner gpt_op_case(int k, struct op_io *io, const char **name)
 	}
 	case 4:
 		*name = "attention";
-		*io = (struct op_io){ .B = 2, .T = 7, .C = 12, .NH = 3, .n_in = 1 };
+		/* T = 35: rows longer than one 32-lane pass of the CUDA softmax */
+		*io = (struct op_io){ .B = 2, .T = 35, .C = 12, .NH = 3, .n_in = 1 };
 		io->in_n[0] = (size_t)io->B * io->T * 3 * io->C;
 		io->in[0] = rnd(io->in_n[0], -1.5, 1.5, 12);
 		io->out_n = (size_t)io->B * io->T * io->C;
@@ -271,7 +294,8 @@ op_runner gpt_op_case(int k, struct op_io *io, const char **name)
 		return run_residual;
 	default: {
 		*name = "crossentropy";
-		*io = (struct op_io){ .B = 2, .T = 5, .V = 11, .n_in = 1, .out_master = 1 };
+		/* V = 300: more than one pass of a 256-thread row block */
+		*io = (struct op_io){ .B = 2, .T = 5, .V = 300, .n_in = 1, .out_master = 1 };
 		size_t N = (size_t)io->B * io->T;
 		io->in_n[0] = N * io->V;
 		io->in[0] = rnd(io->in_n[0], -3, 3, 19);

@@ -4,7 +4,9 @@
  * precision). A runner uploads io's inputs to `be`, runs the op's forward and,
  * with `backward`, its backward with dout = R, and downloads the forward
  * output into io->out and the input gradients into io->grad (both malloc'd).
- * Outputs the op must overwrite start as NaN, so unwritten elements fail.
+ * Outputs the op must overwrite start as NaN, so unwritten elements fail;
+ * gradients it accumulates into start from a nonzero pattern that is
+ * subtracted after the download, so overwriting instead of adding fails.
  */
 #ifndef GPT_OP_CASES_H
 #define GPT_OP_CASES_H

@@ -18,6 +18,10 @@ double *tu_host(struct kn_backend *be, const void *dev, size_t n, int master);
 /* Runs a Check suite with CK_NORMAL output; returns the process exit code. */
 struct Suite;
 int tu_run_suite(struct Suite *s);
+/* Number of CUDA devices, counted in a child process: the CUDA driver cannot
+ * be used in a process forked after it was initialised, and Check runs each
+ * test in a forked child, so a GPU suite's main() must not touch CUDA itself. */
+int tu_cuda_device_count_forked(void);
 /* A scratch directory path unique to this process, created on first use. */
 const char *tu_tmpdir(void);
 
