@@ -121,18 +121,23 @@ char *rp_record_to_line(const struct rp_record *r)
 	return s;
 }
 
+void rp_hash_id(char out[13], const char *text, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)text[i];
+		h *= 0x100000001b3ull;
+	}
+	snprintf(out, 13, "%012llx", (unsigned long long)(h & 0xffffffffffffull));
+}
+
 void rp_config_id(char out[13], const char *model, const char *size, const char *dataset, const char *device,
 		  const char *precision, int batch, int seq, int workers, int prefetch, uint64_t seed, long steps)
 {
 	char buf[1024];
 	int n = snprintf(buf, sizeof buf, "%s|%s|%s|%s|%s|%d|%d|%d|%d|%llu|%ld", model, size, dataset, device, precision,
 			 batch, seq, workers, prefetch, (unsigned long long)seed, steps);
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (int i = 0; i < n && i < (int)sizeof buf; i++) {
-		h ^= (unsigned char)buf[i];
-		h *= 0x100000001b3ull;
-	}
-	snprintf(out, 13, "%012llx", (unsigned long long)(h & 0xffffffffffffull));
+	rp_hash_id(out, buf, n < (int)sizeof buf ? (size_t)n : sizeof buf);
 }
 
 /* ---- reading ---------------------------------------------------------- */

@@ -68,7 +68,10 @@ int rp_record_parse(struct rp_record *r, const char *line, size_t len);
 /* 1 when `status` is one a results record may carry. */
 int rp_status_known(const char *status);
 
-/* The stable id of a configuration: 12 hex digits of FNV-1a over its settings. */
+/* 12 hex digits of FNV-1a over n bytes of text: the hash behind every id. */
+void rp_hash_id(char out[13], const char *text, size_t n);
+/* The stable id of a configuration: rp_hash_id() of "model|size|dataset|device|
+ * precision|batch|seq|workers|prefetch|seed|steps". */
 void rp_config_id(char out[13], const char *model, const char *size, const char *dataset, const char *device,
 		  const char *precision, int batch, int seq, int workers, int prefetch, uint64_t seed, long steps);
 
