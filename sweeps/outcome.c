@@ -1,0 +1,137 @@
+#include "sweeps/outcome.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "amptune_version.h"
+#include "reports/record.h"
+
+/* The last line of stdout that is a JSON object: the record `train --json` prints. */
+static cJSON *child_record(const struct sw_outcome *o)
+{
+	const char *s = o->out, *end = o->out + o->out_len;
+	while (end > s) {
+		const char *line_end = end;
+		while (line_end > s && (line_end[-1] == '\n' || line_end[-1] == '\r'))
+			line_end--;
+		const char *line = line_end;
+		while (line > s && line[-1] != '\n')
+			line--;
+		cJSON *j = cJSON_ParseWithLength(line, (size_t)(line_end - line));
+		if (cJSON_IsObject(j))
+			return j;
+		cJSON_Delete(j);
+		end = line;
+	}
+	return NULL;
+}
+
+/* A record from the point's settings, for a child that printed none. */
+static cJSON *made_record(const struct sw_plan *p, const struct sw_point *pt, const struct sw_outcome *o)
+{
+	struct rp_record r;
+	if (rp_record_init(&r)) {
+		rp_record_release(&r);
+		return NULL;
+	}
+	snprintf(r.model, sizeof r.model, "%s", p->model);
+	snprintf(r.size, sizeof r.size, "%s", p->size);
+	snprintf(r.dataset, sizeof r.dataset, "%s", p->data);
+	snprintf(r.device, sizeof r.device, "%s", pt->device);
+	snprintf(r.precision, sizeof r.precision, "%s", pt->precision);
+	r.batch = (int)pt->batch;
+	r.seq = (int)sw_point_seq(p, pt);
+	r.workers = pt->workers > 0 ? (int)pt->workers : 0;
+	r.prefetch = pt->prefetch > 0 ? (int)pt->prefetch : 0;
+	r.seed = p->seed;
+	r.steps = p->steps;
+	snprintf(r.started_at, sizeof r.started_at, "%s", o->started_at);
+	snprintf(r.finished_at, sizeof r.finished_at, "%s", o->finished_at);
+	cJSON_AddStringToObject(r.versions, "amptune", AMPTUNE_VERSION);
+	cJSON_AddStringToObject(r.versions, "git_commit", AMPTUNE_GIT_COMMIT);
+	cJSON *j = rp_record_to_json(&r);
+	rp_record_release(&r);
+	return j;
+}
+
+static int put(cJSON *o, const char *key, cJSON *v)
+{
+	if (!v)
+		return -1;
+	if (cJSON_HasObjectItem(o, key))
+		return cJSON_ReplaceItemInObjectCaseSensitive(o, key, v) ? 0 : -1;
+	return cJSON_AddItemToObject(o, key, v) ? 0 : -1;
+}
+
+static cJSON *num_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
+
+/* The last non-blank line of the child's stderr, or "". */
+static void last_line(const char *tail, char *buf, size_t n)
+{
+	const char *end = tail + strlen(tail);
+	while (end > tail && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
+		end--;
+	const char *start = end;
+	while (start > tail && start[-1] != '\n')
+		start--;
+	snprintf(buf, n, "%.*s", (int)(end - start), start);
+}
+
+static void message_for(const struct sw_plan *p, const struct sw_outcome *o, const char *status, int had_record,
+			const char *child_msg, char *buf, size_t n)
+{
+	char last[600];
+	last_line(o->stderr_tail, last, sizeof last);
+	const char *why = *child_msg ? child_msg : last;
+	if (strcmp(status, "timeout") == 0)
+		snprintf(buf, n, "exceeded time_limit_s %g: stopped after %.1f s", p->time_limit_s, o->wall_s);
+	else if (!o->exited)
+		snprintf(buf, n, "killed by signal %d (%s)%s%s", o->term_signal, strsignal(o->term_signal),
+			 *why ? ": " : "", why);
+	else if (strcmp(status, "failed") == 0 && o->exit_code == 0 && !had_record)
+		snprintf(buf, n, "exited 0 without printing a results record");
+	else if (strcmp(status, "failed") == 0)
+		snprintf(buf, n, "exit code %d%s%s", o->exit_code, *why ? ": " : "", why);
+	else
+		snprintf(buf, n, "%s", strcmp(status, "ok") == 0 ? child_msg : why);
+}
+
+char *sw_point_record(const struct sw_plan *p, const struct sw_point *pt, const struct sw_outcome *o)
+{
+	cJSON *j = child_record(o);
+	int had_record = j != NULL;
+	const char *status = sw_status_for(o->exited, o->exited ? o->exit_code : o->term_signal, o->timed_out);
+	char msg[1024];
+	if (!had_record && strcmp(status, "ok") == 0)
+		status = "failed"; /* exit 0 but nothing to record */
+	if (!j && !(j = made_record(p, pt, o)))
+		return NULL;
+	const cJSON *cm = cJSON_GetObjectItemCaseSensitive(j, "message");
+	message_for(p, o, status, had_record, had_record && cJSON_IsString(cm) ? cm->valuestring : "", msg,
+		    sizeof msg);
+	double price = NAN;
+	const cJSON *dev = cJSON_GetObjectItemCaseSensitive(j, "device");
+	const cJSON *devname = cJSON_GetObjectItemCaseSensitive(j, "device_name");
+	if (cJSON_IsString(dev) && cJSON_IsString(devname))
+		price = sw_plan_price(p, dev->valuestring, devname->valuestring);
+	int bad = put(j, "id", cJSON_CreateString(pt->id)) || put(j, "status", cJSON_CreateString(status)) ||
+		  put(j, "message", cJSON_CreateString(msg)) || put(j, "sweep", cJSON_CreateString(p->name)) ||
+		  put(j, "repeat", cJSON_CreateNumber(pt->repeat)) || put(j, "point", cJSON_CreateNumber(pt->index)) ||
+		  put(j, "exit_code", o->exited ? cJSON_CreateNumber(o->exit_code) : cJSON_CreateNull()) ||
+		  put(j, "wall_s", cJSON_CreateNumber(o->wall_s));
+	if (!o->exited)
+		bad |= put(j, "term_signal", cJSON_CreateNumber(o->term_signal));
+	if (p->time_limit_s > 0)
+		bad |= put(j, "time_limit_s", cJSON_CreateNumber(p->time_limit_s));
+	if (p->nprices)
+		bad |= put(j, "price_per_hour", num_or_null(price));
+	if (strcmp(status, "ok") != 0)
+		bad |= put(j, "stderr_tail", cJSON_CreateString(o->stderr_tail));
+	char *line = bad ? NULL : cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	return line;
+}
