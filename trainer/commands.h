@@ -17,6 +17,10 @@ struct tr_command {
 
 int cmd_train(int argc, char **argv);
 void cmd_train_usage(FILE *out);
+int cmd_sweep(int argc, char **argv);   /* sweeps/cmd_sweep.c */
+void cmd_sweep_usage(FILE *out);
+int cmd_merge(int argc, char **argv);   /* sweeps/cmd_merge.c */
+void cmd_merge_usage(FILE *out);
 /* reports/: cmd_report.c, cmd_estimate.c */
 int cmd_report(int argc, char **argv);
 void cmd_report_usage(FILE *out);

@@ -13,6 +13,8 @@ static void version_usage(FILE *out) { fprintf(out, "usage: amptune version\n");
 
 static const struct tr_command commands[] = {
 	{ "train", cmd_train, cmd_train_usage, "train one point and report time, throughput, memory and loss" },
+	{ "sweep", cmd_sweep, cmd_sweep_usage, "run a plan's grid of points, each as its own process, and record each" },
+	{ "merge", cmd_merge, cmd_merge_usage, "combine the shards' (or runs') results into one results.jsonl" },
 	{ "report", cmd_report, cmd_report_usage, "write report.md/.html/.csv for a sweep and print the recommendation" },
 	{ "compare", cmd_compare, cmd_compare_usage, "compare two sweeps point by point: speedups, memory, loss" },
 	{ "diagnose", cmd_diagnose, cmd_diagnose_usage, "tell whether points were starved of data, and the fix" },

@@ -1,0 +1,276 @@
+/* `amptune merge`: shards' (and other runs') results combined into one results.jsonl. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kernels/error.h"
+#include "sweeps/plan.h"
+#include "sweeps/results.h"
+#include "trainer/commands.h"
+
+void cmd_merge_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: amptune merge DIR [--force]\n"
+		"       amptune merge SRC... --out DIR [--force]\n"
+		"\n"
+		"Validates and combines results into DIR/results.jsonl, replacing it atomically.\n"
+		"`merge DIR` gathers DIR/results.jsonl and the shards' DIR/shards/N.jsonl; each SRC\n"
+		"is a sweep directory (the same files) or a results file, and DIR's own\n"
+		"results.jsonl is always kept. A point recorded twice with the same line is kept\n"
+		"once; two different records of the same point (id and repeat) are a conflict and\n"
+		"nothing is written. Records come out in grid order (repeat, then point). A torn\n"
+		"last line (a write cut short) is reported and ignored. DIR/plan.ini is copied\n"
+		"from the first source directory that has one when DIR has none.\n"
+		"\n"
+		"options:\n"
+		"  --out DIR   where the merged results.jsonl goes (with SRC...)\n"
+		"  --force     merge results of plans with different names\n"
+		"\n"
+		"exit codes: 0 merged, 1 runtime failure (a sweep is still running in a source or\n"
+		"DIR, a write failed), 64 usage or different plans, 65 a bad or conflicting record.\n");
+}
+
+struct merge {
+	const char *out;
+	int force;
+	char **paths;   /* results files to read */
+	int npaths;
+	char **dirs;    /* source directories */
+	int ndirs;
+	struct sw_results rec;
+	int lock;
+};
+
+static int same_file(const char *a, const char *b)
+{
+	struct stat x, y;
+	return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
+static int add_source(struct merge *m, const char *src)
+{
+	struct stat st;
+	if (stat(src, &st))
+		return kn_error(KN_EUSAGE, "cannot read '%s': %s", src, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return sw_push_path(&m->paths, &m->npaths, src);
+	char **found;
+	int n, rc;
+	if ((rc = sw_results_list_dir(src, &found, &n)))
+		return rc;
+	if (!n)
+		fprintf(stderr, "amptune merge: warning: '%s' holds no results.jsonl and no shards/N.jsonl\n", src);
+	for (int i = 0; i < n && rc == KN_OK; i++)
+		rc = sw_push_path(&m->paths, &m->npaths, found[i]);
+	sw_free_paths(found, n);
+	return rc ? rc : sw_push_path(&m->dirs, &m->ndirs, src);
+}
+
+/* A sweep still writing a source would add records after the merge read it. */
+static int check_idle(const struct merge *m)
+{
+	char path[4200], busy[4400];
+	for (int i = 0; i < m->ndirs; i++) {
+		int fd, unsupported;
+		snprintf(path, sizeof path, "%s/.lock", m->dirs[i]);
+		if (same_file(m->dirs[i], m->out) || access(path, F_OK))
+			continue;
+		snprintf(busy, sizeof busy, "a sweep is still running in '%s'", m->dirs[i]);
+		if (sw_lock_acquire(path, LOCK_EX, busy, &fd, &unsupported))
+			return KN_ERR;
+		sw_lock_release(fd);
+	}
+	return KN_OK;
+}
+
+/* The plan names of the sources and records must agree, unless --force.
+ * first_plan: the first source directory's plan.ini, for copy_plan(). */
+static int check_names(const struct merge *m, char *first_plan, size_t n)
+{
+	char name[64] = "", from[4200] = "", path[4200];
+	first_plan[0] = 0;
+	for (int i = 0; i <= m->ndirs; i++) {
+		struct sw_plan p;
+		snprintf(path, sizeof path, "%s/plan.ini", i < m->ndirs ? m->dirs[i] : m->out);
+		if (access(path, F_OK))
+			continue;
+		sw_plan_init(&p);
+		int rc = sw_plan_load(&p, path, NULL, 0);
+		if (rc && !m->force)
+			rc = kn_error(KN_EDATA, "%s (use --force to merge without it)", kn_last_error());
+		else if (rc)
+			rc = KN_OK;
+		else if (!name[0])
+			snprintf(name, sizeof name, "%s", p.name), snprintf(from, sizeof from, "%s", path);
+		else if (strcmp(name, p.name) != 0 && !m->force)
+			rc = kn_error(KN_EUSAGE, "'%s' is plan '%s' but '%s' is plan '%s'; merge them with --force", from,
+				      name, path, p.name);
+		if (p.name[0] && !first_plan[0] && i < m->ndirs)
+			snprintf(first_plan, n, "%s", path);
+		sw_plan_release(&p);
+		if (rc)
+			return rc;
+	}
+	for (int i = 0; i < m->rec.n && !m->force; i++) {
+		const struct sw_entry *e = &m->rec.e[i];
+		if (e->sweep[0] && !name[0])
+			snprintf(name, sizeof name, "%s", e->sweep);
+		else if (e->sweep[0] && strcmp(name, e->sweep) != 0)
+			return kn_error(KN_EUSAGE, "'%s' line %d is a result of plan '%s', not '%s'; merge them with --force",
+					e->file, e->lineno, e->sweep, name);
+	}
+	return KN_OK;
+}
+
+static const struct sw_results *sort_rec;
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct sw_entry *x = &sort_rec->e[*(const int *)a], *y = &sort_rec->e[*(const int *)b];
+	if ((x->point < 0) != (y->point < 0))
+		return x->point < 0 ? 1 : -1;
+	if (x->repeat != y->repeat)
+		return x->repeat < y->repeat ? -1 : 1;
+	if (x->point != y->point)
+		return x->point < y->point ? -1 : 1;
+	return *(const int *)a - *(const int *)b;
+}
+
+/* The merged file's text: each (id, repeat) once, in grid order. */
+static int merged_text(const struct merge *m, char **text, size_t *len, int *kept, int *dropped)
+{
+	int *keep = malloc((size_t)m->rec.n * sizeof *keep + 1);
+	int rc = KN_OK;
+	*kept = *dropped = 0;
+	if (!keep)
+		return kn_error(KN_ERR, "out of memory");
+	for (int i = 0; i < m->rec.n && rc == KN_OK; i++) {
+		const struct sw_entry *e = &m->rec.e[i];
+		int j = sw_results_find(&m->rec, e->id, e->repeat);
+		if (j == i)
+			keep[(*kept)++] = i;
+		else if (strcmp(m->rec.e[j].line, e->line) == 0)
+			(*dropped)++;
+		else
+			rc = kn_error(KN_EDATA, "conflicting records of point '%s' repeat %d: '%s' line %d and '%s' line %d differ",
+				      e->id, e->repeat, m->rec.e[j].file, m->rec.e[j].lineno, e->file, e->lineno);
+	}
+	FILE *f = rc ? NULL : open_memstream(text, len);
+	if (!rc && !f)
+		rc = kn_error(KN_ERR, "out of memory");
+	if (f) {
+		sort_rec = &m->rec;
+		qsort(keep, (size_t)*kept, sizeof *keep, cmp_entry);
+		for (int i = 0; i < *kept; i++)
+			fprintf(f, "%s\n", m->rec.e[keep[i]].line);
+		if (fclose(f))
+			rc = kn_error(KN_ERR, "out of memory");
+	}
+	free(keep);
+	return rc;
+}
+
+static int copy_plan(const char *from, const char *out)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/plan.ini", out);
+	if (!from[0] || access(path, F_OK) == 0)
+		return KN_OK;
+	struct sw_plan p;
+	sw_plan_init(&p);
+	int rc = sw_plan_load(&p, from, NULL, 0);
+	if (rc == KN_OK)
+		rc = sw_write_atomic(path, p.text, p.text_len);
+	sw_plan_release(&p);
+	return rc;
+}
+
+static int merge(struct merge *m)
+{
+	char path[4200], first_plan[4200], busy[4400], *text = NULL;
+	size_t len = 0;
+	int rc, unsupported, kept, dropped;
+	snprintf(path, sizeof path, "%s/results.jsonl", m->out);
+	int have_out = access(path, F_OK) == 0, listed = 0;
+	for (int i = 0; i < m->npaths; i++)
+		listed |= same_file(m->paths[i], path);
+	if (have_out && !listed && (rc = sw_push_path(&m->paths, &m->npaths, path)))
+		return rc;
+	if ((rc = sw_mkdirs(m->out)))
+		return rc;
+	snprintf(path, sizeof path, "%s/.lock", m->out);
+	snprintf(busy, sizeof busy, "a sweep or another merge is running in '%s'", m->out);
+	if ((rc = sw_lock_acquire(path, LOCK_EX, busy, &m->lock, &unsupported)) || (rc = check_idle(m)))
+		return rc;
+	if ((rc = sw_results_read_all(&m->rec, m->paths, m->npaths, "merge")) ||
+	    (rc = check_names(m, first_plan, sizeof first_plan)) ||
+	    (rc = merged_text(m, &text, &len, &kept, &dropped)))
+		return rc;
+	snprintf(path, sizeof path, "%s/results.jsonl", m->out);
+	if ((rc = sw_write_atomic(path, text, len)) == KN_OK)
+		rc = copy_plan(first_plan, m->out);
+	free(text);
+	if (rc == KN_OK)
+		printf("amptune merge: %d record%s from %d file%s into '%s'; %d identical duplicate%s dropped\n", kept,
+		       kept == 1 ? "" : "s", m->npaths, m->npaths == 1 ? "" : "s", path, dropped, dropped == 1 ? "" : "s");
+	return rc;
+}
+
+int cmd_merge(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "out", required_argument, 0, 'o' },
+		{ "force", no_argument, 0, 'f' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	struct merge m = { .lock = -1 };
+	int opt, rc = KN_OK;
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		if (opt == 'o' && *optarg)
+			m.out = optarg;
+		else if (opt == 'f')
+			m.force = 1;
+		else if (opt == 'h') {
+			cmd_merge_usage(stdout);
+			return 0;
+		} else if (opt == 'o')
+			return tr_usage_error("merge", "option '--out' expects a directory, got ''");
+		else if (opt == ':')
+			return tr_usage_error("merge", "option '--out' needs a value");
+		else {
+			char msg[512];
+			snprintf(msg, sizeof msg, "unknown option '%s'", argv[optind - 1]);
+			return tr_usage_error("merge", msg);
+		}
+	}
+	if (optind == argc)
+		return tr_usage_error("merge", "expected a sweep directory, or sources and --out DIR");
+	if (!m.out && optind + 1 < argc)
+		return tr_usage_error("merge", "several sources need --out DIR");
+	if (!m.out) {
+		struct stat st;
+		if (stat(argv[optind], &st) || !S_ISDIR(st.st_mode))
+			return tr_usage_error("merge", "'merge DIR' expects a sweep directory; for files use SRC... --out DIR");
+		m.out = argv[optind];
+	}
+	sw_results_init(&m.rec);
+	for (int i = optind; i < argc && rc == KN_OK; i++)
+		rc = add_source(&m, argv[i]);
+	if (rc == KN_OK)
+		rc = merge(&m);
+	if (rc)
+		fprintf(stderr, "amptune merge: %s\n", kn_last_error());
+	sw_lock_release(m.lock);
+	sw_results_release(&m.rec);
+	sw_free_paths(m.paths, m.npaths);
+	sw_free_paths(m.dirs, m.ndirs);
+	return kn_exit_code(rc, 0);
+}

@@ -1,0 +1,441 @@
+/* `amptune sweep`: a plan's grid of points, each in its own process, recorded one by one. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "kernels/backend.h"
+#include "sweeps/grid.h"
+#include "sweeps/models.h"
+#include "sweeps/outcome.h"
+#include "sweeps/plan.h"
+#include "sweeps/progress.h"
+#include "sweeps/results.h"
+#include "sweeps/runner.h"
+#include "trainer/commands.h"
+#include "trainer/config.h"
+#include "trainer/metrics.h"
+
+void cmd_sweep_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: amptune sweep PLAN.ini --out DIR [options]\n"
+		"       amptune sweep PLAN.ini --list | --dry-run [--out DIR] [options]\n"
+		"\n"
+		"Runs every point of the plan's grid as its own `amptune train` process and\n"
+		"appends one results record per finished point to DIR/results.jsonl (with\n"
+		"--shard, DIR/shards/I.jsonl). Each point's full log is DIR/points/ID.log and\n"
+		"the effective plan is copied to DIR/plan.ini. Re-running the same command\n"
+		"resumes: points already recorded in DIR are skipped. The plan format, grid\n"
+		"order, ids and guarantees are in docs/sweeps.md.\n"
+		"\n"
+		"options:\n"
+		"  --out DIR                 where results, logs and the plan copy go\n"
+		"  --set KEY=VALUE           override a plan key (repeatable): a [sweep] key, or\n"
+		"                            prices.DEVICE for a [prices] entry\n"
+		"  --device-mem-limit BYTES  refuse device allocations beyond BYTES in every point\n"
+		"                            (e.g. 16G), as a smaller card would; same as the plan key\n"
+		"                            device_mem_limit\n"
+		"  --list                    print the points (id and settings) and exit\n"
+		"  --dry-run                 validate the plan, data and devices; run nothing\n"
+		"  --shard I/N               run only shard I (0-based) of N: the points whose place in\n"
+		"                            the run order is I modulo N; results go to DIR/shards/I.jsonl.\n"
+		"                            Without it, SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN and\n"
+		"                            SLURM_ARRAY_TASK_COUNT are used when set. Then: amptune merge DIR\n"
+		"  --force                   run even when DIR holds another plan's results\n"
+		"  --no-progress             plain log lines instead of a progress bar on a terminal\n"
+		"  --quiet                   no progress, no summary; errors and warnings only\n"
+		"\n"
+		"Each point's status: ok, oom, diverged, unsupported, timeout (ran past time_limit_s\n"
+		"and was stopped) or failed (its stderr's tail is in the record). The sweep carries\n"
+		"on whatever a point does. At the end, a summary table and the sweep's own overhead.\n"
+		"\n"
+		"exit codes: 0 the sweep ran (whatever its points' statuses), 1 runtime failure (a\n"
+		"result could not be written, another sweep holds DIR), 64 usage or plan error, 65 bad\n"
+		"data or results file, 69 (--dry-run) no point can run on this machine,\n"
+		"130/143 interrupted by SIGINT/SIGTERM (the running point is stopped, not recorded).\n");
+}
+
+static volatile sig_atomic_t stop_signal;
+static void on_stop(int sig) { stop_signal = sig; }
+
+struct sweep {
+	const char *plan_path, *out;
+	char **set;
+	int nset, list, dry_run, force, quiet, no_progress;
+	int shard, nshards; /* nshards 0: not sharded */
+	char memlimit[64];
+	struct sw_plan plan;
+	struct sw_grid grid;
+	const struct sw_point **sel; /* this shard's points, in run order */
+	int nsel;
+	struct sw_results rec;
+	char results_path[4096];
+	int locks[2];
+	double t0_ms;
+};
+
+enum { OPT_OUT = 256, OPT_SET, OPT_LIST, OPT_DRY_RUN, OPT_MEMLIMIT, OPT_SHARD, OPT_FORCE, OPT_QUIET, OPT_NO_PROGRESS,
+       OPT_HELP };
+
+static const struct option long_opts[] = {
+	{ "out", required_argument, 0, OPT_OUT },
+	{ "set", required_argument, 0, OPT_SET },
+	{ "list", no_argument, 0, OPT_LIST },
+	{ "dry-run", no_argument, 0, OPT_DRY_RUN },
+	{ "device-mem-limit", required_argument, 0, OPT_MEMLIMIT },
+	{ "shard", required_argument, 0, OPT_SHARD },
+	{ "force", no_argument, 0, OPT_FORCE },
+	{ "quiet", no_argument, 0, OPT_QUIET },
+	{ "no-progress", no_argument, 0, OPT_NO_PROGRESS },
+	{ "help", no_argument, 0, OPT_HELP },
+	{ 0, 0, 0, 0 },
+};
+
+static int shard_from_env(struct sweep *s)
+{
+	const char *id = getenv("SLURM_ARRAY_TASK_ID"), *count = getenv("SLURM_ARRAY_TASK_COUNT");
+	const char *min = getenv("SLURM_ARRAY_TASK_MIN");
+	long i, n, lo = 0;
+	char spec[64];
+	if (!id && !count)
+		return KN_OK;
+	if (!id || !count)
+		return kn_error(KN_EUSAGE, "SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT must be set together");
+	if (tr_parse_long("SLURM_ARRAY_TASK_ID", id, 0, 10000000, &i) ||
+	    tr_parse_long("SLURM_ARRAY_TASK_COUNT", count, 1, 100000, &n) ||
+	    (min && tr_parse_long("SLURM_ARRAY_TASK_MIN", min, 0, 10000000, &lo)))
+		return KN_EUSAGE;
+	snprintf(spec, sizeof spec, "%ld/%ld", i - lo, n);
+	return sw_parse_shard("SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN over SLURM_ARRAY_TASK_COUNT", spec,
+			      &s->shard, &s->nshards);
+}
+
+static int parse_args(struct sweep *s, int argc, char **argv)
+{
+	int opt, have_shard = 0;
+	size_t bytes;
+	opterr = 0;
+	optind = 1;
+	if (!(s->set = calloc((size_t)argc + 1, sizeof *s->set)))
+		return kn_error(KN_ERR, "out of memory");
+	while ((opt = getopt_long(argc, argv, ":", long_opts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_OUT:
+			if (!*optarg)
+				return kn_error(KN_EUSAGE, "option '--out' expects a directory, got ''");
+			s->out = optarg;
+			break;
+		case OPT_SET: s->set[s->nset++] = optarg; break;
+		case OPT_LIST: s->list = 1; break;
+		case OPT_DRY_RUN: s->dry_run = 1; break;
+		case OPT_MEMLIMIT:
+			if (tr_parse_bytes("--device-mem-limit", optarg, &bytes))
+				return KN_EUSAGE;
+			snprintf(s->memlimit, sizeof s->memlimit, "device_mem_limit=%zu", bytes);
+			break;
+		case OPT_SHARD:
+			if (sw_parse_shard("option '--shard'", optarg, &s->shard, &s->nshards))
+				return KN_EUSAGE;
+			have_shard = 1;
+			break;
+		case OPT_FORCE: s->force = 1; break;
+		case OPT_QUIET: s->quiet = 1; break;
+		case OPT_NO_PROGRESS: s->no_progress = 1; break;
+		case OPT_HELP: return 1;
+		case ':': return kn_error(KN_EUSAGE, "option '%s' needs a value", argv[optind - 1]);
+		default: return kn_error(KN_EUSAGE, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind == argc)
+		return kn_error(KN_EUSAGE, "expected a plan file");
+	if (optind + 1 < argc)
+		return kn_error(KN_EUSAGE, "expected one plan file, got '%s' too", argv[optind + 1]);
+	s->plan_path = argv[optind];
+	if (s->memlimit[0])
+		s->set[s->nset++] = s->memlimit; /* after the --sets: the option wins */
+	if (s->list && s->dry_run)
+		return kn_error(KN_EUSAGE, "options '--list' and '--dry-run' cannot be used together");
+	if (!s->list && !s->dry_run && !s->out)
+		return kn_error(KN_EUSAGE, "option '--out DIR' is required to run a sweep");
+	return have_shard ? KN_OK : shard_from_env(s);
+}
+
+static int select_points(struct sweep *s)
+{
+	if (!(s->sel = calloc((size_t)s->grid.n + 1, sizeof *s->sel)))
+		return kn_error(KN_ERR, "out of memory");
+	for (int i = 0; i < s->grid.n; i++)
+		if (!s->nshards || sw_point_in_shard(&s->grid.points[i], s->shard, s->nshards))
+			s->sel[s->nsel++] = &s->grid.points[i];
+	return KN_OK;
+}
+
+/* Reads every results file in DIR; `repair` is the one this run writes. */
+static int read_recorded(struct sweep *s, const char *repair)
+{
+	char **paths;
+	int n, rc;
+	struct sw_read_note note;
+	if (repair) {
+		if ((rc = sw_results_repair(repair, &note)))
+			return rc;
+		char saved[4200];
+		snprintf(saved, sizeof saved, "ignored; saved to '%s.torn'", repair);
+		sw_warn_torn("sweep", repair, &note, saved);
+	}
+	if ((rc = sw_results_list_dir(s->out, &paths, &n)))
+		return rc;
+	rc = sw_results_read_all(&s->rec, paths, n, "sweep");
+	sw_free_paths(paths, n);
+	return rc;
+}
+
+/* Refuses a DIR that holds another plan's results, unless --force. */
+static int check_plan_name(struct sweep *s)
+{
+	char path[4200];
+	struct sw_plan old;
+	int rc = KN_OK;
+	snprintf(path, sizeof path, "%s/plan.ini", s->out);
+	sw_plan_init(&old);
+	if (access(path, F_OK) == 0 && sw_plan_load(&old, path, NULL, 0) && !s->force)
+		rc = kn_error(KN_EDATA, "%s (use --force to replace it)", kn_last_error());
+	else if (old.name[0] && strcmp(old.name, s->plan.name) != 0 && !s->force)
+		rc = kn_error(KN_EUSAGE, "'%s' holds results of plan '%s', not '%s'; use another --out, or --force",
+			      s->out, old.name, s->plan.name);
+	for (int i = 0; rc == KN_OK && !s->force && i < s->rec.n; i++)
+		if (s->rec.e[i].sweep[0] && strcmp(s->rec.e[i].sweep, s->plan.name) != 0)
+			rc = kn_error(KN_EUSAGE, "'%s' line %d is a result of plan '%s', not '%s'; use another --out, or --force",
+				      s->rec.e[i].file, s->rec.e[i].lineno, s->rec.e[i].sweep, s->plan.name);
+	sw_plan_release(&old);
+	return rc;
+}
+
+static int write_plan_copy(struct sweep *s)
+{
+	char path[4200], *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return kn_error(KN_ERR, "out of memory");
+	int bad = sw_plan_write(&s->plan, f, s->plan_path, s->set, s->nset);
+	if (fclose(f) || bad) {
+		free(text);
+		return kn_error(KN_ERR, "out of memory writing the plan copy");
+	}
+	snprintf(path, sizeof path, "%s/plan.ini", s->out);
+	int rc = sw_write_atomic(path, text, len);
+	free(text);
+	return rc;
+}
+
+static int take_locks(struct sweep *s)
+{
+	char path[4200], busy[4400];
+	int unsupported[2] = { 0, 0 }, rc;
+	snprintf(path, sizeof path, "%s/.lock", s->out);
+	snprintf(busy, sizeof busy, "another sweep or a merge is running in '%s'", s->out);
+	/* shards share the directory; an unsharded sweep or a merge has it alone */
+	if ((rc = sw_lock_acquire(path, s->nshards ? LOCK_SH : LOCK_EX, busy, &s->locks[0], &unsupported[0])))
+		return rc;
+	if (s->nshards) {
+		snprintf(path, sizeof path, "%s/shards/%d.lock", s->out, s->shard);
+		snprintf(busy, sizeof busy, "shard %d/%d is already running in '%s'", s->shard, s->nshards, s->out);
+		if ((rc = sw_lock_acquire(path, LOCK_EX, busy, &s->locks[1], &unsupported[1])))
+			return rc;
+	}
+	if (unsupported[0] || unsupported[1])
+		fprintf(stderr, "amptune sweep: warning: the file system of '%s' has no file locks; run one sweep "
+				"per directory (or shard) at a time\n", s->out);
+	return KN_OK;
+}
+
+static int prepare_dir(struct sweep *s)
+{
+	char path[4200];
+	int rc;
+	snprintf(path, sizeof path, "%s/%s", s->out, s->nshards ? "shards" : "points");
+	if ((rc = sw_mkdirs(path)))
+		return rc;
+	snprintf(path, sizeof path, "%s/points", s->out);
+	if ((rc = sw_mkdirs(path)) || (rc = take_locks(s)))
+		return rc;
+	if (s->nshards)
+		snprintf(s->results_path, sizeof s->results_path, "%s/shards/%d.jsonl", s->out, s->shard);
+	else
+		snprintf(s->results_path, sizeof s->results_path, "%s/results.jsonl", s->out);
+	if ((rc = read_recorded(s, s->results_path)) || (rc = check_plan_name(s)))
+		return rc;
+	return write_plan_copy(s);
+}
+
+static int run_point(struct sweep *s, const struct sw_point *pt, struct sw_progress *pg, double *points_s)
+{
+	struct sw_argv args;
+	struct sw_outcome o;
+	struct sw_read_note note;
+	char log_path[4200], header[256], now[32];
+	int rc;
+	if ((rc = sw_point_argv(&s->plan, pt, &args)))
+		return rc;
+	snprintf(log_path, sizeof log_path, "%s/points/%s.log", s->out, pt->id);
+	tr_utc_now(now, sizeof now);
+	snprintf(header, sizeof header, "== amptune sweep '%s': point %d id %s repeat %d/%ld, started %s ==",
+		 s->plan.name, pt->index, pt->id, pt->repeat, s->plan.repeats, now);
+	struct sw_child_opts opts = {
+		.exe = "/proc/self/exe", .argv = args.argv, .log_path = log_path, .log_header = header,
+		.time_limit_s = s->plan.time_limit_s, .stop = &stop_signal, .tick = sw_progress_tick, .tick_ctx = pg,
+	};
+	sw_progress_start(pg, pt, (int)s->plan.repeats);
+	rc = sw_run_child(&opts, &o);
+	*points_s += o.wall_s;
+	if (rc == KN_OK) {
+		char *line = sw_point_record(&s->plan, pt, &o);
+		if (!line)
+			rc = kn_error(KN_ERR, "out of memory making the record of point '%s'", pt->id);
+		else if ((rc = sw_results_append(s->results_path, line, &note)) == KN_OK)
+			rc = sw_results_add(&s->rec, line, s->results_path, 0);
+		free(line);
+		if (note.torn_line) {
+			sw_progress_end(pg);
+			sw_warn_torn("sweep", s->results_path, &note, "cut before appending");
+		}
+	}
+	if (rc == KN_OK)
+		sw_progress_finish(pg, pt, s->rec.e[s->rec.n - 1].status, o.wall_s);
+	sw_outcome_release(&o);
+	return rc;
+}
+
+static int run_all(struct sweep *s)
+{
+	struct sw_progress pg;
+	int done = 0, rc = KN_OK;
+	double points_s = 0;
+	for (int i = 0; i < s->nsel; i++)
+		done += sw_results_find(&s->rec, s->sel[i]->id, s->sel[i]->repeat) >= 0;
+	enum sw_progress_mode mode = s->quiet ? SW_PROGRESS_QUIET
+				     : isatty(STDERR_FILENO) && !s->no_progress ? SW_PROGRESS_BAR : SW_PROGRESS_LINES;
+	sw_progress_init(&pg, mode, s->nsel, done);
+	if (done && mode != SW_PROGRESS_QUIET)
+		fprintf(stderr, "amptune sweep: resuming '%s': %d of %d points already recorded in '%s'\n",
+			s->plan.name, done, s->nsel, s->out);
+	struct sigaction sa = { .sa_handler = on_stop }; /* no SA_RESTART: a signal ends a wait at once */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	for (int i = 0; i < s->nsel && rc == KN_OK && !stop_signal; i++)
+		if (sw_results_find(&s->rec, s->sel[i]->id, s->sel[i]->repeat) < 0)
+			rc = run_point(s, s->sel[i], &pg, &points_s);
+	sw_progress_end(&pg);
+	if (rc == KN_EINTR || (rc == KN_OK && stop_signal)) {
+		fprintf(stderr, "amptune sweep: interrupted by %s: the running point was stopped and not recorded; "
+				"run the same command again to resume\n", stop_signal == SIGTERM ? "SIGTERM" : "SIGINT");
+		return kn_error(KN_EINTR, "interrupted");
+	}
+	if (rc)
+		return rc;
+	double wall_s = (tr_now_ms() - s->t0_ms) / 1e3;
+	if (!s->quiet) {
+		sw_summary_print(stdout, &s->plan, s->sel, s->nsel, &s->rec);
+		printf("results: %s\n", s->results_path);
+		printf("sweep overhead: %.2f s of %.2f s wall (%.1f%%) outside the points' own processes\n",
+		       wall_s - points_s, wall_s, wall_s > 0 ? 100.0 * (wall_s - points_s) / wall_s : 0.0);
+		if (s->nshards)
+			printf("shard %d/%d done; when every shard is: amptune merge %s\n", s->shard, s->nshards, s->out);
+	}
+	return KN_OK;
+}
+
+/* What running the point here would do, for --dry-run. */
+static const char *dry_note(struct sweep *s, const struct sw_point *pt, char *buf, size_t n, int *runnable)
+{
+	int e = s->out ? sw_results_find(&s->rec, pt->id, pt->repeat) : -1;
+	if (e >= 0) {
+		snprintf(buf, n, "recorded: %s", s->rec.e[e].status);
+		return buf;
+	}
+	enum kn_precision prec;
+	struct kn_backend be;
+	kn_precision_parse(pt->precision, &prec);
+	int rc = kn_backend_open(&be, pt->device, prec, 0);
+	if (rc == KN_OK) {
+		snprintf(buf, n, "run on %s", be.name);
+		kn_backend_release(&be);
+		(*runnable)++;
+	} else {
+		snprintf(buf, n, "%s: %s", rc == KN_EUNAVAIL ? "unsupported here" : "fails here", kn_last_error());
+	}
+	return buf;
+}
+
+static int dry_run(struct sweep *s)
+{
+	const struct sw_model *m = sw_find_model(s->plan.model);
+	char note[512];
+	int rc, runnable = 0, to_run = 0;
+	if (m->check_data && (rc = m->check_data(s->plan.data)))
+		return rc;
+	if (s->out) {
+		if ((rc = read_recorded(s, NULL)) || (rc = check_plan_name(s)))
+			return rc;
+	}
+	sw_list_header(stdout, 1);
+	for (int i = 0; i < s->nsel; i++) {
+		sw_list_row(stdout, &s->plan, s->sel[i], dry_note(s, s->sel[i], note, sizeof note, &runnable));
+		to_run += strncmp(note, "recorded", 8) != 0;
+	}
+	printf("plan '%s' is valid: %d point%s%s, %d to run, %d can run here\n", s->plan.name, s->nsel,
+	       s->nsel == 1 ? "" : "s", s->nshards ? " in this shard" : "", to_run, runnable);
+	if (to_run && !runnable)
+		return kn_error(KN_EUNAVAIL, "no point of plan '%s' can run on this machine", s->plan.name);
+	return KN_OK;
+}
+
+int cmd_sweep(int argc, char **argv)
+{
+	struct sweep s = { .locks = { -1, -1 }, .t0_ms = tr_now_ms() };
+	sw_plan_init(&s.plan);
+	sw_results_init(&s.rec);
+	int rc = parse_args(&s, argc, argv);
+	if (rc == 1) {
+		cmd_sweep_usage(stdout);
+		rc = KN_OK;
+		goto out;
+	}
+	if (rc == KN_EUSAGE) {
+		free(s.set);
+		return tr_usage_error("sweep", kn_last_error());
+	}
+	if (rc == KN_OK)
+		rc = sw_plan_load(&s.plan, s.plan_path, s.set, s.nset);
+	if (rc == KN_OK)
+		rc = sw_grid_expand(&s.grid, &s.plan);
+	if (rc == KN_OK)
+		rc = select_points(&s);
+	if (rc == KN_OK && s.list) {
+		sw_list_header(stdout, 0);
+		for (int i = 0; i < s.nsel; i++)
+			sw_list_row(stdout, &s.plan, s.sel[i], NULL);
+	} else if (rc == KN_OK && s.dry_run) {
+		rc = dry_run(&s);
+	} else if (rc == KN_OK) {
+		if ((rc = prepare_dir(&s)) == KN_OK)
+			rc = run_all(&s);
+	}
+	if (rc && rc != KN_EINTR)
+		fprintf(stderr, "amptune sweep: %s\n", kn_last_error());
+out:
+	sw_lock_release(s.locks[0]);
+	sw_lock_release(s.locks[1]);
+	sw_results_release(&s.rec);
+	free(s.sel);
+	sw_grid_release(&s.grid);
+	sw_plan_release(&s.plan);
+	free(s.set);
+	return kn_exit_code(rc, stop_signal);
+}
