@@ -103,7 +103,7 @@ static int check_names(const struct merge *m, char *first_plan, size_t n)
 		sw_plan_init(&p);
 		int rc = sw_plan_load(&p, path, NULL, 0);
 		if (rc && !m->force)
-			rc = kn_error(KN_EDATA, "%s (use --force to merge without it)", kn_last_error());
+			rc = sw_error_around(KN_EDATA, "", " (use --force to merge without it)");
 		else if (rc)
 			rc = KN_OK;
 		else if (!name[0])

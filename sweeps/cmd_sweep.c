@@ -203,7 +203,7 @@ static int check_plan_name(struct sweep *s)
 	snprintf(path, sizeof path, "%s/plan.ini", s->out);
 	sw_plan_init(&old);
 	if (access(path, F_OK) == 0 && sw_plan_load(&old, path, NULL, 0) && !s->force)
-		rc = kn_error(KN_EDATA, "%s (use --force to replace it)", kn_last_error());
+		rc = sw_error_around(KN_EDATA, "", " (use --force to replace it)");
 	else if (old.name[0] && strcmp(old.name, s->plan.name) != 0 && !s->force)
 		rc = kn_error(KN_EUSAGE, "'%s' holds results of plan '%s', not '%s'; use another --out, or --force",
 			      s->out, old.name, s->plan.name);

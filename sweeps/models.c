@@ -38,11 +38,11 @@ static int text_check_data(const char *spec)
 	return rc;
 }
 
-/* The CNN's sizes and image data are validated by `amptune train` until its
- * presets are listed here. */
+/* The CNN's sizes (tiny, resnet) and image data are validated by `amptune
+ * train` when a point runs, until its presets are reachable from here. */
 const struct sw_model sw_models[] = {
-	{ "gpt", gpt_check_size, text_check_data },
-	{ "cnn", NULL, NULL },
+	{ "gpt", 1, gpt_check_size, text_check_data },
+	{ "cnn", 0, NULL, NULL },
 };
 const int sw_nmodels = sizeof sw_models / sizeof *sw_models;
 

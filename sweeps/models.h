@@ -9,6 +9,7 @@
 
 struct sw_model {
 	const char *name;
+	int token_model;   /* 1: trains on token sequences, so 'seq' and 'eval_batches' apply */
 	/* KN_OK, or KN_EUSAGE with a message naming the sizes this model has.
 	 * *context is the size's token context (0 when the model has none).
 	 * NULL: the size is validated by `amptune train` when the point runs. */

@@ -10,7 +10,9 @@
 #include "amptune_version.h"
 #include "reports/record.h"
 
-/* The last line of stdout that is a JSON object: the record `train --json` prints. */
+/* The last line of stdout that is a record of the schema this amptune
+ * writes: what `train --json` prints. Anything else is not trusted, so a
+ * results file never holds a line its readers would refuse. */
 static cJSON *child_record(const struct sw_outcome *o)
 {
 	const char *s = o->out, *end = o->out + o->out_len;
@@ -22,7 +24,8 @@ static cJSON *child_record(const struct sw_outcome *o)
 		while (line > s && line[-1] != '\n')
 			line--;
 		cJSON *j = cJSON_ParseWithLength(line, (size_t)(line_end - line));
-		if (cJSON_IsObject(j))
+		const cJSON *ver = cJSON_GetObjectItemCaseSensitive(j, "schema_version");
+		if (cJSON_IsObject(j) && cJSON_IsNumber(ver) && ver->valuedouble == RP_SCHEMA_VERSION)
 			return j;
 		cJSON_Delete(j);
 		end = line;
@@ -131,6 +134,7 @@ char *sw_point_record(const struct sw_plan *p, const struct sw_point *pt, const 
 		bad |= put(j, "price_per_hour", num_or_null(price));
 	if (strcmp(status, "ok") != 0)
 		bad |= put(j, "stderr_tail", cJSON_CreateString(o->stderr_tail));
+	/* every field sw_entry_parse() checks is set above, so the line reads back */
 	char *line = bad ? NULL : cJSON_PrintUnformatted(j);
 	cJSON_Delete(j);
 	return line;

@@ -42,14 +42,14 @@ static const struct key_def keys[SW_NKEYS] = {
 	[SW_LR] = { "lr", K_DOUBLE, 0, 10, FIELD(lr), NULL },
 	[SW_EVAL_BATCHES] = { "eval_batches", K_LONG, 0, 1000000, FIELD(eval_batches), NULL },
 	[SW_THREADS] = { "threads", K_LONG, 1, 4096, FIELD(threads), NULL },
-	[SW_DATA_LATENCY_US] = { "data_latency_us", K_LONG, 0, 1e8, FIELD(data_latency_us), NULL },
-	[SW_DATA_COST] = { "data_cost", K_LONG, 0, 1e9, FIELD(data_cost), NULL },
+	[SW_DATA_LATENCY_US] = { "data_latency_us", K_LONG, 0, 1e7, FIELD(data_latency_us), NULL },
+	[SW_DATA_COST] = { "data_cost", K_LONG, 0, 1e7, FIELD(data_cost), NULL },
 	[SW_DEVICES] = { "devices", K_WORDS, 0, 0, 0, 0, device_words },
 	[SW_PRECISIONS] = { "precisions", K_WORDS, 0, 0, 0, 0, precision_words },
 	[SW_BATCH_SIZES] = { "batch_sizes", K_LONGS, 1, 65536, 0, 0, NULL },
 	[SW_SEQ] = { "seq", K_LONGS, 1, 1 << 20, 0, 0, NULL },
-	[SW_WORKERS] = { "workers", K_LONGS, 0, 1024, 0, 0, NULL },
-	[SW_PREFETCH] = { "prefetch", K_LONGS, 0, 1024, 0, 0, NULL },
+	[SW_WORKERS] = { "workers", K_LONGS, 0, 256, 0, 0, NULL },
+	[SW_PREFETCH] = { "prefetch", K_LONGS, 1, 256, 0, 0, NULL },
 };
 
 static const enum sw_key required[] = { SW_NAME, SW_MODEL, SW_SIZE, SW_DATA, SW_DEVICES, SW_PRECISIONS, SW_BATCH_SIZES };
@@ -417,10 +417,10 @@ static int apply_set(struct sw_plan *p, const char *set, int index)
 	if (set_key(p, (enum sw_key)k, value, msg, sizeof msg))
 		return kn_error(KN_EUSAGE, "--set '%s': %s", set, msg);
 	p->line[k] = -1 - index;
-	/* steps and epochs exclude each other: the override wins */
-	if (k == SW_STEPS && p->line[SW_EPOCHS] > 0)
+	/* steps and epochs exclude each other: the later setting wins */
+	if (k == SW_STEPS && p->line[SW_EPOCHS])
 		p->line[SW_EPOCHS] = 0, p->epochs = 0;
-	if (k == SW_EPOCHS && p->line[SW_STEPS] > 0)
+	if (k == SW_EPOCHS && p->line[SW_STEPS])
 		p->line[SW_STEPS] = 0, p->steps = 0;
 	return KN_OK;
 }
@@ -472,6 +472,10 @@ static int check_plan(struct sw_plan *p, char *const *set)
 		CHECK_FAIL(p->line[SW_STEPS], "'steps' (%ld) must be above the default 'warmup_steps' (%ld)", p->steps,
 			   warmup);
 	}
+	if (!m->token_model && p->line[SW_SEQ])
+		CHECK_FAIL(p->line[SW_SEQ], "'seq' does not apply to model '%s'", p->model);
+	if (!m->token_model && p->line[SW_EVAL_BATCHES])
+		CHECK_FAIL(p->line[SW_EVAL_BATCHES], "'eval_batches' does not apply to model '%s'", p->model);
 	const struct sw_axis *seq = sw_plan_axis(p, SW_SEQ);
 	for (int i = 0; context && i < seq->n; i++)
 		if (seq->num[i] > context)

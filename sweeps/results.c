@@ -20,6 +20,21 @@
 
 static const char *const statuses[] = { "ok", "oom", "diverged", "unsupported", "timeout", "failed" };
 
+int sw_error_around(int status, const char *before, const char *after)
+{
+	char last[1024];
+	snprintf(last, sizeof last, "%s", kn_last_error());
+	return kn_error(status, "%s%s%s", before, last, after);
+}
+
+/* "'FILE' line N: " + the last error */
+static int line_error(const char *file, int lineno)
+{
+	char at[4200];
+	snprintf(at, sizeof at, "'%s' line %d: ", file, lineno);
+	return sw_error_around(KN_EDATA, at, "");
+}
+
 void sw_results_init(struct sw_results *r) { memset(r, 0, sizeof *r); }
 
 void sw_results_release(struct sw_results *r)
@@ -248,7 +263,7 @@ int sw_results_add(struct sw_results *r, const char *line, const char *file, int
 {
 	struct sw_entry e = { .file = file, .lineno = lineno };
 	if (sw_entry_parse(&e, line, strlen(line)))
-		return kn_error(KN_EDATA, "'%s' line %d: %s", file, lineno, kn_last_error());
+		return line_error(file, lineno);
 	return add_entry(r, &e, line, strlen(line));
 }
 
@@ -279,7 +294,7 @@ int sw_results_read(struct sw_results *r, const char *path, struct sw_read_note 
 			note->torn_line = lineno;
 			note->torn_bytes = n;
 		} else {
-			rc = kn_error(KN_EDATA, "'%s' line %d: %s", path, lineno, kn_last_error());
+			rc = line_error(path, lineno);
 		}
 	}
 	free(data);

@@ -90,6 +90,10 @@ int sw_write_atomic(const char *path, const char *data, size_t len);
 int sw_lock_acquire(const char *path, int how, const char *busy_msg, int *fd, int *unsupported);
 void sw_lock_release(int fd);
 
+/* Re-records the last error as before + it + after (kn_last_error() cannot be
+ * an argument of kn_error(): they share a buffer). Returns `status`. */
+int sw_error_around(int status, const char *before, const char *after);
+
 /* mkdir -p; KN_OK or KN_ERR naming the directory. */
 int sw_mkdirs(const char *path);
 
