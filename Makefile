@@ -44,8 +44,10 @@ build: configure
 test: build
 	cd $(BUILD) && ctest --output-on-failure --verbose --timeout 900
 
+# The demo sweep resumes when re-run (points already in runs/quick are skipped).
 demo: build
-	./$(BUILD)/amptune train --device auto --size tiny --data fortunes --steps 60 --log-every 10
+	./$(BUILD)/amptune sweep sweeps/quick.ini --out runs/quick
+	@# report step: render runs/quick (report.md, report.html, results.csv) here
 
 clean:
 	rm -rf $(BUILD)
