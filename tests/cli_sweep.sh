@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# `amptune sweep` from the outside: usage and plan errors, --list, --dry-run,
+# and real sweeps in which points end ok, oom, unsupported, diverged, timeout
+# and failed, each recorded while the sweep carries on.
+NAME=cli_sweep
+. "${SRC:?SRC must name the source tree}/tests/helpers/sweep.sh"
+
+# ---- usage and plan errors: exit 64 with the file and line ----
+expect 64 "amptune sweep: expected a plan file" -- sweep
+expect 64 "amptune sweep: unknown option '--bogus'" -- sweep p.ini --bogus
+expect 64 "amptune sweep: option '--out DIR' is required to run a sweep" -- sweep p.ini
+expect 64 "amptune sweep: options '--list' and '--dry-run' cannot be used together" -- sweep p.ini --list --dry-run
+expect 64 "amptune sweep: option '--shard' expects I/N with 0 <= I < N <= 100000, got '3/3'" -- sweep p.ini --list --shard 3/3
+expect 64 "option '--device-mem-limit' expects a positive byte count" -- sweep p.ini --list --device-mem-limit 1Q
+expect 64 "amptune sweep: cannot read plan 'missing.ini': No such file or directory" -- sweep missing.ini --list
+plan p.ini t "batch_sizes = 4" "bogus = 1"
+expect 64 "^amptune sweep: p.ini:14: unknown key 'bogus' in \[sweep\]$" -- sweep p.ini --list
+plan p.ini t "batch_sizes ="
+expect 64 "^amptune sweep: p.ini:13: 'batch_sizes' is empty$" -- sweep p.ini --list
+plan p.ini t "batch_sizes = 4" "[gpu]"
+expect 64 "^amptune sweep: p.ini:14: unknown section \[gpu\] \(expected \[sweep\] or \[prices\]\)$" -- sweep p.ini --dry-run
+plan p.ini t "batch_sizes = 4"
+expect 64 "^amptune sweep: --set 'batch_sizes=4,x': 'batch_sizes' expects integers in \[1, 65536\], got 'x'$" -- \
+	sweep p.ini --list --set batch_sizes=4,x
+SLURM_ARRAY_TASK_ID=1 "$A" sweep p.ini --list >/dev/null 2>"$T/err"
+same "SLURM_ARRAY_TASK_ID alone" "$?:$(cat "$T/err")" \
+	"64:amptune sweep: SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT must be set together
+see 'amptune help sweep'"
+SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_TASK_COUNT=1 "$A" sweep p.ini --list >/dev/null 2>"$T/err"
+same "SLURM task out of range" "$?" 64
+grep -q "got '1/1'" "$T/err" && ok || bad "SLURM task out of range: $(cat "$T/err")"
+# nothing was created by failed or listing commands
+same "no directory created" "$(find . -mindepth 1 -type d)" ""
+
+# ---- --list: the grid in its documented order, ids as columns ----
+plan g.ini grid "precisions = fp32, bf16" "batch_sizes = 4, 8" "workers = 0, 2" "prefetch = 2" "repeats = 2"
+"$A" sweep g.ini --list >list.txt
+same "--list exit" "$?" 0
+same "--list header" "$(head -1 list.txt)" "point id           rep device precision batch    seq workers prefetch"
+same "--list rows" "$(awk 'NR > 1 { print $1, $3, $4, $5, $6, $7, $8, $9 }' list.txt | tr '\n' ';')" \
+	"0 1 cpu fp32 4 32 0 2;1 1 cpu fp32 4 32 2 2;2 1 cpu fp32 8 32 0 2;3 1 cpu fp32 8 32 2 2;4 1 cpu bf16 4 32 0 2;5 1 cpu bf16 4 32 2 2;6 1 cpu bf16 8 32 0 2;7 1 cpu bf16 8 32 2 2;0 2 cpu fp32 4 32 0 2;1 2 cpu fp32 4 32 2 2;2 2 cpu fp32 8 32 0 2;3 2 cpu fp32 8 32 2 2;4 2 cpu bf16 4 32 0 2;5 2 cpu bf16 4 32 2 2;6 2 cpu bf16 8 32 0 2;7 2 cpu bf16 8 32 2 2;"
+same "repeats share ids" "$(awk 'NR > 1 { print $2 }' list.txt | sort | uniq -c | awk '{ print $1 }' | sort -u)" "2"
+same "ids are 12 hex digits" "$(awk 'NR > 1 { print $2 }' list.txt | grep -cvE '^[0-9a-f]{12}$')" 0
+"$A" sweep g.ini --list --set repeats=1 --set batch_sizes=8,4 >list2.txt
+same "ids do not depend on the grid position" \
+	"$(awk 'NR > 1 { print $2 }' list2.txt | sort)" "$(awk 'NR > 1 && $3 == 1 { print $2 }' list.txt | sort)"
+
+# ---- --dry-run: validates data and devices, runs and writes nothing ----
+"$A" sweep g.ini --dry-run --out dry >dry.txt 2>"$T/err"
+same "--dry-run exit" "$?" 0
+same "--dry-run writes nothing" "$(ls -d dry 2>/dev/null)" ""
+same "--dry-run runnable" "$(grep -c '  run on cpu$' dry.txt)" 8
+same "--dry-run unsupported" "$(grep -c "  unsupported here: precision 'bf16' is not available on the cpu backend" dry.txt)" 8
+same "--dry-run total" "$(tail -1 dry.txt)" "plan 'grid' is valid: 16 points, 16 to run, 8 can run here"
+plan d.ini t "batch_sizes = 4" "data = $T/no-such-text"
+expect 65 "amptune sweep: cannot open text data '$T/no-such-text'" -- sweep d.ini --dry-run
+plan d.ini t "batch_sizes = 4" "precisions = bf16"
+expect 69 "amptune sweep: no point of plan 't' can run on this machine" -- sweep d.ini --dry-run
+
+# ---- a real sweep: ok, oom and unsupported in one grid; the sweep carries on ----
+# tiny at batch 4 x seq 32 peaks at 18.4 MiB of backend memory, batch 8 at 23.9 MiB
+plan s.ini statuses "precisions = fp32, bf16" "batch_sizes = 4, 8" "[prices]" "cpu = 0.5"
+"$A" sweep s.ini --out run --device-mem-limit 21M >run.out 2>run.err
+same "sweep exit" "$?" 0
+same "one record per point, in grid order" "$(records run/results.jsonl | awk '{ print $1, $2 }')" \
+	"$(listed s.ini --device-mem-limit 21M)"
+same "statuses" "$(records run/results.jsonl | awk '{ print $3 }' | tr '\n' ' ')" "ok oom unsupported unsupported "
+same "oom message" "$(sed -n 2p run/results.jsonl | field /dev/stdin message | sed -E 's/[0-9]+\.[0-9] (KiB|MiB)/N/g')" \
+	"out of memory on 'cpu': need N, free N of the N limit"
+same "sweep fields" "$(head -1 run/results.jsonl | field /dev/stdin sweep)" "statuses"
+same "price" "$(head -1 run/results.jsonl | field /dev/stdin price_per_hour)" "0.5"
+same "points' logs" "$(ls run/points | wc -l)" 4
+id=$(head -1 run/results.jsonl | field /dev/stdin id)
+grep -q "^\$ amptune train --model gpt --size tiny --data fortunes --steps 5 --warmup-steps 1 --device-mem-limit 22020096 --eval-batches 1 --threads 1 --device cpu --precision fp32 --batch 4 --seq 32 --json --id $id$" \
+	"run/points/$id.log" && ok || bad "log of $id lacks the command line: $(head -3 "run/points/$id.log")"
+grep -q "^== exit code 0 after" "run/points/$id.log" && ok || bad "log of $id lacks its footer"
+grep -q "^name = statuses$" run/plan.ini && grep -q "^device_mem_limit = 22020096$" run/plan.ini && ok ||
+	bad "plan copy: $(cat run/plan.ini)"
+same "plain progress lines" "$(grep -c '^amptune sweep: \[[1-4]/4\] ' run.err)" 8
+same "summary statuses" "$(grep -E '^4 points:' run.out)" "4 points: 1 ok, 1 oom, 2 unsupported"
+grep -qE '^sweep overhead: [0-9.]+ s of [0-9.]+ s wall \([0-9.]+%\) outside the points' run.out && ok ||
+	bad "no overhead line: $(cat run.out)"
+# the same command again: nothing to run, nothing duplicated
+"$A" sweep s.ini --out run --device-mem-limit 21M >run2.out 2>run2.err
+same "rerun exit" "$?" 0
+same "rerun appends nothing" "$(wc -l <run/results.jsonl)" 4
+grep -q "resuming 'statuses': 4 of 4 points already recorded" run2.err && ok || bad "rerun: $(cat run2.err)"
+
+# ---- diverged, timeout and failed ----
+plan v.ini diverge "batch_sizes = 4" "lr = 10"
+"$A" sweep v.ini --out div --quiet >div.out 2>&1
+same "diverged exit and quiet" "$?:$(cat div.out)" "0:"
+same "diverged" "$(records div/results.jsonl | awk '{ print $3 }')" "diverged"
+grep -q '"message":"training diverged at step' div/results.jsonl && ok || bad "diverged message: $(cat div/results.jsonl)"
+
+plan o.ini slow "batch_sizes = 4" "steps = 100000" "time_limit_s = 0.5"
+"$A" sweep o.ini --out slow --quiet
+same "timeout" "$(records slow/results.jsonl | awk '{ print $3 }')" "timeout"
+same "timeout message" "$(field slow/results.jsonl message | sed -E 's/[0-9.]+ s$/N s/')" \
+	"exceeded time_limit_s 0.5: stopped after N s"
+wall=$(field slow/results.jsonl wall_s)
+awk -v w="$wall" 'BEGIN { exit !(w >= 0.5 && w < 4) }' && ok || bad "timeout wall_s $wall"
+
+plan f.ini broken "batch_sizes = 4, 8" "data = $T/no-such-text"
+"$A" sweep f.ini --out fail --quiet
+same "failed, both points" "$(records fail/results.jsonl | awk '{ print $3 }' | tr '\n' ' ')" "failed failed "
+same "failed message" "$(head -1 fail/results.jsonl | field /dev/stdin message)" \
+	"exit code 65: cannot open text data '$T/no-such-text': No such file or directory"
+same "failed stderr tail" "$(head -1 fail/results.jsonl | field /dev/stdin stderr_tail)" \
+	"amptune train: cannot open text data '$T/no-such-text': No such file or directory\\n"
+
+# ---- help ----
+"$A" help sweep >help.txt && grep -q "^usage: amptune sweep PLAN.ini --out DIR" help.txt && ok || bad "help sweep"
+"$A" help merge >help.txt && grep -q "^usage: amptune merge DIR" help.txt && ok || bad "help merge"
+"$A" --help | grep -qE "^  sweep +run a plan's grid" && ok || bad "sweep missing from --help"
+
+finish

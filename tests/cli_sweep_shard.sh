@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Sharding and merge: 3 shards (by --shard and by SLURM's variables) merged
+# give the same points, statuses and order as one unsharded run; merge keeps
+# identical duplicates once, refuses conflicting ones and other plans, and
+# ignores a torn last line.
+NAME=cli_sweep_shard
+. "${SRC:?SRC must name the source tree}/tests/helpers/sweep.sh"
+
+plan s.ini shards "precisions = fp32, bf16" "batch_sizes = 2, 4, 6" "repeats = 2"
+listed s.ini >all.txt
+same "12 runs" "$(wc -l <all.txt)" 12
+
+# ---- which points a shard runs ----
+for i in 0 1 2; do
+	listed s.ini --shard $i/3 >shard$i.txt
+	same "shard $i: every 3rd run from $i" "$(cat shard$i.txt)" "$(awk -v i=$i '(NR - 1) % 3 == i' all.txt)"
+	same "SLURM task $i of 3" "$(SLURM_ARRAY_TASK_ID=$i SLURM_ARRAY_TASK_COUNT=3 "$A" sweep s.ini --list | awk 'NR > 1 { print $2, $3 }')" \
+		"$(cat shard$i.txt)"
+	same "SLURM task $((i + 1)) of 1-3" \
+		"$(SLURM_ARRAY_TASK_ID=$((i + 1)) SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_COUNT=3 "$A" sweep s.ini --list |
+			awk 'NR > 1 { print $2, $3 }')" "$(cat shard$i.txt)"
+done
+same "--shard wins over SLURM's variables" \
+	"$(SLURM_ARRAY_TASK_ID=2 SLURM_ARRAY_TASK_COUNT=3 "$A" sweep s.ini --list --shard 0/3 | awk 'NR > 1 { print $2, $3 }')" \
+	"$(cat shard0.txt)"
+
+# ---- one unsharded run, and three shards (two by --shard, one as a SLURM task) ----
+"$A" sweep s.ini --out whole --quiet
+same "unsharded exit" "$?" 0
+"$A" sweep s.ini --out sharded --shard 0/3 --quiet &
+p0=$!
+"$A" sweep s.ini --out sharded --shard 1/3 --quiet &
+p1=$!
+SLURM_ARRAY_TASK_ID=2 SLURM_ARRAY_TASK_COUNT=3 "$A" sweep s.ini --out sharded --no-progress >shard2.out 2>&1
+same "SLURM shard exit" "$?" 0
+wait $p0
+same "shard 0 exit" "$?" 0
+wait $p1
+same "shard 1 exit" "$?" 0
+grep -q "^shard 2/3 done; when every shard is: amptune merge sharded$" shard2.out && ok || bad "shard hint: $(cat shard2.out)"
+same "shards write only shard files" "$(cd sharded/shards && echo *.jsonl)" "0.jsonl 1.jsonl 2.jsonl"
+same "no results.jsonl before merge" "$(ls sharded/results.jsonl 2>/dev/null)" ""
+for i in 0 1 2; do
+	same "shard $i records" "$(records sharded/shards/$i.jsonl | awk '{ print $1, $2 }')" "$(cat shard$i.txt)"
+done
+
+"$A" merge sharded >merge.out 2>&1
+same "merge exit" "$?" 0
+same "merge message" "$(cat merge.out)" \
+	"amptune merge: 12 records from 3 files into 'sharded/results.jsonl'; 0 identical duplicates dropped"
+same "merged = unsharded (points, statuses, order)" "$(records sharded/results.jsonl)" "$(records whole/results.jsonl)"
+same "statuses" "$(records whole/results.jsonl | awk '{ print $3 }' | sort | uniq -c | awk '{ print $1, $2 }' | tr '\n' ' ')" \
+	"6 ok 6 unsupported "
+# merging again changes nothing: the old results.jsonl only repeats the shards
+cp sharded/results.jsonl merged1.jsonl
+"$A" merge sharded >merge.out 2>&1
+same "merge again" "$?:$(cat merge.out)" \
+	"0:amptune merge: 12 records from 4 files into 'sharded/results.jsonl'; 12 identical duplicates dropped"
+cmp -s merged1.jsonl sharded/results.jsonl && ok || bad "merge is not idempotent"
+# an unsharded run over the merged directory has nothing to do
+"$A" sweep s.ini --out sharded --quiet
+same "nothing left to run" "$(wc -l <sharded/results.jsonl)" 12
+
+# ---- merge SRC... --out DIR ----
+"$A" merge sharded/shards/0.jsonl sharded/shards/1.jsonl sharded/shards/0.jsonl --out part >merge.out 2>&1
+same "merge files" "$?:$(cat merge.out)" \
+	"0:amptune merge: 8 records from 3 files into 'part/results.jsonl'; 4 identical duplicates dropped"
+same "merged files in grid order" "$(records part/results.jsonl | awk '{ print $1, $2 }')" \
+	"$(grep -vxFf shard2.txt all.txt)"
+"$A" merge sharded --out both >/dev/null 2>&1
+same "merge a directory elsewhere" "$?:$(records both/results.jsonl)" "0:$(records sharded/results.jsonl)"
+cmp -s both/plan.ini sharded/plan.ini && ok || bad "merge did not copy plan.ini"
+
+# two runs of the same points conflict: their measurements differ
+expect 65 "^amptune merge: conflicting records of point '[0-9a-f]+' repeat 1: 'whole/results.jsonl' line 1 and 'sharded/results.jsonl' line 1 differ$" -- \
+	merge whole sharded --out twice
+# conflicting records of the same point are refused, and nothing is written
+mkdir -p other
+sed '1s/"wall_s":[0-9.e+-]*/"wall_s":99/' whole/results.jsonl >other/results.jsonl
+id=$(head -1 whole/results.jsonl | field /dev/stdin id)
+expect 65 "^amptune merge: conflicting records of point '$id' repeat 1: 'whole/results.jsonl' line 1 and 'other/results.jsonl' line 1 differ$" -- \
+	merge whole other/results.jsonl --out conflict
+same "conflict writes nothing" "$(ls conflict/results.jsonl 2>/dev/null)" ""
+
+# another plan's results are refused without --force
+mkdir -p renamed
+sed 's/"sweep":"shards"/"sweep":"renamed"/' whole/results.jsonl >renamed/results.jsonl
+expect 64 "is a result of plan 'renamed', not 'shards'; merge them with --force" -- merge whole renamed --out mixed
+sed 's/^name = shards$/name = renamed/' whole/plan.ini >renamed/plan.ini
+expect 64 "^amptune merge: 'whole/plan.ini' is plan 'shards' but 'renamed/plan.ini' is plan 'renamed'; merge them with --force$" -- \
+	merge whole renamed --out mixed
+expect 65 "conflicting records" -- merge whole renamed --out mixed --force
+
+# a torn last line in a shard is reported and ignored
+mkdir -p torn/shards
+cp sharded/shards/0.jsonl sharded/shards/1.jsonl torn/shards/
+size=$(wc -c <torn/shards/1.jsonl)
+truncate -s $((size - 30)) torn/shards/1.jsonl
+"$A" merge torn >merge.out 2>merge.err
+same "torn merge exit" "$?" 0
+grep -q "^amptune merge: warning: 'torn/shards/1.jsonl' line 4: torn last line ([0-9]* bytes, a write cut short) ignored$" merge.err &&
+	ok || bad "torn warning: $(cat merge.err)"
+same "torn merge keeps the whole lines" "$(wc -l <torn/results.jsonl)" 7
+
+# a bad line in the middle is an error naming the file and line
+printf '%s\nnot json\n%s\n' "$(head -1 whole/results.jsonl)" "$(sed -n 2p whole/results.jsonl)" >bad.jsonl
+expect 65 "^amptune merge: 'bad.jsonl' line 2: not a JSON object$" -- merge bad.jsonl --out badout
+expect 64 "amptune merge: several sources need --out DIR" -- merge whole sharded
+expect 64 "amptune merge: 'merge DIR' expects a sweep directory" -- merge bad.jsonl
+expect 64 "amptune merge: cannot read 'nowhere': No such file or directory" -- merge nowhere --out x
+
+finish
