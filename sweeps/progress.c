@@ -45,10 +45,10 @@ static void draw(struct sw_progress *pg)
 	int width = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20 ? ws.ws_col : 80;
 	double now = tr_now_ms(), elapsed = (now - pg->t0_ms) / 1e3;
 	char bar[32], el[48], eta[64] = "ETA --", line[512];
-	int fill = pg->total ? (int)(30.0 * pg->done / pg->total) : 30;
-	for (int i = 0; i < 30; i++)
+	int fill = pg->total ? (int)(20.0 * pg->done / pg->total) : 20;
+	for (int i = 0; i < 20; i++)
 		bar[i] = i < fill ? '#' : '.';
-	bar[30] = 0;
+	bar[20] = 0;
 	clock_text(el, sizeof el, elapsed);
 	if (pg->ran) {
 		/* the mean point so far, for what is left, less what the current one has run */
@@ -56,7 +56,8 @@ static void draw(struct sw_progress *pg)
 		strcpy(eta, "ETA ");
 		clock_text(eta + 4, sizeof eta - 4, left > 0 ? left : 0);
 	}
-	snprintf(line, sizeof line, "[%s] %d/%d | %s | %s elapsed | %s", bar, pg->done, pg->total, pg->cur, el, eta);
+	/* the current point last: a narrow terminal cuts it, not the counts */
+	snprintf(line, sizeof line, "[%s] %d/%d | %s elapsed | %s | %s", bar, pg->done, pg->total, el, eta, pg->cur);
 	if ((int)strlen(line) > width - 1)
 		line[width - 1] = 0;
 	fprintf(stderr, "\r\033[K%s", line);
@@ -86,6 +87,7 @@ void sw_progress_finish(struct sw_progress *pg, const struct sw_point *pt, const
 	pg->done++;
 	pg->ran++;
 	pg->ran_s += wall_s;
+	pg->cur_t0_ms = tr_now_ms(); /* until the next point starts, none is running */
 	if (pg->mode == SW_PROGRESS_BAR)
 		draw(pg);
 	else if (pg->mode == SW_PROGRESS_LINES)
