@@ -128,25 +128,24 @@ START_TEST(test_child_signal)
 }
 END_TEST
 
+/* Past its limit a child gets SIGTERM; one that ignores it, SIGKILL SW_KILL_GRACE_S later. */
+static const struct {
+	const char *script;
+	double limit_s;
+	int signal;
+	double min_s, max_s;
+} timeouts[] = {
+	{ "exec sleep 30", 0.3, SIGTERM, 0.3, 2.0 },
+	{ "trap '' TERM; sleep 30", 0.2, SIGKILL, 0.2 + SW_KILL_GRACE_S, 0.2 + SW_KILL_GRACE_S + 1.5 },
+};
+
 START_TEST(test_child_timeout)
 {
 	struct sw_outcome o;
-	ck_assert_int_eq(run_sh("exec sleep 30", 0.3, NULL, &o), KN_OK);
+	ck_assert_int_eq(run_sh(timeouts[_i].script, timeouts[_i].limit_s, NULL, &o), KN_OK);
 	ck_assert_int_eq(o.timed_out, 1);
-	ck_assert_int_eq(o.term_signal, SIGTERM);
-	ck_assert_msg(o.wall_s >= 0.3 && o.wall_s < 2.0, "wall %g s", o.wall_s);
-	sw_outcome_release(&o);
-}
-END_TEST
-
-/* A child that ignores SIGTERM is killed SW_KILL_GRACE_S later. */
-START_TEST(test_child_timeout_kill)
-{
-	struct sw_outcome o;
-	ck_assert_int_eq(run_sh("trap '' TERM; sleep 30", 0.2, NULL, &o), KN_OK);
-	ck_assert_int_eq(o.timed_out, 1);
-	ck_assert_int_eq(o.term_signal, SIGKILL);
-	ck_assert_msg(o.wall_s >= 0.2 + SW_KILL_GRACE_S && o.wall_s < 0.2 + SW_KILL_GRACE_S + 1.5, "wall %g s", o.wall_s);
+	ck_assert_int_eq(o.term_signal, timeouts[_i].signal);
+	ck_assert_msg(o.wall_s >= timeouts[_i].min_s && o.wall_s < timeouts[_i].max_s, "wall %g s", o.wall_s);
 	sw_outcome_release(&o);
 }
 END_TEST
@@ -453,8 +452,7 @@ int main(void)
 	tcase_add_test(tc, test_child_output);
 	tcase_add_test(tc, test_child_big_output);
 	tcase_add_test(tc, test_child_signal);
-	tcase_add_test(tc, test_child_timeout);
-	tcase_add_test(tc, test_child_timeout_kill);
+	tcase_add_loop_test(tc, test_child_timeout, 0, sizeof timeouts / sizeof *timeouts);
 	tcase_add_test(tc, test_child_stop);
 	tcase_add_test(tc, test_child_exec_fails);
 	tcase_add_test(tc, test_record_from_child);
