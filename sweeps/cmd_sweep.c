@@ -194,8 +194,8 @@ static int read_recorded(struct sweep *s, const char *repair)
 	return rc;
 }
 
-/* Refuses a DIR that holds another plan's results, unless --force. */
-static int check_plan_name(struct sweep *s)
+/* Refuses a DIR whose plan.ini is another plan's, unless --force. */
+static int check_plan_file(struct sweep *s)
 {
 	char path[4200];
 	struct sw_plan old;
@@ -207,12 +207,18 @@ static int check_plan_name(struct sweep *s)
 	else if (old.name[0] && strcmp(old.name, s->plan.name) != 0 && !s->force)
 		rc = kn_error(KN_EUSAGE, "'%s' holds results of plan '%s', not '%s'; use another --out, or --force",
 			      s->out, old.name, s->plan.name);
-	for (int i = 0; rc == KN_OK && !s->force && i < s->rec.n; i++)
-		if (s->rec.e[i].sweep[0] && strcmp(s->rec.e[i].sweep, s->plan.name) != 0)
-			rc = kn_error(KN_EUSAGE, "'%s' line %d is a result of plan '%s', not '%s'; use another --out, or --force",
-				      s->rec.e[i].file, s->rec.e[i].lineno, s->rec.e[i].sweep, s->plan.name);
 	sw_plan_release(&old);
 	return rc;
+}
+
+/* Refuses records of another plan in DIR, unless --force. */
+static int check_record_names(struct sweep *s)
+{
+	for (int i = 0; !s->force && i < s->rec.n; i++)
+		if (s->rec.e[i].sweep[0] && strcmp(s->rec.e[i].sweep, s->plan.name) != 0)
+			return kn_error(KN_EUSAGE, "'%s' line %d is a result of plan '%s', not '%s'; use another --out, or --force",
+					s->rec.e[i].file, s->rec.e[i].lineno, s->rec.e[i].sweep, s->plan.name);
+	return KN_OK;
 }
 
 static int write_plan_copy(struct sweep *s)
@@ -268,7 +274,8 @@ static int prepare_dir(struct sweep *s)
 		snprintf(s->results_path, sizeof s->results_path, "%s/shards/%d.jsonl", s->out, s->shard);
 	else
 		snprintf(s->results_path, sizeof s->results_path, "%s/results.jsonl", s->out);
-	if ((rc = read_recorded(s, s->results_path)) || (rc = check_plan_name(s)))
+	/* the plan's name before anything in DIR changes; a torn line is cut before reading */
+	if ((rc = check_plan_file(s)) || (rc = read_recorded(s, s->results_path)) || (rc = check_record_names(s)))
 		return rc;
 	return write_plan_copy(s);
 }
@@ -381,7 +388,7 @@ static int dry_run(struct sweep *s)
 	if (m->check_data && (rc = m->check_data(s->plan.data)))
 		return rc;
 	if (s->out) {
-		if ((rc = read_recorded(s, NULL)) || (rc = check_plan_name(s)))
+		if ((rc = check_plan_file(s)) || (rc = read_recorded(s, NULL)) || (rc = check_record_names(s)))
 			return rc;
 	}
 	sw_list_header(stdout, 1);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ void sw_results_release(struct sw_results *r)
 	for (int i = 0; i < r->n; i++)
 		free(r->e[i].line);
 	free(r->e);
+	free(r->slots);
 	sw_free_paths(r->files, r->nfiles);
 	memset(r, 0, sizeof *r);
 }
@@ -121,12 +123,53 @@ fail:
 	return KN_ERR;
 }
 
+static size_t key_hash(const char *id, int repeat)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)repeat;
+	for (; *id; id++)
+		h = (h ^ (unsigned char)*id) * 0x100000001b3ull;
+	return (size_t)(h ^ (h >> 29));
+}
+
+/* The slot holding (id, repeat), or the empty slot where it would go. */
+static int *slot_of(const struct sw_results *r, const char *id, int repeat)
+{
+	size_t mask = (size_t)r->nslots - 1;
+	for (size_t s = key_hash(id, repeat) & mask;; s = (s + 1) & mask) {
+		int i = r->slots[s];
+		if (i < 0 || (r->e[i].repeat == repeat && strcmp(r->e[i].id, id) == 0))
+			return &r->slots[s];
+	}
+}
+
 int sw_results_find(const struct sw_results *r, const char *id, int repeat)
 {
-	for (int i = 0; i < r->n; i++)
-		if (r->e[i].repeat == repeat && strcmp(r->e[i].id, id) == 0)
-			return i;
-	return -1;
+	return r->nslots ? *slot_of(r, id, repeat) : -1;
+}
+
+/* Indexes entry i (the first of its key wins), growing the table to stay under half full. */
+static int index_entry(struct sw_results *r, int i)
+{
+	if (2 * (r->n + 1) > r->nslots) {
+		int nslots = r->nslots ? 2 * r->nslots : 256;
+		int *slots = malloc((size_t)nslots * sizeof *slots);
+		if (!slots)
+			return kn_error(KN_ERR, "out of memory indexing results");
+		for (int k = 0; k < nslots; k++)
+			slots[k] = -1;
+		free(r->slots);
+		r->slots = slots;
+		r->nslots = nslots;
+		for (int k = 0; k < i; k++) {
+			int *s = slot_of(r, r->e[k].id, r->e[k].repeat);
+			if (*s < 0)
+				*s = k;
+		}
+	}
+	int *s = slot_of(r, r->e[i].id, r->e[i].repeat);
+	if (*s < 0)
+		*s = i;
+	return KN_OK;
 }
 
 static int whole_in(const cJSON *v, double lo, double hi)
@@ -214,6 +257,10 @@ static int add_entry(struct sw_results *r, struct sw_entry *e, const char *line,
 		return kn_error(KN_ERR, "out of memory reading results");
 	memcpy(dst->line, line, len);
 	dst->line[len] = 0;
+	if (index_entry(r, r->n)) {
+		free(dst->line);
+		return KN_ERR;
+	}
 	r->n++;
 	return KN_OK;
 }
@@ -336,9 +383,15 @@ static int write_full(int fd, const char *buf, size_t len)
 /* With fd locked: completes or cuts a torn tail. */
 static int repair_locked(int fd, const char *path, struct sw_read_note *note)
 {
-	char *data;
+	char *data, last;
 	size_t len;
+	struct stat st;
 	memset(note, 0, sizeof *note);
+	/* the common case, a whole last line, costs one byte of reading */
+	if (fstat(fd, &st))
+		return kn_error(KN_ERR, "cannot stat '%s': %s", path, strerror(errno));
+	if (st.st_size == 0 || (pread(fd, &last, 1, st.st_size - 1) == 1 && last == '\n'))
+		return KN_OK;
 	if (read_all(fd, path, &data, &len))
 		return KN_ERR;
 	int rc = KN_OK;

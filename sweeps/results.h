@@ -34,6 +34,8 @@ struct sw_results {
 	int n, cap;
 	char **files;
 	int nfiles;
+	int *slots;        /* hash index of (id, repeat) -> first entry; -1 empty */
+	int nslots;        /* a power of two, above twice n */
 };
 
 void sw_results_init(struct sw_results *r);
@@ -66,7 +68,7 @@ void sw_free_paths(char **paths, int n);
 int sw_push_path(char ***paths, int *n, const char *path);
 /* Parses one line into e (e->line is left alone). KN_OK or KN_EDATA with a message without location. */
 int sw_entry_parse(struct sw_entry *e, const char *line, size_t len);
-/* Index of the record of (id, repeat), or -1. */
+/* Index of the first record of (id, repeat), or -1. */
 int sw_results_find(const struct sw_results *r, const char *id, int repeat);
 
 /*
