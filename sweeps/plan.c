@@ -571,7 +571,11 @@ int sw_plan_write(const struct sw_plan *p, FILE *out, const char *from, char *co
 		fprintf(out, "\n[prices]\n");
 	for (int i = 0; i < p->nprices; i++)
 		fprintf(out, "%s = %.15g\n", p->prices[i].device, p->prices[i].per_hour);
-	if (p->text) {
+	/* a plan that is itself such a copy passes its original on as it is */
+	const char *inner = p->text ? strstr(p->text, "\n; original '") : NULL;
+	if (inner) {
+		fprintf(out, "%s", inner);
+	} else if (p->text) {
 		fprintf(out, "\n; original '%s':\n", from);
 		for (const char *s = p->text; s < p->text + p->text_len;) {
 			const char *nl = memchr(s, '\n', (size_t)(p->text + p->text_len - s));

@@ -243,6 +243,8 @@ START_TEST(test_write_round_trip)
 	char *set[] = { "lr=3e-4", "device_mem_limit=1M" };
 	const char *text = BASE "seq = 32, 64\nworkers = 1\ntime_limit_s = 2.5\n[prices]\ncpu = 0.125\n";
 	ck_assert_int_eq(parse(&a, text, set, 2), KN_OK);
+	a.text = strdup(text); /* as sw_plan_load() keeps it */
+	a.text_len = strlen(text);
 	char *out = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
@@ -268,7 +270,21 @@ START_TEST(test_write_round_trip)
 	}
 	ck_assert_int_eq(b.nprices, 1);
 	ck_assert_double_eq(b.prices[0].per_hour, 0.125);
+	/* a copy of the copy passes the original on once, unchanged */
+	b.text = out;
+	b.text_len = len;
+	char *out2 = NULL;
+	size_t len2 = 0;
+	f = open_memstream(&out2, &len2);
+	ck_assert_int_eq(sw_plan_write(&b, f, "runs/x/plan.ini", NULL, 0), 0);
+	fclose(f);
+	const char *orig = strstr(out, "\n; original 'plans/p.ini':\n;| [sweep]\n");
+	ck_assert_ptr_nonnull(orig);
+	ck_assert_str_eq(strstr(out2, "\n; original '"), orig);
+	ck_assert_ptr_null(strstr(strstr(out2, "\n; original '") + 2, "; original '"));
+	free(out2);
 	free(out);
+	sw_plan_release(&a);
 }
 END_TEST
 
