@@ -332,9 +332,13 @@ static int run_all(struct sweep *s)
 		fprintf(stderr, "amptune sweep: resuming '%s': %d of %d points already recorded in '%s'\n",
 			s->plan.name, done, s->nsel, s->out);
 	struct sigaction sa = { .sa_handler = on_stop }; /* no SA_RESTART: a signal ends a wait at once */
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	sigemptyset(&sa.sa_mask);
+	sigemptyset(&dfl.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* an inherited SIG_IGN would let the kernel reap the points before we read their exit */
+	sigaction(SIGCHLD, &dfl, NULL);
 	for (int i = 0; i < s->nsel && rc == KN_OK && !stop_signal; i++)
 		if (sw_results_find(&s->rec, s->sel[i]->id, s->sel[i]->repeat) < 0)
 			rc = run_point(s, s->sel[i], &pg, &points_s);

@@ -112,7 +112,7 @@ static void log_footer(int logfd, const struct sw_outcome *o)
 		dprintf(logfd, "== stdout ==\n%s%s", o->out, o->out[o->out_len - 1] == '\n' ? "" : "\n");
 	if (o->exited)
 		dprintf(logfd, "== exit code %d after %.3f s%s ==\n\n", o->exit_code, o->wall_s,
-			o->timed_out ? ", past the time limit" : "");
+			o->timed_out ? ", past the time limit" : o->stopped ? ", the sweep was interrupted" : "");
 	else
 		dprintf(logfd, "== killed by signal %d (%s) after %.3f s%s ==\n\n", o->term_signal,
 			strsignal(o->term_signal), o->wall_s,
