@@ -114,7 +114,8 @@ int sw_results_list_dir(const char *dir, char ***paths, int *n)
 		}
 	}
 	closedir(d);
-	qsort(*paths + first, (size_t)(*n - first), sizeof **paths, cmp_shard);
+	if (*n > first)
+		qsort(*paths + first, (size_t)(*n - first), sizeof **paths, cmp_shard);
 	return KN_OK;
 fail:
 	sw_free_paths(*paths, *n);
