@@ -109,6 +109,16 @@ same "failed message" "$(head -1 fail/results.jsonl | field /dev/stdin message)"
 same "failed stderr tail" "$(head -1 fail/results.jsonl | field /dev/stdin stderr_tail)" \
 	"amptune train: cannot open text data '$T/no-such-text': No such file or directory\\n"
 
+# ---- loader axes reach train: workers and prefetch as set, data latency passed on ----
+plan l.ini loader "batch_sizes = 4" "workers = 0, 2" "prefetch = 3" "data_latency_us = 100"
+"$A" sweep l.ini --out loader --quiet
+same "loader axes run" "$(records loader/results.jsonl | awk '{ print $3 }' | tr '\n' ' ')" "ok ok "
+same "recorded workers" "$(while read -r line; do echo "$line" | grep -o '"workers":[0-9]*' | head -1; done \
+	<loader/results.jsonl | tr '\n' ' ')" '"workers":0 "workers":2 '
+same "recorded prefetch" "$(head -1 loader/results.jsonl | grep -o '"prefetch":[0-9]*' | head -1)" '"prefetch":3'
+grep -q -- "--data-latency-us 100 --device cpu --precision fp32 --batch 4 --seq 32 --workers 2 --prefetch 3 --json" \
+	loader/points/*.log && ok || bad "train command line lacks the loader options"
+
 # ---- help ----
 "$A" help sweep >help.txt && grep -q "^usage: amptune sweep PLAN.ini --out DIR" help.txt && ok || bad "help sweep"
 "$A" help merge >help.txt && grep -q "^usage: amptune merge DIR" help.txt && ok || bad "help merge"

@@ -1,32 +1,15 @@
-# Shared by tests/cli_sweep*.sh: sourced after setting $NAME.
-# Provides $A (the binary), $T (scratch, removed at exit), ok/bad/expect,
-# plan writing, and record fields read with sed (cJSON writes `"key":value`).
+# Shared by tests/cli_sweep*.sh, on top of tests/helpers/cli.sh: source it
+# after setting NAME. Runs the test inside $T and adds `same`, a tiny plan
+# writer, and record fields read with sed (cJSON writes `"key":value`).
+. "${SRC:?SRC must name the source tree}/tests/helpers/cli.sh"
 set -u
-A=${AMPTUNE:?AMPTUNE must name the amptune binary}
-T=${TEST_TMPDIR:-/tmp}/$NAME.$$
-rm -rf "$T"
-mkdir -p "$T"
-trap 'rm -rf "$T"' EXIT
 cd "$T" || exit 1
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
 # same WHAT GOT WANT
 same() { if [ "$2" = "$3" ]; then ok; else bad "$1: got [$2], want [$3]"; fi; }
-finish() { echo "$NAME: $pass passed, $fail failed"; [ "$fail" = 0 ]; }
 
-# expect CODE PATTERN -- ARGS...: the exit code and a stderr line matching PATTERN
-expect() {
-	local code=$1 pat=$2
-	shift 3
-	"$A" "$@" >"$T/out" 2>"$T/err"
-	local rc=$?
-	if [ "$rc" != "$code" ]; then bad "amptune $*: exit $rc, expected $code ($(head -c 400 "$T/err"))"; return; fi
-	if ! grep -qE -- "$pat" "$T/err"; then bad "amptune $*: stderr lacks /$pat/: $(head -c 400 "$T/err")"; return; fi
-	ok
-}
-
-# plan FILE NAME [KEY=VALUE...]: a tiny GPT plan (points of about a second on one thread)
+# plan FILE NAME [LINE...]: a tiny GPT plan (points of about a second on one
+# thread); a "key = value" LINE replaces the default of that key
 plan() {
 	local file=$1 name=$2
 	shift 2
@@ -40,7 +23,7 @@ plan() {
 
 # "id repeat status" of every record of a results file, in file order
 records() { sed -E 's/.*"id":"([0-9a-f]+)".*"status":"([a-z]+)".*"repeat":([0-9]+).*/\1 \3 \2/' "$@"; }
-# "id repeat" of every point `--list` prints, in run order
+# "id repeat" of every run `--list` prints, in run order
 listed() { "$A" sweep "$@" --list | awk 'NR > 1 { print $2, $3 }'; }
 # field FILE KEY: the value of KEY in each record (strings without quotes)
 field() { sed -E "s/.*\"$2\":(\"([^\"]*)\"|([^,}]*)).*/\\2\\3/" "$1"; }
