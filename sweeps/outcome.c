@@ -8,9 +8,18 @@
 #include <cJSON.h>
 
 #include "amptune_version.h"
+#include "kernels/error.h"
 #include "reports/record.h"
 
-/* The last line of stdout that is a record of the schema this amptune
+static int valid_record(const cJSON *j)
+{
+	struct rp_record r;
+	int ok = rp_record_init(&r) == 0 && rp_record_from_json(&r, j) == KN_OK;
+	rp_record_release(&r);
+	return ok;
+}
+
+/* The last line of stdout that is a valid record of the schema this amptune
  * writes: what `train --json` prints. Anything else is not trusted, so a
  * results file never holds a line its readers would refuse. */
 static cJSON *child_record(const struct sw_outcome *o)
@@ -24,8 +33,7 @@ static cJSON *child_record(const struct sw_outcome *o)
 		while (line > s && line[-1] != '\n')
 			line--;
 		cJSON *j = cJSON_ParseWithLength(line, (size_t)(line_end - line));
-		const cJSON *ver = cJSON_GetObjectItemCaseSensitive(j, "schema_version");
-		if (cJSON_IsObject(j) && cJSON_IsNumber(ver) && ver->valuedouble == RP_SCHEMA_VERSION)
+		if (j && valid_record(j))
 			return j;
 		cJSON_Delete(j);
 		end = line;

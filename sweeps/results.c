@@ -19,8 +19,6 @@
 #include "kernels/error.h"
 #include "reports/record.h"
 
-static const char *const statuses[] = { "ok", "oom", "diverged", "unsupported", "timeout", "failed" };
-
 int sw_error_around(int status, const char *before, const char *after)
 {
 	char last[1024];
@@ -181,61 +179,29 @@ static int whole_in(const cJSON *v, double lo, double hi)
 
 int sw_entry_parse(struct sw_entry *e, const char *line, size_t len)
 {
-	const char *end = NULL;
-	int rc = KN_EDATA;
-	cJSON *o = cJSON_ParseWithLengthOpts(line, len, &end, 0);
-	while (o && end < line + len && (*end == ' ' || *end == '\t' || *end == '\r'))
-		end++;
-	if (!o || !cJSON_IsObject(o) || end != line + len) {
-		kn_error(KN_EDATA, "not a JSON object");
-		goto out;
+	struct rp_record r;
+	int rc = rp_record_init(&r) ? kn_error(KN_ERR, "out of memory reading a record") : rp_record_parse(&r, line, len);
+	const cJSON *repeat = cJSON_GetObjectItemCaseSensitive(r.extra, "repeat");
+	const cJSON *point = cJSON_GetObjectItemCaseSensitive(r.extra, "point");
+	const cJSON *sweep = cJSON_GetObjectItemCaseSensitive(r.extra, "sweep");
+	if (rc)
+		;
+	else if (!r.id[0])
+		rc = kn_error(KN_EDATA, "field 'id' is empty");
+	else if (repeat && !whole_in(repeat, 1, 1e9))
+		rc = kn_error(KN_EDATA, "field 'repeat' must be a whole number from 1");
+	else if (point && !whole_in(point, 0, 1e9))
+		rc = kn_error(KN_EDATA, "field 'point' must be a whole number from 0");
+	else if (sweep && (!cJSON_IsString(sweep) || strlen(sweep->valuestring) >= sizeof e->sweep))
+		rc = kn_error(KN_EDATA, "field 'sweep' must be a string of at most %zu characters", sizeof e->sweep - 1);
+	if (rc == KN_OK) {
+		snprintf(e->id, sizeof e->id, "%s", r.id);
+		snprintf(e->status, sizeof e->status, "%s", r.status);
+		snprintf(e->sweep, sizeof e->sweep, "%s", sweep ? sweep->valuestring : "");
+		e->repeat = repeat ? (int)repeat->valuedouble : 1;
+		e->point = point ? (int)point->valuedouble : -1;
 	}
-	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(o, "schema_version");
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
-	const cJSON *status = cJSON_GetObjectItemCaseSensitive(o, "status");
-	const cJSON *repeat = cJSON_GetObjectItemCaseSensitive(o, "repeat");
-	const cJSON *point = cJSON_GetObjectItemCaseSensitive(o, "point");
-	const cJSON *sweep = cJSON_GetObjectItemCaseSensitive(o, "sweep");
-	if (!whole_in(ver, 1, 1e9)) {
-		kn_error(KN_EDATA, "'schema_version' is missing or not a positive integer");
-		goto out;
-	}
-	if (ver->valuedouble > RP_SCHEMA_VERSION) {
-		kn_error(KN_EDATA, "schema_version %.0f is newer than this amptune reads (%d)", ver->valuedouble,
-			 RP_SCHEMA_VERSION);
-		goto out;
-	}
-	if (!cJSON_IsString(id) || !*id->valuestring || strlen(id->valuestring) >= sizeof e->id) {
-		kn_error(KN_EDATA, "'id' is missing or not a string of 1 to %zu characters", sizeof e->id - 1);
-		goto out;
-	}
-	int known = 0;
-	for (size_t i = 0; cJSON_IsString(status) && i < sizeof statuses / sizeof *statuses; i++)
-		known |= strcmp(status->valuestring, statuses[i]) == 0;
-	if (!known) {
-		kn_error(KN_EDATA, "'status' is missing or not one of ok, oom, diverged, unsupported, timeout, failed");
-		goto out;
-	}
-	if (repeat && !whole_in(repeat, 1, 1e9)) {
-		kn_error(KN_EDATA, "'repeat' is not a positive integer");
-		goto out;
-	}
-	if (point && !whole_in(point, 0, 1e9)) {
-		kn_error(KN_EDATA, "'point' is not a non-negative integer");
-		goto out;
-	}
-	if (sweep && (!cJSON_IsString(sweep) || strlen(sweep->valuestring) >= sizeof e->sweep)) {
-		kn_error(KN_EDATA, "'sweep' is not a string of at most %zu characters", sizeof e->sweep - 1);
-		goto out;
-	}
-	snprintf(e->id, sizeof e->id, "%s", id->valuestring);
-	snprintf(e->status, sizeof e->status, "%s", status->valuestring);
-	snprintf(e->sweep, sizeof e->sweep, "%s", sweep ? sweep->valuestring : "");
-	e->repeat = repeat ? (int)repeat->valuedouble : 1;
-	e->point = point ? (int)point->valuedouble : -1;
-	rc = KN_OK;
-out:
-	cJSON_Delete(o);
+	rp_record_release(&r);
 	return rc;
 }
 

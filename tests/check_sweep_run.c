@@ -13,6 +13,7 @@
 #include <cJSON.h>
 
 #include "kernels/error.h"
+#include "reports/record.h"
 #include "sweeps/grid.h"
 #include "sweeps/outcome.h"
 #include "sweeps/results.h"
@@ -45,6 +46,36 @@ static void spit(const char *path, const char *text)
 	ck_assert_ptr_nonnull(f);
 	fputs(text, f);
 	fclose(f);
+}
+
+/* A whole schema-v1 record of run (id, repeat) of sweep "s", as one line. */
+static const char *rec(const char *id, int repeat)
+{
+	static char buf[8][8192];
+	static int k;
+	struct rp_record r;
+	k = (k + 1) % 8;
+	ck_assert_int_eq(rp_record_init(&r), 0);
+	snprintf(r.id, sizeof r.id, "%s", id);
+	strcpy(r.status, "ok");
+	cJSON_AddNumberToObject(r.extra, "repeat", repeat);
+	cJSON_AddStringToObject(r.extra, "sweep", "s");
+	char *line = rp_record_to_line(&r);
+	ck_assert_ptr_nonnull(line);
+	snprintf(buf[k], sizeof buf[k], "%s", line);
+	free(line);
+	rp_record_release(&r);
+	return buf[k];
+}
+
+/* `line` with its first `from` replaced by `to` */
+static const char *edit(const char *line, const char *from, const char *to)
+{
+	static char buf[8192];
+	const char *at = strstr(line, from);
+	ck_assert_ptr_nonnull(at);
+	snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - line), line, to, at + strlen(from));
+	return buf;
 }
 
 /* Runs `sh -c script` as a point would run. */
@@ -208,12 +239,32 @@ static cJSON *record_of(const struct sw_outcome *o)
 
 static const char *str(const cJSON *j, const char *k) { return cJSON_GetObjectItem(j, k)->valuestring; }
 
+/* What `train --json` prints: a whole record (status, message, measured step time). */
+static char *child_line(const char *status, const char *message, double step_ms)
+{
+	struct rp_record r;
+	ck_assert_int_eq(rp_record_init(&r), 0);
+	strcpy(r.id, "other");
+	snprintf(r.status, sizeof r.status, "%s", status);
+	snprintf(r.message, sizeof r.message, "%s", message);
+	strcpy(r.device, "cpu");
+	strcpy(r.device_name, "AMD EPYC");
+	r.step_ms_p50 = step_ms;
+	char *line = rp_record_to_line(&r);
+	rp_record_release(&r);
+	ck_assert_ptr_nonnull(line);
+	return line;
+}
+
 START_TEST(test_record_from_child)
 {
 	struct sw_outcome o = { .exited = 1, .exit_code = 0, .wall_s = 2.5 };
-	o.out = strdup("log line\n{\"schema_version\":1,\"id\":\"other\",\"status\":\"ok\",\"message\":\"\",\"device\":\"cpu\","
-		       "\"device_name\":\"AMD EPYC\",\"step_ms_p50\":12.5}\n");
+	char *line = child_line("ok", "", 12.5);
+	size_t n = strlen(line) + 16;
+	o.out = malloc(n);
+	snprintf(o.out, n, "log line\n%s\n", line);
 	o.out_len = strlen(o.out);
+	free(line);
 	cJSON *j = record_of(&o);
 	ck_assert_str_eq(str(j, "status"), "ok");
 	ck_assert_str_eq(str(j, "message"), "");
@@ -255,28 +306,23 @@ START_TEST(test_record_statuses)
 {
 	struct {
 		int exited, code, timed_out;
-		const char *out, *tail, *status, *message;
+		const char *child_status, *child_message; /* the record train printed; NULL: none */
+		const char *tail, *status, *message;
 	} cases[] = {
-		{ 1, 0, 0, "", "", "failed", "exited 0 without printing a results record" },
-		{ 1, 1, 0, "", "boom\n", "failed", "exit code 1: boom" },
-		{ 1, 65, 0, "{\"schema_version\":1,\"message\":\"cannot open text data 'x'\"}\n", "", "failed",
-		  "exit code 65: cannot open text data 'x'" },
-		{ 0, SIGSEGV, 0, "", "last words\n", "failed", "killed by signal 11 (Segmentation fault): last words" },
-		{ 0, SIGTERM, 1, "", "", "timeout", "exceeded time_limit_s 0.5: stopped after 0.6 s" },
-		{ 1, 143, 1, "{\"schema_version\":1,\"status\":\"failed\",\"step_ms_p50\":3}\n", "", "timeout",
-		  "exceeded time_limit_s 0.5: stopped after 0.6 s" },
-		{ 1, 76, 0, "{\"schema_version\":1,\"message\":\"training diverged at step 3\"}\n", "", "diverged",
-		  "training diverged at step 3" },
-		/* output that is not a record of this schema is not trusted */
-		{ 1, 76, 0, "{\"schema_version\":2,\"message\":\"x\"}\n{\"message\":\"y\"}\n", "diverged at 3\n",
-		  "diverged", "diverged at 3" },
-		{ 1, 69, 0, "", "no cuda\n", "unsupported", "no cuda" },
+		{ 1, 0, 0, NULL, NULL, "", "failed", "exited 0 without printing a results record" },
+		{ 1, 1, 0, NULL, NULL, "boom\n", "failed", "exit code 1: boom" },
+		{ 1, 65, 0, "failed", "cannot open text data 'x'", "", "failed", "exit code 65: cannot open text data 'x'" },
+		{ 0, SIGSEGV, 0, NULL, NULL, "last words\n", "failed", "killed by signal 11 (Segmentation fault): last words" },
+		{ 0, SIGTERM, 1, NULL, NULL, "", "timeout", "exceeded time_limit_s 0.5: stopped after 0.6 s" },
+		{ 1, 143, 1, "failed", "interrupted", "", "timeout", "exceeded time_limit_s 0.5: stopped after 0.6 s" },
+		{ 1, 76, 0, "diverged", "training diverged at step 3", "", "diverged", "training diverged at step 3" },
+		{ 1, 69, 0, NULL, NULL, "no cuda\n", "unsupported", "no cuda" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		struct sw_outcome o = { .exited = cases[i].exited, .exit_code = cases[i].exited ? cases[i].code : 0,
 					.term_signal = cases[i].exited ? 0 : cases[i].code,
 					.timed_out = cases[i].timed_out, .wall_s = 0.6 };
-		o.out = strdup(cases[i].out);
+		o.out = cases[i].child_status ? child_line(cases[i].child_status, cases[i].child_message, 3) : strdup("");
 		o.out_len = strlen(o.out);
 		strcpy(o.stderr_tail, cases[i].tail);
 		cJSON *j = record_of(&o);
@@ -286,6 +332,9 @@ START_TEST(test_record_statuses)
 			ck_assert(cJSON_IsNull(cJSON_GetObjectItem(j, "exit_code")));
 			ck_assert_int_eq(cJSON_GetObjectItem(j, "term_signal")->valueint, cases[i].code);
 		}
+		/* what train measured before it was stopped is kept */
+		if (cases[i].child_status)
+			ck_assert_double_eq(cJSON_GetObjectItem(j, "step_ms_p50")->valuedouble, 3);
 		ck_assert_ptr_nonnull(cJSON_GetObjectItem(j, "stderr_tail"));
 		cJSON_Delete(j);
 		sw_outcome_release(&o);
@@ -293,16 +342,38 @@ START_TEST(test_record_statuses)
 }
 END_TEST
 
-/* ---- results files ---- */
+/* Output that is not a whole record of this schema is not trusted: the record is made from the settings. */
+START_TEST(test_record_untrusted_output)
+{
+	struct sw_outcome o = { .exited = 1, .exit_code = 76, .wall_s = 0.1 };
+	char *line = child_line("diverged", "x", 3);
+	const char *v2 = edit(line, "\"schema_version\":1", "\"schema_version\":2");
+	size_t n = strlen(v2) + 64;
+	o.out = malloc(n);
+	snprintf(o.out, n, "%s\n{\"schema_version\":1,\"message\":\"y\"}\n", v2);
+	o.out_len = strlen(o.out);
+	free(line);
+	strcpy(o.stderr_tail, "diverged at 3\n");
+	cJSON *j = record_of(&o);
+	ck_assert_str_eq(str(j, "status"), "diverged");
+	ck_assert_str_eq(str(j, "message"), "diverged at 3");
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(j, "step_ms_p50")));
+	ck_assert_str_eq(str(j, "model"), "gpt");
+	cJSON_Delete(j);
+	sw_outcome_release(&o);
+}
+END_TEST
 
-#define REC(id, rep) "{\"schema_version\":1,\"id\":\"" id "\",\"status\":\"ok\",\"repeat\":" #rep ",\"sweep\":\"s\"}"
+/* ---- results files ---- */
 
 START_TEST(test_results_read)
 {
 	struct sw_results r;
 	struct sw_read_note note;
 	const char *path = tmp_path("r.jsonl");
-	spit(path, REC("a", 1) "\n\n" REC("b", 1) "\n" REC("a", 2) "\n");
+	char text[32768];
+	snprintf(text, sizeof text, "%s\n\n%s\n%s\n", rec("a", 1), rec("b", 1), rec("a", 2));
+	spit(path, text);
 	sw_results_init(&r);
 	ck_assert_int_eq(sw_results_read(&r, path, &note), KN_OK);
 	ck_assert_int_eq(r.n, 3);
@@ -321,31 +392,42 @@ END_TEST
 
 START_TEST(test_results_bad_lines)
 {
-	static const struct {
-		const char *line, *msg;
+	const char *good = rec("a", 1);
+	struct {
+		char line[8192];
+		const char *msg;
 	} cases[] = {
-		{ "not json", "not a JSON object" },
-		{ "[1,2]", "not a JSON object" },
-		{ "{\"id\":\"a\"} trailing", "not a JSON object" },
-		{ "{\"id\":\"a\",\"status\":\"ok\"}", "'schema_version' is missing or not a positive integer" },
-		{ "{\"schema_version\":2,\"id\":\"a\",\"status\":\"ok\"}", "schema_version 2 is newer than this amptune reads (1)" },
-		{ "{\"schema_version\":1,\"status\":\"ok\"}", "'id' is missing or not a string of 1 to 23 characters" },
-		{ "{\"schema_version\":1,\"id\":\"a\",\"status\":\"great\"}",
-		  "'status' is missing or not one of ok, oom, diverged, unsupported, timeout, failed" },
-		{ "{\"schema_version\":1,\"id\":\"a\",\"status\":\"ok\",\"repeat\":0}", "'repeat' is not a positive integer" },
-		{ "{\"schema_version\":1,\"id\":\"a\",\"status\":\"ok\",\"point\":1.5}", "'point' is not a non-negative integer" },
+		{ "not json", "not JSON (error near byte 1)" },
+		{ "[1,2]", "a record must be a JSON object, got an array" },
+		{ "", "text after the JSON object at byte" },
+		{ "", "schema_version 2 is not supported (this amptune reads version 1)" },
+		{ "", "missing field 'id'" },
+		{ "", "field 'status' has unknown value 'great'" },
+		{ "", "field 'id' is empty" },
+		{ "", "field 'repeat' must be a whole number from 1" },
+		{ "", "field 'point' must be a whole number from 0" },
+		{ "", "field 'sweep' must be a string of at most 63 characters" },
 	};
+	snprintf(cases[2].line, sizeof cases[2].line, "%s trailing", good);
+	snprintf(cases[3].line, sizeof cases[3].line, "%s", edit(good, "\"schema_version\":1", "\"schema_version\":2"));
+	snprintf(cases[4].line, sizeof cases[4].line, "%s", edit(good, "\"id\":\"a\",", ""));
+	snprintf(cases[5].line, sizeof cases[5].line, "%s", edit(good, "\"status\":\"ok\"", "\"status\":\"great\""));
+	snprintf(cases[6].line, sizeof cases[6].line, "%s", edit(good, "\"id\":\"a\"", "\"id\":\"\""));
+	snprintf(cases[7].line, sizeof cases[7].line, "%s", edit(good, "\"repeat\":1", "\"repeat\":0"));
+	snprintf(cases[8].line, sizeof cases[8].line, "%s", edit(good, "\"repeat\":1", "\"repeat\":1,\"point\":1.5"));
+	snprintf(cases[9].line, sizeof cases[9].line, "%s", edit(good, "\"sweep\":\"s\"", "\"sweep\":7"));
 	const char *path = tmp_path("bad.jsonl");
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		struct sw_results r;
 		struct sw_read_note note;
-		char text[512], want[1024];
-		snprintf(text, sizeof text, REC("a", 1) "\n%s\n" REC("b", 1) "\n", cases[i].line);
+		static char text[1 << 17];
+		char want[1024];
+		snprintf(text, sizeof text, "%s\n%s\n%s\n", good, cases[i].line, rec("b", 1));
 		spit(path, text);
 		sw_results_init(&r);
 		ck_assert_int_eq(sw_results_read(&r, path, &note), KN_EDATA);
 		snprintf(want, sizeof want, "'%s' line 2: %s", path, cases[i].msg);
-		ck_assert_str_eq(kn_last_error(), want);
+		ck_assert_msg(strncmp(kn_last_error(), want, strlen(want)) == 0, "case %zu: %s", i, kn_last_error());
 		sw_results_release(&r);
 	}
 }
@@ -355,25 +437,31 @@ START_TEST(test_torn_last_line)
 {
 	struct sw_results r;
 	struct sw_read_note note;
+	char text[32768], want[32768];
 	const char *path = tmp_path("torn.jsonl"), *torn = tmp_path("torn.jsonl.torn");
 	unlink(torn);
-	spit(path, REC("a", 1) "\n" REC("b", 1) "\n{\"schema_version\":1,\"id\":\"c\",\"sta");
+	snprintf(text, sizeof text, "%s\n%s\n%.40s", rec("a", 1), rec("b", 1), rec("c", 1));
+	spit(path, text);
 	sw_results_init(&r);
 	ck_assert_int_eq(sw_results_read(&r, path, &note), KN_OK); /* readers report and ignore */
 	ck_assert_int_eq(r.n, 2);
 	ck_assert_int_eq(note.torn_line, 3);
-	ck_assert_uint_eq(note.torn_bytes, 33);
+	ck_assert_uint_eq(note.torn_bytes, 40);
 	sw_results_release(&r);
 	/* the writer cuts it off, keeping the bytes aside, then appends whole lines */
-	ck_assert_int_eq(sw_results_append(path, REC("c", 1), &note), KN_OK);
+	ck_assert_int_eq(sw_results_append(path, rec("c", 1), &note), KN_OK);
 	ck_assert_int_eq(note.torn_line, 3);
-	ck_assert_str_eq(slurp(path), REC("a", 1) "\n" REC("b", 1) "\n" REC("c", 1) "\n");
-	ck_assert_str_eq(slurp(torn), "{\"schema_version\":1,\"id\":\"c\",\"sta\n");
+	snprintf(want, sizeof want, "%s\n%s\n%s\n", rec("a", 1), rec("b", 1), rec("c", 1));
+	ck_assert_str_eq(slurp(path), want);
+	snprintf(want, sizeof want, "%.40s\n", rec("c", 1));
+	ck_assert_str_eq(slurp(torn), want);
 	/* a whole record without its newline is kept */
-	spit(path, REC("a", 1) "\n" REC("b", 1));
+	snprintf(text, sizeof text, "%s\n%s", rec("a", 1), rec("b", 1));
+	spit(path, text);
 	ck_assert_int_eq(sw_results_repair(path, &note), KN_OK);
 	ck_assert_int_eq(note.torn_line, 0);
-	ck_assert_str_eq(slurp(path), REC("a", 1) "\n" REC("b", 1) "\n");
+	snprintf(want, sizeof want, "%s\n%s\n", rec("a", 1), rec("b", 1));
+	ck_assert_str_eq(slurp(path), want);
 }
 END_TEST
 
@@ -382,10 +470,12 @@ START_TEST(test_append_creates)
 	struct sw_read_note note;
 	const char *path = tmp_path("new.jsonl");
 	unlink(path);
-	ck_assert_int_eq(sw_results_append(path, REC("a", 1), &note), KN_OK);
-	ck_assert_int_eq(sw_results_append(path, REC("a", 2), &note), KN_OK);
-	ck_assert_str_eq(slurp(path), REC("a", 1) "\n" REC("a", 2) "\n");
-	ck_assert_int_eq(sw_results_append("/nonexistent/dir/r.jsonl", REC("a", 1), &note), KN_ERR);
+	char want[32768];
+	ck_assert_int_eq(sw_results_append(path, rec("a", 1), &note), KN_OK);
+	ck_assert_int_eq(sw_results_append(path, rec("a", 2), &note), KN_OK);
+	snprintf(want, sizeof want, "%s\n%s\n", rec("a", 1), rec("a", 2));
+	ck_assert_str_eq(slurp(path), want);
+	ck_assert_int_eq(sw_results_append("/nonexistent/dir/r.jsonl", rec("a", 1), &note), KN_ERR);
 	ck_assert_str_eq(kn_last_error(), "cannot open '/nonexistent/dir/r.jsonl': No such file or directory");
 }
 END_TEST
@@ -458,6 +548,7 @@ int main(void)
 	tcase_add_test(tc, test_record_from_child);
 	tcase_add_test(tc, test_record_made_for_silent_child);
 	tcase_add_test(tc, test_record_statuses);
+	tcase_add_test(tc, test_record_untrusted_output);
 	tcase_add_test(tc, test_results_read);
 	tcase_add_test(tc, test_results_bad_lines);
 	tcase_add_test(tc, test_torn_last_line);
