@@ -18,34 +18,17 @@
 #include "sweeps/outcome.h"
 #include "sweeps/results.h"
 #include "sweeps/runner.h"
+#include "report_fixture.h"
 #include "testutil.h"
 
-static const char *tmp_path(const char *name)
+/* The whole file at path; valid until the next call. */
+static const char *slurp(const char *path)
 {
-	static char buf[4][600];
-	static int k;
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof buf[k], "%s/%s", tu_tmpdir(), name);
-	return buf[k];
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	ck_assert_ptr_nonnull(f);
-	static char buf[1 << 16];
-	size_t n = fread(buf, 1, sizeof buf - 1, f);
-	buf[n] = 0;
-	fclose(f);
-	return buf;
-}
-
-static void spit(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "wb");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
+	static char *last;
+	free(last);
+	last = fx_read(path);
+	ck_assert_ptr_nonnull(last);
+	return last;
 }
 
 /* A whole schema-v1 record of run (id, repeat) of sweep "s", as one line. */
@@ -82,7 +65,7 @@ static const char *edit(const char *line, const char *from, const char *to)
 static int run_sh(const char *script, double limit_s, volatile sig_atomic_t *stop, struct sw_outcome *o)
 {
 	char *argv[] = { "sh", "-c", (char *)script, NULL };
-	struct sw_child_opts opts = { .exe = "/bin/sh", .argv = argv, .log_path = tmp_path("point.log"),
+	struct sw_child_opts opts = { .exe = "/bin/sh", .argv = argv, .log_path = fx_path("point.log"),
 				      .log_header = "== test point ==", .time_limit_s = limit_s, .stop = stop };
 	return sw_run_child(&opts, o);
 }
@@ -122,14 +105,14 @@ END_TEST
 START_TEST(test_child_output)
 {
 	struct sw_outcome o;
-	unlink(tmp_path("point.log"));
+	unlink(fx_path("point.log"));
 	ck_assert_int_eq(run_sh("echo warming up; echo '{\"id\":\"x\"}'; echo err1 >&2; echo err2 >&2; exit 1", 0, NULL, &o),
 			 KN_OK);
 	ck_assert_str_eq(o.out, "warming up\n{\"id\":\"x\"}\n");
 	ck_assert_str_eq(o.stderr_tail, "err1\nerr2\n");
 	ck_assert(o.wall_s > 0 && o.wall_s < 5);
 	ck_assert_int_eq(strlen(o.started_at), 20);
-	const char *log = slurp(tmp_path("point.log"));
+	const char *log = slurp(fx_path("point.log"));
 	ck_assert_ptr_nonnull(strstr(log, "== test point ==\n$ sh -c echo warming up;"));
 	ck_assert_ptr_nonnull(strstr(log, "\nerr1\nerr2\n== stdout ==\nwarming up\n{\"id\":\"x\"}\n== exit code 1 after "));
 	sw_outcome_release(&o);
@@ -197,7 +180,7 @@ START_TEST(test_child_exec_fails)
 {
 	struct sw_outcome o;
 	char *argv[] = { "nothing", NULL };
-	struct sw_child_opts opts = { .exe = "/nonexistent/amptune", .argv = argv, .log_path = tmp_path("x.log"),
+	struct sw_child_opts opts = { .exe = "/nonexistent/amptune", .argv = argv, .log_path = fx_path("x.log"),
 				      .log_header = "== x ==" };
 	ck_assert_int_eq(sw_run_child(&opts, &o), KN_OK);
 	ck_assert_int_eq(o.exit_code, 127);
@@ -370,10 +353,10 @@ START_TEST(test_results_read)
 {
 	struct sw_results r;
 	struct sw_read_note note;
-	const char *path = tmp_path("r.jsonl");
+	const char *path = fx_path("r.jsonl");
 	char text[32768];
 	snprintf(text, sizeof text, "%s\n\n%s\n%s\n", rec("a", 1), rec("b", 1), rec("a", 2));
-	spit(path, text);
+	fx_write_text(path, text);
 	sw_results_init(&r);
 	ck_assert_int_eq(sw_results_read(&r, path, &note), KN_OK);
 	ck_assert_int_eq(r.n, 3);
@@ -384,7 +367,7 @@ START_TEST(test_results_read)
 	ck_assert_str_eq(r.e[1].file, path);
 	ck_assert_str_eq(r.e[1].sweep, "s");
 	ck_assert_int_eq(r.e[1].point, -1);
-	ck_assert_int_eq(sw_results_read(&r, tmp_path("missing.jsonl"), &note), KN_OK);
+	ck_assert_int_eq(sw_results_read(&r, fx_path("missing.jsonl"), &note), KN_OK);
 	ck_assert_int_eq(r.n, 3);
 	sw_results_release(&r);
 }
@@ -416,14 +399,14 @@ START_TEST(test_results_bad_lines)
 	snprintf(cases[7].line, sizeof cases[7].line, "%s", edit(good, "\"repeat\":1", "\"repeat\":0"));
 	snprintf(cases[8].line, sizeof cases[8].line, "%s", edit(good, "\"repeat\":1", "\"repeat\":1,\"point\":1.5"));
 	snprintf(cases[9].line, sizeof cases[9].line, "%s", edit(good, "\"sweep\":\"s\"", "\"sweep\":7"));
-	const char *path = tmp_path("bad.jsonl");
+	const char *path = fx_path("bad.jsonl");
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		struct sw_results r;
 		struct sw_read_note note;
 		static char text[1 << 17];
 		char want[1024];
 		snprintf(text, sizeof text, "%s\n%s\n%s\n", good, cases[i].line, rec("b", 1));
-		spit(path, text);
+		fx_write_text(path, text);
 		sw_results_init(&r);
 		ck_assert_int_eq(sw_results_read(&r, path, &note), KN_EDATA);
 		snprintf(want, sizeof want, "'%s' line 2: %s", path, cases[i].msg);
@@ -438,10 +421,10 @@ START_TEST(test_torn_last_line)
 	struct sw_results r;
 	struct sw_read_note note;
 	char text[32768], want[32768];
-	const char *path = tmp_path("torn.jsonl"), *torn = tmp_path("torn.jsonl.torn");
+	const char *path = fx_path("torn.jsonl"), *torn = fx_path("torn.jsonl.torn");
 	unlink(torn);
 	snprintf(text, sizeof text, "%s\n%s\n%.40s", rec("a", 1), rec("b", 1), rec("c", 1));
-	spit(path, text);
+	fx_write_text(path, text);
 	sw_results_init(&r);
 	ck_assert_int_eq(sw_results_read(&r, path, &note), KN_OK); /* readers report and ignore */
 	ck_assert_int_eq(r.n, 2);
@@ -457,7 +440,7 @@ START_TEST(test_torn_last_line)
 	ck_assert_str_eq(slurp(torn), want);
 	/* a whole record without its newline is kept */
 	snprintf(text, sizeof text, "%s\n%s", rec("a", 1), rec("b", 1));
-	spit(path, text);
+	fx_write_text(path, text);
 	ck_assert_int_eq(sw_results_repair(path, &note), KN_OK);
 	ck_assert_int_eq(note.torn_line, 0);
 	snprintf(want, sizeof want, "%s\n%s\n", rec("a", 1), rec("b", 1));
@@ -468,7 +451,7 @@ END_TEST
 START_TEST(test_append_creates)
 {
 	struct sw_read_note note;
-	const char *path = tmp_path("new.jsonl");
+	const char *path = fx_path("new.jsonl");
 	unlink(path);
 	char want[32768];
 	ck_assert_int_eq(sw_results_append(path, rec("a", 1), &note), KN_OK);
@@ -492,7 +475,7 @@ START_TEST(test_list_dir)
 					     "shards/0.lock", "shards/x.jsonl", "shards/1.jsonl.torn" };
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
 		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-		spit(path, "");
+		fx_write_text(path, "");
 	}
 	ck_assert_int_eq(sw_results_list_dir(dir, &paths, &n), KN_OK);
 	ck_assert_int_eq(n, 4);
@@ -508,7 +491,7 @@ END_TEST
 START_TEST(test_locks)
 {
 	int a, b, unsupported;
-	const char *path = tmp_path("lock");
+	const char *path = fx_path("lock");
 	ck_assert_int_eq(sw_lock_acquire(path, LOCK_EX, "busy here", &a, &unsupported), KN_OK);
 	ck_assert_int_eq(unsupported, 0);
 	ck_assert_int_eq(sw_lock_acquire(path, LOCK_SH, "busy here", &b, &unsupported), KN_ERR);
@@ -525,7 +508,7 @@ END_TEST
 
 START_TEST(test_write_atomic)
 {
-	const char *path = tmp_path("atomic.txt");
+	const char *path = fx_path("atomic.txt");
 	ck_assert_int_eq(sw_write_atomic(path, "one\n", 4), KN_OK);
 	ck_assert_int_eq(sw_write_atomic(path, "two\n", 4), KN_OK);
 	ck_assert_str_eq(slurp(path), "two\n");
