@@ -109,8 +109,8 @@ static const struct option long_opts[] = {
 static int shard_from_env(struct sweep *s)
 {
 	const char *id = getenv("SLURM_ARRAY_TASK_ID"), *count = getenv("SLURM_ARRAY_TASK_COUNT");
-	const char *min = getenv("SLURM_ARRAY_TASK_MIN");
-	long i, n, lo = 0;
+	const char *min = getenv("SLURM_ARRAY_TASK_MIN"), *max = getenv("SLURM_ARRAY_TASK_MAX");
+	long i, n, lo = 0, hi = -1;
 	char spec[64];
 	if (!id && !count)
 		return KN_OK;
@@ -118,8 +118,13 @@ static int shard_from_env(struct sweep *s)
 		return kn_error(KN_EUSAGE, "SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT must be set together");
 	if (tr_parse_long("SLURM_ARRAY_TASK_ID", id, 0, 10000000, &i) ||
 	    tr_parse_long("SLURM_ARRAY_TASK_COUNT", count, 1, 100000, &n) ||
-	    (min && tr_parse_long("SLURM_ARRAY_TASK_MIN", min, 0, 10000000, &lo)))
+	    (min && tr_parse_long("SLURM_ARRAY_TASK_MIN", min, 0, 10000000, &lo)) ||
+	    (max && tr_parse_long("SLURM_ARRAY_TASK_MAX", max, 0, 10000000, &hi)))
 		return KN_EUSAGE;
+	/* --array=3,7 or 0-9:2 has gaps: task ids do not number the shards */
+	if (min && max && hi - lo + 1 != n)
+		return kn_error(KN_EUSAGE, "the job array %ld-%ld has %ld tasks, not a range of consecutive ids; "
+				"give each task --shard I/N", lo, hi, n);
 	snprintf(spec, sizeof spec, "%ld/%ld", i - lo, n);
 	return sw_parse_shard("SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN over SLURM_ARRAY_TASK_COUNT", spec,
 			      &s->shard, &s->nshards);

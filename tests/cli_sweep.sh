@@ -29,6 +29,10 @@ see 'amptune help sweep'"
 SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_TASK_COUNT=1 "$A" sweep p.ini --list >/dev/null 2>"$T/err"
 same "SLURM task out of range" "$?" 64
 grep -q "got '1/1'" "$T/err" && ok || bad "SLURM task out of range: $(cat "$T/err")"
+SLURM_ARRAY_TASK_ID=7 SLURM_ARRAY_TASK_MIN=3 SLURM_ARRAY_TASK_MAX=7 SLURM_ARRAY_TASK_COUNT=2 \
+	"$A" sweep p.ini --list >/dev/null 2>"$T/err"
+same "SLURM array with gaps" "$?:$(head -1 "$T/err")" \
+	"64:amptune sweep: the job array 3-7 has 2 tasks, not a range of consecutive ids; give each task --shard I/N"
 # nothing was created by failed or listing commands
 same "no directory created" "$(find . -mindepth 1 -type d)" ""
 

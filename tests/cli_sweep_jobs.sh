@@ -11,7 +11,7 @@ same "unsharded exit" "$?" 0
 
 # two array tasks, then the merge
 for task in 1 2; do
-	SLURM_ARRAY_TASK_ID=$task SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_COUNT=2 SLURM_CPUS_PER_TASK=1 \
+	SLURM_ARRAY_TASK_ID=$task SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_MAX=2 SLURM_ARRAY_TASK_COUNT=2 SLURM_CPUS_PER_TASK=1 \
 		AMPTUNE="$A" PLAN=s.ini OUT=jobs bash "$SRC/sweeps/slurm/array.sbatch" >/dev/null 2>&1
 	same "array task $task exit" "$?" 0
 done

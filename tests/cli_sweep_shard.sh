@@ -17,7 +17,7 @@ for i in 0 1 2; do
 	same "SLURM task $i of 3" "$(SLURM_ARRAY_TASK_ID=$i SLURM_ARRAY_TASK_COUNT=3 "$A" sweep s.ini --list | awk 'NR > 1 { print $2, $3 }')" \
 		"$(cat shard$i.txt)"
 	same "SLURM task $((i + 1)) of 1-3" \
-		"$(SLURM_ARRAY_TASK_ID=$((i + 1)) SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_COUNT=3 "$A" sweep s.ini --list |
+		"$(SLURM_ARRAY_TASK_ID=$((i + 1)) SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_MAX=3 SLURM_ARRAY_TASK_COUNT=3 "$A" sweep s.ini --list |
 			awk 'NR > 1 { print $2, $3 }')" "$(cat shard$i.txt)"
 done
 same "--shard wins over SLURM's variables" \
