@@ -47,7 +47,7 @@ test: build
 # The demo sweep resumes when re-run (points already in runs/quick are skipped).
 demo: build
 	./$(BUILD)/amptune sweep sweeps/quick.ini --out runs/quick
-	@# report step: render runs/quick (report.md, report.html, results.csv) here
+	./$(BUILD)/amptune report runs/quick
 
 clean:
 	rm -rf $(BUILD)
