@@ -22,7 +22,7 @@
 # (which waits on a dependency that can never be met) and submits a new one.
 #
 # options:
-#   -K, --max-running K   at most K tasks at a time (default 8)
+#   -K, --max-running K   at most K tasks at a time (default 8; --resubmit: as first submitted)
 #   --set KEY=VALUE       a plan override, as for amptune sweep (repeatable)
 #   --dry-run             print the sbatch commands instead of running them
 #   -h, --help            this text
@@ -37,7 +37,7 @@ me=submit.sh
 usage() { sed -n '2,/^set -u$/{/^set -u$/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; }
 die() { local code=$1; shift; echo "$me: $*" >&2; exit "$code"; }
 
-max_running=8 resubmit=0 dry_run=0 dry_label=
+max_running= resubmit=0 dry_run=0 dry_label=
 exec 3>&1 # --dry-run's sbatch lines, from inside $(submit ...)
 sets=() sbatch_opts=() args=()
 while [ $# -gt 0 ]; do
@@ -54,7 +54,7 @@ while [ $# -gt 0 ]; do
 	*) args+=("$1"); shift ;;
 	esac
 done
-case $max_running in
+case ${max_running:-8} in
 '' | *[!0-9]* | 0) die 64 "option '--max-running' expects a positive integer, got '$max_running'" ;;
 esac
 
@@ -111,6 +111,7 @@ if [ $resubmit = 0 ]; then
 		echo "$npoints" >"$out/slurm/points"
 		printf '%s\n' "${sets[@]}" >"$out/slurm/sets"
 		printf '%s\n' "${sbatch_opts[@]}" >"$out/slurm/array-options"
+		echo "${max_running:=8}" >"$out/slurm/max-running"
 	fi
 	tasks=0-$((npoints - 1))
 else
@@ -123,6 +124,7 @@ else
 	[ ${#sets[@]} -gt 0 ] && die 64 "--resubmit runs the plan as first submitted: no --set"
 	mapfile -t sets <"$out/slurm/sets"
 	mapfile -t old_opts <"$out/slurm/array-options"
+	[ -n "$max_running" ] || max_running=$(cat "$out/slurm/max-running" 2>/dev/null)
 	sbatch_opts=("${old_opts[@]}" "${sbatch_opts[@]}")
 	[ ${#sets[@]} = 1 ] && [ -z "${sets[0]}" ] && sets=()
 	[ ${#sbatch_opts[@]} -ge 1 ] && [ -z "${sbatch_opts[0]}" ] && sbatch_opts=("${sbatch_opts[@]:1}")
@@ -170,6 +172,7 @@ $left"
 fi
 
 dry_label='$ARRAY_JOB'
+max_running=${max_running:-8}
 array_id=$(submit --array="$tasks%$max_running" --output="$out/slurm/logs/%x-%A_%a.out" \
 	--export=ALL,AMPTUNE="$amptune_path" "${sbatch_opts[@]}" \
 	"$here/array.sbatch" "$out/slurm/plan.ini" "$out" "$npoints" "${sets[@]}") || exit
