@@ -155,7 +155,6 @@ NodeName=*CPUs=*RealMemory=*) ;;
 *) bad "slurmd -C did not describe this node: '$HW'"; exit 1 ;;
 esac
 HW=${HW#NodeName=* }
-NCPUS=$(sed -n 's/.*CPUs=\([0-9]*\).*/\1/p' <<<"$HW")
 HOST=$(hostname -s)
 export SLURM_CONF=$CONF
 cat >"$SLURM_CONF" <<EOF
@@ -237,7 +236,7 @@ wait_gone() {
 # wait_training OUT TASK: until array task TASK (JOB_I) runs its script and amptune has had
 # a second to start the point. RUNNING alone comes before slurmd has launched the script.
 wait_training() {
-	local i state= log=$1/slurm/logs/amptune-sweep-$2.out
+	local i state='' log=$1/slurm/logs/amptune-sweep-$2.out
 	for ((i = 0; i < WAIT_S * 10; i++)); do
 		state=$(squeue -h -j "$2" -o %T 2>/dev/null)
 		[ "$state" = RUNNING ] && grep -q "^amptune-sweep: job $2 " "$log" 2>/dev/null && sleep 1 && return 0

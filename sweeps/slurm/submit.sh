@@ -29,7 +29,8 @@
 #
 # amptune is $AMPTUNE, or the one on PATH; it, the plan and OUTDIR must be on a file
 # system the compute nodes share. Exit codes: 0 submitted (or nothing to do),
-# 1 sbatch failed, 64 usage or plan error, 69 sbatch or amptune not found.
+# 1 sbatch failed or (--resubmit) tasks of the sweep are still queued, 64 usage or plan
+# error, 69 sbatch or amptune not found.
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 me=submit.sh
@@ -37,7 +38,7 @@ me=submit.sh
 usage() { sed -n '2,/^set -u$/{/^set -u$/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; }
 die() { local code=$1; shift; echo "$me: $*" >&2; exit "$code"; }
 
-max_running= resubmit=0 dry_run=0 dry_label=
+max_running='' resubmit=0 dry_run=0 dry_label=''
 exec 3>&1 # --dry-run's sbatch lines, from inside $(submit ...)
 sets=() sbatch_opts=() args=()
 while [ $# -gt 0 ]; do
@@ -136,7 +137,7 @@ else
 	merges=$(awk '$1 == "merge" { print $2 }' "$out/slurm/jobs")
 	if [ $dry_run = 0 ]; then
 		left=$(queued_tasks "$arrays")
-		[ -z "$left" ] || die 64 "tasks of this sweep are still queued or running; wait for them (or scancel them) first:
+		[ -z "$left" ] || die 1 "tasks of this sweep are still queued or running; wait for them (or scancel them) first:
 $left"
 	fi
 	missing=()
