@@ -125,6 +125,10 @@ static int shard_from_env(struct sweep *s)
 	if (min && max && hi - lo + 1 != n)
 		return kn_error(KN_EUSAGE, "the job array %ld-%ld has %ld tasks, not a range of consecutive ids; "
 				"give each task --shard I/N", lo, hi, n);
+	/* a re-submitted part of an array (--array=3) would otherwise become shard 0 of 1, the whole grid */
+	if (lo > 1)
+		return kn_error(KN_EUSAGE, "the job array starts at task %ld, so its task ids do not number the shards "
+				"(a re-submitted part of an array?); give each task --shard I/N", lo);
 	snprintf(spec, sizeof spec, "%ld/%ld", i - lo, n);
 	return sw_parse_shard("SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN over SLURM_ARRAY_TASK_COUNT", spec,
 			      &s->shard, &s->nshards);

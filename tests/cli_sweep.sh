@@ -33,6 +33,10 @@ SLURM_ARRAY_TASK_ID=7 SLURM_ARRAY_TASK_MIN=3 SLURM_ARRAY_TASK_MAX=7 SLURM_ARRAY_
 	"$A" sweep p.ini --list >/dev/null 2>"$T/err"
 same "SLURM array with gaps" "$?:$(head -1 "$T/err")" \
 	"64:amptune sweep: the job array 3-7 has 2 tasks, not a range of consecutive ids; give each task --shard I/N"
+SLURM_ARRAY_TASK_ID=3 SLURM_ARRAY_TASK_MIN=3 SLURM_ARRAY_TASK_MAX=3 SLURM_ARRAY_TASK_COUNT=1 \
+	"$A" sweep p.ini --list >/dev/null 2>"$T/err"
+same "SLURM re-submitted single task" "$?:$(head -1 "$T/err")" \
+	"64:amptune sweep: the job array starts at task 3, so its task ids do not number the shards (a re-submitted part of an array?); give each task --shard I/N"
 # nothing was created by failed or listing commands
 same "no directory created" "$(find . -mindepth 1 -type d)" ""
 
