@@ -6,8 +6,11 @@
  * out[rows, OC] = cols[rows, KKC] @ W^T. The batch is cut into chunks of whole
  * images whose cols fit a fixed budget (CONV_WORK_ELEMS), so the workspace
  * stays small at any batch size and the chunking, hence every sum's order,
- * depends on the shape alone, never on the thread count. The GEMMs run
- * multi-threaded in BLAS (which splits the output, not the reduction).
+ * depends on the shape alone, never on the thread count. Within a chunk the
+ * GEMMs are cut into fixed tiles (ROW_TILE output rows, or COL_TILE weight
+ * columns for the filter gradient), each a single-threaded BLAS call inside
+ * our OpenMP loop: BLAS's own threading picks its blocking from the thread
+ * count, which changes the rounding, so it is kept out.
  */
 #include <string.h>
 
@@ -15,6 +18,8 @@
 #include "kernels/cpu/real.h"
 
 #define CONV_WORK_ELEMS (1 << 20)
+#define ROW_TILE 128
+#define COL_TILE 32
 
 static int images_per_chunk(const struct kn_conv_shape *s)
 {
@@ -32,15 +37,13 @@ size_t KN_CPU_FN(conv2d_workspace_bytes)(const struct kn_conv_shape *s)
 	return (size_t)images_per_chunk(s) * OH * OW * s->K * s->K * s->C * sizeof(real);
 }
 
-/* cols[rows, KKC] for images n0 .. n0+nimg-1 */
-static void im2col(real *cols, const real *inp, const struct kn_conv_shape *s, int n0, int nimg)
+/* im2col of rows [r0, r1) of the chunk starting at image n0 into cols (row r at r * KKC) */
+static void im2col_rows(real *cols, const real *inp, const struct kn_conv_shape *s, int n0, long r0, long r1)
 {
 	int K = s->K, C = s->C, H = s->H, W = s->W;
 	int OH = kn_conv_out_dim(H, K, s->stride, s->pad), OW = kn_conv_out_dim(W, K, s->stride, s->pad);
 	size_t KKC = (size_t)K * K * C;
-	long rows = (long)nimg * OH * OW;
-#pragma omp parallel for schedule(static)
-	for (long r = 0; r < rows; r++) {
+	for (long r = r0; r < r1; r++) {
 		int n = n0 + (int)(r / (OH * OW)), oy = (int)(r / OW % OH), ox = (int)(r % OW);
 		real *dst = cols + (size_t)r * KKC;
 		for (int ky = 0; ky < K; ky++) {
@@ -64,10 +67,17 @@ void KN_CPU_FN(conv2d_forward)(void *out_, const void *inp_, const void *weight_
 	int OH = kn_conv_out_dim(s->H, s->K, s->stride, s->pad), OW = kn_conv_out_dim(s->W, s->K, s->stride, s->pad);
 	int KKC = s->K * s->K * s->C, chunk = images_per_chunk(s);
 	for (int n0 = 0; n0 < s->N; n0 += chunk) {
-		int nimg = s->N - n0 < chunk ? s->N - n0 : chunk, rows = nimg * OH * OW;
-		im2col(cols, inp, s, n0, nimg);
-		KN_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, rows, s->OC, KKC, 1, cols, KKC, w, KKC, 0,
-			out + (size_t)n0 * OH * OW * s->OC, s->OC);
+		int nimg = s->N - n0 < chunk ? s->N - n0 : chunk;
+		long rows = (long)nimg * OH * OW, ntiles = (rows + ROW_TILE - 1) / ROW_TILE;
+		real *o = out + (size_t)n0 * OH * OW * s->OC;
+		/* each tile gathers its rows and multiplies them while they are in cache */
+#pragma omp parallel for schedule(static)
+		for (long t = 0; t < ntiles; t++) {
+			long r0 = t * ROW_TILE, r1 = r0 + ROW_TILE < rows ? r0 + ROW_TILE : rows;
+			im2col_rows(cols, inp, s, n0, r0, r1);
+			KN_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0), s->OC, KKC, 1,
+				cols + (size_t)r0 * KKC, KKC, w, KKC, 0, o + (size_t)r0 * s->OC, s->OC);
+		}
 	}
 }
 
@@ -78,12 +88,22 @@ void KN_CPU_FN(conv2d_backward_filter)(void *dweight_, const void *dout_, const 
 	const real *dout = dout_, *inp = inp_;
 	int OH = kn_conv_out_dim(s->H, s->K, s->stride, s->pad), OW = kn_conv_out_dim(s->W, s->K, s->stride, s->pad);
 	int KKC = s->K * s->K * s->C, chunk = images_per_chunk(s);
+	int ncoltiles = (KKC + COL_TILE - 1) / COL_TILE;
 	for (int n0 = 0; n0 < s->N; n0 += chunk) {
-		int nimg = s->N - n0 < chunk ? s->N - n0 : chunk, rows = nimg * OH * OW;
-		im2col(cols, inp, s, n0, nimg);
-		/* dW[OC, KKC] += dout[rows, OC]^T @ cols[rows, KKC]; chunks add in order */
-		KN_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, s->OC, KKC, rows, 1, dout + (size_t)n0 * OH * OW * s->OC,
-			s->OC, cols, KKC, 1, dw, KKC);
+		int nimg = s->N - n0 < chunk ? s->N - n0 : chunk;
+		long rows = (long)nimg * OH * OW, ntiles = (rows + ROW_TILE - 1) / ROW_TILE;
+		const real *d = dout + (size_t)n0 * OH * OW * s->OC;
+#pragma omp parallel for schedule(static)
+		for (long t = 0; t < ntiles; t++)
+			im2col_rows(cols, inp, s, n0, t * ROW_TILE, t * ROW_TILE + ROW_TILE < rows ? t * ROW_TILE + ROW_TILE : rows);
+		/* dW[:, j0:j1] += dout[rows, OC]^T @ cols[rows, j0:j1]: every tile sums
+		 * all rows itself, and the chunks add in order */
+#pragma omp parallel for schedule(static)
+		for (int t = 0; t < ncoltiles; t++) {
+			int j0 = t * COL_TILE, j1 = j0 + COL_TILE < KKC ? j0 + COL_TILE : KKC;
+			KN_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, s->OC, j1 - j0, (int)rows, 1, d, s->OC, cols + j0, KKC,
+				1, dw + j0, KKC);
+		}
 	}
 }
 
@@ -125,10 +145,16 @@ void KN_CPU_FN(conv2d_backward_data)(void *dinp_, const void *dout_, const void 
 	int OH = kn_conv_out_dim(s->H, s->K, s->stride, s->pad), OW = kn_conv_out_dim(s->W, s->K, s->stride, s->pad);
 	int KKC = s->K * s->K * s->C, chunk = images_per_chunk(s);
 	for (int n0 = 0; n0 < s->N; n0 += chunk) {
-		int nimg = s->N - n0 < chunk ? s->N - n0 : chunk, rows = nimg * OH * OW;
+		int nimg = s->N - n0 < chunk ? s->N - n0 : chunk;
+		long rows = (long)nimg * OH * OW, ntiles = (rows + ROW_TILE - 1) / ROW_TILE;
+		const real *d = dout + (size_t)n0 * OH * OW * s->OC;
 		/* dcols[rows, KKC] = dout[rows, OC] @ W[OC, KKC] */
-		KN_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, KKC, s->OC, 1, dout + (size_t)n0 * OH * OW * s->OC,
-			s->OC, w, KKC, 0, dcols, KKC);
+#pragma omp parallel for schedule(static)
+		for (long t = 0; t < ntiles; t++) {
+			long r0 = t * ROW_TILE, r1 = r0 + ROW_TILE < rows ? r0 + ROW_TILE : rows;
+			KN_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(r1 - r0), KKC, s->OC, 1, d + (size_t)r0 * s->OC,
+				s->OC, w, KKC, 0, dcols + (size_t)r0 * KKC, KKC);
+		}
 		col2im(dinp, dcols, s, n0, nimg);
 	}
 }
