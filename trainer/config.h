@@ -48,7 +48,6 @@ struct tr_config {
 	double lr, min_lr_frac, weight_decay, grad_clip, beta1, beta2, eps;
 	enum tr_optimizer optimizer;
 	double momentum;        /* SGD */
-	int lr_set, weight_decay_set, optimizer_set;  /* given on the command line (else per-model defaults) */
 	long eval_images;       /* cnn: t10k images to evaluate; -1 = all, 0 = none */
 	uint64_t seed;
 	int log_every;
