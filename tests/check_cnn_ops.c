@@ -189,11 +189,15 @@ START_TEST(conv_1x1_stride2)
 }
 END_TEST
 
-/* 28x28x16 images are 9 to a workspace chunk, so 20 images take three chunks */
-START_TEST(conv_multi_chunk)
+/* Larger shapes through every path of conv.c: many row tiles and filter slots
+ * (16 channels), several workspace chunks (28x28x64 images are 9 to a chunk),
+ * and the column-tiled filter gradient of wide layers (128 -> 256 channels). */
+START_TEST(conv_large_shapes)
 {
 	check_conv((struct kn_conv_shape){ 20, 28, 28, 16, 8, 3, 1, 1 }, 0);
 	check_conv((struct kn_conv_shape){ 20, 28, 28, 16, 8, 3, 2, 1 }, 0);
+	check_conv((struct kn_conv_shape){ 10, 28, 28, 64, 4, 3, 1, 1 }, 0);
+	check_conv((struct kn_conv_shape){ 2, 4, 4, 128, 256, 3, 1, 1 }, 0);
 }
 END_TEST
 
@@ -471,7 +475,7 @@ int main(void)
 	tcase_add_test(tc, conv_stride1_pad1);
 	tcase_add_test(tc, conv_stride2_pad1);
 	tcase_add_test(tc, conv_1x1_stride2);
-	tcase_add_test(tc, conv_multi_chunk);
+	tcase_add_test(tc, conv_large_shapes);
 	tcase_add_test(tc, batchnorm_gradients);
 	tcase_add_test(tc, batchnorm_statistics_and_eval);
 	tcase_add_test(tc, relu_and_pool_gradients);

@@ -2,24 +2,34 @@
  * KxK convolution over NHWC maps through im2col + GEMM.
  *
  * An im2col row holds the K*K*C inputs one output pixel sees, in (ky, kx, c)
- * order, so with weights [OC, K*K*C] the forward is one GEMM per chunk:
- * out[rows, OC] = cols[rows, KKC] @ W^T. The batch is cut into chunks of whole
- * images whose cols fit a fixed budget (CONV_WORK_ELEMS), so the workspace
- * stays small at any batch size and the chunking, hence every sum's order,
- * depends on the shape alone, never on the thread count. Within a chunk the
- * GEMMs are cut into fixed tiles (ROW_TILE output rows, or COL_TILE weight
- * columns for the filter gradient), each a single-threaded BLAS call inside
- * our OpenMP loop: BLAS's own threading picks its blocking from the thread
- * count, which changes the rounding, so it is kept out.
+ * order, so with weights [OC, K*K*C] the forward is a GEMM:
+ * out[rows, OC] = cols[rows, KKC] @ W^T. Work is cut into fixed tiles of
+ * ROW_TILE output rows; each tile is one single-threaded BLAS call inside our
+ * OpenMP loop (BLAS's own threading picks its blocking from the thread count,
+ * which changes the rounding, so it is kept out). Tiles are dealt to LANES
+ * lanes (tile t to lane t % LANES); a lane owns a cache-sized buffer and runs
+ * its tiles in order. Tiles, lanes and chunks depend on the shape alone, so
+ * every result is bitwise identical for any thread count.
+ *
+ * forward: a lane gathers a tile's rows and multiplies them while in cache.
+ * backward-filter: dW = sum over tiles of dout_tile^T @ cols_tile; each lane
+ *   sums its tiles into its own partial and the partials are added in lane
+ *   order. Where LANES partials would not fit the budget (wide layers, which
+ *   have few rows), the weight columns are tiled instead (COL_TILE per call)
+ *   over chunks of whole images whose cols fit CONV_WORK_ELEMS.
+ * backward-data: for "same" stride-1 convs, the forward of dout with flipped,
+ *   channel-swapped weights; otherwise dcols = dout @ W per tile, then col2im
+ *   as a gather, over chunks of whole images.
  */
 #include <string.h>
 
 #include "kernels/backend.h"
 #include "kernels/cpu/real.h"
 
-#define CONV_WORK_ELEMS (1 << 20)
+#define CONV_WORK_ELEMS (1 << 22)
 #define ROW_TILE 128
 #define COL_TILE 32
+#define LANES 16
 
 static int images_per_chunk(const struct kn_conv_shape *s)
 {
@@ -31,29 +41,73 @@ static int images_per_chunk(const struct kn_conv_shape *s)
 	return n > (size_t)s->N ? s->N : (int)n;
 }
 
-size_t KN_CPU_FN(conv2d_workspace_bytes)(const struct kn_conv_shape *s)
+static size_t slot_elems(const struct kn_conv_shape *s)
 {
-	size_t OH = kn_conv_out_dim(s->H, s->K, s->stride, s->pad), OW = kn_conv_out_dim(s->W, s->K, s->stride, s->pad);
-	return (size_t)images_per_chunk(s) * OH * OW * s->K * s->K * s->C * sizeof(real);
+	size_t KKC = (size_t)s->K * s->K * s->C;
+	return (size_t)LANES * (ROW_TILE * KKC + (size_t)s->OC * KKC);
 }
 
-/* im2col of rows [r0, r1) of the chunk starting at image n0 into cols (row r at r * KKC) */
-static void im2col_rows(real *cols, const real *inp, const struct kn_conv_shape *s, int n0, long r0, long r1)
+static int filter_uses_slots(const struct kn_conv_shape *s) { return slot_elems(s) <= CONV_WORK_ELEMS; }
+
+static size_t chunk_elems(const struct kn_conv_shape *s)
+{
+	size_t OH = kn_conv_out_dim(s->H, s->K, s->stride, s->pad), OW = kn_conv_out_dim(s->W, s->K, s->stride, s->pad);
+	return (size_t)images_per_chunk(s) * OH * OW * s->K * s->K * s->C;
+}
+
+static size_t lane_elems(const struct kn_conv_shape *s) { return (size_t)LANES * ROW_TILE * s->K * s->K * s->C; }
+
+/* A "same" stride-1 convolution's data gradient is itself such a convolution:
+ * of dout, with the weights flipped in space and input/output channels swapped. */
+static int data_grad_is_conv(const struct kn_conv_shape *s) { return s->stride == 1 && 2 * s->pad == s->K - 1; }
+
+static struct kn_conv_shape transposed(const struct kn_conv_shape *s)
+{
+	return (struct kn_conv_shape){ s->N, s->H, s->W, s->OC, s->C, s->K, 1, s->pad };
+}
+
+/* the flipped weights lead the workspace, rounded to a cache line */
+static size_t flipped_elems(const struct kn_conv_shape *s) { return ((size_t)s->OC * s->K * s->K * s->C + 15) / 16 * 16; }
+
+size_t KN_CPU_FN(conv2d_workspace_bytes)(const struct kn_conv_shape *s)
+{
+	size_t need = lane_elems(s); /* forward */
+	if (filter_uses_slots(s) && slot_elems(s) > need)
+		need = slot_elems(s);
+	else if (!filter_uses_slots(s) && chunk_elems(s) > need)
+		need = chunk_elems(s);
+	if (data_grad_is_conv(s)) {
+		struct kn_conv_shape t = transposed(s);
+		if (flipped_elems(s) + lane_elems(&t) > need)
+			need = flipped_elems(s) + lane_elems(&t);
+	} else if (chunk_elems(s) > need) {
+		need = chunk_elems(s);
+	}
+	return need * sizeof(real);
+}
+
+/* im2col of output rows [r0, r1) (rows counted from image n0) into dst, row r0 first */
+static void im2col_rows(real *dst, const real *inp, const struct kn_conv_shape *s, int n0, long r0, long r1)
 {
 	int K = s->K, C = s->C, H = s->H, W = s->W;
 	int OH = kn_conv_out_dim(H, K, s->stride, s->pad), OW = kn_conv_out_dim(W, K, s->stride, s->pad);
-	size_t KKC = (size_t)K * K * C;
 	for (long r = r0; r < r1; r++) {
 		int n = n0 + (int)(r / (OH * OW)), oy = (int)(r / OW % OH), ox = (int)(r % OW);
-		real *dst = cols + (size_t)r * KKC;
+		const real *img = inp + (size_t)n * H * W * C;
 		for (int ky = 0; ky < K; ky++) {
 			int iy = oy * s->stride - s->pad + ky;
 			for (int kx = 0; kx < K; kx++, dst += C) {
 				int ix = ox * s->stride - s->pad + kx;
-				if (iy < 0 || iy >= H || ix < 0 || ix >= W)
-					memset(dst, 0, C * sizeof(real));
-				else
-					memcpy(dst, inp + (((size_t)n * H + iy) * W + ix) * C, C * sizeof(real));
+				if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
+					for (int c = 0; c < C; c++)
+						dst[c] = 0;
+				} else if (C <= 32) { /* few channels: an inline copy beats a call */
+					const real *src = img + ((size_t)iy * W + ix) * C;
+					for (int c = 0; c < C; c++)
+						dst[c] = src[c];
+				} else {
+					memcpy(dst, img + ((size_t)iy * W + ix) * C, C * sizeof(real));
+				}
 			}
 		}
 	}
@@ -62,22 +116,49 @@ static void im2col_rows(real *cols, const real *inp, const struct kn_conv_shape 
 void KN_CPU_FN(conv2d_forward)(void *out_, const void *inp_, const void *weight_, void *work_,
 			       const struct kn_conv_shape *s)
 {
-	real *out = out_, *cols = work_;
+	real *out = out_, *work = work_;
 	const real *inp = inp_, *w = weight_;
 	int OH = kn_conv_out_dim(s->H, s->K, s->stride, s->pad), OW = kn_conv_out_dim(s->W, s->K, s->stride, s->pad);
-	int KKC = s->K * s->K * s->C, chunk = images_per_chunk(s);
-	for (int n0 = 0; n0 < s->N; n0 += chunk) {
-		int nimg = s->N - n0 < chunk ? s->N - n0 : chunk;
-		long rows = (long)nimg * OH * OW, ntiles = (rows + ROW_TILE - 1) / ROW_TILE;
-		real *o = out + (size_t)n0 * OH * OW * s->OC;
-		/* each tile gathers its rows and multiplies them while they are in cache */
+	int KKC = s->K * s->K * s->C;
+	long rows = (long)s->N * OH * OW, ntiles = (rows + ROW_TILE - 1) / ROW_TILE;
+	/* a lane gathers a tile's rows into its own cache-sized buffer and multiplies them there */
 #pragma omp parallel for schedule(static)
-		for (long t = 0; t < ntiles; t++) {
+	for (int lane = 0; lane < LANES; lane++) {
+		real *cols = work + (size_t)lane * ROW_TILE * KKC;
+		for (long t = lane; t < ntiles; t += LANES) {
 			long r0 = t * ROW_TILE, r1 = r0 + ROW_TILE < rows ? r0 + ROW_TILE : rows;
-			im2col_rows(cols, inp, s, n0, r0, r1);
-			KN_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0), s->OC, KKC, 1,
-				cols + (size_t)r0 * KKC, KKC, w, KKC, 0, o + (size_t)r0 * s->OC, s->OC);
+			im2col_rows(cols, inp, s, 0, r0, r1);
+			KN_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0), s->OC, KKC, 1, cols, KKC, w, KKC, 0,
+				out + (size_t)r0 * s->OC, s->OC);
 		}
+	}
+}
+
+/* dW += sum of dout_tile^T @ cols_tile through LANES partials (see top) */
+static void filter_by_slots(real *dw, const real *dout, const real *inp, real *work, const struct kn_conv_shape *s)
+{
+	int OH = kn_conv_out_dim(s->H, s->K, s->stride, s->pad), OW = kn_conv_out_dim(s->W, s->K, s->stride, s->pad);
+	int KKC = s->K * s->K * s->C, OC = s->OC;
+	long rows = (long)s->N * OH * OW, ntiles = (rows + ROW_TILE - 1) / ROW_TILE;
+	size_t wsz = (size_t)OC * KKC;
+	real *part = work, *cols = work + LANES * wsz;
+#pragma omp parallel for schedule(static)
+	for (int slot = 0; slot < LANES; slot++) {
+		real *p = part + slot * wsz, *c = cols + (size_t)slot * ROW_TILE * KKC;
+		memset(p, 0, wsz * sizeof(real));
+		for (long t = slot; t < ntiles; t += LANES) {
+			long r0 = t * ROW_TILE, r1 = r0 + ROW_TILE < rows ? r0 + ROW_TILE : rows;
+			im2col_rows(c, inp, s, 0, r0, r1);
+			KN_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, OC, KKC, (int)(r1 - r0), 1, dout + (size_t)r0 * OC, OC,
+				c, KKC, 1, p, KKC);
+		}
+	}
+#pragma omp parallel for schedule(static)
+	for (size_t i = 0; i < wsz; i++) {
+		real acc = dw[i];
+		for (int slot = 0; slot < LANES; slot++)
+			acc += part[slot * wsz + i];
+		dw[i] = acc;
 	}
 }
 
@@ -86,6 +167,10 @@ void KN_CPU_FN(conv2d_backward_filter)(void *dweight_, const void *dout_, const 
 {
 	real *dw = dweight_, *cols = work_;
 	const real *dout = dout_, *inp = inp_;
+	if (filter_uses_slots(s)) {
+		filter_by_slots(dw, dout, inp, cols, s);
+		return;
+	}
 	int OH = kn_conv_out_dim(s->H, s->K, s->stride, s->pad), OW = kn_conv_out_dim(s->W, s->K, s->stride, s->pad);
 	int KKC = s->K * s->K * s->C, chunk = images_per_chunk(s);
 	int ncoltiles = (KKC + COL_TILE - 1) / COL_TILE;
@@ -94,10 +179,11 @@ void KN_CPU_FN(conv2d_backward_filter)(void *dweight_, const void *dout_, const 
 		long rows = (long)nimg * OH * OW, ntiles = (rows + ROW_TILE - 1) / ROW_TILE;
 		const real *d = dout + (size_t)n0 * OH * OW * s->OC;
 #pragma omp parallel for schedule(static)
-		for (long t = 0; t < ntiles; t++)
-			im2col_rows(cols, inp, s, n0, t * ROW_TILE, t * ROW_TILE + ROW_TILE < rows ? t * ROW_TILE + ROW_TILE : rows);
-		/* dW[:, j0:j1] += dout[rows, OC]^T @ cols[rows, j0:j1]: every tile sums
-		 * all rows itself, and the chunks add in order */
+		for (long t = 0; t < ntiles; t++) {
+			long r0 = t * ROW_TILE, r1 = r0 + ROW_TILE < rows ? r0 + ROW_TILE : rows;
+			im2col_rows(cols + (size_t)r0 * KKC, inp, s, n0, r0, r1);
+		}
+		/* dW[:, j0:j1] += dout[rows, OC]^T @ cols[rows, j0:j1]; chunks add in order */
 #pragma omp parallel for schedule(static)
 		for (int t = 0; t < ncoltiles; t++) {
 			int j0 = t * COL_TILE, j1 = j0 + COL_TILE < KKC ? j0 + COL_TILE : KKC;
@@ -119,7 +205,8 @@ static void col2im(real *dinp, const real *dcols, const struct kn_conv_shape *s,
 	for (long p = 0; p < pixels; p++) {
 		int n = (int)(p / (H * W)), iy = (int)(p / W % H), ix = (int)(p % W);
 		real *dst = dinp + ((size_t)(n0 + n) * H * W + (size_t)iy * W + ix) * C;
-		memset(dst, 0, C * sizeof(real));
+		for (int c = 0; c < C; c++)
+			dst[c] = 0;
 		for (int ky = 0; ky < K; ky++) {
 			int ty = iy + s->pad - ky;
 			if (ty < 0 || ty % st || ty / st >= OH)
@@ -144,6 +231,21 @@ void KN_CPU_FN(conv2d_backward_data)(void *dinp_, const void *dout_, const void 
 	const real *dout = dout_, *w = weight_;
 	int OH = kn_conv_out_dim(s->H, s->K, s->stride, s->pad), OW = kn_conv_out_dim(s->W, s->K, s->stride, s->pad);
 	int KKC = s->K * s->K * s->C, chunk = images_per_chunk(s);
+	if (data_grad_is_conv(s)) {
+		int K = s->K, C = s->C, OC = s->OC;
+		real *wt = work_;
+		struct kn_conv_shape t = transposed(s);
+		/* wt[c, ky, kx, o] = w[o, K-1-ky, K-1-kx, c] */
+#pragma omp parallel for schedule(static)
+		for (int c = 0; c < C; c++)
+			for (int ky = 0; ky < K; ky++)
+				for (int kx = 0; kx < K; kx++)
+					for (int o = 0; o < OC; o++)
+						wt[(((size_t)c * K + ky) * K + kx) * OC + o] =
+							w[(((size_t)o * K + (K - 1 - ky)) * K + (K - 1 - kx)) * C + c];
+		KN_CPU_FN(conv2d_forward)(dinp, dout, wt, wt + flipped_elems(s), &t);
+		return;
+	}
 	for (int n0 = 0; n0 < s->N; n0 += chunk) {
 		int nimg = s->N - n0 < chunk ? s->N - n0 : chunk;
 		long rows = (long)nimg * OH * OW, ntiles = (rows + ROW_TILE - 1) / ROW_TILE;
