@@ -86,30 +86,53 @@ size_t KN_CPU_FN(conv2d_workspace_bytes)(const struct kn_conv_shape *s)
 	return need * sizeof(real);
 }
 
+/* Copies (src) or zeroes (src NULL) C elements; the common channel counts get
+ * fixed-length loops the compiler unrolls into a few vector moves. */
+static inline void put_segment(real *restrict dst, const real *restrict src, int C)
+{
+#define SEGMENT(n)                                               \
+	do {                                                     \
+		if (src)                                         \
+			for (int c = 0; c < (n); c++)            \
+				dst[c] = src[c];                 \
+		else                                             \
+			for (int c = 0; c < (n); c++)            \
+				dst[c] = 0;                      \
+		return;                                          \
+	} while (0)
+	switch (C) {
+	case 16: SEGMENT(16);
+	case 32: SEGMENT(32);
+	case 64: SEGMENT(64);
+	default:
+		if (src)
+			memcpy(dst, src, C * sizeof(real));
+		else
+			memset(dst, 0, C * sizeof(real));
+	}
+#undef SEGMENT
+}
+
 /* im2col of output rows [r0, r1) (rows counted from image n0) into dst, row r0 first */
 static void im2col_rows(real *dst, const real *inp, const struct kn_conv_shape *s, int n0, long r0, long r1)
 {
-	int K = s->K, C = s->C, H = s->H, W = s->W;
-	int OH = kn_conv_out_dim(H, K, s->stride, s->pad), OW = kn_conv_out_dim(W, K, s->stride, s->pad);
-	for (long r = r0; r < r1; r++) {
-		int n = n0 + (int)(r / (OH * OW)), oy = (int)(r / OW % OH), ox = (int)(r % OW);
+	int K = s->K, C = s->C, H = s->H, W = s->W, st = s->stride, pad = s->pad;
+	int OH = kn_conv_out_dim(H, K, st, pad), OW = kn_conv_out_dim(W, K, st, pad);
+	for (long r = r0; r < r1;) {
+		int n = n0 + (int)(r / ((long)OH * OW)), oy = (int)(r / OW % OH), ox0 = (int)(r % OW);
+		int ox1 = r1 - r < OW - ox0 ? ox0 + (int)(r1 - r) : OW;
 		const real *img = inp + (size_t)n * H * W * C;
-		for (int ky = 0; ky < K; ky++) {
-			int iy = oy * s->stride - s->pad + ky;
-			for (int kx = 0; kx < K; kx++, dst += C) {
-				int ix = ox * s->stride - s->pad + kx;
-				if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
-					for (int c = 0; c < C; c++)
-						dst[c] = 0;
-				} else if (C <= 32) { /* few channels: an inline copy beats a call */
-					const real *src = img + ((size_t)iy * W + ix) * C;
-					for (int c = 0; c < C; c++)
-						dst[c] = src[c];
-				} else {
-					memcpy(dst, img + ((size_t)iy * W + ix) * C, C * sizeof(real));
+		for (int ox = ox0; ox < ox1; ox++) {
+			for (int ky = 0; ky < K; ky++) {
+				int iy = oy * st - pad + ky;
+				const real *row = iy >= 0 && iy < H ? img + (size_t)iy * W * C : NULL;
+				for (int kx = 0; kx < K; kx++, dst += C) {
+					int ix = ox * st - pad + kx;
+					put_segment(dst, row && ix >= 0 && ix < W ? row + (size_t)ix * C : NULL, C);
 				}
 			}
 		}
+		r += ox1 - ox0;
 	}
 }
 
