@@ -115,19 +115,22 @@ struct kn_ops {
 	/* dweight[OC,K,K,C] += dout^T (x) im2col(inp); accumulates */
 	void (*conv2d_backward_filter)(void *dweight, const void *dout, const void *inp, void *work,
 				       const struct kn_conv_shape *s);
-	/* Batch normalisation of the columns of inp[M,C] (M = N*H*W), eps 1e-5:
-	 * out = (inp - mean) * rstd * weight + bias. train != 0: mean and biased
+	/* Batch normalisation of the columns of inp[M,C] (M = N*H*W), eps 1e-5,
+	 * fused with a residual add and a ReLU: out = act((inp - mean) * rstd *
+	 * weight + bias + residual), residual [M,C] or NULL, act = ReLU when relu
+	 * != 0 (may then be undone by relu_backward). train != 0: mean and biased
 	 * variance from this batch, written to mean/rstd [C] (master-typed), and
 	 * running_mean/running_var [C] (master-typed) move by `momentum` toward the
 	 * batch mean and unbiased variance (PyTorch's convention). train == 0: the
 	 * running statistics normalise, and mean/rstd receive them. out overwritten. */
 	void (*batchnorm_forward)(void *out, void *mean, void *rstd, void *running_mean, void *running_var,
-				  const void *inp, const void *weight, const void *bias, int M, int C, int train,
-				  float momentum);
+				  const void *inp, const void *weight, const void *bias, const void *residual, int relu,
+				  int M, int C, int train, float momentum);
 	/* Training-mode backward through the batch statistics: dinp overwritten,
-	 * dweight and dbias accumulate. */
-	void (*batchnorm_backward)(void *dinp, void *dweight, void *dbias, const void *dout, const void *inp,
-				   const void *weight, const void *mean, const void *rstd, int M, int C);
+	 * dweight and dbias accumulate. relu_out (the forward's output, or NULL)
+	 * masks dout first, as relu_backward would. */
+	void (*batchnorm_backward)(void *dinp, void *dweight, void *dbias, const void *dout, const void *relu_out,
+				   const void *inp, const void *weight, const void *mean, const void *rstd, int M, int C);
 	/* out = max(inp, 0); may run in place */
 	void (*relu_forward)(void *out, const void *inp, size_t n);
 	/* dinp = dout where out > 0, else 0 (out is the forward's output); overwritten, may alias dout */

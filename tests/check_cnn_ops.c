@@ -203,31 +203,36 @@ END_TEST
 
 /* ---- batch norm ---- */
 
-static double bn_loss(const double *x, const double *g, const double *b, const double *R, int M, int C, double *out)
+/* sum(R * act(bn(x) + res)); res NULL and relu 0 for plain batch norm */
+static double bn_loss(const double *x, const double *g, const double *b, const double *res, int relu, const double *R,
+		      int M, int C, double *out)
 {
 	double mean[8], rstd[8], rm[8] = { 0 }, rv[8] = { 0 };
-	ref.ops->batchnorm_forward(out, mean, rstd, rm, rv, x, g, b, M, C, 1, 0.1f);
+	ref.ops->batchnorm_forward(out, mean, rstd, rm, rv, x, g, b, res, relu, M, C, 1, 0.1f);
 	return dot(out, R, (size_t)M * C);
 }
 
-START_TEST(batchnorm_gradients)
+/* Training-mode batch norm, plain and fused with a residual add and a ReLU
+ * (whose mask batchnorm_backward applies from the forward's output). */
+static void check_batchnorm(int fused)
 {
 	const int M = 18, C = 3;
 	size_t n = (size_t)M * C;
 	double *x = drandom(n, 11), *g = drandom(C, 12), *b = drandom(C, 13), *R = drandom(n, 14), *out = dalloc(n);
+	double *res = fused ? drandom(n, 16) : NULL;
 	double mean[3], rstd[3], rm[3] = { 0 }, rv[3] = { 1, 1, 1 };
 	double *dx = drandom(n, 15), dg[3] = { 0.5, 0.5, 0.5 }, db[3] = { -1, -1, -1 };
 	for (size_t i = 0; i < n; i++)
 		x[i] = 3 * x[i] + 2; /* a mean and spread far from the normalised ones */
-	ref.ops->batchnorm_forward(out, mean, rstd, rm, rv, x, g, b, M, C, 1, 0.1f);
-	ref.ops->batchnorm_backward(dx, dg, db, R, x, g, mean, rstd, M, C);
+	ref.ops->batchnorm_forward(out, mean, rstd, rm, rv, x, g, b, res, fused, M, C, 1, 0.1f);
+	ref.ops->batchnorm_backward(dx, dg, db, R, fused ? out : NULL, x, g, mean, rstd, M, C);
 	const double h = 1e-5;
 	for (size_t i = 0; i < n + 2 * C; i++) {
 		double *p = i < n ? &x[i] : i < n + C ? &g[i - n] : &b[i - n - C], save = *p;
 		*p = save + h;
-		double lp = bn_loss(x, g, b, R, M, C, out);
+		double lp = bn_loss(x, g, b, res, fused, R, M, C, out);
 		*p = save - h;
-		double lm = bn_loss(x, g, b, R, M, C, out);
+		double lm = bn_loss(x, g, b, res, fused, R, M, C, out);
 		*p = save;
 		double num = (lp - lm) / (2 * h);
 		if (i < n)
@@ -237,7 +242,19 @@ START_TEST(batchnorm_gradients)
 		else
 			assert_grad("bn dbias (-1 start)", i - n - C, db[i - n - C] + 1, num, 1e-6);
 	}
-	free(x), free(g), free(b), free(R), free(out), free(dx);
+	if (fused) {
+		int zeros = 0;
+		for (size_t i = 0; i < n; i++)
+			zeros += out[i] == 0;
+		ck_assert_msg(zeros > 0 && zeros < (int)n, "the ReLU should cut some outputs, cut %d of %zu", zeros, n);
+	}
+	free(x), free(g), free(b), free(R), free(out), free(dx), free(res);
+}
+
+START_TEST(batchnorm_gradients)
+{
+	check_batchnorm(0);
+	check_batchnorm(1);
 }
 END_TEST
 
@@ -251,7 +268,7 @@ START_TEST(batchnorm_statistics_and_eval)
 	double mean[4], rstd[4], rm[4] = { 0.5, 0.5, 0.5, 0.5 }, rv[4] = { 2, 2, 2, 2 };
 	for (size_t i = 0; i < n; i++)
 		x[i] = 100 + (i % C + 1) * x[i]; /* large mean: sum-of-squares would cancel */
-	ref.ops->batchnorm_forward(out, mean, rstd, rm, rv, x, g, b, M, C, 1, 0.1f);
+	ref.ops->batchnorm_forward(out, mean, rstd, rm, rv, x, g, b, NULL, 0, M, C, 1, 0.1f);
 	for (int c = 0; c < C; c++) {
 		double s = 0, ss = 0;
 		for (int r = 0; r < M; r++)
@@ -269,7 +286,7 @@ START_TEST(batchnorm_statistics_and_eval)
 	double rm2[4], rv2[4];
 	memcpy(rm2, rm, sizeof rm);
 	memcpy(rv2, rv, sizeof rv);
-	ref.ops->batchnorm_forward(out, mean, rstd, rm, rv, x, g, b, M, C, 0, 0.1f);
+	ref.ops->batchnorm_forward(out, mean, rstd, rm, rv, x, g, b, NULL, 0, M, C, 0, 0.1f);
 	for (int c = 0; c < C; c++) {
 		ck_assert_msg(rm[c] == rm2[c] && rv[c] == rv2[c], "eval mode moved the running statistics");
 		ck_assert_double_eq_tol(out[C + c], (x[C + c] - rm[c]) / sqrt(rv[c] + 1e-5) * g[c] + b[c], 1e-12);
@@ -409,13 +426,13 @@ START_TEST(fp32_matches_fp64)
 	void *w64 = workspace(&ref, &s), *w32 = workspace(&f32, &s);
 
 	ref.ops->conv2d_forward(o64, x, w, w64, &s);
-	ref.ops->batchnorm_forward(bn64, mean64, rstd64, rm64, rv64, o64, g64, b64, M, C, 1, 0.1f);
-	ref.ops->batchnorm_backward(dbn64, dg64, db64, dout, o64, g64, mean64, rstd64, M, C);
+	ref.ops->batchnorm_forward(bn64, mean64, rstd64, rm64, rv64, o64, g64, b64, NULL, 1, M, C, 1, 0.1f);
+	ref.ops->batchnorm_backward(dbn64, dg64, db64, dout, bn64, o64, g64, mean64, rstd64, M, C);
 	ref.ops->conv2d_backward_data(dx64, dbn64, w, w64, &s);
 	ref.ops->conv2d_backward_filter(dw64, dbn64, x, w64, &s);
 	f32.ops->conv2d_forward(of, xf, wf, w32, &s);
-	f32.ops->batchnorm_forward(bnf, meanf, rstdf, rmf, rvf, of, gf, bf, M, C, 1, 0.1f);
-	f32.ops->batchnorm_backward(dbnf, dgf, dbf, doutf, of, gf, meanf, rstdf, M, C);
+	f32.ops->batchnorm_forward(bnf, meanf, rstdf, rmf, rvf, of, gf, bf, NULL, 1, M, C, 1, 0.1f);
+	f32.ops->batchnorm_backward(dbnf, dgf, dbf, doutf, bnf, of, gf, meanf, rstdf, M, C);
 	f32.ops->conv2d_backward_data(dxf, dbnf, wf, w32, &s);
 	f32.ops->conv2d_backward_filter(dwf, dbnf, xf, w32, &s);
 
@@ -452,8 +469,8 @@ START_TEST(reductions_ignore_thread_count)
 		      rv[16] = { 0 }, dg[16] = { 0 }, db[16] = { 0 };
 		ck_assert(dw && out && dx);
 		f32.ops->conv2d_backward_filter(dw, d, x, work, &s);
-		f32.ops->batchnorm_forward(out, mean, rstd, rm, rv, x, g, b, M, 16, 1, 0.1f);
-		f32.ops->batchnorm_backward(dx, dg, db, d, x, g, mean, rstd, M, 16);
+		f32.ops->batchnorm_forward(out, mean, rstd, rm, rv, x, g, b, NULL, 0, M, 16, 1, 0.1f);
+		f32.ops->batchnorm_backward(dx, dg, db, d, NULL, x, g, mean, rstd, M, 16);
 		res[run][0] = dw, res[run][1] = out, res[run][2] = dx;
 	}
 	omp_set_num_threads(max_threads);

@@ -304,12 +304,8 @@ static void unit_forward(struct tr_cnn *m, struct tr_cnn_unit *u, int train)
 	int M = m->n * u->OH * u->OW, OC = s.OC;
 	op->conv2d_forward(u->conv, unit_input(m, u), AT(m->params, u->w_off, ae), m->work, &s);
 	op->batchnorm_forward(u->out, u->mean, u->rstd, AT(m->stats, u->stat_off, me), AT(m->stats, u->stat_off + OC, me),
-			      u->conv, AT(m->params, u->bnw_off, ae), AT(m->params, u->bnb_off, ae), M, OC, train,
-			      BN_MOMENTUM);
-	if (u->residual >= 0)
-		op->residual_forward(u->out, u->out, m->units[u->residual].out, (size_t)M * OC);
-	if (u->relu)
-		op->relu_forward(u->out, u->out, (size_t)M * OC);
+			      u->conv, AT(m->params, u->bnw_off, ae), AT(m->params, u->bnb_off, ae),
+			      u->residual >= 0 ? m->units[u->residual].out : NULL, u->relu, M, OC, train, BN_MOMENTUM);
 }
 
 int tr_cnn_forward(struct tr_cnn *m, int train, double *loss, long *correct)
@@ -332,8 +328,10 @@ int tr_cnn_forward(struct tr_cnn *m, int train, double *loss, long *correct)
 	return kn_sync(m->be);
 }
 
-/* Backward through one unit. D holds d(out) and is turned into d(pre-ReLU) in
- * place; dx (NULL for the stem) receives d(input), overwritten. */
+/* Backward through one unit. D holds d(out); a unit with a residual turns it
+ * into d(pre-ReLU) in place, because the shortcut needs that too (the others
+ * mask it inside batchnorm_backward). dx (NULL for the stem) receives
+ * d(input), overwritten. */
 static void unit_backward(struct tr_cnn *m, const struct tr_cnn_unit *u, void *D, void *dx)
 {
 	const struct kn_ops *op = m->be->ops;
@@ -342,9 +340,12 @@ static void unit_backward(struct tr_cnn *m, const struct tr_cnn_unit *u, void *D
 	s.N = m->n;
 	int M = m->n * u->OH * u->OW, OC = s.OC;
 	void *dconv = m->dbuf[2];
-	if (u->relu)
+	const void *relu_out = u->relu ? u->out : NULL;
+	if (u->relu && u->residual >= 0) {
 		op->relu_backward(D, u->out, D, (size_t)M * OC);
-	op->batchnorm_backward(dconv, AT(m->grads, u->bnw_off, ae), AT(m->grads, u->bnb_off, ae), D, u->conv,
+		relu_out = NULL;
+	}
+	op->batchnorm_backward(dconv, AT(m->grads, u->bnw_off, ae), AT(m->grads, u->bnb_off, ae), D, relu_out, u->conv,
 			       AT(m->params, u->bnw_off, ae), u->mean, u->rstd, M, OC);
 	op->conv2d_backward_filter(AT(m->grads, u->w_off, ae), dconv, unit_input(m, u), m->work, &s);
 	if (dx)

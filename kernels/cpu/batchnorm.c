@@ -17,10 +17,13 @@ enum stats_mode { STATS_MOMENTS, STATS_BACKWARD };
 
 static int rows_per_chunk(int C) { return KN_CHUNK / C > 0 ? KN_CHUNK / C : 1; }
 
+/* dout masked by a ReLU's output (mask NULL: no ReLU) */
+static inline real masked(const real *dout, const real *mask, long i) { return !mask || mask[i] > 0 ? dout[i] : 0; }
+
 /* One chunk's partials for rows [lo, hi): MOMENTS: p1 = mean, p2 = sum of squared
  * deviations; BACKWARD: p1 = sum dout, p2 = sum dout * xhat. */
-static void chunk_stats(enum stats_mode mode, const real *x, const real *dout, const real *mean, const real *rstd,
-			long lo, long hi, int C, double *p1, double *p2)
+static void chunk_stats(enum stats_mode mode, const real *x, const real *dout, const real *mask, const real *mean,
+			const real *rstd, long lo, long hi, int C, double *p1, double *p2)
 {
 	for (int c = 0; c < C; c++)
 		p1[c] = p2[c] = 0;
@@ -38,7 +41,7 @@ static void chunk_stats(enum stats_mode mode, const real *x, const real *dout, c
 	} else {
 		for (long r = lo; r < hi; r++)
 			for (int c = 0; c < C; c++) {
-				double d = dout[r * C + c];
+				double d = masked(dout, mask, r * C + c);
 				p1[c] += d;
 				p2[c] += d * ((x[r * C + c] - mean[c]) * rstd[c]);
 			}
@@ -46,8 +49,8 @@ static void chunk_stats(enum stats_mode mode, const real *x, const real *dout, c
 }
 
 /* Folds chunk statistics over all M rows into s1[C], s2[C] (see chunk_stats). */
-static void column_stats(enum stats_mode mode, const real *x, const real *dout, const real *mean, const real *rstd,
-			 long M, int C, double *s1, double *s2)
+static void column_stats(enum stats_mode mode, const real *x, const real *dout, const real *mask, const real *mean,
+			 const real *rstd, long M, int C, double *s1, double *s2)
 {
 	double part[BN_PARTIALS];
 	long rows = rows_per_chunk(C), nchunks = (M + rows - 1) / rows;
@@ -60,7 +63,7 @@ static void column_stats(enum stats_mode mode, const real *x, const real *dout, 
 #pragma omp parallel for schedule(static)
 		for (long j = 0; j < cnt; j++) {
 			long lo = (g0 + j) * rows, hi = lo + rows < M ? lo + rows : M;
-			chunk_stats(mode, x, dout, mean, rstd, lo, hi, C, part + j * 2 * C, part + j * 2 * C + C);
+			chunk_stats(mode, x, dout, mask, mean, rstd, lo, hi, C, part + j * 2 * C, part + j * 2 * C + C);
 		}
 		for (long j = 0; j < cnt; j++) {
 			const double *p1 = part + j * 2 * C, *p2 = p1 + C;
@@ -82,14 +85,14 @@ static void column_stats(enum stats_mode mode, const real *x, const real *dout, 
 }
 
 void KN_CPU_FN(batchnorm_forward)(void *out_, void *mean_, void *rstd_, void *running_mean_, void *running_var_,
-				  const void *inp_, const void *weight_, const void *bias_, int M, int C, int train,
-				  float momentum)
+				  const void *inp_, const void *weight_, const void *bias_, const void *residual_, int relu,
+				  int M, int C, int train, float momentum)
 {
 	real *out = out_, *mean = mean_, *rstd = rstd_, *rmean = running_mean_, *rvar = running_var_;
-	const real *x = inp_, *w = weight_, *b = bias_;
+	const real *x = inp_, *w = weight_, *b = bias_, *res = residual_;
 	if (train) {
 		double s1[BN_PARTIALS / 4], s2[BN_PARTIALS / 4];
-		column_stats(STATS_MOMENTS, x, NULL, NULL, NULL, M, C, s1, s2);
+		column_stats(STATS_MOMENTS, x, NULL, NULL, NULL, NULL, M, C, s1, s2);
 		for (int c = 0; c < C; c++) {
 			mean[c] = (real)s1[c];
 			rstd[c] = (real)(1.0 / sqrt(s2[c] / M + BN_EPS));
@@ -105,21 +108,24 @@ void KN_CPU_FN(batchnorm_forward)(void *out_, void *mean_, void *rstd_, void *ru
 	}
 #pragma omp parallel for schedule(static)
 	for (long r = 0; r < M; r++) {
-		const real *xr = x + r * C;
+		const real *xr = x + r * C, *rr = res ? res + r * C : NULL;
 		real *o = out + r * C;
-		for (int c = 0; c < C; c++)
-			o[c] = (xr[c] - mean[c]) * rstd[c] * w[c] + b[c];
+		for (int c = 0; c < C; c++) {
+			real y = (xr[c] - mean[c]) * rstd[c] * w[c] + b[c] + (rr ? rr[c] : 0);
+			o[c] = relu && y < 0 ? 0 : y;
+		}
 	}
 }
 
-void KN_CPU_FN(batchnorm_backward)(void *dinp_, void *dweight_, void *dbias_, const void *dout_, const void *inp_,
-				   const void *weight_, const void *mean_, const void *rstd_, int M, int C)
+void KN_CPU_FN(batchnorm_backward)(void *dinp_, void *dweight_, void *dbias_, const void *dout_,
+				   const void *relu_out_, const void *inp_, const void *weight_, const void *mean_,
+				   const void *rstd_, int M, int C)
 {
 	real *dinp = dinp_, *dw = dweight_, *db = dbias_;
-	const real *dout = dout_, *x = inp_, *w = weight_, *mean = mean_, *rstd = rstd_;
+	const real *dout = dout_, *mask = relu_out_, *x = inp_, *w = weight_, *mean = mean_, *rstd = rstd_;
 	double s1[BN_PARTIALS / 4], s2[BN_PARTIALS / 4];
 	real k1[BN_PARTIALS / 4], k2[BN_PARTIALS / 4];
-	column_stats(STATS_BACKWARD, x, dout, mean, rstd, M, C, s1, s2);
+	column_stats(STATS_BACKWARD, x, dout, mask, mean, rstd, M, C, s1, s2);
 	for (int c = 0; c < C; c++) {
 		db[c] += (real)s1[c];
 		dw[c] += (real)s2[c];
@@ -129,11 +135,11 @@ void KN_CPU_FN(batchnorm_backward)(void *dinp_, void *dweight_, void *dbias_, co
 	/* dx = rstd w (dout - mean(dout) - xhat mean(dout xhat)) */
 #pragma omp parallel for schedule(static)
 	for (long r = 0; r < M; r++) {
-		const real *xr = x + r * C, *d = dout + r * C;
+		const real *xr = x + r * C;
 		real *di = dinp + r * C;
 		for (int c = 0; c < C; c++) {
 			real xhat = (xr[c] - mean[c]) * rstd[c];
-			di[c] = rstd[c] * w[c] * (d[c] - k1[c] - xhat * k2[c]);
+			di[c] = rstd[c] * w[c] * (masked(dout, mask, r * C + c) - k1[c] - xhat * k2[c]);
 		}
 	}
 }

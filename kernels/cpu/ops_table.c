@@ -28,10 +28,10 @@ size_t OP(conv2d_workspace_bytes)(const struct kn_conv_shape *);
 void OP(conv2d_forward)(void *, const void *, const void *, void *, const struct kn_conv_shape *);
 void OP(conv2d_backward_data)(void *, const void *, const void *, void *, const struct kn_conv_shape *);
 void OP(conv2d_backward_filter)(void *, const void *, const void *, void *, const struct kn_conv_shape *);
-void OP(batchnorm_forward)(void *, void *, void *, void *, void *, const void *, const void *, const void *, int, int,
-			   int, float);
+void OP(batchnorm_forward)(void *, void *, void *, void *, void *, const void *, const void *, const void *,
+			   const void *, int, int, int, int, float);
 void OP(batchnorm_backward)(void *, void *, void *, const void *, const void *, const void *, const void *,
-			    const void *, int, int);
+			    const void *, const void *, int, int);
 void OP(relu_forward)(void *, const void *, size_t);
 void OP(relu_backward)(void *, const void *, const void *, size_t);
 void OP(avgpool_forward)(void *, const void *, int, int, int);
