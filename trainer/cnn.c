@@ -72,34 +72,40 @@ static int plan(struct tr_cnn *m)
 
 static int last_channels(const struct tr_cnn_config *c) { return c->widths[c->stages - 1]; }
 
-size_t tr_cnn_count_params(const struct tr_cnn_config *cfg)
+/* A planned (not allocated) model for cfg, or NULL; the caller frees it. */
+static struct tr_cnn *planned(const struct tr_cnn_config *cfg)
 {
 	struct tr_cnn *m = calloc(1, sizeof *m);
-	size_t n = 0;
-	if (!m)
-		return 0;
-	m->cfg = *cfg;
-	if (plan(m) == KN_OK)
-		n = m->num_params;
+	if (m) {
+		m->cfg = *cfg;
+		if (plan(m) != KN_OK) {
+			free(m);
+			m = NULL;
+		}
+	}
+	return m;
+}
+
+size_t tr_cnn_count_params(const struct tr_cnn_config *cfg)
+{
+	struct tr_cnn *m = planned(cfg);
+	size_t n = m ? m->num_params : 0;
 	free(m);
 	return n;
 }
 
 double tr_cnn_flops_per_image(const struct tr_cnn_config *cfg)
 {
-	struct tr_cnn *m = calloc(1, sizeof *m);
+	struct tr_cnn *m = planned(cfg);
 	double flops = 0;
 	if (!m)
 		return 0;
-	m->cfg = *cfg;
-	if (plan(m) == KN_OK) {
-		for (int i = 0; i < m->nunits; i++) {
-			const struct tr_cnn_unit *u = &m->units[i];
-			double macs = (double)u->OH * u->OW * u->shape.OC * u->shape.K * u->shape.K * u->shape.C;
-			flops += 2 * macs * (u->input < 0 ? 2 : 3);
-		}
-		flops += 2.0 * 3 * last_channels(cfg) * cfg->classes;
+	for (int i = 0; i < m->nunits; i++) {
+		const struct tr_cnn_unit *u = &m->units[i];
+		double macs = (double)u->OH * u->OW * u->shape.OC * u->shape.K * u->shape.K * u->shape.C;
+		flops += 2 * macs * (u->input < 0 ? 2 : 3);
 	}
+	flops += 2.0 * 3 * last_channels(cfg) * cfg->classes;
 	free(m);
 	return flops;
 }

@@ -52,6 +52,31 @@ void tr_log(const struct tr_config *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+int tr_record_step_loss(struct rp_record *rec, long step, long steps, double loss)
+{
+	long curve_every = steps > LOSS_CURVE_POINTS ? (steps + LOSS_CURVE_POINTS - 1) / LOSS_CURVE_POINTS : 1;
+	if (step == 0)
+		rec->initial_loss = loss;
+	rec->final_loss = loss;
+	if (step % curve_every == 0 || step == steps - 1)
+		rp_record_add_loss(rec, step, loss);
+	if (!isfinite(loss) || loss > DIVERGE_FACTOR * rec->initial_loss)
+		return kn_error(KN_EDIVERGED, "training diverged at step %ld: loss %g (initial %g)", step, loss,
+				rec->initial_loss);
+	return KN_OK;
+}
+
+void tr_finish_step(struct kn_backend *be, const struct tr_config *c, long step, double t0_ms, double *step_ms,
+		    double *phase_sum_ms)
+{
+	double ph[KN_PHASE_COUNT];
+	step_ms[step] = tr_now_ms() - t0_ms;
+	be->vt->phase_read(be, ph);
+	if (step >= c->warmup_steps)
+		for (int p = 0; p < KN_PHASE_COUNT; p++)
+			phase_sum_ms[p] += ph[p];
+}
+
 void tr_fill_versions(struct rp_record *rec)
 {
 	cJSON *v = rec->versions;
@@ -119,7 +144,6 @@ static int train_steps(struct run *r)
 	const struct tr_config *c = r->cfg;
 	struct kn_backend *be = &r->be;
 	long lr_warmup = c->lr_warmup >= 0 ? c->lr_warmup : r->steps / 10;
-	long curve_every = r->steps > LOSS_CURVE_POINTS ? (r->steps + LOSS_CURVE_POINTS - 1) / LOSS_CURVE_POINTS : 1;
 	double tokens = (double)r->B * r->T;
 	int rc;
 	for (long step = 0; step < r->steps; step++) {
@@ -141,15 +165,9 @@ static int train_steps(struct run *r)
 		if ((rc = tr_gpt_forward(&r->model, r->T, &loss)))
 			return rc;
 		be->vt->phase_end(be, KN_PHASE_FORWARD);
-		if (step == 0)
-			r->rec->initial_loss = loss;
-		r->rec->final_loss = loss;
-		if (step % curve_every == 0 || step == r->steps - 1)
-			rp_record_add_loss(r->rec, step, loss);
-		if (!isfinite(loss) || loss > DIVERGE_FACTOR * r->rec->initial_loss) {
+		if ((rc = tr_record_step_loss(r->rec, step, r->steps, loss))) {
 			r->steps_done = step;
-			return kn_error(KN_EDIVERGED, "training diverged at step %ld: loss %g (initial %g)", step, loss,
-					r->rec->initial_loss);
+			return rc;
 		}
 		be->vt->phase_begin(be, KN_PHASE_BACKWARD);
 		tr_gpt_backward(&r->model, 1.0f);
@@ -162,12 +180,7 @@ static int train_steps(struct run *r)
 		be->vt->phase_end(be, KN_PHASE_OPTIMIZER);
 		if ((rc = kn_sync(be)))
 			return rc;
-		r->step_ms[step] = tr_now_ms() - t0;
-		double ph[KN_PHASE_COUNT];
-		be->vt->phase_read(be, ph);
-		if (step >= c->warmup_steps)
-			for (int p = 0; p < KN_PHASE_COUNT; p++)
-				r->phase_sum_ms[p] += ph[p];
+		tr_finish_step(be, c, step, t0, r->step_ms, r->phase_sum_ms);
 		r->steps_done = step + 1;
 		if (c->log_every && (step % c->log_every == 0 || step == r->steps - 1))
 			tr_log(c, "step %5ld/%ld | loss %.4f | lr %.2e | norm %6.3f | %8.2f ms | %9.0f tok/s\n", step + 1,

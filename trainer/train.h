@@ -32,6 +32,13 @@ void tr_summarise_steps(struct rp_record *rec, const struct tr_config *c, const 
 			const double phase_sum_ms[], long steps_done, long steps_per_epoch, double samples_per_step,
 			double tokens_per_step);
 void tr_record_memory(struct rp_record *rec, const struct kn_backend *be);
+/* Puts a step's loss in the record (initial, final, sampled curve); returns
+ * KN_EDIVERGED when it is not finite or above 3x the first step's. */
+int tr_record_step_loss(struct rp_record *rec, long step, long steps, double loss);
+/* After kn_sync: the step's wall time since t0_ms into step_ms[step], and its
+ * phase times added to phase_sum_ms[KN_PHASE_COUNT] once past the warm-up. */
+void tr_finish_step(struct kn_backend *be, const struct tr_config *c, long step, double t0_ms, double *step_ms,
+		    double *phase_sum_ms);
 /* id (unless set), status, message and finish time. */
 void tr_finish_record(const struct tr_config *cfg, struct rp_record *rec, int rc);
 

@@ -19,9 +19,6 @@
 #include "trainer/metrics.h"
 #include "trainer/train.h"
 
-#define LOSS_CURVE_POINTS 200
-#define DIVERGE_FACTOR 3.0 /* a loss above 3x the first step's counts as diverged */
-
 struct cnn_run {
 	const struct tr_config *cfg;
 	struct rp_record *rec;
@@ -119,7 +116,6 @@ static int train_steps(struct cnn_run *r)
 	const struct tr_config *c = r->cfg;
 	struct kn_backend *be = &r->be;
 	long lr_warmup = c->lr_warmup >= 0 ? c->lr_warmup : r->steps / 10;
-	long curve_every = r->steps > LOSS_CURVE_POINTS ? (r->steps + LOSS_CURVE_POINTS - 1) / LOSS_CURVE_POINTS : 1;
 	int rc;
 	for (long step = 0; step < r->steps; step++) {
 		if (tr_stop_signal)
@@ -137,15 +133,9 @@ static int train_steps(struct cnn_run *r)
 		if ((rc = tr_cnn_forward(&r->model, 1, &loss, &correct)))
 			return rc;
 		be->vt->phase_end(be, KN_PHASE_FORWARD);
-		if (step == 0)
-			r->rec->initial_loss = loss;
-		r->rec->final_loss = loss;
-		if (step % curve_every == 0 || step == r->steps - 1)
-			rp_record_add_loss(r->rec, step, loss);
-		if (!isfinite(loss) || loss > DIVERGE_FACTOR * r->rec->initial_loss) {
+		if ((rc = tr_record_step_loss(r->rec, step, r->steps, loss))) {
 			r->steps_done = step;
-			return kn_error(KN_EDIVERGED, "training diverged at step %ld: loss %g (initial %g)", step, loss,
-					r->rec->initial_loss);
+			return rc;
 		}
 		be->vt->phase_begin(be, KN_PHASE_BACKWARD);
 		tr_cnn_backward(&r->model, 1.0f);
@@ -157,12 +147,7 @@ static int train_steps(struct cnn_run *r)
 		be->vt->phase_end(be, KN_PHASE_OPTIMIZER);
 		if ((rc = kn_sync(be)))
 			return rc;
-		r->step_ms[step] = tr_now_ms() - t0;
-		double ph[KN_PHASE_COUNT];
-		be->vt->phase_read(be, ph);
-		if (step >= c->warmup_steps)
-			for (int p = 0; p < KN_PHASE_COUNT; p++)
-				r->phase_sum_ms[p] += ph[p];
+		tr_finish_step(be, c, step, t0, r->step_ms, r->phase_sum_ms);
 		r->steps_done = step + 1;
 		if (c->log_every && (step % c->log_every == 0 || step == r->steps - 1))
 			tr_log(c, "step %5ld/%ld | loss %.4f | acc %5.1f%% | lr %.2e | %8.2f ms | %8.0f img/s\n", step + 1,

@@ -31,6 +31,9 @@
 #define COL_TILE 32
 #define LANES 16
 
+/* one past the last row of tile t */
+static inline long tile_end(long t, long rows) { return (t + 1) * ROW_TILE < rows ? (t + 1) * ROW_TILE : rows; }
+
 static int images_per_chunk(const struct kn_conv_shape *s)
 {
 	size_t per_image = (size_t)kn_conv_out_dim(s->H, s->K, s->stride, s->pad) *
@@ -149,7 +152,7 @@ void KN_CPU_FN(conv2d_forward)(void *out_, const void *inp_, const void *weight_
 	for (int lane = 0; lane < LANES; lane++) {
 		real *cols = work + (size_t)lane * ROW_TILE * KKC;
 		for (long t = lane; t < ntiles; t += LANES) {
-			long r0 = t * ROW_TILE, r1 = r0 + ROW_TILE < rows ? r0 + ROW_TILE : rows;
+			long r0 = t * ROW_TILE, r1 = tile_end(t, rows);
 			im2col_rows(cols, inp, s, 0, r0, r1);
 			KN_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0), s->OC, KKC, 1, cols, KKC, w, KKC, 0,
 				out + (size_t)r0 * s->OC, s->OC);
@@ -170,7 +173,7 @@ static void filter_by_slots(real *dw, const real *dout, const real *inp, real *w
 		real *p = part + slot * wsz, *c = cols + (size_t)slot * ROW_TILE * KKC;
 		memset(p, 0, wsz * sizeof(real));
 		for (long t = slot; t < ntiles; t += LANES) {
-			long r0 = t * ROW_TILE, r1 = r0 + ROW_TILE < rows ? r0 + ROW_TILE : rows;
+			long r0 = t * ROW_TILE, r1 = tile_end(t, rows);
 			im2col_rows(c, inp, s, 0, r0, r1);
 			KN_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, OC, KKC, (int)(r1 - r0), 1, dout + (size_t)r0 * OC, OC,
 				c, KKC, 1, p, KKC);
@@ -203,7 +206,7 @@ void KN_CPU_FN(conv2d_backward_filter)(void *dweight_, const void *dout_, const 
 		const real *d = dout + (size_t)n0 * OH * OW * s->OC;
 #pragma omp parallel for schedule(static)
 		for (long t = 0; t < ntiles; t++) {
-			long r0 = t * ROW_TILE, r1 = r0 + ROW_TILE < rows ? r0 + ROW_TILE : rows;
+			long r0 = t * ROW_TILE, r1 = tile_end(t, rows);
 			im2col_rows(cols + (size_t)r0 * KKC, inp, s, n0, r0, r1);
 		}
 		/* dW[:, j0:j1] += dout[rows, OC]^T @ cols[rows, j0:j1]; chunks add in order */
@@ -276,7 +279,7 @@ void KN_CPU_FN(conv2d_backward_data)(void *dinp_, const void *dout_, const void 
 		/* dcols[rows, KKC] = dout[rows, OC] @ W[OC, KKC] */
 #pragma omp parallel for schedule(static)
 		for (long t = 0; t < ntiles; t++) {
-			long r0 = t * ROW_TILE, r1 = r0 + ROW_TILE < rows ? r0 + ROW_TILE : rows;
+			long r0 = t * ROW_TILE, r1 = tile_end(t, rows);
 			KN_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(r1 - r0), KKC, s->OC, 1, d + (size_t)r0 * s->OC,
 				s->OC, w, KKC, 0, dcols + (size_t)r0 * KKC, KKC);
 		}
