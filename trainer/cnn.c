@@ -219,6 +219,12 @@ int tr_cnn_init(struct tr_cnn *m, struct kn_backend *be, const struct tr_cnn_con
 	m->optimizer = optimizer;
 	if (B < 1)
 		return kn_error(KN_EUSAGE, "cnn batch must be at least 1, got %d", B);
+	const struct kn_ops *op = be->ops;
+	if (!op->conv2d_forward || !op->conv2d_backward_data || !op->conv2d_backward_filter || !op->batchnorm_forward ||
+	    !op->batchnorm_backward || !op->relu_backward || !op->avgpool_forward || !op->avgpool_backward ||
+	    !op->image_to_nhwc || !op->count_correct || !op->conv2d_workspace_bytes ||
+	    (optimizer == TR_OPT_SGD && !op->sgd))
+		return kn_error(KN_EUNAVAIL, "the '%s' backend has no kernels for the cnn model yet", be->name);
 	if ((rc = plan(m)))
 		return rc;
 	size_t np = m->num_params, mb = be->master_bytes, ab = be->act_bytes;
