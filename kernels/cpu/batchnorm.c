@@ -11,7 +11,8 @@
 #include "kernels/cpu/real.h"
 
 #define BN_EPS 1e-5
-#define BN_PARTIALS 16384 /* doubles of partials on the stack; C <= BN_PARTIALS / 4 */
+#define BN_PARTIALS 16384 /* doubles of partials on the stack */
+#define BN_MAX_C (BN_PARTIALS / 4) /* channels at most (the models stay far below) */
 
 enum stats_mode { STATS_MOMENTS, STATS_BACKWARD };
 
@@ -21,30 +22,44 @@ static int rows_per_chunk(int C) { return KN_CHUNK / C > 0 ? KN_CHUNK / C : 1; }
 static inline real masked(const real *dout, const real *mask, long i) { return !mask || mask[i] > 0 ? dout[i] : 0; }
 
 /* One chunk's partials for rows [lo, hi): MOMENTS: p1 = mean, p2 = sum of squared
- * deviations; BACKWARD: p1 = sum dout, p2 = sum dout * xhat. */
+ * deviations; BACKWARD: p1 = sum dout, p2 = sum dout * xhat. A chunk holds at
+ * most KN_CHUNK elements, so it sums in `real`; chunks fold in double. */
 static void chunk_stats(enum stats_mode mode, const real *x, const real *dout, const real *mask, const real *mean,
 			const real *rstd, long lo, long hi, int C, double *p1, double *p2)
 {
+	real a1[BN_MAX_C], a2[BN_MAX_C];
 	for (int c = 0; c < C; c++)
-		p1[c] = p2[c] = 0;
+		a1[c] = a2[c] = 0;
 	if (mode == STATS_MOMENTS) {
 		for (long r = lo; r < hi; r++)
 			for (int c = 0; c < C; c++)
-				p1[c] += x[r * C + c];
+				a1[c] += x[r * C + c];
 		for (int c = 0; c < C; c++)
-			p1[c] /= (double)(hi - lo);
+			a1[c] /= (real)(hi - lo);
 		for (long r = lo; r < hi; r++)
 			for (int c = 0; c < C; c++) {
-				double d = x[r * C + c] - p1[c];
-				p2[c] += d * d;
+				real d = x[r * C + c] - a1[c];
+				a2[c] += d * d;
+			}
+	} else if (mask) {
+		for (long r = lo; r < hi; r++)
+			for (int c = 0; c < C; c++) {
+				long i = r * C + c;
+				real d = mask[i] > 0 ? dout[i] : 0;
+				a1[c] += d;
+				a2[c] += d * ((x[i] - mean[c]) * rstd[c]);
 			}
 	} else {
 		for (long r = lo; r < hi; r++)
 			for (int c = 0; c < C; c++) {
-				double d = masked(dout, mask, r * C + c);
-				p1[c] += d;
-				p2[c] += d * ((x[r * C + c] - mean[c]) * rstd[c]);
+				long i = r * C + c;
+				a1[c] += dout[i];
+				a2[c] += dout[i] * ((x[i] - mean[c]) * rstd[c]);
 			}
+	}
+	for (int c = 0; c < C; c++) {
+		p1[c] = a1[c];
+		p2[c] = a2[c];
 	}
 }
 
@@ -91,7 +106,7 @@ void KN_CPU_FN(batchnorm_forward)(void *out_, void *mean_, void *rstd_, void *ru
 	real *out = out_, *mean = mean_, *rstd = rstd_, *rmean = running_mean_, *rvar = running_var_;
 	const real *x = inp_, *w = weight_, *b = bias_, *res = residual_;
 	if (train) {
-		double s1[BN_PARTIALS / 4], s2[BN_PARTIALS / 4];
+		double s1[BN_MAX_C], s2[BN_MAX_C];
 		column_stats(STATS_MOMENTS, x, NULL, NULL, NULL, NULL, M, C, s1, s2);
 		for (int c = 0; c < C; c++) {
 			mean[c] = (real)s1[c];
@@ -123,8 +138,8 @@ void KN_CPU_FN(batchnorm_backward)(void *dinp_, void *dweight_, void *dbias_, co
 {
 	real *dinp = dinp_, *dw = dweight_, *db = dbias_;
 	const real *dout = dout_, *mask = relu_out_, *x = inp_, *w = weight_, *mean = mean_, *rstd = rstd_;
-	double s1[BN_PARTIALS / 4], s2[BN_PARTIALS / 4];
-	real k1[BN_PARTIALS / 4], k2[BN_PARTIALS / 4];
+	double s1[BN_MAX_C], s2[BN_MAX_C];
+	real k1[BN_MAX_C], k2[BN_MAX_C];
 	column_stats(STATS_BACKWARD, x, dout, mask, mean, rstd, M, C, s1, s2);
 	for (int c = 0; c < C; c++) {
 		db[c] += (real)s1[c];
