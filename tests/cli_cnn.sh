@@ -74,6 +74,9 @@ expect 64 "option '--eval-batches' is for --model gpt" -- --model cnn --eval-bat
 expect 64 "option '--momentum' is for '--optimizer sgd'" -- --model cnn --optimizer adamw --momentum 0.5
 expect 64 "option '--eval-images' expects an integer" -- --model cnn --eval-images some
 
+# a memory limit the model does not fit in is an out-of-memory point (exit 75), as on a smaller card
+expect 75 "out of memory on 'cpu': need" -- --model cnn --device-mem-limit 1M --steps 5 --eval-images 0
+
 # data errors: exit 65 naming the file (and the offset where it applies)
 expect 65 "idx data: cannot open '$tmp/none/train-images-idx3-ubyte'" -- --model cnn --data "$tmp/none"
 mkdir -p "$tmp/bad"
