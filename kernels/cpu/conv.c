@@ -219,32 +219,49 @@ void KN_CPU_FN(conv2d_backward_filter)(void *dweight_, const void *dout_, const 
 	}
 }
 
+static inline void add_segment(real *restrict dst, const real *restrict src, int C)
+{
+	switch (C) {
+	case 16: for (int c = 0; c < 16; c++) dst[c] += src[c]; return;
+	case 32: for (int c = 0; c < 32; c++) dst[c] += src[c]; return;
+	case 64: for (int c = 0; c < 64; c++) dst[c] += src[c]; return;
+	default: for (int c = 0; c < C; c++) dst[c] += src[c];
+	}
+}
+
+/* The outputs o (along one axis) whose window covers input i: o*st - pad + k == i
+ * for some k in [0, K), i.e. o in [lo, hi]. */
+static inline void covering(int i, int K, int st, int pad, int outdim, int *lo, int *hi)
+{
+	int a = i + pad - K + 1, b = i + pad;
+	*lo = a <= 0 ? 0 : (a + st - 1) / st;
+	*hi = b < 0 ? -1 : (b / st < outdim - 1 ? b / st : outdim - 1);
+}
+
 /* col2im as a gather: every input pixel sums the (at most K*K) im2col entries
  * that read it, in (ky, kx) order, so no two threads write the same element. */
 static void col2im(real *dinp, const real *dcols, const struct kn_conv_shape *s, int n0, int nimg)
 {
-	int K = s->K, C = s->C, H = s->H, W = s->W, st = s->stride;
-	int OH = kn_conv_out_dim(H, K, st, s->pad), OW = kn_conv_out_dim(W, K, st, s->pad);
+	int K = s->K, C = s->C, H = s->H, W = s->W, st = s->stride, pad = s->pad;
+	int OH = kn_conv_out_dim(H, K, st, pad), OW = kn_conv_out_dim(W, K, st, pad);
 	size_t KKC = (size_t)K * K * C;
-	long pixels = (long)nimg * H * W;
+	long image_rows = (long)nimg * H;
 #pragma omp parallel for schedule(static)
-	for (long p = 0; p < pixels; p++) {
-		int n = (int)(p / (H * W)), iy = (int)(p / W % H), ix = (int)(p % W);
-		real *dst = dinp + ((size_t)(n0 + n) * H * W + (size_t)iy * W + ix) * C;
-		for (int c = 0; c < C; c++)
-			dst[c] = 0;
-		for (int ky = 0; ky < K; ky++) {
-			int ty = iy + s->pad - ky;
-			if (ty < 0 || ty % st || ty / st >= OH)
-				continue;
-			for (int kx = 0; kx < K; kx++) {
-				int tx = ix + s->pad - kx;
-				if (tx < 0 || tx % st || tx / st >= OW)
-					continue;
-				const real *src = dcols + (((size_t)n * OH + ty / st) * OW + tx / st) * KKC +
-						  ((size_t)ky * K + kx) * C;
-				for (int c = 0; c < C; c++)
-					dst[c] += src[c];
+	for (long ir = 0; ir < image_rows; ir++) {
+		int n = (int)(ir / H), iy = (int)(ir % H), oy_lo, oy_hi;
+		covering(iy, K, st, pad, OH, &oy_lo, &oy_hi);
+		real *dst = dinp + ((size_t)(n0 + n) * H + iy) * W * C;
+		for (int ix = 0; ix < W; ix++, dst += C) {
+			int ox_lo, ox_hi;
+			covering(ix, K, st, pad, OW, &ox_lo, &ox_hi);
+			for (int c = 0; c < C; c++)
+				dst[c] = 0;
+			for (int oy = oy_hi; oy >= oy_lo; oy--) { /* ky ascending */
+				int ky = iy + pad - oy * st;
+				for (int ox = ox_hi; ox >= ox_lo; ox--) {
+					int kx = ix + pad - ox * st;
+					add_segment(dst, dcols + (((size_t)n * OH + oy) * OW + ox) * KKC + ((size_t)ky * K + kx) * C, C);
+				}
 			}
 		}
 	}
