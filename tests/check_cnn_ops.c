@@ -191,13 +191,15 @@ END_TEST
 
 /* Larger shapes through every path of conv.c: many row tiles and filter slots
  * (16 channels), several workspace chunks (28x28x64 images are 9 to a chunk),
- * and the column-tiled filter gradient of wide layers (128 -> 256 channels). */
+ * the column-tiled filter gradient of wide layers (128 -> 256 channels) and
+ * the stem's single input channel. */
 START_TEST(conv_large_shapes)
 {
 	check_conv((struct kn_conv_shape){ 20, 28, 28, 16, 8, 3, 1, 1 }, 0);
 	check_conv((struct kn_conv_shape){ 20, 28, 28, 16, 8, 3, 2, 1 }, 0);
 	check_conv((struct kn_conv_shape){ 10, 28, 28, 64, 4, 3, 1, 1 }, 0);
 	check_conv((struct kn_conv_shape){ 2, 4, 4, 128, 256, 3, 1, 1 }, 0);
+	check_conv((struct kn_conv_shape){ 6, 28, 28, 1, 16, 3, 1, 1 }, 0); /* the stem */
 }
 END_TEST
 

@@ -14,9 +14,11 @@
  * forward: a lane gathers a tile's rows and multiplies them while in cache.
  * backward-filter: dW = sum over tiles of dout_tile^T @ cols_tile; each lane
  *   sums its tiles into its own partial and the partials are added in lane
- *   order. Where LANES partials would not fit the budget (wide layers, which
- *   have few rows), the weight columns are tiled instead (COL_TILE per call)
- *   over chunks of whole images whose cols fit CONV_WORK_ELEMS.
+ *   order (for short im2col rows, like the stem's, by outer products in a
+ *   plain loop rather than BLAS). Where LANES partials would not fit the
+ *   budget (wide layers, which have few rows), the weight columns are tiled
+ *   instead (COL_TILE per call) over chunks of whole images whose cols fit
+ *   CONV_WORK_ELEMS.
  * backward-data: for "same" stride-1 convs, the forward of dout with flipped,
  *   channel-swapped weights; otherwise dcols = dout @ W per tile, then col2im
  *   as a gather, over chunks of whole images.
@@ -30,6 +32,7 @@
 #define ROW_TILE 128
 #define COL_TILE 32
 #define LANES 16
+#define SMALL_KKC 16
 
 /* one past the last row of tile t */
 static inline long tile_end(long t, long rows) { return (t + 1) * ROW_TILE < rows ? (t + 1) * ROW_TILE : rows; }
@@ -57,6 +60,10 @@ static size_t chunk_elems(const struct kn_conv_shape *s)
 	size_t OH = kn_conv_out_dim(s->H, s->K, s->stride, s->pad), OW = kn_conv_out_dim(s->W, s->K, s->stride, s->pad);
 	return (size_t)images_per_chunk(s) * OH * OW * s->K * s->K * s->C;
 }
+
+/* Short im2col rows (the stem's 9 taps of one channel) starve a GEMM over
+ * rows: such filter gradients sum outer products in a plain loop. */
+static int is_small(const struct kn_conv_shape *s) { return s->K * s->K * s->C < SMALL_KKC; }
 
 static size_t lane_elems(const struct kn_conv_shape *s) { return (size_t)LANES * ROW_TILE * s->K * s->K * s->C; }
 
@@ -129,6 +136,13 @@ static void im2col_rows(real *dst, const real *inp, const struct kn_conv_shape *
 			for (int ky = 0; ky < K; ky++) {
 				int iy = oy * st - pad + ky;
 				const real *row = iy >= 0 && iy < H ? img + (size_t)iy * W * C : NULL;
+				if (C == 1) { /* the stem: single values, no segment copies */
+					for (int kx = 0; kx < K; kx++) {
+						int ix = ox * st - pad + kx;
+						*dst++ = row && ix >= 0 && ix < W ? row[ix] : 0;
+					}
+					continue;
+				}
 				for (int kx = 0; kx < K; kx++, dst += C) {
 					int ix = ox * st - pad + kx;
 					put_segment(dst, row && ix >= 0 && ix < W ? row + (size_t)ix * C : NULL, C);
@@ -147,6 +161,7 @@ void KN_CPU_FN(conv2d_forward)(void *out_, const void *inp_, const void *weight_
 	int OH = kn_conv_out_dim(s->H, s->K, s->stride, s->pad), OW = kn_conv_out_dim(s->W, s->K, s->stride, s->pad);
 	int KKC = s->K * s->K * s->C;
 	long rows = (long)s->N * OH * OW, ntiles = (rows + ROW_TILE - 1) / ROW_TILE;
+	int OC = s->OC;
 	/* a lane gathers a tile's rows into its own cache-sized buffer and multiplies them there */
 #pragma omp parallel for schedule(static)
 	for (int lane = 0; lane < LANES; lane++) {
@@ -154,8 +169,8 @@ void KN_CPU_FN(conv2d_forward)(void *out_, const void *inp_, const void *weight_
 		for (long t = lane; t < ntiles; t += LANES) {
 			long r0 = t * ROW_TILE, r1 = tile_end(t, rows);
 			im2col_rows(cols, inp, s, 0, r0, r1);
-			KN_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0), s->OC, KKC, 1, cols, KKC, w, KKC, 0,
-				out + (size_t)r0 * s->OC, s->OC);
+			KN_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0), OC, KKC, 1, cols, KKC, w, KKC, 0,
+				out + (size_t)r0 * OC, OC);
 		}
 	}
 }
@@ -167,6 +182,7 @@ static void filter_by_slots(real *dw, const real *dout, const real *inp, real *w
 	int KKC = s->K * s->K * s->C, OC = s->OC;
 	long rows = (long)s->N * OH * OW, ntiles = (rows + ROW_TILE - 1) / ROW_TILE;
 	size_t wsz = (size_t)OC * KKC;
+	int small = is_small(s);
 	real *part = work, *cols = work + LANES * wsz;
 #pragma omp parallel for schedule(static)
 	for (int slot = 0; slot < LANES; slot++) {
@@ -175,15 +191,26 @@ static void filter_by_slots(real *dw, const real *dout, const real *inp, real *w
 		for (long t = slot; t < ntiles; t += LANES) {
 			long r0 = t * ROW_TILE, r1 = tile_end(t, rows);
 			im2col_rows(c, inp, s, 0, r0, r1);
-			KN_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, OC, KKC, (int)(r1 - r0), 1, dout + (size_t)r0 * OC, OC,
-				c, KKC, 1, p, KKC);
+			if (!small) {
+				KN_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, OC, KKC, (int)(r1 - r0), 1, dout + (size_t)r0 * OC,
+					OC, c, KKC, 1, p, KKC);
+				continue;
+			}
+			/* small: the partial is transposed, p[k, o] */
+			for (long r = r0; r < r1; r++) {
+				const real *a = c + (size_t)(r - r0) * KKC, *d = dout + (size_t)r * OC;
+				for (int k = 0; k < KKC; k++)
+					for (int oc = 0; oc < OC; oc++)
+						p[(size_t)k * OC + oc] += a[k] * d[oc];
+			}
 		}
 	}
 #pragma omp parallel for schedule(static)
 	for (size_t i = 0; i < wsz; i++) {
+		size_t src = small ? i % KKC * OC + i / KKC : i; /* dw[o, k] from p[k, o] */
 		real acc = dw[i];
 		for (int slot = 0; slot < LANES; slot++)
-			acc += part[slot * wsz + i];
+			acc += part[slot * wsz + src];
 		dw[i] = acc;
 	}
 }
