@@ -13,7 +13,18 @@
  * layernorm_backward and encoder's dwte/dwpe accumulate (+=), so parameter
  * gradients and the residual stream's gradient start from zero each step;
  * the dinp of matmul, gelu and attention backward is overwritten (each has a
- * single producer), which saves zeroing per-layer scratch.
+ * single producer), which saves zeroing per-layer scratch. The image ops
+ * follow the same rule: conv2d_backward_filter's dweight and batchnorm's
+ * dweight/dbias accumulate; the dinp of conv2d_backward_data, batchnorm,
+ * relu and avgpool backward is overwritten (a residual join adds with
+ * `accumulate`).
+ *
+ * Image layout: activations of image models are NHWC, [N, H, W, C] row-major,
+ * so a feature map is an [N*H*W, C] matrix (the shape the GPT ops already
+ * use: batchnorm normalises its columns, matmul is a 1x1 convolution).
+ * image_to_nhwc converts the loader's NCHW float32 batches on the device.
+ * Convolution weights are [OC, K, K, C]: one row per output channel in the
+ * order of an im2col row (ky, kx, c).
  *
  * Lifecycle: kn_backend_open() fills a caller-owned struct; kn_backend_release()
  * frees its contents. Every kn_alloc() is matched by kn_free() with the same
@@ -37,6 +48,13 @@ enum kn_phase { KN_PHASE_H2D, KN_PHASE_FORWARD, KN_PHASE_BACKWARD, KN_PHASE_OPTI
 extern const char *const kn_phase_names[KN_PHASE_COUNT];
 
 struct kn_backend;
+
+/* One convolution: inp [N,H,W,C] -> out [N,OH,OW,OC] with a KxK kernel,
+ * zero padding `pad` on every side, no bias. OH = (H + 2 pad - K) / stride + 1. */
+struct kn_conv_shape {
+	int N, H, W, C, OC, K, stride, pad;
+};
+static inline int kn_conv_out_dim(int in, int K, int stride, int pad) { return (in + 2 * pad - K) / stride + 1; }
 
 struct kn_ops {
 	/* out[B,T,C] = wte[tokens] + wpe[t] */
@@ -82,6 +100,53 @@ struct kn_ops {
 		      float beta1, float beta2, float eps, float weight_decay, int t, float grad_scale);
 	/* copies master-typed src into act-typed dst (no-op where they alias) */
 	void (*master_to_compute)(void *dst, const void *src, size_t n);
+
+	/* ---- image models (NHWC, see above) ---- */
+	/* out[N,H,W,C] act-typed <- images[N,C,H,W] float32 on the device */
+	void (*image_to_nhwc)(void *out, const float *images, int N, int C, int H, int W);
+	/* Bytes of scratch the three conv2d ops need for shape s (act-typed; one
+	 * workspace of the largest size serves every layer). */
+	size_t (*conv2d_workspace_bytes)(const struct kn_conv_shape *s);
+	/* out = conv(inp, weight); out overwritten */
+	void (*conv2d_forward)(void *out, const void *inp, const void *weight, void *work, const struct kn_conv_shape *s);
+	/* dinp[N,H,W,C] = conv^T(dout, weight); overwritten */
+	void (*conv2d_backward_data)(void *dinp, const void *dout, const void *weight, void *work,
+				     const struct kn_conv_shape *s);
+	/* dweight[OC,K,K,C] += dout^T (x) im2col(inp); accumulates */
+	void (*conv2d_backward_filter)(void *dweight, const void *dout, const void *inp, void *work,
+				       const struct kn_conv_shape *s);
+	/* Batch normalisation of the columns of inp[M,C] (M = N*H*W), eps 1e-5,
+	 * fused with a residual add and a ReLU: out = act((inp - mean) * rstd *
+	 * weight + bias + residual), residual [M,C] or NULL, act = ReLU when relu
+	 * != 0 (may then be undone by relu_backward). train != 0: mean and biased
+	 * variance from this batch, written to mean/rstd [C] (master-typed), and
+	 * running_mean/running_var [C] (master-typed) move by `momentum` toward the
+	 * batch mean and unbiased variance (PyTorch's convention). train == 0: the
+	 * running statistics normalise, and mean/rstd receive them. out overwritten. */
+	void (*batchnorm_forward)(void *out, void *mean, void *rstd, void *running_mean, void *running_var,
+				  const void *inp, const void *weight, const void *bias, const void *residual, int relu,
+				  int M, int C, int train, float momentum);
+	/* Training-mode backward through the batch statistics: dinp overwritten,
+	 * dweight and dbias accumulate. relu_out (the forward's output, or NULL)
+	 * masks dout first, as relu_backward would. */
+	void (*batchnorm_backward)(void *dinp, void *dweight, void *dbias, const void *dout, const void *relu_out,
+				   const void *inp, const void *weight, const void *mean, const void *rstd, int M, int C);
+	/* out = max(inp, 0); may run in place */
+	void (*relu_forward)(void *out, const void *inp, size_t n);
+	/* dinp = dout where out > 0, else 0 (out is the forward's output); overwritten, may alias dout */
+	void (*relu_backward)(void *dinp, const void *out, const void *dout, size_t n);
+	/* global average pool: out[N,C] = mean over HW of inp[N,HW,C]; overwritten */
+	void (*avgpool_forward)(void *out, const void *inp, int N, int HW, int C);
+	/* dinp[N,HW,C] = dout[N,C] / HW; overwritten */
+	void (*avgpool_backward)(void *dinp, const void *dout, int N, int HW, int C);
+	/* rows of probs[N,V] whose argmax (first on ties) equals the target, read back to the host */
+	long (*count_correct)(const void *probs, const int *targets, int N, int V);
+	/* SGD with momentum and L2 weight decay (PyTorch's SGD): g = grad *
+	 * grad_scale + weight_decay * w; velocity = momentum * velocity + g;
+	 * w -= lr * velocity. master and velocity are master-typed, compute
+	 * (may equal master) receives the updated weights. */
+	void (*sgd)(void *master, void *compute, const void *grad, void *velocity, size_t n, float lr, float momentum,
+		    float weight_decay, float grad_scale);
 };
 
 struct kn_backend_vt {

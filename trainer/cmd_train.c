@@ -23,12 +23,20 @@ void cmd_train_usage(FILE *out)
 		"see docs/results-schema.md) is printed as one JSON line on stdout.\n"
 		"\n"
 		"model and data:\n"
-		"  --model gpt                 model family (default gpt)\n"
-		"  --size tiny|small|gpt2-124m size preset (default tiny):\n"
+		"  --model gpt|cnn             model family (default gpt)\n"
+		"  --size SIZE                 size preset (default tiny); gpt: tiny|small|gpt2-124m\n"
 		"        tiny       4 layers, d_model 128, 4 heads, context 128, vocab 256   (0.84M params)\n"
 		"        small      6 layers, d_model 384, 6 heads, context 256, vocab 256  (10.8M params)\n"
 		"        gpt2-124m 12 layers, d_model 768, 12 heads, context 1024, vocab 50304 (124.5M params)\n"
-		"  --data SPEC                 what to train on (default fortunes); files may be .gz:\n"
+		"                              cnn: tiny|resnet, 28x28x1 images, 10 classes, NHWC maps:\n"
+		"        tiny    stem 3x3 conv 16 @28x28; 3 stages of 1 basic block: 16 @28x28,\n"
+		"                32 @14x14, 64 @7x7; avg pool, FC 64->10            (77,754 params)\n"
+		"        resnet  ResNet-18 widths: stem 3x3 conv 64 @28x28; 4 stages of 2 basic\n"
+		"                blocks: 64 @28x28, 128 @14x14, 256 @7x7, 512 @4x4; avg pool,\n"
+		"                FC 512->10                                      (11,172,810 params)\n"
+		"                a basic block is relu(bn(conv3x3(relu(bn(conv3x3(x))))) + x), with a\n"
+		"                1x1 stride-2 conv + bn shortcut where a stage starts (stride 2)\n"
+		"  --data SPEC                 what to train on; files may be .gz:\n"
 		"        fortunes                 Debian's fortunes: byte-level text\n"
 		"        PATH | text:PATH         byte-level text: a file or a directory of files\n"
 		"        shards:GLOB[,VAL_GLOB]   llm.c token shards (uint16); tokens must be below the\n"
@@ -39,7 +47,8 @@ void cmd_train_usage(FILE *out)
 		"        synthetic-images[:N]     N 1x28x28 images made from --seed (default 60000)\n"
 		"                              Text and shards without a validation set: every 10th chunk\n"
 		"                              of 16 Ki tokens is validation; IDX pairs: every 10th image.\n"
-		"                              The gpt model takes text and shards.\n"
+		"                              gpt takes text and shards (default fortunes); cnn takes\n"
+		"                              images (default fashion-mnist)\n"
 		"device and precision:\n"
 		"  --device cpu|cuda|auto      (default auto: CUDA when a GPU this build can drive is present)\n"
 		"  --precision fp32|tf32|fp16|bf16  (default fp32; the cpu backend runs fp32 only)\n"
@@ -47,17 +56,24 @@ void cmd_train_usage(FILE *out)
 		"                              smaller card would: exit 75 when the point does not fit\n"
 		"  --threads N                 CPU threads (default: OMP_NUM_THREADS or all cores)\n"
 		"shape and schedule:\n"
-		"  --batch N                   sequences per step (default per size: 16, 8, 4)\n"
-		"  --seq N                     tokens per sequence (default: the model's context)\n"
+		"  --batch N                   sequences (gpt) or images (cnn) per step (default per size:\n"
+		"                              gpt 16, 8, 4; cnn 128)\n"
+		"  --seq N                     gpt: tokens per sequence (default: the model's context)\n"
 		"  --steps N | --epochs X      how long to train (default 100 steps); an epoch visits every\n"
-		"                              training window once\n"
+		"                              training window (cnn: image) once\n"
 		"  --warmup-steps N            steps excluded from the timing statistics (default 3)\n"
-		"  --lr X                      peak learning rate (default 1e-3)\n"
+		"  --optimizer adamw|sgd       adamw (default for gpt; the only one gpt has) or SGD with\n"
+		"                              momentum (default for cnn)\n"
+		"  --lr X                      peak learning rate (default 1e-3 for adamw, 0.2 for sgd)\n"
+		"  --momentum X                SGD momentum (default 0.9)\n"
 		"  --lr-warmup N               learning-rate warm-up steps, then cosine decay to lr/10\n"
 		"                              (default 10%% of the steps)\n"
-		"  --weight-decay X            AdamW decoupled weight decay on matrices (default 0.1)\n"
+		"  --weight-decay X            on matrices and conv/FC weights: AdamW's decoupled decay\n"
+		"                              (default 0.1), SGD's L2 term (default 5e-4)\n"
 		"  --seed N                    weights, sampling and shuffling (default 1337)\n"
-		"  --eval-batches N            validation batches for eval_loss (default 16; 0 = none)\n"
+		"  --eval-batches N            gpt: validation batches for eval_loss (default 16; 0 = none)\n"
+		"  --eval-images N|all         cnn: t10k images for eval_loss and eval_accuracy (default all,\n"
+		"                              the whole split; 0 = none)\n"
 		"data loader (docs/data-loader.md):\n"
 		"  --workers N                 loader threads filling batches ahead of the trainer\n"
 		"                              (default 2; 0 = load on the trainer's thread)\n"
@@ -105,7 +121,7 @@ enum {
 	OPT_MODEL = 256, OPT_SIZE, OPT_DATA, OPT_DEVICE, OPT_PRECISION, OPT_BATCH, OPT_SEQ, OPT_STEPS, OPT_EPOCHS,
 	OPT_WARMUP, OPT_LR, OPT_LR_WARMUP, OPT_WD, OPT_SEED, OPT_LOG_EVERY, OPT_JSON, OPT_QUIET, OPT_EVAL_BATCHES,
 	OPT_THREADS, OPT_MEMLIMIT, OPT_ID, OPT_HELP, OPT_LOSS_SCALING, OPT_LOSS_SCALE_INIT, OPT_WORKERS, OPT_PREFETCH, OPT_SHUFFLE, OPT_NO_SHUFFLE,
-	OPT_DROP_LAST, OPT_AUGMENT, OPT_NO_AUGMENT, OPT_LATENCY, OPT_COST,
+	OPT_DROP_LAST, OPT_AUGMENT, OPT_NO_AUGMENT, OPT_LATENCY, OPT_COST, OPT_OPTIMIZER, OPT_MOMENTUM, OPT_EVAL_IMAGES,
 };
 
 static const struct option long_opts[] = {
@@ -132,6 +148,9 @@ static const struct option long_opts[] = {
 	{ "id", required_argument, 0, OPT_ID },
 	{ "loss-scaling", required_argument, 0, OPT_LOSS_SCALING },
 	{ "loss-scale-init", required_argument, 0, OPT_LOSS_SCALE_INIT },
+	{ "optimizer", required_argument, 0, OPT_OPTIMIZER },
+	{ "momentum", required_argument, 0, OPT_MOMENTUM },
+	{ "eval-images", required_argument, 0, OPT_EVAL_IMAGES },
 	{ "help", no_argument, 0, OPT_HELP },
 	{ "workers", required_argument, 0, OPT_WORKERS },
 	{ "prefetch", required_argument, 0, OPT_PREFETCH },
@@ -148,6 +167,8 @@ static const struct option long_opts[] = {
 static int parse_args(int argc, char **argv, struct tr_config *c)
 {
 	int opt, have_steps = 0, have_epochs = 0;
+	int have_lr = 0, have_wd = 0, have_data = 0, have_optimizer = 0, have_seq = 0, have_eval_batches = 0;
+	int have_eval_images = 0, have_momentum = 0;
 	long v;
 	double d;
 	opterr = 0;
@@ -157,20 +178,21 @@ static int parse_args(int argc, char **argv, struct tr_config *c)
 		int rc = KN_OK;
 		switch (opt) {
 		case OPT_MODEL:
-			if (strcmp(a, "gpt") != 0)
-				return kn_error(KN_EUSAGE, "option '--model' expects gpt, got '%s'", a);
+			if (strcmp(a, "gpt") != 0 && strcmp(a, "cnn") != 0)
+				return kn_error(KN_EUSAGE, "option '--model' expects gpt or cnn, got '%s'", a);
 			snprintf(c->model, sizeof c->model, "%s", a);
 			break;
 		case OPT_SIZE:
-			if (!tr_find_size(a))
-				return kn_error(KN_EUSAGE, "option '--size' expects tiny, small or gpt2-124m, got '%s'", a);
-			snprintf(c->size, sizeof c->size, "%s", a);
+			if (strlen(a) >= sizeof c->size)
+				return kn_error(KN_EUSAGE, "option '--size' got an over-long value");
+			snprintf(c->size, sizeof c->size, "%s", a); /* checked against the model below */
 			break;
 		case OPT_DATA: {
 			struct dl_spec spec;
 			if ((rc = dl_spec_parse(a, &spec)))
 				return rc;
 			snprintf(c->data, sizeof c->data, "%s", a);
+			have_data = 1;
 			break;
 		}
 		case OPT_DEVICE:
@@ -183,13 +205,13 @@ static int parse_args(int argc, char **argv, struct tr_config *c)
 				return kn_error(KN_EUSAGE, "option '--precision' expects fp32, tf32, fp16 or bf16, got '%s'", a);
 			break;
 		case OPT_BATCH: rc = tr_parse_long("--batch", a, 1, 65536, &v); c->batch = (int)v; break;
-		case OPT_SEQ: rc = tr_parse_long("--seq", a, 1, 1 << 20, &v); c->seq = (int)v; break;
+		case OPT_SEQ: rc = tr_parse_long("--seq", a, 1, 1 << 20, &v); c->seq = (int)v; have_seq = 1; break;
 		case OPT_STEPS: rc = tr_parse_long("--steps", a, 1, 100000000, &v); c->steps = v; have_steps = 1; break;
 		case OPT_EPOCHS: rc = tr_parse_double("--epochs", a, 1e-6, 1e6, &c->epochs); have_epochs = 1; break;
 		case OPT_WARMUP: rc = tr_parse_long("--warmup-steps", a, 0, 100000000, &v); c->warmup_steps = (int)v; break;
-		case OPT_LR: rc = tr_parse_double("--lr", a, 0, 10, &c->lr); break;
+		case OPT_LR: rc = tr_parse_double("--lr", a, 0, 10, &c->lr); have_lr = 1; break;
 		case OPT_LR_WARMUP: rc = tr_parse_long("--lr-warmup", a, 0, 100000000, &v); c->lr_warmup = (int)v; break;
-		case OPT_WD: rc = tr_parse_double("--weight-decay", a, 0, 10, &c->weight_decay); break;
+		case OPT_WD: rc = tr_parse_double("--weight-decay", a, 0, 10, &c->weight_decay); have_wd = 1; break;
 		case OPT_SEED: rc = tr_parse_double("--seed", a, 0, 9007199254740992.0, &d); c->seed = (uint64_t)d;
 			if (rc == KN_OK && d != (double)c->seed)
 				rc = kn_error(KN_EUSAGE, "option '--seed' expects a whole number, got '%s'", a);
@@ -197,7 +219,28 @@ static int parse_args(int argc, char **argv, struct tr_config *c)
 		case OPT_LOG_EVERY: rc = tr_parse_long("--log-every", a, 0, 100000000, &v); c->log_every = (int)v; break;
 		case OPT_JSON: c->json = 1; break;
 		case OPT_QUIET: c->quiet = 1; break;
-		case OPT_EVAL_BATCHES: rc = tr_parse_long("--eval-batches", a, 0, 1000000, &v); c->eval_batches = (int)v; break;
+		case OPT_EVAL_BATCHES:
+			rc = tr_parse_long("--eval-batches", a, 0, 1000000, &v);
+			c->eval_batches = (int)v;
+			have_eval_batches = 1;
+			break;
+		case OPT_EVAL_IMAGES:
+			if (strcmp(a, "all") == 0)
+				c->eval_images = -1;
+			else
+				rc = tr_parse_long("--eval-images", a, 0, 100000000, &c->eval_images);
+			have_eval_images = 1;
+			break;
+		case OPT_OPTIMIZER:
+			if (strcmp(a, "adamw") && strcmp(a, "sgd"))
+				return kn_error(KN_EUSAGE, "option '--optimizer' expects adamw or sgd, got '%s'", a);
+			c->optimizer = strcmp(a, "sgd") == 0 ? TR_OPT_SGD : TR_OPT_ADAMW;
+			have_optimizer = 1;
+			break;
+		case OPT_MOMENTUM:
+			rc = tr_parse_double("--momentum", a, 0, 0.9999, &c->momentum);
+			have_momentum = 1;
+			break;
 		case OPT_THREADS: rc = tr_parse_long("--threads", a, 1, 4096, &v); c->threads = (int)v; break;
 		case OPT_MEMLIMIT: rc = tr_parse_bytes("--device-mem-limit", a, &c->device_mem_limit); break;
 		case OPT_LOSS_SCALING:
@@ -238,6 +281,33 @@ static int parse_args(int argc, char **argv, struct tr_config *c)
 		return kn_error(KN_EUSAGE, "options '--steps' and '--epochs' cannot be used together");
 	if (!have_steps && !have_epochs)
 		c->steps = 100;
+	if (strcmp(c->model, "cnn") == 0) {
+		if (!tr_find_cnn_preset(c->size))
+			return kn_error(KN_EUSAGE, "option '--size' expects tiny or resnet for --model cnn, got '%s'", c->size);
+		if (have_seq)
+			return kn_error(KN_EUSAGE, "option '--seq' is for --model gpt; cnn images are 28x28");
+		if (have_eval_batches)
+			return kn_error(KN_EUSAGE, "option '--eval-batches' is for --model gpt; use '--eval-images'");
+		if (!have_data)
+			snprintf(c->data, sizeof c->data, "fashion-mnist");
+		if (!have_optimizer)
+			c->optimizer = TR_OPT_SGD;
+	} else {
+		if (!tr_find_size(c->size))
+			return kn_error(KN_EUSAGE, "option '--size' expects tiny, small or gpt2-124m, got '%s'", c->size);
+		if (have_eval_images)
+			return kn_error(KN_EUSAGE, "option '--eval-images' is for --model cnn; use '--eval-batches'");
+		if (c->optimizer == TR_OPT_SGD)
+			return kn_error(KN_EUSAGE, "option '--optimizer sgd' is for --model cnn; gpt trains with adamw");
+	}
+	if (have_momentum && c->optimizer != TR_OPT_SGD)
+		return kn_error(KN_EUSAGE, "option '--momentum' is for '--optimizer sgd'");
+	if (c->optimizer == TR_OPT_SGD) {
+		if (!have_lr)
+			c->lr = 0.2;
+		if (!have_wd)
+			c->weight_decay = 5e-4;
+	}
 	return KN_OK;
 }
 
@@ -267,6 +337,15 @@ int cmd_train(int argc, char **argv)
 	rc = tr_train(&cfg, &rec);
 	if (rc)
 		fprintf(stderr, "amptune train: %s\n", kn_last_error());
+	else if (!cfg.quiet && strcmp(cfg.model, "cnn") == 0)
+		fprintf(stderr,
+			"summary: %s cnn %s %s batch %d | step %.2f ms p50, %.2f ms p95 | %.0f img/s | "
+			"loss %.4f -> %.4f, eval %.4f, accuracy %.2f%% | epoch %.1f s%s | peak %.1f MiB backend, "
+			"%.1f MiB rss\n",
+			rec.device, rec.size, rec.precision, rec.batch, rec.step_ms_p50, rec.step_ms_p95, rec.samples_per_sec,
+			rec.initial_loss, rec.final_loss, rec.eval_loss, 100.0 * rec.eval_accuracy, rec.epoch_s,
+			rec.epoch_s_extrapolated ? " (extrapolated)" : "", rec.peak_device_bytes / 1048576.0,
+			rec.peak_host_bytes / 1048576.0);
 	else if (!cfg.quiet)
 		print_summary(&rec);
 	if (cfg.json && rc != KN_EUSAGE) {

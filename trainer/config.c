@@ -24,6 +24,21 @@ const struct tr_size_preset *tr_find_size(const char *name)
 	return NULL;
 }
 
+/* in_channels, height, width, classes, stages, widths, blocks per stage */
+const struct tr_cnn_preset tr_cnn_sizes[] = {
+	{ "tiny", { 1, 28, 28, 10, 3, { 16, 32, 64 }, { 1, 1, 1 } }, 128 },
+	{ "resnet", { 1, 28, 28, 10, 4, { 64, 128, 256, 512 }, { 2, 2, 2, 2 } }, 128 },
+};
+const int tr_cnn_nsizes = sizeof tr_cnn_sizes / sizeof *tr_cnn_sizes;
+
+const struct tr_cnn_preset *tr_find_cnn_preset(const char *name)
+{
+	for (int i = 0; i < tr_cnn_nsizes; i++)
+		if (strcmp(tr_cnn_sizes[i].name, name) == 0)
+			return &tr_cnn_sizes[i];
+	return NULL;
+}
+
 void tr_config_defaults(struct tr_config *c)
 {
 	memset(c, 0, sizeof *c);
@@ -43,6 +58,9 @@ void tr_config_defaults(struct tr_config *c)
 	c->beta1 = 0.9;
 	c->beta2 = 0.95;
 	c->eps = 1e-8;
+	c->optimizer = TR_OPT_ADAMW;
+	c->momentum = 0.9;
+	c->eval_images = -1;
 	c->seed = 1337;
 	c->log_every = 10;
 	c->eval_batches = 16;

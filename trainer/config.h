@@ -10,6 +10,7 @@
 
 #include "data_loader/options.h"
 #include "kernels/precision.h"
+#include "trainer/cnn.h"
 #include "trainer/gpt.h"
 
 struct tr_size_preset {
@@ -21,6 +22,17 @@ struct tr_size_preset {
 extern const struct tr_size_preset tr_gpt_sizes[];
 extern const int tr_gpt_nsizes;
 const struct tr_size_preset *tr_find_size(const char *name);
+
+/* CNN presets (--model cnn): 28x28x1 inputs, 10 classes */
+struct tr_cnn_preset {
+	const char *name;
+	struct tr_cnn_config cnn;
+	int default_batch;
+};
+
+extern const struct tr_cnn_preset tr_cnn_sizes[];
+extern const int tr_cnn_nsizes;
+const struct tr_cnn_preset *tr_find_cnn_preset(const char *name);
 
 struct tr_config {
 	char model[16];
@@ -35,6 +47,9 @@ struct tr_config {
 	int warmup_steps;       /* excluded from timing statistics */
 	int lr_warmup;          /* learning-rate warm-up steps; -1 = 10% of steps */
 	double lr, min_lr_frac, weight_decay, grad_clip, beta1, beta2, eps;
+	enum tr_optimizer optimizer;
+	double momentum;        /* SGD */
+	long eval_images;       /* cnn: t10k images to evaluate; -1 = all, 0 = none */
 	uint64_t seed;
 	int log_every;
 	int json;

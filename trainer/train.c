@@ -36,7 +36,7 @@ struct run {
 	int B, T;
 };
 
-static double lr_at(const struct tr_config *c, long step, long total, long warmup)
+double tr_lr_at(const struct tr_config *c, long step, long total, long warmup)
 {
 	if (step < warmup)
 		return c->lr * (double)(step + 1) / (double)warmup;
@@ -45,8 +45,7 @@ static double lr_at(const struct tr_config *c, long step, long total, long warmu
 	return min_lr + 0.5 * (c->lr - min_lr) * (1.0 + cos(M_PI * progress));
 }
 
-static void logf_(const struct tr_config *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void logf_(const struct tr_config *c, const char *fmt, ...)
+void tr_log(const struct tr_config *c, const char *fmt, ...)
 {
 	if (c->quiet)
 		return;
@@ -56,9 +55,34 @@ static void logf_(const struct tr_config *c, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void fill_versions(struct run *r)
+int tr_record_step_loss(struct rp_record *rec, long step, long steps, double loss)
 {
-	cJSON *v = r->rec->versions;
+	long curve_every = steps > LOSS_CURVE_POINTS ? (steps + LOSS_CURVE_POINTS - 1) / LOSS_CURVE_POINTS : 1;
+	if (step == 0)
+		rec->initial_loss = loss;
+	rec->final_loss = loss;
+	if (step % curve_every == 0 || step == steps - 1)
+		rp_record_add_loss(rec, step, loss);
+	if (!isfinite(loss) || loss > DIVERGE_FACTOR * rec->initial_loss)
+		return kn_error(KN_EDIVERGED, "training diverged at step %ld: loss %g (initial %g)", step, loss,
+				rec->initial_loss);
+	return KN_OK;
+}
+
+void tr_finish_step(struct kn_backend *be, const struct tr_config *c, long step, double t0_ms, double *step_ms,
+		    double *phase_sum_ms)
+{
+	double ph[KN_PHASE_COUNT];
+	step_ms[step] = tr_now_ms() - t0_ms;
+	be->vt->phase_read(be, ph);
+	if (step >= c->warmup_steps)
+		for (int p = 0; p < KN_PHASE_COUNT; p++)
+			phase_sum_ms[p] += ph[p];
+}
+
+void tr_fill_versions(struct rp_record *rec)
+{
+	cJSON *v = rec->versions;
 	char buf[64];
 	cJSON_AddStringToObject(v, "amptune", AMPTUNE_VERSION);
 	cJSON_AddStringToObject(v, "git_commit", AMPTUNE_GIT_COMMIT);
@@ -137,7 +161,6 @@ static int train_steps(struct run *r)
 	const struct tr_config *c = r->cfg;
 	struct kn_backend *be = &r->be;
 	long lr_warmup = c->lr_warmup >= 0 ? c->lr_warmup : r->steps / 10;
-	long curve_every = r->steps > LOSS_CURVE_POINTS ? (r->steps + LOSS_CURVE_POINTS - 1) / LOSS_CURVE_POINTS : 1;
 	double tokens = (double)r->B * r->T;
 	int rc;
 	for (long step = 0; step < r->steps; step++) {
@@ -152,7 +175,7 @@ static int train_steps(struct run *r)
 		r->wait_ms[step] = tr_now_ms() - w0;
 		char starving[600];
 		if (dl_loader_starvation(&r->train_ld, c->warmup_steps, starving, sizeof starving))
-			logf_(c, "warning: %s\n", starving);
+			tr_log(c, "warning: %s\n", starving);
 		be->vt->phase_begin(be, KN_PHASE_H2D);
 		if ((rc = tr_gpt_upload_batch(&r->model, batch.inputs, batch.targets)))
 			return rc;
@@ -162,15 +185,9 @@ static int train_steps(struct run *r)
 		if ((rc = tr_gpt_forward(&r->model, r->T, &loss)))
 			return rc;
 		be->vt->phase_end(be, KN_PHASE_FORWARD);
-		if (step == 0)
-			r->rec->initial_loss = loss;
-		r->rec->final_loss = loss;
-		if (step % curve_every == 0 || step == r->steps - 1)
-			rp_record_add_loss(r->rec, step, loss);
-		if (!isfinite(loss) || loss > DIVERGE_FACTOR * r->rec->initial_loss) {
+		if ((rc = tr_record_step_loss(r->rec, step, r->steps, loss))) {
 			r->steps_done = step;
-			return kn_error(KN_EDIVERGED, "training diverged at step %ld: loss %g (initial %g)", step, loss,
-					r->rec->initial_loss);
+			return rc;
 		}
 		be->vt->phase_begin(be, KN_PHASE_BACKWARD);
 		tr_gpt_backward(&r->model, r->scaler.scale);
@@ -179,28 +196,23 @@ static int train_steps(struct run *r)
 		/* the norm of the scaled gradients: inf/NaN means the fp16 loss scale overflowed */
 		double scaled_norm = tr_gpt_grad_norm(&r->model), norm = scaled_norm / r->scaler.scale;
 		float factor = tr_loss_scaler_grad_factor(&r->scaler, scaled_norm, c->grad_clip);
-		float lr = (float)lr_at(c, step, r->steps, lr_warmup);
+		float lr = (float)tr_lr_at(c, step, r->steps, lr_warmup);
 		if (tr_loss_scaler_update(&r->scaler, scaled_norm))
 			tr_gpt_update(&r->model, lr, (float)c->beta1, (float)c->beta2, (float)c->eps, (float)c->weight_decay,
 				      factor);
 		else
-			logf_(c, "step %ld: gradients overflowed at loss scale %g: step skipped, scale now %g\n", step + 1,
-			      2.0 * r->scaler.scale, (double)r->scaler.scale);
+			tr_log(c, "step %ld: gradients overflowed at loss scale %g: step skipped, scale now %g\n", step + 1,
+			       2.0 * r->scaler.scale, (double)r->scaler.scale);
 		be->vt->phase_end(be, KN_PHASE_OPTIMIZER);
 		if ((rc = kn_sync(be)))
 			return rc;
-		r->step_ms[step] = tr_now_ms() - t0;
+		tr_finish_step(be, c, step, t0, r->step_ms, r->phase_sum_ms);
 		size_t used, total;
 		if (be->vt->mem_info && be->vt->mem_info(be, &used, &total) == KN_OK && used > r->driver_peak_bytes)
 			r->driver_peak_bytes = used;
-		double ph[KN_PHASE_COUNT];
-		be->vt->phase_read(be, ph);
-		if (step >= c->warmup_steps)
-			for (int p = 0; p < KN_PHASE_COUNT; p++)
-				r->phase_sum_ms[p] += ph[p];
 		r->steps_done = step + 1;
 		if (c->log_every && (step % c->log_every == 0 || step == r->steps - 1))
-			logf_(c, "step %5ld/%ld | loss %.4f | lr %.2e | norm %6.3f | %8.2f ms | %9.0f tok/s\n", step + 1,
+			tr_log(c, "step %5ld/%ld | loss %.4f | lr %.2e | norm %6.3f | %8.2f ms | %9.0f tok/s\n", step + 1,
 			      r->steps, loss, lr, norm, r->step_ms[step], tokens / (r->step_ms[step] / 1e3));
 	}
 	return KN_OK;
@@ -226,34 +238,59 @@ static int evaluate(struct run *r)
 	}
 	r->rec->eval_loss = sum / (double)n;
 	cJSON_AddNumberToObject(r->rec->extra, "eval_batches", (double)n);
-	logf_(c, "eval: loss %.4f over %ld validation batches\n", r->rec->eval_loss, n);
+	tr_log(c, "eval: loss %.4f over %ld validation batches\n", r->rec->eval_loss, n);
 	return KN_OK;
+}
+
+void tr_summarise_steps(struct rp_record *rec, const struct tr_config *c, const double *step_ms, const double *wait_ms,
+			const double phase_sum_ms[], long steps_done, long steps_per_epoch,
+			double samples_per_step, double tokens_per_step)
+{
+	long timed = steps_done - c->warmup_steps;
+	if (timed > 0) {
+		const double *ms = step_ms + c->warmup_steps;
+		rec->step_ms_p50 = tr_percentile(ms, (size_t)timed, 0.50);
+		rec->step_ms_p95 = tr_percentile(ms, (size_t)timed, 0.95);
+		rec->samples_per_sec = samples_per_step / (rec->step_ms_p50 / 1e3);
+		rec->tokens_per_sec = tokens_per_step > 0 ? tokens_per_step / (rec->step_ms_p50 / 1e3) : NAN;
+		double wait = 0, total = 0;
+		for (long i = c->warmup_steps; i < steps_done; i++) {
+			wait += wait_ms[i];
+			total += step_ms[i];
+		}
+		rec->data_wait_frac = total > 0 ? wait / total : NAN;
+		cJSON *ph = cJSON_AddObjectToObject(rec->extra, "phase_ms");
+		for (int p = 0; p < KN_PHASE_COUNT; p++)
+			cJSON_AddNumberToObject(ph, kn_phase_names[p], phase_sum_ms[p] / (double)timed);
+		cJSON_AddNumberToObject(ph, "data_wait", wait / (double)timed);
+		cJSON_AddNumberToObject(rec->extra, "timed_steps", (double)timed);
+	}
+	if (steps_per_epoch > 0 && isfinite(rec->step_ms_p50)) {
+		cJSON_AddNumberToObject(rec->extra, "steps_per_epoch", (double)steps_per_epoch);
+		if (steps_done >= steps_per_epoch) {
+			double s = 0;
+			for (long i = 0; i < steps_per_epoch; i++)
+				s += step_ms[i];
+			rec->epoch_s = s / 1e3;
+			rec->epoch_s_extrapolated = 0;
+		} else {
+			rec->epoch_s = rec->step_ms_p50 * (double)steps_per_epoch / 1e3;
+			rec->epoch_s_extrapolated = 1;
+		}
+	}
+	cJSON_AddNumberToObject(rec->extra, "warmup_steps", c->warmup_steps);
+	cJSON_AddNumberToObject(rec->extra, "steps_done", (double)steps_done);
+	cJSON_AddNumberToObject(rec->extra, "lr", c->lr);
+	rec->loss_scale_skips = 0;
 }
 
 static void summarise(struct run *r)
 {
 	struct rp_record *rec = r->rec;
 	const struct tr_config *c = r->cfg;
-	long timed = r->steps_done - c->warmup_steps;
 	double tokens = (double)r->B * r->T;
-	if (timed > 0) {
-		const double *ms = r->step_ms + c->warmup_steps;
-		rec->step_ms_p50 = tr_percentile(ms, (size_t)timed, 0.50);
-		rec->step_ms_p95 = tr_percentile(ms, (size_t)timed, 0.95);
-		rec->samples_per_sec = r->B / (rec->step_ms_p50 / 1e3);
-		rec->tokens_per_sec = tokens / (rec->step_ms_p50 / 1e3);
-		double wait = 0, total = 0;
-		for (long i = c->warmup_steps; i < r->steps_done; i++) {
-			wait += r->wait_ms[i];
-			total += r->step_ms[i];
-		}
-		rec->data_wait_frac = total > 0 ? wait / total : NAN;
-		cJSON *ph = cJSON_AddObjectToObject(rec->extra, "phase_ms");
-		for (int p = 0; p < KN_PHASE_COUNT; p++)
-			cJSON_AddNumberToObject(ph, kn_phase_names[p], r->phase_sum_ms[p] / (double)timed);
-		cJSON_AddNumberToObject(ph, "data_wait", wait / (double)timed);
-		cJSON_AddNumberToObject(rec->extra, "timed_steps", (double)timed);
-	}
+	tr_summarise_steps(rec, c, r->step_ms, r->wait_ms, r->phase_sum_ms, r->steps_done, r->steps_per_epoch, r->B,
+			   tokens);
 	const struct tr_size_preset *preset = tr_find_size(c->size);
 	if (preset) {
 		rec->flops_per_step = tr_gpt_flops_per_token(&preset->gpt, r->T) * tokens;
@@ -261,27 +298,9 @@ static void summarise(struct run *r)
 		if (r->be.peak_flops > 0 && isfinite(rec->step_ms_p50))
 			rec->mfu = rec->flops_per_step / (rec->step_ms_p50 / 1e3) / r->be.peak_flops;
 	}
-	if (r->steps_per_epoch > 0 && isfinite(rec->step_ms_p50)) {
-		cJSON_AddNumberToObject(rec->extra, "steps_per_epoch", (double)r->steps_per_epoch);
-		if (r->steps_done >= r->steps_per_epoch) {
-			double s = 0;
-			for (long i = 0; i < r->steps_per_epoch; i++)
-				s += r->step_ms[i];
-			rec->epoch_s = s / 1e3;
-			rec->epoch_s_extrapolated = 0;
-		} else {
-			rec->epoch_s = rec->step_ms_p50 * (double)r->steps_per_epoch / 1e3;
-			rec->epoch_s_extrapolated = 1;
-		}
-	}
 	if (r->train_ld.ds)
 		dl_loader_stats_json(&r->train_ld, rec->loader, c->warmup_steps);
-	cJSON_AddNumberToObject(rec->extra, "warmup_steps", c->warmup_steps);
-	cJSON_AddNumberToObject(rec->extra, "steps_done", (double)r->steps_done);
-	cJSON_AddNumberToObject(rec->extra, "lr", c->lr);
-	rec->peak_device_bytes = (double)r->be.mem_peak_bytes;
-	rec->pinned_bytes = (double)r->be.pinned_bytes;
-	rec->peak_host_bytes = tr_peak_rss_bytes();
+	tr_record_memory(rec, &r->be);
 	rec->loss_scale_skips = r->scaler.skips;
 	if (r->scaler.enabled)
 		cJSON_AddNumberToObject(rec->extra, "loss_scale_final", r->scaler.scale);
@@ -289,7 +308,14 @@ static void summarise(struct run *r)
 		rec->peak_device_bytes_driver = (double)r->driver_peak_bytes;
 }
 
-static void fill_config(const struct tr_config *c, struct rp_record *rec)
+void tr_record_memory(struct rp_record *rec, const struct kn_backend *be)
+{
+	rec->peak_device_bytes = (double)be->mem_peak_bytes;
+	rec->pinned_bytes = (double)be->pinned_bytes;
+	rec->peak_host_bytes = tr_peak_rss_bytes();
+}
+
+void tr_fill_config(const struct tr_config *c, struct rp_record *rec)
 {
 	snprintf(rec->model, sizeof rec->model, "%s", c->model);
 	snprintf(rec->size, sizeof rec->size, "%s", c->size);
@@ -304,24 +330,8 @@ static void fill_config(const struct tr_config *c, struct rp_record *rec)
 	rec->steps = c->steps;
 }
 
-int tr_train(const struct tr_config *cfg, struct rp_record *rec)
+void tr_finish_record(const struct tr_config *cfg, struct rp_record *rec, int rc)
 {
-	struct run r = { .cfg = cfg, .rec = rec };
-	int rc;
-	tr_utc_now(rec->started_at, sizeof rec->started_at);
-	fill_config(cfg, rec);
-	fill_versions(&r);
-	rc = setup(&r);
-	if (rc == KN_OK) {
-		logf_(cfg, "amptune train: %s %s on %s (%s), %s, batch %d x seq %d, %ld steps (%ld per epoch), %.2fM params\n",
-		      cfg->model, cfg->size, r.be.name, r.be.device_name, kn_precision_name(cfg->precision), r.B, r.T,
-		      r.steps, r.steps_per_epoch, (double)r.model.num_params / 1e6);
-		rc = train_steps(&r);
-		dl_loader_stop(&r.train_ld); /* no more prefetching while evaluating */
-	}
-	if (rc == KN_OK)
-		rc = evaluate(&r);
-	summarise(&r);
 	if (cfg->id[0])
 		snprintf(rec->id, sizeof rec->id, "%s", cfg->id);
 	else
@@ -330,6 +340,29 @@ int tr_train(const struct tr_config *cfg, struct rp_record *rec)
 	snprintf(rec->status, sizeof rec->status, "%s", kn_status_name(rc));
 	snprintf(rec->message, sizeof rec->message, "%s", rc ? kn_last_error() : "");
 	tr_utc_now(rec->finished_at, sizeof rec->finished_at);
+}
+
+int tr_train(const struct tr_config *cfg, struct rp_record *rec)
+{
+	struct run r = { .cfg = cfg, .rec = rec };
+	int rc;
+	if (strcmp(cfg->model, "cnn") == 0)
+		return tr_train_cnn(cfg, rec);
+	tr_utc_now(rec->started_at, sizeof rec->started_at);
+	tr_fill_config(cfg, rec);
+	tr_fill_versions(rec);
+	rc = setup(&r);
+	if (rc == KN_OK) {
+		tr_log(cfg, "amptune train: %s %s on %s (%s), %s, batch %d x seq %d, %ld steps (%ld per epoch), %.2fM params\n",
+		      cfg->model, cfg->size, r.be.name, r.be.device_name, kn_precision_name(cfg->precision), r.B, r.T,
+		      r.steps, r.steps_per_epoch, (double)r.model.num_params / 1e6);
+		rc = train_steps(&r);
+		dl_loader_stop(&r.train_ld); /* no more prefetching while evaluating */
+	}
+	if (rc == KN_OK)
+		rc = evaluate(&r);
+	summarise(&r);
+	tr_finish_record(cfg, rec, rc);
 	tr_gpt_release(&r.model);
 	dl_loader_release(&r.train_ld);
 	dl_loader_release(&r.val_ld);

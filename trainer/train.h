@@ -13,7 +13,33 @@
 #include "trainer/config.h"
 
 int tr_train(const struct tr_config *cfg, struct rp_record *rec);
+/* The --model cnn point (trainer/train_cnn.c); tr_train() dispatches to it. */
+int tr_train_cnn(const struct tr_config *cfg, struct rp_record *rec);
 /* Set asynchronously (SIGINT/SIGTERM): the loop stops after the current step. */
 extern volatile int tr_stop_signal;
+
+/* Shared by the model paths. */
+struct kn_backend;
+/* Warm-up then cosine decay to lr * min_lr_frac. */
+double tr_lr_at(const struct tr_config *c, long step, long total, long warmup);
+/* Human log line to stderr unless --quiet. */
+void tr_log(const struct tr_config *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tr_fill_versions(struct rp_record *rec);
+void tr_fill_config(const struct tr_config *c, struct rp_record *rec);
+/* Step-time percentiles, throughput, data wait, phase times and time per
+ * epoch from per-step timings (tokens_per_step 0: tokens_per_sec stays null). */
+void tr_summarise_steps(struct rp_record *rec, const struct tr_config *c, const double *step_ms, const double *wait_ms,
+			const double phase_sum_ms[], long steps_done, long steps_per_epoch, double samples_per_step,
+			double tokens_per_step);
+void tr_record_memory(struct rp_record *rec, const struct kn_backend *be);
+/* Puts a step's loss in the record (initial, final, sampled curve); returns
+ * KN_EDIVERGED when it is not finite or above 3x the first step's. */
+int tr_record_step_loss(struct rp_record *rec, long step, long steps, double loss);
+/* After kn_sync: the step's wall time since t0_ms into step_ms[step], and its
+ * phase times added to phase_sum_ms[KN_PHASE_COUNT] once past the warm-up. */
+void tr_finish_step(struct kn_backend *be, const struct tr_config *c, long step, double t0_ms, double *step_ms,
+		    double *phase_sum_ms);
+/* id (unless set), status, message and finish time. */
+void tr_finish_record(const struct tr_config *cfg, struct rp_record *rec, int rc);
 
 #endif

@@ -32,3 +32,19 @@ void KN_CPU_FN(crossentropy_backward)(void *logits_, const int *targets, float d
 			row[i] = (row[i] - (i == targets[n])) * (real)dloss;
 	}
 }
+
+long KN_CPU_FN(count_correct)(const void *probs_, const int *targets, int N, int V)
+{
+	const real *p = probs_;
+	long correct = 0;
+#pragma omp parallel for schedule(static) reduction(+ : correct)
+	for (int n = 0; n < N; n++) {
+		const real *row = p + (size_t)n * V;
+		int best = 0;
+		for (int i = 1; i < V; i++)
+			if (row[i] > row[best])
+				best = i;
+		correct += best == targets[n];
+	}
+	return correct;
+}

@@ -81,3 +81,21 @@ void KN_CPU_FN(master_to_compute)(void *dst, const void *src, size_t n)
 	if (dst != src)
 		memcpy(dst, src, n * sizeof(real));
 }
+
+void KN_CPU_FN(relu_forward)(void *out_, const void *inp_, size_t n)
+{
+	real *out = out_;
+	const real *x = inp_;
+#pragma omp parallel for schedule(static)
+	for (size_t i = 0; i < n; i++)
+		out[i] = x[i] > 0 ? x[i] : 0;
+}
+
+void KN_CPU_FN(relu_backward)(void *dinp_, const void *out_, const void *dout_, size_t n)
+{
+	real *dinp = dinp_;
+	const real *out = out_, *dout = dout_;
+#pragma omp parallel for schedule(static)
+	for (size_t i = 0; i < n; i++)
+		dinp[i] = out[i] > 0 ? dout[i] : 0;
+}

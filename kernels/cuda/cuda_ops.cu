@@ -764,7 +764,7 @@ template <typename T> static void master_to_compute(void *dst, const void *src, 
 
 template <typename T> static struct kn_ops make_ops()
 {
-	struct kn_ops o;
+	struct kn_ops o = {}; /* ops this backend lacks (the CNN's) stay NULL */
 	o.encoder_forward = encoder_forward<T>;
 	o.encoder_backward = encoder_backward<T>;
 	o.layernorm_forward = layernorm_forward<T>;

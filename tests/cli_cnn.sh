@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# `amptune train --model cnn`: the record a CNN point writes, its usage and
+# data errors (exit codes and messages), and --help's parameter counts.
+set -uo pipefail
+: "${AMPTUNE:?}" "${TEST_TMPDIR:?}"
+tmp="$TEST_TMPDIR/cli_cnn.$$"
+mkdir -p "$tmp"
+trap 'rm -rf "$tmp"' EXIT
+fails=0 passes=0
+ok() { passes=$((passes + 1)); }
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# expect CODE MESSAGE-FRAGMENT -- ARGS...: exit code and a stderr line
+expect() {
+	local code=$1 msg=$2
+	shift 3
+	"$AMPTUNE" train "$@" >"$tmp/out" 2>"$tmp/err"
+	local got=$?
+	if [ "$got" != "$code" ]; then
+		fail "train $*: exit $got, expected $code ($(head -c 300 "$tmp/err"))"
+	elif ! grep -qF -- "$msg" "$tmp/err"; then
+		fail "train $*: stderr lacks '$msg': $(head -c 300 "$tmp/err")"
+	else
+		ok
+	fi
+}
+
+field() { python3 -c "import json,sys; r=json.loads(open(sys.argv[1]).read()); v=r[sys.argv[2]]; print(v)" "$@"; }
+
+# a short real run: the record carries the CNN fields
+"$AMPTUNE" train --model cnn --steps 6 --warmup-steps 2 --eval-images 300 --json --quiet --threads 2 >"$tmp/rec.json" 2>"$tmp/err"
+rc=$?
+if [ $rc != 0 ]; then
+	fail "short cnn run exited $rc: $(cat "$tmp/err")"
+else
+	python3 - "$tmp/rec.json" <<'PY' && ok || fail "record check"
+import json, math, sys
+r = json.loads(open(sys.argv[1]).read())
+assert r["status"] == "ok", r
+assert r["model"] == "cnn" and r["size"] == "tiny" and r["dataset"] == "fashion-mnist", r
+assert r["batch"] == 128 and r["steps"] == 6 and r["optimizer"] == "sgd", r
+assert r["params"] == 77754, r["params"]
+assert r["eval_images"] == 300, r
+assert 0.0 <= r["eval_accuracy"] <= 1.0 and math.isfinite(r["eval_loss"]), r
+assert r["tokens_per_sec"] is None and r["samples_per_sec"] > 0, r
+assert r["initial_loss"] > 2.0 and r["final_loss"] < r["initial_loss"] + 0.5, r
+assert r["epoch_s_extrapolated"] is True and r["steps_per_epoch"] == 468, r
+assert r["flops_per_step"] == 128 * 55849728.0, r["flops_per_step"]  # 3 x 2 x 9.31M MACs per image
+PY
+fi
+
+# same seed, same losses (bitwise: the JSON prints 17 significant digits)
+"$AMPTUNE" train --model cnn --steps 3 --warmup-steps 0 --eval-images 0 --batch 32 --json --quiet >"$tmp/a.json" 2>/dev/null
+"$AMPTUNE" train --model cnn --steps 3 --warmup-steps 0 --eval-images 0 --batch 32 --json --quiet >"$tmp/b.json" 2>/dev/null
+if [ "$(field "$tmp/a.json" loss_curve)" = "$(field "$tmp/b.json" loss_curve)" ] && [ -n "$(field "$tmp/a.json" loss_curve)" ]; then ok; else fail "same seed gave different loss curves"; fi
+
+# adamw runs too, and resnet's parameter count matches --help
+expect 0 "adamw" -- --model cnn --optimizer adamw --steps 2 --warmup-steps 0 --eval-images 0 --batch 16
+"$AMPTUNE" train --model cnn --size resnet --steps 1 --warmup-steps 0 --eval-images 0 --batch 2 --json --quiet >"$tmp/r.json" 2>/dev/null
+"$AMPTUNE" train --help >"$tmp/help"
+for pair in "$tmp/rec.json:77,754" "$tmp/r.json:11,172,810"; do
+	f=${pair%%:*} want=${pair#*:}
+	got=$(field "$f" params | python3 -c "import sys; print(f'{int(sys.stdin.read()):,}')")
+	if [ "$got" = "$want" ] && grep -qF "($want params)" "$tmp/help"; then ok; else fail "params $got vs help $want"; fi
+done
+
+# usage errors: exit 64 with the reason
+expect 64 "option '--size' expects tiny or resnet for --model cnn, got 'small'" -- --model cnn --size small
+expect 64 "option '--optimizer sgd' is for --model cnn" -- --optimizer sgd
+expect 64 "option '--optimizer' expects adamw or sgd, got 'lion'" -- --model cnn --optimizer lion
+expect 64 "option '--seq' is for --model gpt" -- --model cnn --seq 5
+expect 64 "option '--eval-images' is for --model cnn" -- --eval-images 10
+expect 64 "option '--eval-batches' is for --model gpt" -- --model cnn --eval-batches 3
+expect 64 "option '--momentum' is for '--optimizer sgd'" -- --model cnn --optimizer adamw --momentum 0.5
+expect 64 "option '--eval-images' expects an integer" -- --model cnn --eval-images some
+
+# a memory limit the model does not fit in is an out-of-memory point (exit 75), as on a smaller card
+expect 75 "out of memory on 'cpu': need" -- --model cnn --device-mem-limit 1M --steps 5 --eval-images 0
+
+# data errors: exit 65 naming the file (and the offset where it applies)
+expect 65 "idx data: cannot open '$tmp/none/train-images-idx3-ubyte'" -- --model cnn --data "$tmp/none"
+mkdir -p "$tmp/bad"
+printf '\x00\x00\x08\x01\x00\x00\x00\x02\x00\x00\x00\x1c\x00\x00\x00\x1c' >"$tmp/bad/train-images-idx3-ubyte"
+expect 65 "idx file '$tmp/bad/train-images-idx3-ubyte': magic 0x00000801 at byte offset 0, expected 0x00000803" -- --model cnn --data "$tmp/bad"
+printf '\x00\x00\x08\x03\x00\x00\x00\x02\x00\x00\x00\x1c\x00\x00\x00\x1c\x07\x07' | gzip >"$tmp/bad/train-images-idx3-ubyte.gz"
+expect 65 "idx file '$tmp/bad/train-images-idx3-ubyte.gz': truncated at byte offset 18" -- --model cnn --data "$tmp/bad"
+
+echo "cli_cnn: $passes passed, $fails failed"
+[ "$fails" = 0 ]
