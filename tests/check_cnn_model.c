@@ -13,7 +13,8 @@
 #include "data_loader/rng.h"
 #include "kernels/backend.h"
 #include "trainer/cnn.h"
-#include "trainer/cnn_data.h"
+#include "data_loader/dataset.h"
+#include "data_loader/transform.h"
 #include "trainer/config.h"
 
 /* 2 stages (2 and 3 channels) on 6x6 images: identity and projection shortcuts, stride 2 */
@@ -136,13 +137,20 @@ START_TEST(fixed_seed_is_bitwise_deterministic)
 }
 END_TEST
 
+/* training images idx[0..n) of the loader's dataset, normalised, not augmented */
+static void batch_of(const struct dl_dataset *d, const uint32_t *idx, int n, float *images, int *labels)
+{
+	for (int i = 0; i < n; i++)
+		dl_image_row(d, d->images[DL_TRAIN], idx[i], 0, 1, 0, images + (size_t)i * 784, &labels[i]);
+}
+
 /* The tiny preset memorises 256 Fashion-MNIST training images: >= 95% accuracy
  * on them (eval mode, running BN statistics) after 160 steps of batch 32 (20 epochs). */
 START_TEST(tiny_overfits_256_images)
 {
 	enum { N = 256, B = 32, STEPS = 160 };
-	struct tr_images data;
-	ck_assert_msg(tr_images_open(&data, "fashion-mnist", "train") == KN_OK, "%s", kn_last_error());
+	struct dl_dataset data;
+	ck_assert_msg(dl_dataset_open(&data, "fashion-mnist", 0, 1) == KN_OK, "%s", kn_last_error());
 	const struct tr_cnn_preset *preset = tr_find_cnn_preset("tiny");
 	ck_assert_ptr_nonnull(preset);
 	const struct tr_cnn_config *tiny = &preset->cnn;
@@ -159,7 +167,7 @@ START_TEST(tiny_overfits_256_images)
 	double loss = 0;
 	for (int step = 0; step < STEPS; step++) {
 		int k = step % (N / B);
-		tr_images_batch(&data, idx + k * B, B, images, labels);
+		batch_of(&data, idx + k * B, B, images, labels);
 		ck_assert_int_eq(tr_cnn_upload_batch(&m, images, labels, B), KN_OK);
 		ck_assert_int_eq(tr_cnn_forward(&m, 1, &loss, NULL), KN_OK);
 		tr_cnn_backward(&m, 1.0f);
@@ -169,7 +177,7 @@ START_TEST(tiny_overfits_256_images)
 	long correct = 0, c;
 	double eval_loss = 0, l;
 	for (int k = 0; k < N / B; k++) {
-		tr_images_batch(&data, idx + k * B, B, images, labels);
+		batch_of(&data, idx + k * B, B, images, labels);
 		ck_assert_int_eq(tr_cnn_upload_batch(&m, images, labels, B), KN_OK);
 		ck_assert_int_eq(tr_cnn_forward(&m, 0, &l, &c), KN_OK);
 		correct += c;
@@ -181,7 +189,7 @@ START_TEST(tiny_overfits_256_images)
 	free(images);
 	tr_cnn_release(&m);
 	kn_backend_release(&be);
-	tr_images_release(&data);
+	dl_dataset_release(&data);
 }
 END_TEST
 

@@ -14,7 +14,7 @@ expect 64 "option '--lr' expects a number" -- train --lr 1e-3x
 expect 64 "option '--size' expects tiny, small or gpt2-124m, got 'huge'" -- train --size huge
 expect 64 "option '--precision' expects fp32, tf32, fp16 or bf16, got 'fp8'" -- train --precision fp8
 expect 64 "option '--device' expects cpu, cuda or auto, got 'tpu'" -- train --device tpu
-expect 64 "option '--model' expects gpt, got 'rnn'" -- train --model rnn
+expect 64 "option '--model' expects gpt or cnn, got 'rnn'" -- train --model rnn
 expect 64 "option '--steps' needs a value" -- train --steps
 expect 64 "options '--steps' and '--epochs' cannot be used together" -- train --steps 3 --epochs 1
 expect 64 "unexpected argument 'extra'" -- train extra

@@ -1,21 +1,24 @@
 /*
  * `train --model cnn`: one CNN point on images, from config to record.
  *
- * Data comes from the stop-gap reader in trainer/cnn_data.c; each epoch
- * visits the training images in an order shuffled from (seed, epoch), and an
- * epoch is n / B steps (the n % B images left over are dropped for that
- * epoch). Evaluation runs the t10k split in order, in eval mode (BN running
- * statistics), and records eval_loss (mean over images) and eval_accuracy.
+ * Training batches come from the data loader (docs/data-loader.md): worker
+ * threads, prefetch, a shuffle per epoch from the seed, random crops (pad 2)
+ * and flips with --augment, and the loader's statistics in the record. A
+ * directory given as --data is read as fashion-mnist:DIR (train-* and t10k-*
+ * IDX files). Evaluation runs the whole validation split (t10k) in order on
+ * this thread, in eval mode (BN running statistics), the last batch partial,
+ * and records eval_loss (mean over images) and eval_accuracy.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "data_loader/rng.h"
+#include "data_loader/dataset.h"
+#include "data_loader/loader.h"
+#include "data_loader/transform.h"
 #include "kernels/backend.h"
 #include "trainer/cnn.h"
-#include "trainer/cnn_data.h"
 #include "trainer/metrics.h"
 #include "trainer/train.h"
 
@@ -24,11 +27,10 @@ struct cnn_run {
 	struct rp_record *rec;
 	const struct tr_cnn_preset *preset;
 	struct kn_backend be;
-	struct tr_images train, test;
+	struct dl_dataset data;
+	struct dl_loader train_ld;
 	struct tr_cnn model;
-	uint32_t *perm;       /* training order of the current epoch */
-	long perm_epoch;
-	float *images;        /* host batch [B, C, H, W] */
+	float *images;        /* host batch [B, C, H, W] for evaluation */
 	int *labels;
 	double *step_ms, *wait_ms;
 	double phase_sum_ms[KN_PHASE_COUNT];
@@ -36,13 +38,16 @@ struct cnn_run {
 	int B;
 };
 
-static int check_images(const struct tr_images *d, const struct tr_cnn_config *c)
+static int check_images(const struct dl_dataset *d, const struct tr_cnn_config *c)
 {
+	if (d->kind != DL_KIND_IMAGES)
+		return kn_error(KN_EUSAGE, "option '--data' names %s ('%s'); the cnn model trains on images", d->name,
+				d->spec);
 	if (d->C != c->in_channels || d->H != c->height || d->W != c->width)
-		return kn_error(KN_EDATA, "images in '%s' are %dx%dx%d; the cnn presets take %dx%dx%d", d->path, d->C, d->H,
+		return kn_error(KN_EDATA, "images in '%s' are %dx%dx%d; the cnn presets take %dx%dx%d", d->spec, d->C, d->H,
 				d->W, c->in_channels, c->height, c->width);
 	if (d->classes > c->classes)
-		return kn_error(KN_EDATA, "labels in '%s' go up to %d; the cnn presets have %d classes", d->path,
+		return kn_error(KN_EDATA, "labels in '%s' go up to %d; the cnn presets have %d classes", d->spec,
 				d->classes - 1, c->classes);
 	return KN_OK;
 }
@@ -62,17 +67,19 @@ static int setup(struct cnn_run *r)
 		return rc;
 	snprintf(r->rec->device, sizeof r->rec->device, "%s", r->be.name);
 	snprintf(r->rec->device_name, sizeof r->rec->device_name, "%s", r->be.device_name);
-	if (strcmp(c->data, "synthetic") == 0)
-		return kn_error(KN_EUSAGE, "data 'synthetic' for images comes with the data loader; this build reads "
-					   "fashion-mnist or a directory of IDX files");
-	if ((rc = tr_images_open(&r->train, c->data, "train")) || (rc = check_images(&r->train, mc)))
+	/* a plain path names a directory of IDX files, as fashion-mnist:DIR */
+	char spec[sizeof c->data + 16];
+	struct dl_spec parsed;
+	int plain = dl_spec_parse(c->data, &parsed) == KN_OK && parsed.source == DL_SRC_TEXT &&
+		    strcmp(c->data, "fortunes") != 0 && strncmp(c->data, "text:", 5) != 0;
+	snprintf(spec, sizeof spec, "%s%s", plain ? "fashion-mnist:" : "", c->data);
+	if ((rc = dl_dataset_open(&r->data, spec, 0, c->seed)) || (rc = check_images(&r->data, mc)))
 		return rc;
-	if (c->eval_images && ((rc = tr_images_open(&r->test, c->data, "t10k")) || (rc = check_images(&r->test, mc))))
+	struct dl_options opt = c->loader;
+	opt.interrupt = &tr_stop_signal;
+	if ((rc = dl_loader_init(&r->train_ld, &r->be, &r->data, DL_TRAIN, r->B, 0, c->seed, &opt)))
 		return rc;
-	r->steps_per_epoch = r->train.n / r->B;
-	if (r->steps_per_epoch < 1)
-		return kn_error(KN_EDATA, "'%s' holds %d training images, fewer than one batch of %d", r->train.path,
-				r->train.n, r->B);
+	r->steps_per_epoch = r->train_ld.steps_per_epoch;
 	r->steps = c->steps ? c->steps : (long)ceil(c->epochs * (double)r->steps_per_epoch);
 	if (r->steps < 1)
 		r->steps = 1;
@@ -82,33 +89,13 @@ static int setup(struct cnn_run *r)
 	r->rec->steps = r->steps;
 	if ((rc = tr_cnn_init(&r->model, &r->be, mc, r->B, c->optimizer, c->seed)))
 		return rc;
-	r->perm = malloc((size_t)r->train.n * sizeof *r->perm);
 	r->images = malloc((size_t)r->B * mc->in_channels * mc->height * mc->width * sizeof *r->images);
 	r->labels = malloc((size_t)r->B * sizeof *r->labels);
 	r->step_ms = calloc((size_t)r->steps, sizeof *r->step_ms);
 	r->wait_ms = calloc((size_t)r->steps, sizeof *r->wait_ms);
-	if (!r->perm || !r->images || !r->labels || !r->step_ms || !r->wait_ms)
+	if (!r->images || !r->labels || !r->step_ms || !r->wait_ms)
 		return kn_error(KN_ENOMEM, "out of memory for batches and %ld step timings", r->steps);
-	r->perm_epoch = -1;
 	return KN_OK;
-}
-
-static void next_train_batch(struct cnn_run *r, long step)
-{
-	long epoch = step / r->steps_per_epoch, k = step % r->steps_per_epoch;
-	if (epoch != r->perm_epoch) {
-		struct dl_rng g;
-		dl_rng_init(&g, dl_hash64(r->cfg->seed, 0x5ca1ab1e, (uint64_t)epoch));
-		for (int i = 0; i < r->train.n; i++)
-			r->perm[i] = (uint32_t)i;
-		for (int i = r->train.n - 1; i > 0; i--) {
-			uint32_t j = (uint32_t)dl_rng_below(&g, (uint64_t)i + 1), t = r->perm[i];
-			r->perm[i] = r->perm[j];
-			r->perm[j] = t;
-		}
-		r->perm_epoch = epoch;
-	}
-	tr_images_batch(&r->train, r->perm + k * r->B, r->B, r->images, r->labels);
 }
 
 static int train_steps(struct cnn_run *r)
@@ -123,10 +110,15 @@ static int train_steps(struct cnn_run *r)
 					r->steps);
 		double t0 = tr_now_ms(), loss;
 		long correct;
-		next_train_batch(r, step);
+		struct dl_batch batch;
+		if ((rc = dl_loader_next(&r->train_ld, &batch)))
+			return rc;
 		r->wait_ms[step] = tr_now_ms() - t0;
+		char starving[600];
+		if (dl_loader_starvation(&r->train_ld, c->warmup_steps, starving, sizeof starving))
+			tr_log(c, "warning: %s\n", starving);
 		be->vt->phase_begin(be, KN_PHASE_H2D);
-		if ((rc = tr_cnn_upload_batch(&r->model, r->images, r->labels, r->B)))
+		if ((rc = tr_cnn_upload_batch(&r->model, batch.images, batch.labels, r->B)))
 			return rc;
 		be->vt->phase_end(be, KN_PHASE_H2D);
 		be->vt->phase_begin(be, KN_PHASE_FORWARD);
@@ -160,29 +152,28 @@ static int train_steps(struct cnn_run *r)
 static int evaluate(struct cnn_run *r)
 {
 	const struct tr_config *c = r->cfg;
-	long n = c->eval_images < 0 || c->eval_images > r->test.n ? r->test.n : c->eval_images;
+	const struct dl_image_set *test = r->data.images[DL_VAL];
+	long avail = test ? (long)test->n : 0;
+	long n = c->eval_images < 0 || c->eval_images > avail ? avail : c->eval_images;
 	double loss_sum = 0, t0 = tr_now_ms();
 	long correct = 0;
+	size_t image_elems = (size_t)r->data.C * r->data.H * r->data.W;
 	if (n == 0)
 		return KN_OK;
-	uint32_t *idx = malloc((size_t)r->B * sizeof *idx);
-	if (!idx)
-		return kn_error(KN_ENOMEM, "out of memory for evaluation");
 	int rc = KN_OK;
 	for (long i0 = 0; i0 < n && rc == KN_OK; i0 += r->B) {
 		int cnt = n - i0 < r->B ? (int)(n - i0) : r->B;
 		double loss;
 		long ok;
-		for (int i = 0; i < cnt; i++)
-			idx[i] = (uint32_t)(i0 + i);
-		tr_images_batch(&r->test, idx, cnt, r->images, r->labels);
+		for (int i = 0; i < cnt; i++) /* in order, normalised, no augmentation */
+			dl_image_row(&r->data, test, (uint64_t)(i0 + i), 0, c->seed, 0, r->images + i * image_elems,
+				     &r->labels[i]);
 		if ((rc = tr_cnn_upload_batch(&r->model, r->images, r->labels, cnt)) ||
 		    (rc = tr_cnn_forward(&r->model, 0, &loss, &ok)))
 			break;
 		loss_sum += loss * cnt;
 		correct += ok;
 	}
-	free(idx);
 	if (rc)
 		return rc;
 	r->rec->eval_loss = loss_sum / (double)n;
@@ -206,7 +197,8 @@ static void summarise(struct cnn_run *r)
 			rec->mfu = rec->flops_per_step / (rec->step_ms_p50 / 1e3) / r->be.peak_flops;
 	}
 	cJSON_AddStringToObject(rec->extra, "optimizer", r->cfg->optimizer == TR_OPT_SGD ? "sgd" : "adamw");
-	cJSON_AddNumberToObject(rec->loader, "batches", (double)r->steps_done);
+	if (r->train_ld.ds)
+		dl_loader_stats_json(&r->train_ld, rec->loader, r->cfg->warmup_steps);
 	tr_record_memory(rec, &r->be);
 }
 
@@ -221,20 +213,20 @@ int tr_train_cnn(const struct tr_config *cfg, struct rp_record *rec)
 	if (rc == KN_OK) {
 		tr_log(cfg, "amptune train: cnn %s on %s (%s), %s, batch %d of %dx%dx%d, %ld steps (%ld per epoch), "
 			    "%.3fM params, %s\n",
-		       cfg->size, r.be.name, r.be.device_name, kn_precision_name(cfg->precision), r.B, r.train.C, r.train.H,
-		       r.train.W, r.steps, r.steps_per_epoch, (double)r.model.num_params / 1e6,
+		       cfg->size, r.be.name, r.be.device_name, kn_precision_name(cfg->precision), r.B, r.data.C, r.data.H,
+		       r.data.W, r.steps, r.steps_per_epoch, (double)r.model.num_params / 1e6,
 		       cfg->optimizer == TR_OPT_SGD ? "sgd" : "adamw");
 		rc = train_steps(&r);
+		dl_loader_stop(&r.train_ld); /* no more prefetching while evaluating */
 	}
 	if (rc == KN_OK)
 		rc = evaluate(&r);
 	summarise(&r);
 	tr_finish_record(cfg, rec, rc);
 	tr_cnn_release(&r.model);
-	tr_images_release(&r.train);
-	tr_images_release(&r.test);
+	dl_loader_release(&r.train_ld);
+	dl_dataset_release(&r.data);
 	kn_backend_release(&r.be);
-	free(r.perm);
 	free(r.images);
 	free(r.labels);
 	free(r.step_ms);
