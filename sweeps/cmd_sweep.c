@@ -409,8 +409,15 @@ static int dry_run(struct sweep *s)
 	const struct sw_model *m = sw_find_model(s->plan.model);
 	char note[512];
 	int rc, runnable = 0, to_run = 0;
-	if (m->check_data && (rc = m->check_data(s->plan.data)))
+	if (m->check_data && (rc = m->check_data(s->plan.data))) {
+		/* a plan naming the wrong kind of data is a plan error: say where */
+		if (rc == KN_EUSAGE && s->plan.line[SW_DATA] > 0) {
+			char msg[768];
+			snprintf(msg, sizeof msg, "%s", kn_last_error());
+			return kn_error(KN_EUSAGE, "%s:%d: %s", s->plan.file, s->plan.line[SW_DATA], msg);
+		}
 		return rc;
+	}
 	if (s->out) {
 		if ((rc = check_plan_file(s)) || (rc = read_recorded(s, NULL)) || (rc = check_record_names(s)))
 			return rc;

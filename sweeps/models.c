@@ -3,9 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "data_loader/text.h"
+#include "data_loader/dataset.h"
 #include "kernels/error.h"
 #include "trainer/config.h"
+#include "trainer/train.h"
 
 void sw_join_names(char *buf, size_t n, const char *const *first, int count, size_t stride)
 {
@@ -29,20 +30,43 @@ static int gpt_check_size(const char *size, int *context)
 	return kn_error(KN_EUSAGE, "'size' expects %s for model 'gpt', got '%s'", names, size);
 }
 
-static int text_check_data(const char *spec)
+static int cnn_check_size(const char *size, int *context)
 {
-	struct dl_text t;
-	memset(&t, 0, sizeof t);
-	int rc = dl_text_open(&t, spec);
-	dl_text_release(&t);
+	*context = 0;
+	if (tr_find_cnn_preset(size))
+		return KN_OK;
+	char names[256];
+	sw_join_names(names, sizeof names, &tr_cnn_sizes[0].name, tr_cnn_nsizes, sizeof tr_cnn_sizes[0]);
+	return kn_error(KN_EUSAGE, "'size' expects %s for model 'cnn', got '%s'", names, size);
+}
+
+/* Opens the data as the point will, and checks it is the kind the model takes.
+ * Token shards are checked against the largest vocabulary here; train checks
+ * them against the size's own. */
+static int check_kind(struct dl_dataset *ds, int rc, enum dl_kind want, const char *model, const char *spec)
+{
+	if (rc == KN_OK && ds->kind != want)
+		rc = kn_error(KN_EUSAGE, "'data' names %s ('%s'); model '%s' trains on %s", ds->name, spec, model,
+			      want == DL_KIND_IMAGES ? "images" : "text or token shards");
+	dl_dataset_release(ds);
 	return rc;
 }
 
-/* The CNN's sizes (tiny, resnet) and image data are validated by `amptune
- * train` when a point runs, until its presets are reachable from here. */
+static int gpt_check_data(const char *spec)
+{
+	struct dl_dataset ds;
+	return check_kind(&ds, dl_dataset_open(&ds, spec, 65536, 0), DL_KIND_TOKENS, "gpt", spec);
+}
+
+static int cnn_check_data(const char *spec)
+{
+	struct dl_dataset ds;
+	return check_kind(&ds, tr_cnn_open_data(&ds, spec, 0), DL_KIND_IMAGES, "cnn", spec);
+}
+
 const struct sw_model sw_models[] = {
-	{ "gpt", 1, gpt_check_size, text_check_data },
-	{ "cnn", 0, NULL, NULL },
+	{ "gpt", 1, gpt_check_size, gpt_check_data },
+	{ "cnn", 0, cnn_check_size, cnn_check_data },
 };
 const int sw_nmodels = sizeof sw_models / sizeof *sw_models;
 

@@ -132,4 +132,15 @@ grep -q -- "--data-latency-us 100 --device cpu --precision fp32 --batch 4 --seq 
 "$A" help merge >help.txt && grep -q "^usage: amptune merge DIR" help.txt && ok || bad "help merge"
 "$A" --help | grep -qE "^  sweep +run a plan's grid" && ok || bad "sweep missing from --help"
 
+
+# the cnn's sizes and data are validated by the plan and --dry-run, with file:line
+printf '[sweep]\nname = c\nmodel = cnn\nsize = huge\ndata = fashion-mnist\nsteps = 5\nbatch_sizes = 8\ndevices = cpu\nprecisions = fp32\n' >cnn.ini
+"$A" sweep cnn.ini --dry-run >/dev/null 2>err.txt
+same "cnn size" "$?:$(head -1 err.txt)" "64:amptune sweep: cnn.ini:4: 'size' expects tiny or resnet for model 'cnn', got 'huge'"
+sed -i 's/size = huge/size = tiny/; s/data = fashion-mnist/data = fortunes/' cnn.ini
+"$A" sweep cnn.ini --dry-run >/dev/null 2>err.txt
+same "cnn data kind" "$?:$(head -1 err.txt)" "64:amptune sweep: cnn.ini:5: 'data' names text ('fortunes'); model 'cnn' trains on images"
+sed -i 's/data = fortunes/data = fashion-mnist/' cnn.ini
+"$A" sweep cnn.ini --dry-run >out.txt 2>err.txt
+same "cnn plan valid" "$?:$(tail -1 out.txt)" "0:plan 'c' is valid: 1 point, 1 to run, 1 can run here"
 finish

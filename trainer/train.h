@@ -9,12 +9,18 @@
 #ifndef TR_TRAIN_H
 #define TR_TRAIN_H
 
+#include <stdint.h>
+
 #include "reports/record.h"
 #include "trainer/config.h"
 
 int tr_train(const struct tr_config *cfg, struct rp_record *rec);
 /* The --model cnn point (trainer/train_cnn.c); tr_train() dispatches to it. */
 int tr_train_cnn(const struct tr_config *cfg, struct rp_record *rec);
+/* Opens what --data names for the cnn: a plain path is a directory of IDX
+ * files (fashion-mnist:DIR); other specs as the loader reads them. */
+struct dl_dataset;
+int tr_cnn_open_data(struct dl_dataset *ds, const char *data, uint64_t seed);
 /* Set asynchronously (SIGINT/SIGTERM): the loop stops after the current step. */
 extern volatile int tr_stop_signal;
 

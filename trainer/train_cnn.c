@@ -52,6 +52,16 @@ static int check_images(const struct dl_dataset *d, const struct tr_cnn_config *
 	return KN_OK;
 }
 
+int tr_cnn_open_data(struct dl_dataset *ds, const char *data, uint64_t seed)
+{
+	char spec[600];
+	struct dl_spec parsed;
+	int plain = dl_spec_parse(data, &parsed) == KN_OK && parsed.source == DL_SRC_TEXT && strcmp(data, "fortunes") != 0 &&
+		    strncmp(data, "text:", 5) != 0;
+	snprintf(spec, sizeof spec, "%s%s", plain ? "fashion-mnist:" : "", data);
+	return dl_dataset_open(ds, spec, 0, seed);
+}
+
 static int setup(struct cnn_run *r)
 {
 	const struct tr_config *c = r->cfg;
@@ -67,13 +77,7 @@ static int setup(struct cnn_run *r)
 		return rc;
 	snprintf(r->rec->device, sizeof r->rec->device, "%s", r->be.name);
 	snprintf(r->rec->device_name, sizeof r->rec->device_name, "%s", r->be.device_name);
-	/* a plain path names a directory of IDX files, as fashion-mnist:DIR */
-	char spec[sizeof c->data + 16];
-	struct dl_spec parsed;
-	int plain = dl_spec_parse(c->data, &parsed) == KN_OK && parsed.source == DL_SRC_TEXT &&
-		    strcmp(c->data, "fortunes") != 0 && strncmp(c->data, "text:", 5) != 0;
-	snprintf(spec, sizeof spec, "%s%s", plain ? "fashion-mnist:" : "", c->data);
-	if ((rc = dl_dataset_open(&r->data, spec, 0, c->seed)) || (rc = check_images(&r->data, mc)))
+	if ((rc = tr_cnn_open_data(&r->data, c->data, c->seed)) || (rc = check_images(&r->data, mc)))
 		return rc;
 	struct dl_options opt = c->loader;
 	opt.interrupt = &tr_stop_signal;
