@@ -191,6 +191,8 @@ struct kn_backend {
 int kn_cuda_compiled(void);
 /* Number of CUDA devices present (0 when none, or CUDA not compiled in). */
 int kn_cuda_device_count(void);
+/* Total memory of CUDA device 0 in bytes (0 when none, or CUDA not compiled in). */
+size_t kn_cuda_total_memory(void);
 /* Library versions for records; empty strings where absent. */
 struct kn_cuda_versions {
 	char runtime[16], driver[16], cublas[16], cudnn[16];

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "kernels/backend.h"
+#include "reports/estimate.h"
 #include "sweeps/grid.h"
 #include "sweeps/models.h"
 #include "sweeps/outcome.h"
@@ -58,6 +59,9 @@ void cmd_sweep_usage(FILE *out)
 		"                            SLURM_ARRAY_TASK_COUNT are used when set. Then: amptune merge DIR\n"
 		"  --force                   run even when DIR holds another plan's results\n"
 		"  --no-progress             plain log lines instead of a progress bar on a terminal\n"
+		"  --no-predict              run points the memory estimator says cannot fit; by default a\n"
+		"                            point whose estimate (amptune estimate) exceeds the device's\n"
+		"                            memory or device_mem_limit is recorded 'oom-predicted', not run\n"
 		"  --quiet                   no progress, no summary; errors and warnings only\n"
 		"\n"
 		"Each point's status: ok, oom, diverged, unsupported, timeout (ran past time_limit_s\n"
@@ -76,7 +80,7 @@ static void on_stop(int sig) { stop_signal = sig; }
 struct sweep {
 	const char *plan_path, *out;
 	char **set;
-	int nset, list, dry_run, force, quiet, no_progress;
+	int nset, list, dry_run, force, quiet, no_progress, no_predict;
 	int shard, nshards; /* nshards 0: not sharded */
 	char memlimit[64];
 	struct sw_plan plan;
@@ -89,7 +93,7 @@ struct sweep {
 	double t0_ms;
 };
 
-enum { OPT_OUT = 256, OPT_SET, OPT_LIST, OPT_DRY_RUN, OPT_MEMLIMIT, OPT_SHARD, OPT_FORCE, OPT_QUIET, OPT_NO_PROGRESS,
+enum { OPT_OUT = 256, OPT_SET, OPT_LIST, OPT_DRY_RUN, OPT_MEMLIMIT, OPT_SHARD, OPT_FORCE, OPT_QUIET, OPT_NO_PROGRESS, OPT_NO_PREDICT,
        OPT_HELP };
 
 static const struct option long_opts[] = {
@@ -102,6 +106,7 @@ static const struct option long_opts[] = {
 	{ "force", no_argument, 0, OPT_FORCE },
 	{ "quiet", no_argument, 0, OPT_QUIET },
 	{ "no-progress", no_argument, 0, OPT_NO_PROGRESS },
+	{ "no-predict", no_argument, 0, OPT_NO_PREDICT },
 	{ "help", no_argument, 0, OPT_HELP },
 	{ 0, 0, 0, 0 },
 };
@@ -165,6 +170,7 @@ static int parse_args(struct sweep *s, int argc, char **argv)
 		case OPT_FORCE: s->force = 1; break;
 		case OPT_QUIET: s->quiet = 1; break;
 		case OPT_NO_PROGRESS: s->no_progress = 1; break;
+		case OPT_NO_PREDICT: s->no_predict = 1; break;
 		case OPT_HELP: return 1;
 		case ':': return kn_error(KN_EUSAGE, "option '%s' needs a value", argv[optind - 1]);
 		default: return kn_error(KN_EUSAGE, "unknown option '%s'", argv[optind - 1]);
@@ -300,11 +306,70 @@ static int prepare_dir(struct sweep *s)
 	return write_plan_copy(s);
 }
 
+/* 1 with a message when the estimator says the point cannot fit its device:
+ * device_mem_limit, or the GPU's memory. Points the device cannot run at all
+ * (a CPU precision other than fp32) and models the estimator has no preset
+ * for are left to run, so they get their real status. */
+static int predicted_oom(const struct sweep *s, const struct sw_point *pt, char *msg, size_t n)
+{
+	const struct sw_plan *p = &s->plan;
+	int gpu = strcmp(pt->device, "cuda") == 0 || (strcmp(pt->device, "auto") == 0 && kn_cuda_device_count() > 0);
+	double budget = (double)p->device_mem_limit;
+	if (s->no_predict || (!gpu && strcmp(pt->precision, "fp32") != 0))
+		return 0;
+	if (!budget && gpu)
+		budget = (double)kn_cuda_total_memory();
+	if (!budget)
+		return 0;
+	struct rp_est_input in;
+	struct rp_estimate e;
+	memset(&in, 0, sizeof in);
+	snprintf(in.model, sizeof in.model, "%s", p->model);
+	snprintf(in.size, sizeof in.size, "%s", p->size);
+	in.batch = (int)pt->batch;
+	in.seq = (int)sw_point_seq(p, pt);
+	in.mode = RP_EST_TRAIN;
+	in.optimizer = strcmp(p->model, "cnn") == 0 ? RP_OPT_SGD : RP_OPT_ADAMW;
+	in.on_gpu = gpu;
+	if (kn_precision_parse(pt->precision, &in.precision) || rp_estimate(&in, &e) != KN_OK)
+		return 0;
+	if (e.total <= budget)
+		return 0;
+	char need[32], have[32];
+	snprintf(msg, n, "predicted out of memory: the estimate (amptune estimate) is %s, over the %s of %s; not run "
+		 "(--no-predict runs it)", kn_fmt_bytes(need, sizeof need, e.total), kn_fmt_bytes(have, sizeof have, budget),
+		 p->device_mem_limit ? "device_mem_limit" : "the GPU");
+	return 1;
+}
+
+static int record_line(struct sweep *s, char *line, struct sw_progress *pg)
+{
+	struct sw_read_note note;
+	int rc;
+	if (!line)
+		return kn_error(KN_ERR, "out of memory making a record");
+	if ((rc = sw_results_append(s->results_path, line, &note)) == KN_OK)
+		rc = sw_results_add(&s->rec, line, s->results_path, 0);
+	free(line);
+	if (note.torn_line) {
+		sw_progress_end(pg);
+		sw_warn_torn("sweep", s->results_path, &note, "cut before appending");
+	}
+	return rc;
+}
+
 static int run_point(struct sweep *s, const struct sw_point *pt, struct sw_progress *pg, double *points_s)
 {
+	char predicted[512];
+	if (predicted_oom(s, pt, predicted, sizeof predicted)) {
+		sw_progress_start(pg, pt, (int)s->plan.repeats);
+		int rc = record_line(s, sw_predicted_record(&s->plan, pt, predicted), pg);
+		if (rc == KN_OK)
+			sw_progress_finish(pg, pt, "oom-predicted", 0);
+		return rc;
+	}
 	struct sw_argv args;
 	struct sw_outcome o;
-	struct sw_read_note note;
 	char log_path[4200], header[256], now[32];
 	int rc;
 	if ((rc = sw_point_argv(&s->plan, pt, &args)))
@@ -320,18 +385,8 @@ static int run_point(struct sweep *s, const struct sw_point *pt, struct sw_progr
 	sw_progress_start(pg, pt, (int)s->plan.repeats);
 	rc = sw_run_child(&opts, &o);
 	*points_s += o.wall_s;
-	if (rc == KN_OK) {
-		char *line = sw_point_record(&s->plan, pt, &o);
-		if (!line)
-			rc = kn_error(KN_ERR, "out of memory making the record of point '%s'", pt->id);
-		else if ((rc = sw_results_append(s->results_path, line, &note)) == KN_OK)
-			rc = sw_results_add(&s->rec, line, s->results_path, 0);
-		free(line);
-		if (note.torn_line) {
-			sw_progress_end(pg);
-			sw_warn_torn("sweep", s->results_path, &note, "cut before appending");
-		}
-	}
+	if (rc == KN_OK)
+		rc = record_line(s, sw_point_record(&s->plan, pt, &o), pg);
 	if (rc == KN_OK)
 		sw_progress_finish(pg, pt, s->rec.e[s->rec.n - 1].status, o.wall_s);
 	sw_outcome_release(&o);

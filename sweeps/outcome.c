@@ -10,6 +10,7 @@
 #include "amptune_version.h"
 #include "kernels/error.h"
 #include "reports/record.h"
+#include "trainer/metrics.h"
 
 static int valid_record(const cJSON *j)
 {
@@ -109,6 +110,26 @@ static void message_for(const struct sw_plan *p, const struct sw_outcome *o, con
 		snprintf(buf, n, "exit code %d%s%s", o->exit_code, *why ? ": " : "", why);
 	else
 		snprintf(buf, n, "%s", strcmp(status, "ok") == 0 ? child_msg : why);
+}
+
+char *sw_predicted_record(const struct sw_plan *p, const struct sw_point *pt, const char *message)
+{
+	struct sw_outcome o;
+	memset(&o, 0, sizeof o);
+	tr_utc_now(o.started_at, sizeof o.started_at);
+	snprintf(o.finished_at, sizeof o.finished_at, "%s", o.started_at);
+	cJSON *j = made_record(p, pt, &o);
+	if (!j)
+		return NULL;
+	int bad = put(j, "id", cJSON_CreateString(pt->id)) || put(j, "status", cJSON_CreateString("oom-predicted")) ||
+		  put(j, "message", cJSON_CreateString(message)) || put(j, "sweep", cJSON_CreateString(p->name)) ||
+		  put(j, "repeat", cJSON_CreateNumber(pt->repeat)) || put(j, "point", cJSON_CreateNumber(pt->index)) ||
+		  put(j, "exit_code", cJSON_CreateNull()) || put(j, "wall_s", cJSON_CreateNumber(0));
+	if (p->nprices)
+		bad |= put(j, "price_per_hour", num_or_null(sw_plan_price(p, pt->device, "")));
+	char *line = bad ? NULL : cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	return line;
 }
 
 char *sw_point_record(const struct sw_plan *p, const struct sw_point *pt, const struct sw_outcome *o)

@@ -17,5 +17,8 @@
  * price_per_hour (when the plan sets them), and stderr_tail unless ok.
  */
 char *sw_point_record(const struct sw_plan *p, const struct sw_point *pt, const struct sw_outcome *o);
+/* The record of a point not run because the estimator predicts it cannot fit
+ * (status "oom-predicted"; measurements null); NULL on OOM. */
+char *sw_predicted_record(const struct sw_plan *p, const struct sw_point *pt, const char *message);
 
 #endif

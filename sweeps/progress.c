@@ -142,8 +142,9 @@ void sw_list_row(FILE *out, const struct sw_plan *p, const struct sw_point *pt, 
 void sw_summary_print(FILE *out, const struct sw_plan *p, const struct sw_point *const *sel, int n,
 		      const struct sw_results *r)
 {
-	static const char *const order[] = { "ok", "oom", "diverged", "unsupported", "timeout", "failed", "-" };
-	int counts[7] = { 0 };
+	static const char *const order[] = { "ok", "oom", "oom-predicted", "diverged", "unsupported", "timeout", "failed", "-" };
+	enum { NORDER = sizeof order / sizeof *order };
+	int counts[NORDER] = { 0 };
 	fprintf(out, SETTINGS_HEADER " status       step_ms samples/s   tokens/s peak_MiB final_loss\n");
 	for (int i = 0; i < n; i++) {
 		const struct sw_point *pt = sel[i];
@@ -160,17 +161,17 @@ void sw_summary_print(FILE *out, const struct sw_plan *p, const struct sw_point 
 		num_col(out, rec, "final_loss", 10, " %*.4f", 1);
 		fprintf(out, "\n");
 		cJSON_Delete(rec);
-		for (int s = 0; s < 7; s++)
-			if (strcmp(order[s], status) == 0 || s == 6) {
+		for (int s = 0; s < NORDER; s++)
+			if (strcmp(order[s], status) == 0 || s == NORDER - 1) {
 				counts[s]++;
 				break;
 			}
 	}
 	fprintf(out, "%d point%s:", n, n == 1 ? "" : "s");
-	for (int s = 0, first = 1; s < 7; s++) {
+	for (int s = 0, first = 1; s < NORDER; s++) {
 		if (!counts[s])
 			continue;
-		fprintf(out, "%s %d %s", first ? "" : ",", counts[s], s == 6 ? "not run" : order[s]);
+		fprintf(out, "%s %d %s", first ? "" : ",", counts[s], s == NORDER - 1 ? "not run" : order[s]);
 		first = 0;
 	}
 	fprintf(out, "\n");

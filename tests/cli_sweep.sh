@@ -68,7 +68,7 @@ expect 69 "amptune sweep: no point of plan 't' can run on this machine" -- sweep
 # ---- a real sweep: ok, oom and unsupported in one grid; the sweep carries on ----
 # tiny at batch 4 x seq 32 peaks at 18.4 MiB of backend memory, batch 8 at 23.9 MiB
 plan s.ini statuses "precisions = fp32, bf16" "batch_sizes = 4, 8" "[prices]" "cpu = 0.5"
-"$A" sweep s.ini --out run --device-mem-limit 21M >run.out 2>run.err
+"$A" sweep s.ini --out run --device-mem-limit 21M --no-predict >run.out 2>run.err
 same "sweep exit" "$?" 0
 same "one record per point, in grid order" "$(records run/results.jsonl | awk '{ print $1, $2 }')" \
 	"$(listed s.ini --device-mem-limit 21M)"
@@ -88,6 +88,16 @@ same "plain progress lines" "$(grep -c '^amptune sweep: \[[1-4]/4\] ' run.err)" 
 same "summary statuses" "$(grep -E '^4 points:' run.out)" "4 points: 1 ok, 1 oom, 2 unsupported"
 grep -qE '^sweep overhead: [0-9.]+ s of [0-9.]+ s wall \([0-9.]+%\) outside the points' run.out && ok ||
 	bad "no overhead line: $(cat run.out)"
+
+# ---- without --no-predict the estimator keeps batch 8 from running: oom-predicted, no process, no log ----
+"$A" sweep s.ini --out pred --device-mem-limit 21M >pred.out 2>pred.err
+same "predicting sweep exit" "$?" 0
+same "predicted statuses" "$(records pred/results.jsonl | awk '{ print $3 }' | tr '\n' ' ')" "ok oom-predicted unsupported unsupported "
+same "predicted message" "$(sed -n 2p pred/results.jsonl | field /dev/stdin message)" \
+	"predicted out of memory: the estimate (amptune estimate) is 23.9 MiB, over the 21.0 MiB of device_mem_limit; not run (--no-predict runs it)"
+same "predicted point ran nothing" "$(ls pred/points | wc -l)" 3
+same "predicted summary" "$(grep -E '^4 points:' pred.out)" "4 points: 1 ok, 1 oom-predicted, 2 unsupported"
+"$A" report pred >/dev/null 2>pred.rep && ok || bad "report of a sweep with oom-predicted: $(cat pred.rep)"
 # the same command again: nothing to run, nothing duplicated
 "$A" sweep s.ini --out run --device-mem-limit 21M >run2.out 2>run2.err
 same "rerun exit" "$?" 0

@@ -31,6 +31,16 @@ extern "C" int kn_cuda_device_count(void)
 	return n;
 }
 
+extern "C" size_t kn_cuda_total_memory(void)
+{
+	cudaDeviceProp prop;
+	if (kn_cuda_device_count() == 0 || cudaGetDeviceProperties(&prop, 0) != cudaSuccess) {
+		cudaGetLastError();
+		return 0;
+	}
+	return prop.totalGlobalMem;
+}
+
 static void fmt_cuda_version(char *buf, size_t n, int v)
 {
 	if (v <= 0)

@@ -22,7 +22,7 @@ plan() {
 }
 
 # "id repeat status" of every record of a results file, in file order
-records() { sed -E 's/.*"id":"([0-9a-f]+)".*"status":"([a-z]+)".*"repeat":([0-9]+).*/\1 \3 \2/' "$@"; }
+records() { sed -E 's/.*"id":"([0-9a-f]+)".*"status":"([a-z-]+)".*"repeat":([0-9]+).*/\1 \3 \2/' "$@"; }
 # "id repeat" of every run `--list` prints, in run order
 listed() { "$A" sweep "$@" --list | awk 'NR > 1 { print $2, $3 }'; }
 # field FILE KEY: the value of KEY in each record (strings without quotes)
