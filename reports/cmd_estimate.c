@@ -39,7 +39,8 @@ void cmd_estimate_usage(FILE *out)
 		"  --precision fp32|tf32|fp16|bf16   (default fp32; fp16/bf16 keep fp32 master weights\n"
 		"                        and optimizer state)\n"
 		"  --mode train|infer    (default train)\n"
-		"  --optimizer adamw|sgd (default adamw: 2 states per parameter; sgd: momentum, 1)\n"
+		"  --optimizer adamw|sgd (default: train's, adamw for gpt, sgd for cnn; adamw keeps 2\n"
+		"                        states per parameter, sgd with momentum 1)\n"
 		"  --device cuda|cpu     cuda (default) adds %.0f MiB for the CUDA context and library\n"
 		"                        workspaces; cpu matches the allocator's count in 'train'\n"
 		"  --json                one JSON object instead of the table\n"
@@ -106,7 +107,7 @@ static int parse_args(int argc, char **argv, struct rp_est_input *in, int *batch
 		{ "optimizer", required_argument, 0, 'o' }, { "device", required_argument, 0, 'd' },
 		{ "json", no_argument, 0, 'j' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
-	int opt;
+	int opt, have_optimizer = 0;
 	long v;
 	opterr = 0;
 	optind = 1;
@@ -145,6 +146,7 @@ static int parse_args(int argc, char **argv, struct rp_est_input *in, int *batch
 			if (strcmp(a, "adamw") && strcmp(a, "sgd"))
 				return kn_error(KN_EUSAGE, "option '--optimizer' expects adamw or sgd, got '%s'", a);
 			in->optimizer = strcmp(a, "adamw") ? RP_OPT_SGD : RP_OPT_ADAMW;
+			have_optimizer = 1;
 			break;
 		case 'd':
 			if (strcmp(a, "cuda") && strcmp(a, "cpu"))
@@ -161,6 +163,8 @@ static int parse_args(int argc, char **argv, struct rp_est_input *in, int *batch
 	}
 	if (optind < argc)
 		return kn_error(KN_EUSAGE, "unexpected argument '%s'", argv[optind]);
+	if (!have_optimizer) /* what `amptune train` uses for the model by default */
+		in->optimizer = strcmp(in->model, "cnn") == 0 ? RP_OPT_SGD : RP_OPT_ADAMW;
 	if (in->size[0] && in->params > 0)
 		return kn_error(KN_EUSAGE, "options '--size' and '--params' cannot be used together");
 	if (!in->size[0] && !(in->params > 0))

@@ -6,6 +6,7 @@
 
 #include "kernels/error.h"
 #include "reports/tiers.h"
+#include "trainer/cnn.h"
 #include "trainer/config.h"
 #include "trainer/gpt.h"
 
@@ -133,10 +134,46 @@ static int est_gpt(const struct rp_est_input *in, struct rp_estimate *e)
 #define REF_KEPT 27e6
 #define REF_LARGEST 802816.0
 
+/* our own presets: exactly what trainer/cnn.c allocates */
+static int est_cnn_preset(const struct rp_est_input *in, struct rp_estimate *e)
+{
+	const struct tr_cnn_preset *p = tr_find_cnn_preset(in->size);
+	if (!p)
+		return kn_error(KN_EUSAGE, "option '--size' expects tiny or resnet for --model cnn, got '%s'", in->size);
+	if (in->image && in->image != p->cnn.height)
+		return kn_error(KN_EUSAGE, "the cnn '%s' preset takes %dx%d images, not %d", in->size, p->cnn.height,
+				p->cnn.width, in->image);
+	int mixed = in->precision == KN_FP16 || in->precision == KN_BF16;
+	struct tr_cnn_memory mem;
+	int rc = tr_cnn_memory(&p->cnn, in->batch, in->optimizer == RP_OPT_SGD ? TR_OPT_SGD : TR_OPT_ADAMW, mixed ? 2 : 4, 4,
+			       &mem);
+	if (rc)
+		return rc;
+	e->params = e->matmul_params = (double)mem.params;
+	e->seq = 0;
+	parameter_state(in, e);
+	double B = in->batch;
+	if (in->mode == RP_EST_INFER) {
+		e->activations = (double)mem.activation_bytes / B; /* upper bound: one image's training layout */
+		e->flops_per_step = tr_cnn_flops_per_image(&p->cnn) / 3 * B;
+	} else {
+		e->activations = (double)(mem.activation_bytes + mem.stats_bytes);
+		e->flops_per_step = tr_cnn_flops_per_image(&p->cnn) * B;
+		e->exact = 1;
+	}
+	e->workspace = (double)mem.workspace_bytes;
+	snprintf(e->shape, sizeof e->shape, "CNN '%s' preset: %dx%dx%d images, %d classes, %.3gM parameters", in->size,
+		 p->cnn.in_channels, p->cnn.height, p->cnn.width, p->cnn.classes, mem.params / 1e6);
+	snprintf(e->assumptions, sizeof e->assumptions,
+		 "the layout of trainer/cnn.c: every unit's convolution and batch-norm outputs kept for backward, four "
+		 "gradient buffers of the largest map, convolution workspace as the CPU kernels size it");
+	return KN_OK;
+}
+
 static int est_cnn(const struct rp_est_input *in, struct rp_estimate *e)
 {
 	if (in->size[0])
-		return kn_error(KN_EUSAGE, "--model cnn has no preset '%s' yet; give its size with --params N", in->size);
+		return est_cnn_preset(in, e);
 	if (!(in->params > 0))
 		return kn_error(KN_EUSAGE, "--model cnn needs --params N");
 	int side = in->image ? in->image : 224;
@@ -179,7 +216,7 @@ int rp_estimate(const struct rp_est_input *in, struct rp_estimate *e)
 	int rc = f->estimate(in, e);
 	if (rc)
 		return rc;
-	e->workspace = in->on_gpu ? RP_GPU_RUNTIME_BYTES : 0;
+	e->workspace += in->on_gpu ? RP_GPU_RUNTIME_BYTES : 0;
 	e->total = e->weights + e->grads + e->optimizer + e->master + e->activations + e->workspace;
 	e->tier = rp_tier_for(e->total, RP_TIER_HEADROOM);
 	return KN_OK;

@@ -112,8 +112,14 @@ START_TEST(test_bad_input)
 	ck_assert_int_eq(rp_estimate(&in, &e), KN_EUSAGE);
 	ck_assert_str_eq(kn_last_error(), "option '--seq' is 200, beyond the 'tiny' model's context of 128");
 	strcpy(in.model, "cnn");
+	strcpy(in.size, "huge");
 	ck_assert_int_eq(rp_estimate(&in, &e), KN_EUSAGE);
-	ck_assert_str_eq(kn_last_error(), "--model cnn has no preset 'tiny' yet; give its size with --params N");
+	ck_assert_str_eq(kn_last_error(), "option '--size' expects tiny or resnet for --model cnn, got 'huge'");
+	strcpy(in.size, "tiny");
+	in.image = 32;
+	ck_assert_int_eq(rp_estimate(&in, &e), KN_EUSAGE);
+	ck_assert_str_eq(kn_last_error(), "the cnn 'tiny' preset takes 28x28 images, not 32");
+	in.image = 0;
 	in.batch = 0;
 	ck_assert_int_eq(rp_estimate(&in, &e), KN_EUSAGE);
 	ck_assert_str_eq(kn_last_error(), "option '--batch' must be at least 1");

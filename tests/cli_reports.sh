@@ -177,6 +177,15 @@ peak=$(sed -n '1s/.*"peak_device_bytes":\([0-9]*\).*/\1/p' "$T/real/results.json
 run estimate --size tiny --batch 2 --seq 16 --device cpu --json
 total=$(sed -n 's/.*"total_bytes":\([0-9]*\).*/\1/p' "$T/out")
 [ -n "$peak" ] && [ "$peak" = "$total" ] && ok || bad "estimate total '$total' != measured peak '$peak'"
+# the cnn presets too: the estimate is the measured peak, byte for byte, for each optimizer
+for cfg in "tiny 16 sgd" "tiny 8 adamw" "resnet 2 sgd"; do
+	set -- $cfg
+	peak=$("$A" train --model cnn --size "$1" --batch "$2" --optimizer "$3" --steps 2 --warmup-steps 1 --eval-images 0 \
+		--threads 1 --workers 0 --json --quiet 2>/dev/null | sed -n 's/.*"peak_device_bytes":\([0-9]*\).*/\1/p')
+	total=$("$A" estimate --model cnn --size "$1" --batch "$2" --optimizer "$3" --device cpu --json |
+		sed -n 's/.*"total_bytes":\([0-9]*\).*/\1/p')
+	[ -n "$peak" ] && [ "$peak" = "$total" ] && ok || bad "cnn $cfg: estimate '$total' != measured peak '$peak'"
+done
 
 # ---- estimate ----
 expect 64 "say which model: --size NAME \(a preset\) or --params N" -- estimate
@@ -189,8 +198,10 @@ run estimate --size tiny --batch 4 --seq 32 --device cpu
 has "$T/out" "842,496 parameters; training, fp32, AdamW, on the CPU, sequence length 32"
 has "$T/out" "  total                        18.4 MiB"
 has "$T/out" "  FLOPs per step              654 MFLOP"
-run estimate --model cnn --params 50M --batch 64
+run estimate --model cnn --params 50M --batch 64 --optimizer adamw
 has "$T/out" "  total                       15.11 GiB"
+run estimate --model cnn --params 50M --batch 64
+has "$T/out" "  total                       14.92 GiB"
 has "$T/out" "  smallest tier (+10%)            24 GB"
 run estimate --params 1.3B --precision fp16 --mode infer --batch 1
 has "$T/out" "24 layers, d_model 2048"

@@ -6,6 +6,7 @@
 
 #include "data_loader/rng.h"
 #include "kernels/backend.h"
+#include "kernels/cpu/ops.h"
 
 #define BN_MOMENTUM 0.1f
 #define AT(p, off, es) ((void *)((char *)(p) + (size_t)(off) * (es)))
@@ -206,6 +207,45 @@ static void layout(struct tr_cnn *m, char *act, char *mst, size_t *act_elems, si
 	m->losses = take(mst, &s, B, me);
 	*act_elems = a;
 	*mst_elems = s;
+}
+
+int tr_cnn_memory(const struct tr_cnn_config *cfg, int B, enum tr_optimizer optimizer, size_t act_bytes,
+		  size_t master_bytes, struct tr_cnn_memory *mem)
+{
+	/* the same plan and layout tr_cnn_init runs, on a backend that only has
+	 * element sizes; convolution workspace as the CPU kernels size it */
+	struct kn_backend sizes = { .act_bytes = act_bytes, .master_bytes = master_bytes, .ops = &kn_cpu32_ops };
+	struct tr_cnn *m = calloc(1, sizeof *m);
+	int rc;
+	if (!m)
+		return kn_error(KN_ENOMEM, "out of memory sizing the cnn");
+	m->cfg = *cfg;
+	m->be = &sizes;
+	m->B = B;
+	m->optimizer = optimizer;
+	if (B < 1) {
+		free(m);
+		return kn_error(KN_EUSAGE, "cnn batch must be at least 1, got %d", B);
+	}
+	if ((rc = plan(m))) {
+		free(m);
+		return rc;
+	}
+	layout(m, NULL, NULL, &m->act_elems, &m->master_elems);
+	size_t work = 0;
+	for (int i = 0; i < m->nunits; i++) {
+		struct kn_conv_shape s = m->units[i].shape;
+		s.N = B;
+		size_t w = sizes.ops->conv2d_workspace_bytes(&s);
+		work = w > work ? w : work;
+	}
+	mem->params = m->num_params;
+	mem->stats_bytes = m->num_stats * master_bytes;
+	mem->activation_bytes = m->act_elems * act_bytes + m->master_elems * master_bytes +
+				(size_t)B * cfg->in_channels * cfg->height * cfg->width * sizeof(float) + (size_t)B * sizeof(int);
+	mem->workspace_bytes = work;
+	free(m);
+	return KN_OK;
 }
 
 int tr_cnn_init(struct tr_cnn *m, struct kn_backend *be, const struct tr_cnn_config *cfg, int B,

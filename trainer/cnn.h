@@ -86,6 +86,17 @@ struct tr_cnn {
 };
 
 /* Returns KN_OK, KN_EUSAGE for an inconsistent config, or KN_ENOMEM. */
+/* What tr_cnn_init would allocate for batches of B, without allocating: the
+ * estimator's exact answer for our own presets. Parameter state (weights,
+ * gradients, master, optimizer) follows from params and the element sizes. */
+struct tr_cnn_memory {
+	size_t params;
+	size_t stats_bytes;       /* batch-norm running statistics */
+	size_t activation_bytes;  /* kept activations, their gradients' scratch, the input batch */
+	size_t workspace_bytes;   /* convolution workspace */
+};
+int tr_cnn_memory(const struct tr_cnn_config *cfg, int B, enum tr_optimizer optimizer, size_t act_bytes,
+		  size_t master_bytes, struct tr_cnn_memory *mem);
 int tr_cnn_init(struct tr_cnn *m, struct kn_backend *be, const struct tr_cnn_config *cfg, int B,
 		enum tr_optimizer optimizer, uint64_t seed);
 void tr_cnn_release(struct tr_cnn *m);
