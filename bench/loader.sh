@@ -17,8 +17,7 @@ STEPS=${STEPS:-40}
 
 make -s build >/dev/null
 mkdir -p bench/results build/bench
-cc -O3 -march=x86-64-v3 -fopenmp -I. -Ibuild/gen bench/loader_bench.c build/libamptune_core.a \
-	$(pkg-config --cflags --libs libcjson zlib openblas) -lm -o build/bench/loader_bench
+cmake --build build --target loader_bench >/dev/null
 W=$(seq 1 "$MAX")
 cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
 out=bench/results/loader-$(date -u +%Y%m%d).md
