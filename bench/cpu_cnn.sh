@@ -31,8 +31,11 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import torch" 2>/dev/
 fi
 
 export OMP_NUM_THREADS=$THREADS
+# like for like: the peer loads and normalises each batch on its main thread, without augmentation
+# and without loader threads (on a 2-core machine, loader threads beside the compute threads would
+# oversubscribe the cores: 2 workers cost amptune ~10% of its step there)
 ours=$("$BUILD/amptune" train --model cnn --size tiny --data "$DATA" --threads "$THREADS" --batch "$BATCH" \
-	--steps "$STEPS" --warmup-steps "$WARMUP" --eval-images 0 --json --quiet)
+	--steps "$STEPS" --warmup-steps "$WARMUP" --eval-images 0 --workers 0 --no-augment --json --quiet)
 theirs=$("$VENV/bin/python" -W ignore bench/cpu_cnn_torch.py --data "$DATA" --threads "$THREADS" --batch "$BATCH" \
 	--steps "$STEPS" --warmup "$WARMUP")
 
