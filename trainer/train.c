@@ -310,8 +310,10 @@ static void summarise(struct run *r)
 
 void tr_record_memory(struct rp_record *rec, const struct kn_backend *be)
 {
-	rec->peak_device_bytes = (double)be->mem_peak_bytes;
-	rec->pinned_bytes = (double)be->pinned_bytes;
+	if (be->vt) { /* a backend that never opened measured nothing: null, not 0 */
+		rec->peak_device_bytes = (double)be->mem_peak_bytes;
+		rec->pinned_bytes = (double)be->pinned_bytes;
+	}
 	rec->peak_host_bytes = tr_peak_rss_bytes();
 }
 
