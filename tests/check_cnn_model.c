@@ -5,6 +5,8 @@
  * overfitting 256 Fashion-MNIST training images.
  */
 #include <check.h>
+
+#include "testutil.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,9 +229,5 @@ int main(void)
 	tcase_add_test(tc, bad_inputs_are_refused);
 	tcase_add_test(tc, tiny_overfits_256_images);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return tu_run_suite(s);
 }

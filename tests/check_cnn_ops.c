@@ -11,6 +11,8 @@
  * max(1, |gradient|). fp32 ops agree with fp64 to 2e-4 of the output's scale.
  */
 #include <check.h>
+
+#include "testutil.h"
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -504,9 +506,5 @@ int main(void)
 	tcase_add_test(tc, fp32_matches_fp64);
 	tcase_add_test(tc, reductions_ignore_thread_count);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return tu_run_suite(s);
 }

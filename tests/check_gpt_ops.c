@@ -110,13 +110,7 @@ START_TEST(test_adamw)
 	memcpy(ew, w0, sizeof ew);
 	for (int t = 1; t <= 3; t++) {
 		be.ops->adamw(w, w, dg, m, v, N, (float)lr, (float)b1, (float)b2, (float)eps, (float)wd, t, (float)scale);
-		for (int i = 0; i < N; i++) {
-			double gi = g[i] * scale;
-			em[i] = b1 * em[i] + (1 - b1) * gi;
-			ev[i] = b2 * ev[i] + (1 - b2) * gi * gi;
-			double mh = em[i] / (1 - pow(b1, t)), vh = ev[i] / (1 - pow(b2, t));
-			ew[i] -= lr * (mh / (sqrt(vh) + eps) + wd * ew[i]);
-		}
+		tu_adamw_reference(ew, em, ev, g, N, lr, b1, b2, eps, wd, t, scale);
 	}
 	double *got = tu_host(&be, w, N, 1);
 	/* hyper-parameters pass through float: compare at float precision */

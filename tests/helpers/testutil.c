@@ -94,3 +94,15 @@ int tu_run_suite(Suite *s)
 	srunner_free(sr);
 	return failed ? 1 : 0;
 }
+
+void tu_adamw_reference(double *w, double *m, double *v, const double *g, int n, double lr, double b1, double b2,
+			double eps, double wd, int t, double scale)
+{
+	for (int i = 0; i < n; i++) {
+		double gi = g[i] * scale;
+		m[i] = b1 * m[i] + (1 - b1) * gi;
+		v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+		double mh = m[i] / (1 - pow(b1, t)), vh = v[i] / (1 - pow(b2, t));
+		w[i] -= lr * (mh / (sqrt(vh) + eps) + wd * w[i]);
+	}
+}

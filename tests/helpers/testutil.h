@@ -15,6 +15,10 @@ double tu_max_err(const double *a, const double *b, size_t n, double atol, doubl
 void *tu_dev(struct kn_backend *be, const double *src, size_t n, int master);
 /* Downloads n elements into a new malloc'd double array. */
 double *tu_host(struct kn_backend *be, const void *dev, size_t n, int master);
+/* One AdamW step (the rule of kernels/cpu/adamw.c) in double on w[0..n) with
+ * moments m, v (updated in place), gradient g times scale, 1-based step t. */
+void tu_adamw_reference(double *w, double *m, double *v, const double *g, int n, double lr, double b1, double b2,
+			double eps, double wd, int t, double scale);
 /* Runs a Check suite with CK_NORMAL output; returns the process exit code. */
 struct Suite;
 int tu_run_suite(struct Suite *s);
