@@ -103,6 +103,13 @@ same "predicted summary" "$(grep -E '^4 points:' pred.out)" "4 points: 1 ok, 1 o
 same "rerun exit" "$?" 0
 same "rerun appends nothing" "$(wc -l <run/results.jsonl)" 4
 grep -q "resuming 'statuses': 4 of 4 points already recorded" run2.err && ok || bad "rerun: $(cat run2.err)"
+# a cuda point where no GPU can run it gets its real status, not a prediction; and
+# --device-mem-limit bounds the allocator's bytes (as train enforces it), not the GPU runtime's
+if [ "$("$A" sweep s.ini --dry-run --set devices=cuda --set precisions=fp32 --set batch_sizes=8 | grep -c 'unsupported here')" = 1 ]; then
+	"$A" sweep s.ini --out nogpu --quiet --set devices=cuda --set precisions=fp32 --set batch_sizes=8 \
+		--device-mem-limit 21M >/dev/null 2>&1
+	same "cuda point without a GPU" "$(records nogpu/results.jsonl | awk '{ print $3 }')" "unsupported"
+fi
 
 # ---- diverged, timeout and failed ----
 plan v.ini diverge "batch_sizes = 4" "lr = 10"
