@@ -308,14 +308,15 @@ static int prepare_dir(struct sweep *s)
 
 /* 1 with a message when the estimator says the point cannot fit its device:
  * device_mem_limit, or the GPU's memory. Points the device cannot run at all
- * (a CPU precision other than fp32) and models the estimator has no preset
+ * (a CPU precision other than fp32, cuda with no GPU) and models the estimator has no preset
  * for are left to run, so they get their real status. */
 static int predicted_oom(const struct sweep *s, const struct sw_point *pt, char *msg, size_t n)
 {
 	const struct sw_plan *p = &s->plan;
-	int gpu = strcmp(pt->device, "cuda") == 0 || (strcmp(pt->device, "auto") == 0 && kn_cuda_device_count() > 0);
+	int cuda = strcmp(pt->device, "cuda") == 0;
+	int gpu = (cuda || strcmp(pt->device, "auto") == 0) && kn_cuda_device_count() > 0;
 	double budget = (double)p->device_mem_limit;
-	if (s->no_predict || (!gpu && strcmp(pt->precision, "fp32") != 0))
+	if (s->no_predict || (cuda && !gpu) || (!gpu && strcmp(pt->precision, "fp32") != 0))
 		return 0;
 	if (!budget && gpu)
 		budget = (double)kn_cuda_total_memory();
@@ -330,7 +331,8 @@ static int predicted_oom(const struct sweep *s, const struct sw_point *pt, char 
 	in.seq = (int)sw_point_seq(p, pt);
 	in.mode = RP_EST_TRAIN;
 	in.optimizer = strcmp(p->model, "cnn") == 0 ? RP_OPT_SGD : RP_OPT_ADAMW;
-	in.on_gpu = gpu;
+	/* device_mem_limit caps the allocator's bytes (kn_alloc), not the GPU runtime's */
+	in.on_gpu = gpu && !p->device_mem_limit;
 	if (kn_precision_parse(pt->precision, &in.precision) || rp_estimate(&in, &e) != KN_OK)
 		return 0;
 	if (e.total <= budget)

@@ -61,7 +61,11 @@ static int gpt_check_data(const char *spec)
 static int cnn_check_data(const char *spec)
 {
 	struct dl_dataset ds;
-	return check_kind(&ds, tr_cnn_open_data(&ds, spec, 0), DL_KIND_IMAGES, "cnn", spec);
+	int rc = tr_cnn_open_data(&ds, spec, 0);
+	/* every preset takes the same images, as train checks them */
+	if (rc == KN_OK && ds.kind == DL_KIND_IMAGES)
+		rc = tr_cnn_check_images(&ds, &tr_cnn_sizes[0].cnn);
+	return check_kind(&ds, rc, DL_KIND_IMAGES, "cnn", spec);
 }
 
 const struct sw_model sw_models[] = {

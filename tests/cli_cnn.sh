@@ -69,6 +69,8 @@ expect 64 "option '--size' expects tiny or resnet for --model cnn, got 'small'" 
 expect 64 "option '--optimizer sgd' is for --model cnn" -- --optimizer sgd
 expect 64 "option '--optimizer' expects adamw or sgd, got 'lion'" -- --model cnn --optimizer lion
 expect 64 "option '--seq' is for --model gpt" -- --model cnn --seq 5
+expect 64 "option '--loss-scaling' is for --model gpt; the cnn has no loss scaler" -- --model cnn --loss-scaling on
+expect 64 "option '--loss-scale-init' is for --model gpt; the cnn has no loss scaler" -- --model cnn --loss-scale-init 1024
 expect 64 "option '--eval-images' is for --model cnn" -- --eval-images 10
 expect 64 "option '--eval-batches' is for --model gpt" -- --model cnn --eval-batches 3
 expect 64 "option '--momentum' is for '--optimizer sgd'" -- --model cnn --optimizer adamw --momentum 0.5

@@ -103,6 +103,13 @@ same "predicted summary" "$(grep -E '^4 points:' pred.out)" "4 points: 1 ok, 1 o
 same "rerun exit" "$?" 0
 same "rerun appends nothing" "$(wc -l <run/results.jsonl)" 4
 grep -q "resuming 'statuses': 4 of 4 points already recorded" run2.err && ok || bad "rerun: $(cat run2.err)"
+# a cuda point where no GPU can run it gets its real status, not a prediction; and
+# --device-mem-limit bounds the allocator's bytes (as train enforces it), not the GPU runtime's
+if [ "$("$A" sweep s.ini --dry-run --set devices=cuda --set precisions=fp32 --set batch_sizes=8 | grep -c 'unsupported here')" = 1 ]; then
+	"$A" sweep s.ini --out nogpu --quiet --set devices=cuda --set precisions=fp32 --set batch_sizes=8 \
+		--device-mem-limit 21M >/dev/null 2>&1
+	same "cuda point without a GPU" "$(records nogpu/results.jsonl | awk '{ print $3 }')" "unsupported"
+fi
 
 # ---- diverged, timeout and failed ----
 plan v.ini diverge "batch_sizes = 4" "lr = 10"
@@ -153,4 +160,9 @@ same "cnn data kind" "$?:$(head -1 err.txt)" "64:amptune sweep: cnn.ini:5: 'data
 sed -i 's/data = fortunes/data = fashion-mnist/' cnn.ini
 "$A" sweep cnn.ini --dry-run >out.txt 2>err.txt
 same "cnn plan valid" "$?:$(tail -1 out.txt)" "0:plan 'c' is valid: 1 point, 1 to run, 1 can run here"
+# images of another shape than the presets' are refused before any point runs, as train refuses them
+python3 -c 'import struct,sys; open("i8", "wb").write(struct.pack(">iiii", 0x803, 16, 8, 8) + bytes(16 * 64)); open("l8", "wb").write(struct.pack(">ii", 0x801, 16) + bytes(16))'
+sed -i "s|data = fashion-mnist|data = idx:$T/i8,$T/l8|" cnn.ini
+"$A" sweep cnn.ini --dry-run >/dev/null 2>err.txt
+same "cnn image shape" "$?:$(head -1 err.txt)" "65:amptune sweep: images in 'idx:$T/i8,$T/l8' are 1x8x8; the cnn presets take 1x28x28"
 finish

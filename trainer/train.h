@@ -21,6 +21,9 @@ int tr_train_cnn(const struct tr_config *cfg, struct rp_record *rec);
  * files (fashion-mnist:DIR); other specs as the loader reads them. */
 struct dl_dataset;
 int tr_cnn_open_data(struct dl_dataset *ds, const char *data, uint64_t seed);
+/* KN_EUSAGE unless d holds images, KN_EDATA unless their shape and labels fit c. */
+struct tr_cnn_config;
+int tr_cnn_check_images(const struct dl_dataset *d, const struct tr_cnn_config *c);
 /* Set asynchronously (SIGINT/SIGTERM): the loop stops after the current step. */
 extern volatile int tr_stop_signal;
 

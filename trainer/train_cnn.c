@@ -38,7 +38,7 @@ struct cnn_run {
 	int B;
 };
 
-static int check_images(const struct dl_dataset *d, const struct tr_cnn_config *c)
+int tr_cnn_check_images(const struct dl_dataset *d, const struct tr_cnn_config *c)
 {
 	if (d->kind != DL_KIND_IMAGES)
 		return kn_error(KN_EUSAGE, "option '--data' names %s ('%s'); the cnn model trains on images", d->name,
@@ -77,7 +77,7 @@ static int setup(struct cnn_run *r)
 		return rc;
 	snprintf(r->rec->device, sizeof r->rec->device, "%s", r->be.name);
 	snprintf(r->rec->device_name, sizeof r->rec->device_name, "%s", r->be.device_name);
-	if ((rc = tr_cnn_open_data(&r->data, c->data, c->seed)) || (rc = check_images(&r->data, mc)))
+	if ((rc = tr_cnn_open_data(&r->data, c->data, c->seed)) || (rc = tr_cnn_check_images(&r->data, mc)))
 		return rc;
 	struct dl_options opt = c->loader;
 	opt.interrupt = &tr_stop_signal;
