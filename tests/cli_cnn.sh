@@ -88,6 +88,7 @@ expect 65 "IDX images '$tmp/bad/imgs' has wrong dimensions: 1 at byte offset 3, 
 printf '\x00\x00\x08\x03\x00\x00\x00\x02\x00\x00\x00\x1c\x00\x00\x00\x1c\x07\x07' | gzip >"$tmp/bad/imgs.gz"
 expect 65 "IDX images '$tmp/bad/imgs.gz' is truncated: its header declares 2 images of 28x28, 1568 bytes from byte offset 16, but it ends at byte offset 18 (decompressed)" -- --model cnn --data "idx:$tmp/bad/imgs.gz,$tmp/bad/labels"
 expect 64 "option '--data' names text ('fortunes'); the cnn model trains on images" -- --model cnn --data fortunes
+expect 65 "cnn data '$tmp/bad/imgs' is a file: give a directory of IDX files (train-* and t10k-*) or idx:IMAGES,LABELS[,VAL_IMAGES,VAL_LABELS]" -- --model cnn --data "$tmp/bad/imgs"
 
 echo "cli_cnn: $passes passed, $fails failed"
 [ "$fails" = 0 ]

@@ -197,12 +197,13 @@ static int train_steps(struct run *r)
 		double scaled_norm = tr_gpt_grad_norm(&r->model), norm = scaled_norm / r->scaler.scale;
 		float factor = tr_loss_scaler_grad_factor(&r->scaler, scaled_norm, c->grad_clip);
 		float lr = (float)tr_lr_at(c, step, r->steps, lr_warmup);
+		float scale_used = r->scaler.scale;
 		if (tr_loss_scaler_update(&r->scaler, scaled_norm))
 			tr_gpt_update(&r->model, lr, (float)c->beta1, (float)c->beta2, (float)c->eps, (float)c->weight_decay,
 				      factor);
 		else
 			tr_log(c, "step %ld: gradients overflowed at loss scale %g: step skipped, scale now %g\n", step + 1,
-			       2.0 * r->scaler.scale, (double)r->scaler.scale);
+			       (double)scale_used, (double)r->scaler.scale);
 		be->vt->phase_end(be, KN_PHASE_OPTIMIZER);
 		if ((rc = kn_sync(be)))
 			return rc;

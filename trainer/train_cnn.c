@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "data_loader/dataset.h"
 #include "data_loader/loader.h"
@@ -59,6 +60,10 @@ int tr_cnn_open_data(struct dl_dataset *ds, const char *data, uint64_t seed)
 	int plain = dl_spec_parse(data, &parsed) == KN_OK && parsed.source == DL_SRC_TEXT && strcmp(data, "fortunes") != 0 &&
 		    strncmp(data, "text:", 5) != 0;
 	snprintf(spec, sizeof spec, "%s%s", plain ? "fashion-mnist:" : "", data);
+	struct stat st;
+	if (plain && stat(data, &st) == 0 && !S_ISDIR(st.st_mode))
+		return kn_error(KN_EDATA, "cnn data '%s' is a file: give a directory of IDX files (train-* and t10k-*) "
+					  "or idx:IMAGES,LABELS[,VAL_IMAGES,VAL_LABELS]", data);
 	return dl_dataset_open(ds, spec, 0, seed);
 }
 
