@@ -94,3 +94,10 @@ void kn_host_free(struct kn_backend *be, void *ptr)
 }
 
 int kn_sync(struct kn_backend *be) { return be->vt->sync(be); }
+
+void kn_sample_driver_memory(struct kn_backend *be)
+{
+	size_t used, total;
+	if (be->vt->mem_info && be->vt->mem_info(be, &used, &total) == KN_OK && used > be->mem_peak_driver_bytes)
+		be->mem_peak_driver_bytes = used;
+}

@@ -184,6 +184,7 @@ struct kn_backend {
 	size_t mem_in_use_bytes;
 	size_t mem_peak_bytes;
 	size_t pinned_bytes;         /* host bytes allocated through host_alloc that are pinned */
+	size_t mem_peak_driver_bytes; /* largest driver-reported use seen by kn_sample_driver_memory; 0 = none */
 	void *impl;
 };
 
@@ -216,6 +217,8 @@ void kn_free(struct kn_backend *be, void *ptr, size_t bytes);
 int kn_host_alloc(struct kn_backend *be, void **ptr, size_t bytes);
 void kn_host_free(struct kn_backend *be, void *ptr);
 int kn_sync(struct kn_backend *be);
+/* Samples the driver's view of device memory into mem_peak_driver_bytes (no-op without one). */
+void kn_sample_driver_memory(struct kn_backend *be);
 
 /* Human-readable byte count ("1.5 GiB") into buf. */
 const char *kn_fmt_bytes(char *buf, size_t n, double bytes);

@@ -28,7 +28,6 @@ struct run {
 	struct dl_loader train_ld, val_ld;
 	struct tr_gpt model;
 	struct tr_loss_scaler scaler;
-	size_t driver_peak_bytes;
 	double *step_ms;
 	double *wait_ms;
 	double phase_sum_ms[KN_PHASE_COUNT];
@@ -75,6 +74,7 @@ void tr_finish_step(struct kn_backend *be, const struct tr_config *c, long step,
 	double ph[KN_PHASE_COUNT];
 	step_ms[step] = tr_now_ms() - t0_ms;
 	be->vt->phase_read(be, ph);
+	kn_sample_driver_memory(be);
 	if (step >= c->warmup_steps)
 		for (int p = 0; p < KN_PHASE_COUNT; p++)
 			phase_sum_ms[p] += ph[p];
@@ -208,9 +208,6 @@ static int train_steps(struct run *r)
 		if ((rc = kn_sync(be)))
 			return rc;
 		tr_finish_step(be, c, step, t0, r->step_ms, r->phase_sum_ms);
-		size_t used, total;
-		if (be->vt->mem_info && be->vt->mem_info(be, &used, &total) == KN_OK && used > r->driver_peak_bytes)
-			r->driver_peak_bytes = used;
 		r->steps_done = step + 1;
 		if (c->log_every && (step % c->log_every == 0 || step == r->steps - 1))
 			tr_log(c, "step %5ld/%ld | loss %.4f | lr %.2e | norm %6.3f | %8.2f ms | %9.0f tok/s\n", step + 1,
@@ -305,8 +302,6 @@ static void summarise(struct run *r)
 	rec->loss_scale_skips = r->scaler.skips;
 	if (r->scaler.enabled)
 		cJSON_AddNumberToObject(rec->extra, "loss_scale_final", r->scaler.scale);
-	if (r->driver_peak_bytes)
-		rec->peak_device_bytes_driver = (double)r->driver_peak_bytes;
 }
 
 void tr_record_memory(struct rp_record *rec, const struct kn_backend *be)
@@ -314,6 +309,8 @@ void tr_record_memory(struct rp_record *rec, const struct kn_backend *be)
 	if (be->vt) { /* a backend that never opened measured nothing: null, not 0 */
 		rec->peak_device_bytes = (double)be->mem_peak_bytes;
 		rec->pinned_bytes = (double)be->pinned_bytes;
+		if (be->mem_peak_driver_bytes)
+			rec->peak_device_bytes_driver = (double)be->mem_peak_driver_bytes;
 	}
 	rec->peak_host_bytes = tr_peak_rss_bytes();
 }
