@@ -99,6 +99,7 @@ void tr_fill_versions(struct rp_record *rec)
 		cJSON_AddStringToObject(v, "cuda_runtime", cv.runtime);
 		cJSON_AddStringToObject(v, "cuda_driver", cv.driver);
 		cJSON_AddStringToObject(v, "cublas", cv.cublas);
+		cJSON_AddStringToObject(v, "cudnn", cv.cudnn);
 	}
 }
 

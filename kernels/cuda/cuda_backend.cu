@@ -59,6 +59,7 @@ extern "C" void kn_cuda_versions(struct kn_cuda_versions *v)
 		fmt_cuda_version(v->driver, sizeof v->driver, drv);
 	unsigned lt = (unsigned)cublasLtGetVersion() % 1000000u;
 	snprintf(v->cublas, sizeof v->cublas, "%u.%u.%u", lt / 10000, (lt / 100) % 100, lt % 100);
+	kn_cuda_cudnn_version(v->cudnn, sizeof v->cudnn);
 }
 
 int kn_cuda_fail(int status, const char *what, const char *detail, const char *file, int line)
@@ -235,6 +236,7 @@ static void cu_release(struct kn_backend *be)
 	if (kn_cuda.be != be)
 		return;
 	cudaStreamSynchronize(kn_cuda.stream);
+	kn_cuda_cnn_release();
 	/* the handles first: cuBLAS's workspace is lt_workspace */
 	if (kn_cuda.lt)
 		cublasLtDestroy(kn_cuda.lt);

@@ -80,6 +80,13 @@ static inline unsigned ceil_div(size_t a, size_t b) { return (unsigned)((a + b -
 /* forgets cached cuBLASLt algorithm choices (cuda_ops.cu; at each open) */
 void kn_cuda_ops_reset(void);
 
+/* the CNN ops (cuda_cnn.cu): fills o's image-model entries; no-op without cuDNN */
+template <typename T> void kn_cuda_add_cnn_ops(struct kn_ops *o);
+/* destroys cuDNN's handle and the convolution plans (at release) */
+void kn_cuda_cnn_release(void);
+/* "9.19.0", or "" without cuDNN */
+void kn_cuda_cudnn_version(char *buf, size_t n);
+
 /* the op tables, one per activation type (cuda_ops.cu) */
 extern const struct kn_ops kn_cuda_ops_f32;
 extern const struct kn_ops kn_cuda_ops_bf16;

@@ -764,7 +764,7 @@ template <typename T> static void master_to_compute(void *dst, const void *src, 
 
 template <typename T> static struct kn_ops make_ops()
 {
-	struct kn_ops o = {}; /* ops this backend lacks (the CNN's) stay NULL */
+	struct kn_ops o = {};
 	o.encoder_forward = encoder_forward<T>;
 	o.encoder_backward = encoder_backward<T>;
 	o.layernorm_forward = layernorm_forward<T>;
@@ -784,6 +784,7 @@ template <typename T> static struct kn_ops make_ops()
 	o.norm_squared = norm_squared<T>;
 	o.adamw = adamw<T>;
 	o.master_to_compute = master_to_compute<T>;
+	kn_cuda_add_cnn_ops<T>(&o);
 	return o;
 }
 
