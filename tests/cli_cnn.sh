@@ -54,6 +54,17 @@ fi
 "$AMPTUNE" train --model cnn --steps 3 --warmup-steps 0 --eval-images 0 --batch 32 --json --quiet >"$tmp/b.json" 2>/dev/null
 if [ "$(field "$tmp/a.json" loss_curve)" = "$(field "$tmp/b.json" loss_curve)" ] && [ -n "$(field "$tmp/a.json" loss_curve)" ]; then ok; else fail "same seed gave different loss curves"; fi
 
+# dynamic loss scaling (on by default for fp16 only) is exact in fp32: scaling by a power of two
+# and removing it again changes no bit, so the curve equals the unscaled one; the record says so
+"$AMPTUNE" train --model cnn --steps 3 --warmup-steps 0 --eval-images 0 --batch 32 --json --quiet \
+	--loss-scaling on --loss-scale-init 1024 >"$tmp/s.json" 2>/dev/null
+python3 - "$tmp/a.json" "$tmp/s.json" <<'PY' && ok || fail "loss scaling changed the fp32 cnn curve"
+import json, sys
+a, s = (json.loads(open(f).read()) for f in sys.argv[1:])
+assert s["status"] == "ok" and s["loss_curve"] == a["loss_curve"], (a["loss_curve"], s["loss_curve"])
+assert s["loss_scale_skips"] == 0 and s["loss_scale_final"] == 1024 and "loss_scale_final" not in a, s
+PY
+
 # adamw runs too, and resnet's parameter count matches --help
 expect 0 "adamw" -- --model cnn --optimizer adamw --steps 2 --warmup-steps 0 --eval-images 0 --batch 16
 "$AMPTUNE" train --model cnn --size resnet --steps 1 --warmup-steps 0 --eval-images 0 --batch 2 --json --quiet >"$tmp/r.json" 2>/dev/null
@@ -69,8 +80,6 @@ expect 64 "option '--size' expects tiny or resnet for --model cnn, got 'small'" 
 expect 64 "option '--optimizer sgd' is for --model cnn" -- --optimizer sgd
 expect 64 "option '--optimizer' expects adamw or sgd, got 'lion'" -- --model cnn --optimizer lion
 expect 64 "option '--seq' is for --model gpt" -- --model cnn --seq 5
-expect 64 "option '--loss-scaling' is for --model gpt; the cnn has no loss scaler" -- --model cnn --loss-scaling on
-expect 64 "option '--loss-scale-init' is for --model gpt; the cnn has no loss scaler" -- --model cnn --loss-scale-init 1024
 expect 64 "option '--eval-images' is for --model cnn" -- --eval-images 10
 expect 64 "option '--eval-batches' is for --model gpt" -- --model cnn --eval-batches 3
 expect 64 "option '--momentum' is for '--optimizer sgd'" -- --model cnn --optimizer adamw --momentum 0.5

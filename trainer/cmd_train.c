@@ -92,7 +92,7 @@ void cmd_train_usage(FILE *out)
 		"  --log-every N               log every N steps (default 10; 0 = no step log)\n"
 		"  --quiet                     no human log at all\n"
 		"  --json                      print the results record on stdout\n"
-		"  --loss-scaling auto|on|off  gpt: dynamic loss scaling (default auto: on for fp16 only): skip the\n"
+		"  --loss-scaling auto|on|off  dynamic loss scaling (default auto: on for fp16 only): skip the\n"
 		"                              step and halve the scale on inf/NaN gradients, double it after\n"
 		"                              1000 good steps; skips are the record's loss_scale_skips\n"
 		"  --loss-scale-init X         the first loss scale (default 65536; 1 .. 2^24)\n"
@@ -168,7 +168,7 @@ static int parse_args(int argc, char **argv, struct tr_config *c)
 {
 	int opt, have_steps = 0, have_epochs = 0;
 	int have_lr = 0, have_wd = 0, have_data = 0, have_optimizer = 0, have_seq = 0, have_eval_batches = 0;
-	int have_eval_images = 0, have_momentum = 0, have_loss_scaling = 0, have_loss_scale_init = 0;
+	int have_eval_images = 0, have_momentum = 0;
 	long v;
 	double d;
 	opterr = 0;
@@ -252,11 +252,9 @@ static int parse_args(int argc, char **argv, struct tr_config *c)
 				c->loss_scaling = 0;
 			else
 				return kn_error(KN_EUSAGE, "option '--loss-scaling' expects auto, on or off, got '%s'", a);
-			have_loss_scaling = 1;
 			break;
 		case OPT_LOSS_SCALE_INIT:
 			rc = tr_parse_double("--loss-scale-init", a, 1, 16777216, &c->loss_scale_init);
-			have_loss_scale_init = 1;
 			break;
 		case OPT_ID:
 			if (!*a || strlen(a) >= sizeof c->id)
@@ -292,10 +290,6 @@ static int parse_args(int argc, char **argv, struct tr_config *c)
 			return kn_error(KN_EUSAGE, "option '--seq' is for --model gpt; cnn images are 28x28");
 		if (have_eval_batches)
 			return kn_error(KN_EUSAGE, "option '--eval-batches' is for --model gpt; use '--eval-images'");
-		/* train_cnn.c's step has no loss scaler: accepting these would record a setting never applied */
-		if (have_loss_scaling || have_loss_scale_init)
-			return kn_error(KN_EUSAGE, "option '%s' is for --model gpt; the cnn has no loss scaler",
-					have_loss_scaling ? "--loss-scaling" : "--loss-scale-init");
 		if (!have_data)
 			snprintf(c->data, sizeof c->data, "fashion-mnist");
 		if (!have_optimizer)

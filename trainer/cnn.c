@@ -277,6 +277,13 @@ int tr_cnn_init(struct tr_cnn *m, struct kn_backend *be, const struct tr_cnn_con
 	else if ((rc = kn_alloc(be, &m->params, np * ab)))
 		goto fail;
 	layout(m, NULL, NULL, &m->act_elems, &m->master_elems);
+	size_t img_bytes = (size_t)B * cfg->in_channels * cfg->height * cfg->width * sizeof(float);
+	if ((rc = kn_alloc(be, &m->act_block, m->act_elems * ab)) ||
+	    (rc = kn_alloc(be, &m->master_block, m->master_elems * mb)) || (rc = kn_alloc(be, &m->images_f32, img_bytes)) ||
+	    (rc = kn_alloc(be, (void **)&m->labels, (size_t)B * sizeof(int))))
+		goto fail;
+	/* last, so a backend that picks convolution algorithms by the memory left
+	 * (cuDNN under --device-mem-limit) sees everything else already taken */
 	for (int i = 0; i < m->nunits; i++) {
 		struct kn_conv_shape s = m->units[i].shape;
 		s.N = B;
@@ -284,11 +291,7 @@ int tr_cnn_init(struct tr_cnn *m, struct kn_backend *be, const struct tr_cnn_con
 		if (w > m->work_bytes)
 			m->work_bytes = w;
 	}
-	size_t img_bytes = (size_t)B * cfg->in_channels * cfg->height * cfg->width * sizeof(float);
-	if ((rc = kn_alloc(be, &m->act_block, m->act_elems * ab)) ||
-	    (rc = kn_alloc(be, &m->master_block, m->master_elems * mb)) ||
-	    (rc = kn_alloc(be, &m->work, m->work_bytes)) || (rc = kn_alloc(be, &m->images_f32, img_bytes)) ||
-	    (rc = kn_alloc(be, (void **)&m->labels, (size_t)B * sizeof(int))))
+	if ((rc = kn_sync(be)) || (rc = kn_alloc(be, &m->work, m->work_bytes)))
 		goto fail;
 	layout(m, m->act_block, m->master_block, &m->act_elems, &m->master_elems);
 	be->ops->zero(m->m, np * mb / ab);
