@@ -274,19 +274,26 @@ static const struct kn_backend_vt cuda_vt = {
 	cu_download, cu_sync, cu_phase_begin, cu_phase_end, cu_phase_read, cu_release, cu_mem_info,
 };
 
-/* Dense peak FLOP/s for MFU, by GPU and precision: the datasheet numbers of
- * the H100/H200 SXM (bf16/fp16 989.4 T, tf32 494.7 T, fp32 66.9 T); 0 (MFU
- * not reported) for GPUs not listed. */
+/* Dense (not sparse) peak FLOP/s for MFU, from NVIDIA's datasheets, by the
+ * name the driver reports and precision; 0 (MFU not reported) for GPUs not
+ * listed. The PCIe and NVL boards run lower clocks/power than the SXM ones. */
+static const struct {
+	const char *name; /* matched as a substring; more specific names first */
+	double half, tf32, fp32;
+} peaks[] = {
+	{ "H100 PCIe", 756.0e12, 378.0e12, 51.2e12 },
+	{ "H100 NVL", 835.5e12, 417.5e12, 60.0e12 },
+	{ "H200 NVL", 835.5e12, 417.5e12, 60.0e12 },
+	{ "H100", 989.4e12, 494.7e12, 66.9e12 }, /* SXM5: "H100 80GB HBM3" */
+	{ "H200", 989.4e12, 494.7e12, 66.9e12 }, /* SXM */
+};
+
 static double peak_flops(const char *name, enum kn_precision p)
 {
-	if (!strstr(name, "H100") && !strstr(name, "H200"))
-		return 0;
-	switch (p) {
-	case KN_BF16:
-	case KN_FP16: return 989.4e12;
-	case KN_TF32: return 494.7e12;
-	default: return 66.9e12;
-	}
+	for (size_t i = 0; i < sizeof peaks / sizeof *peaks; i++)
+		if (strstr(name, peaks[i].name))
+			return p == KN_BF16 || p == KN_FP16 ? peaks[i].half : p == KN_TF32 ? peaks[i].tf32 : peaks[i].fp32;
+	return 0;
 }
 
 extern "C" int kn_cuda_open(struct kn_backend *be, enum kn_precision precision)
