@@ -95,6 +95,16 @@ void kn_host_free(struct kn_backend *be, void *ptr)
 
 int kn_sync(struct kn_backend *be) { return be->vt->sync(be); }
 
+int kn_copy_h2d_async(struct kn_backend *be, void *dst, const void *src, size_t bytes, int slot)
+{
+	return be->vt->copy_h2d_async ? be->vt->copy_h2d_async(be, dst, src, bytes, slot)
+				      : be->vt->copy_h2d(be, dst, src, bytes);
+}
+
+int kn_copy_wait(struct kn_backend *be, int slot) { return be->vt->copy_wait ? be->vt->copy_wait(be, slot) : KN_OK; }
+
+int kn_copy_done(struct kn_backend *be, int slot) { return be->vt->copy_done ? be->vt->copy_done(be, slot) : KN_OK; }
+
 void kn_sample_driver_memory(struct kn_backend *be)
 {
 	size_t used, total;

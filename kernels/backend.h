@@ -168,6 +168,10 @@ struct kn_backend_vt {
 	void (*release)(struct kn_backend *be);
 	/* optional: the driver's view of device memory in use (NULL where there is none) */
 	int (*mem_info)(struct kn_backend *be, size_t *used_bytes, size_t *total_bytes);
+	/* optional (see kn_copy_h2d_async): copies on a copy stream, two slots of events */
+	int (*copy_h2d_async)(struct kn_backend *be, void *dst, const void *src, size_t bytes, int slot);
+	int (*copy_wait)(struct kn_backend *be, int slot);
+	int (*copy_done)(struct kn_backend *be, int slot);
 };
 
 struct kn_backend {
@@ -217,6 +221,19 @@ void kn_free(struct kn_backend *be, void *ptr, size_t bytes);
 int kn_host_alloc(struct kn_backend *be, void **ptr, size_t bytes);
 void kn_host_free(struct kn_backend *be, void *ptr);
 int kn_sync(struct kn_backend *be);
+/*
+ * Input copies that overlap compute. kn_copy_h2d_async() starts a copy on the
+ * backend's copy stream, tagged with `slot` (0 or 1; a double buffer); the
+ * ops run after kn_copy_wait(slot) see it (the compute stream waits for it
+ * on the device, the host does not); kn_copy_done(slot) blocks the host until
+ * the slot's copies have finished, after which `src` may be reused. src
+ * should be kn_host_alloc() memory (pinned on CUDA). Backends without a copy
+ * stream copy at once in kn_copy_h2d_async and the waits do nothing. The
+ * KN_PHASE_H2D timer measures these copies on the copy stream.
+ */
+int kn_copy_h2d_async(struct kn_backend *be, void *dst, const void *src, size_t bytes, int slot);
+int kn_copy_wait(struct kn_backend *be, int slot);
+int kn_copy_done(struct kn_backend *be, int slot);
 /* Samples the driver's view of device memory into mem_peak_driver_bytes (no-op without one). */
 void kn_sample_driver_memory(struct kn_backend *be);
 

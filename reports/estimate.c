@@ -52,7 +52,7 @@ static double transformer_activations(const struct rp_est_input *in, const struc
 {
 	double B = in->batch, T = e->seq, C = e->d_model, L = e->layers, NH = e->heads, V = e->vocab;
 	double BT = B * T, att = B * NH * T * T, ab = act_bytes(in);
-	double tokens = 2 * BT * 4; /* inputs and targets, int32 */
+	double tokens = 4 * BT * 4; /* inputs and targets, int32, in two input slots */
 	if (in->mode == RP_EST_INFER) {
 		/* one layer's activations live at a time, the KV cache for every layer, logits for every position */
 		double kv = 2 * L * BT * C;

@@ -209,6 +209,12 @@ static void layout(struct tr_cnn *m, char *act, char *mst, size_t *act_elems, si
 	*mst_elems = s;
 }
 
+/* one input slot: B float images, then B int labels */
+static size_t slot_bytes(const struct tr_cnn_config *cfg, int B)
+{
+	return (size_t)B * cfg->in_channels * cfg->height * cfg->width * sizeof(float) + (size_t)B * sizeof(int);
+}
+
 int tr_cnn_memory(const struct tr_cnn_config *cfg, int B, enum tr_optimizer optimizer, size_t act_bytes,
 		  size_t master_bytes, struct tr_cnn_memory *mem)
 {
@@ -241,8 +247,7 @@ int tr_cnn_memory(const struct tr_cnn_config *cfg, int B, enum tr_optimizer opti
 	}
 	mem->params = m->num_params;
 	mem->stats_bytes = m->num_stats * master_bytes;
-	mem->activation_bytes = m->act_elems * act_bytes + m->master_elems * master_bytes +
-				(size_t)B * cfg->in_channels * cfg->height * cfg->width * sizeof(float) + (size_t)B * sizeof(int);
+	mem->activation_bytes = m->act_elems * act_bytes + m->master_elems * master_bytes + 2 * slot_bytes(cfg, B);
 	mem->workspace_bytes = work;
 	free(m);
 	return KN_OK;
@@ -277,10 +282,9 @@ int tr_cnn_init(struct tr_cnn *m, struct kn_backend *be, const struct tr_cnn_con
 	else if ((rc = kn_alloc(be, &m->params, np * ab)))
 		goto fail;
 	layout(m, NULL, NULL, &m->act_elems, &m->master_elems);
-	size_t img_bytes = (size_t)B * cfg->in_channels * cfg->height * cfg->width * sizeof(float);
 	if ((rc = kn_alloc(be, &m->act_block, m->act_elems * ab)) ||
-	    (rc = kn_alloc(be, &m->master_block, m->master_elems * mb)) || (rc = kn_alloc(be, &m->images_f32, img_bytes)) ||
-	    (rc = kn_alloc(be, (void **)&m->labels, (size_t)B * sizeof(int))))
+	    (rc = kn_alloc(be, &m->master_block, m->master_elems * mb)) ||
+	    (rc = kn_alloc(be, &m->inputs_block, 2 * slot_bytes(cfg, B))))
 		goto fail;
 	/* last, so a backend that picks convolution algorithms by the memory left
 	 * (cuDNN under --device-mem-limit) sees everything else already taken */
@@ -321,12 +325,22 @@ void tr_cnn_release(struct tr_cnn *m)
 	kn_free(be, m->act_block, m->act_elems * ab);
 	kn_free(be, m->master_block, m->master_elems * mb);
 	kn_free(be, m->work, m->work_bytes);
-	kn_free(be, m->images_f32, (size_t)m->B * m->cfg.in_channels * m->cfg.height * m->cfg.width * sizeof(float));
-	kn_free(be, m->labels, (size_t)m->B * sizeof(int));
+	kn_free(be, m->inputs_block, 2 * slot_bytes(&m->cfg, m->B));
 	memset(m, 0, sizeof *m);
 }
 
-int tr_cnn_upload_batch(struct tr_cnn *m, const float *images, const int *labels, int n)
+static float *slot_images(const struct tr_cnn *m, int slot)
+{
+	return (float *)((char *)m->inputs_block + (size_t)(slot & 1) * slot_bytes(&m->cfg, m->B));
+}
+
+static int *slot_labels(const struct tr_cnn *m, int slot)
+{
+	const struct tr_cnn_config *c = &m->cfg;
+	return (int *)(slot_images(m, slot) + (size_t)m->B * c->in_channels * c->height * c->width);
+}
+
+int tr_cnn_stage_batch(struct tr_cnn *m, int slot, const float *images, const int *labels, int n)
 {
 	const struct tr_cnn_config *c = &m->cfg;
 	if (n < 1 || n > m->B)
@@ -334,15 +348,33 @@ int tr_cnn_upload_batch(struct tr_cnn *m, const float *images, const int *labels
 	for (int i = 0; i < n; i++)
 		if (labels[i] < 0 || labels[i] >= c->classes)
 			return kn_error(KN_EDATA, "label %d of image %d is outside 0..%d", labels[i], i, c->classes - 1);
-	struct kn_backend *be = m->be;
-	int rc;
-	if ((rc = be->vt->copy_h2d(be, m->images_f32, images,
-				   (size_t)n * c->in_channels * c->height * c->width * sizeof(float))) ||
-	    (rc = be->vt->copy_h2d(be, m->labels, labels, (size_t)n * sizeof(int))))
+	int rc = kn_copy_h2d_async(m->be, slot_images(m, slot), images,
+				   (size_t)n * c->in_channels * c->height * c->width * sizeof(float), slot);
+	if (rc == KN_OK)
+		rc = kn_copy_h2d_async(m->be, slot_labels(m, slot), labels, (size_t)n * sizeof(int), slot);
+	m->slot_n[slot & 1] = rc == KN_OK ? n : 0;
+	return rc;
+}
+
+int tr_cnn_use_batch(struct tr_cnn *m, int slot)
+{
+	const struct tr_cnn_config *c = &m->cfg;
+	int n = m->slot_n[slot & 1], rc;
+	if (n < 1)
+		return kn_error(KN_EUSAGE, "cnn input slot %d used before a batch was staged in it", slot & 1);
+	m->images_f32 = slot_images(m, slot);
+	m->labels = slot_labels(m, slot);
+	if ((rc = kn_copy_wait(m->be, slot)))
 		return rc;
-	be->ops->image_to_nhwc(m->images, m->images_f32, n, c->in_channels, c->height, c->width);
+	m->be->ops->image_to_nhwc(m->images, m->images_f32, n, c->in_channels, c->height, c->width);
 	m->n = n;
 	return KN_OK;
+}
+
+int tr_cnn_upload_batch(struct tr_cnn *m, const float *images, const int *labels, int n)
+{
+	int rc = tr_cnn_stage_batch(m, 0, images, labels, n);
+	return rc ? rc : tr_cnn_use_batch(m, 0);
 }
 
 static const void *unit_input(const struct tr_cnn *m, const struct tr_cnn_unit *u)

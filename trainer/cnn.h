@@ -72,9 +72,11 @@ struct tr_cnn {
 	size_t num_params, fcw_off, fcb_off, num_stats;
 	void *master, *params, *grads, *m, *v;   /* v is NULL for SGD (m is its velocity) */
 	void *stats;                             /* master-typed running means and variances */
-	void *images_f32;                        /* device float [B, C, H, W] staging */
+	void *inputs_block;                      /* device: two input slots, each images then labels */
+	int slot_n[2];                           /* images staged in each slot */
+	void *images_f32;                        /* device float [B, C, H, W]: the slot in use */
 	void *images;                            /* act-typed NHWC [B, H, W, C] */
-	int *labels;                             /* device [B] */
+	int *labels;                             /* device [B]: the slot in use */
 	void *pooled, *logits, *dpooled;         /* [B, C_last], [B, classes], [B, C_last] */
 	void *losses;                            /* master-typed [B] */
 	void *dbuf[4];                           /* activation gradients, max map size each */
@@ -101,8 +103,13 @@ int tr_cnn_init(struct tr_cnn *m, struct kn_backend *be, const struct tr_cnn_con
 		enum tr_optimizer optimizer, uint64_t seed);
 void tr_cnn_release(struct tr_cnn *m);
 
-/* Copies n <= B host images (float [n, C, H, W], the loader's layout) and
- * labels (int [n], each in [0, classes)) to the device. */
+/* Input slots, a double buffer as for the GPT (see tr_gpt_stage_batch): stage
+ * starts copying n <= B host images (float [n, C, H, W], the loader's layout)
+ * and labels (int [n], each in [0, classes): checked here) into slot 0 or 1;
+ * use makes the next forward read that slot (converting it to NHWC). */
+int tr_cnn_stage_batch(struct tr_cnn *m, int slot, const float *images, const int *labels, int n);
+int tr_cnn_use_batch(struct tr_cnn *m, int slot);
+/* stage into slot 0 and use it */
 int tr_cnn_upload_batch(struct tr_cnn *m, const float *images, const int *labels, int n);
 /* Forward over the uploaded n images: train != 0 uses batch statistics and
  * moves the BN running statistics; train == 0 uses the running statistics.

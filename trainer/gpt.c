@@ -168,9 +168,10 @@ int tr_gpt_init(struct tr_gpt *m, struct kn_backend *be, const struct tr_gpt_con
 	if ((rc = kn_alloc(be, &m->act_block, act.elems * act.es)) ||
 	    (rc = kn_alloc(be, &m->master_block, mst.elems * mst.es)) ||
 	    (rc = kn_alloc(be, &m->grad_block, grd.elems * grd.es)) ||
-	    (rc = kn_alloc(be, (void **)&m->tokens, (size_t)B * T * sizeof(int))) ||
-	    (rc = kn_alloc(be, (void **)&m->targets, (size_t)B * T * sizeof(int))))
+	    (rc = kn_alloc(be, (void **)&m->inputs_block, 4 * (size_t)B * T * sizeof(int))))
 		goto fail;
+	m->tokens = m->inputs_block;
+	m->targets = m->inputs_block + (size_t)B * T;
 	act = (struct carve){ m->act_block, 0, be->act_bytes };
 	mst = (struct carve){ m->master_block, 0, be->master_bytes };
 	grd = (struct carve){ m->grad_block, 0, be->act_bytes };
@@ -200,16 +201,32 @@ void tr_gpt_release(struct tr_gpt *m)
 	kn_free(be, m->act_block, m->act_elems * be->act_bytes);
 	kn_free(be, m->master_block, m->master_elems * be->master_bytes);
 	kn_free(be, m->grad_block, m->grad_elems * be->act_bytes);
-	kn_free(be, m->tokens, BT * sizeof(int));
-	kn_free(be, m->targets, BT * sizeof(int));
+	kn_free(be, m->inputs_block, 4 * BT * sizeof(int));
 	memset(m, 0, sizeof *m);
+}
+
+/* slot s holds tokens at [2 s BT, (2 s + 1) BT) and targets after them */
+static int *slot_tokens(const struct tr_gpt *m, int slot) { return m->inputs_block + (size_t)2 * (slot & 1) * m->B * m->T; }
+
+int tr_gpt_stage_batch(struct tr_gpt *m, int slot, const int *inputs, const int *targets)
+{
+	size_t BT = (size_t)m->B * m->T;
+	int *dst = slot_tokens(m, slot);
+	int rc = kn_copy_h2d_async(m->be, dst, inputs, BT * sizeof(int), slot);
+	return rc ? rc : kn_copy_h2d_async(m->be, dst + BT, targets, BT * sizeof(int), slot);
+}
+
+int tr_gpt_use_batch(struct tr_gpt *m, int slot)
+{
+	m->tokens = slot_tokens(m, slot);
+	m->targets = m->tokens + (size_t)m->B * m->T;
+	return kn_copy_wait(m->be, slot);
 }
 
 int tr_gpt_upload_batch(struct tr_gpt *m, const int *inputs, const int *targets)
 {
-	size_t bytes = (size_t)m->B * m->T * sizeof(int);
-	int rc = m->be->vt->copy_h2d(m->be, m->tokens, inputs, bytes);
-	return rc ? rc : m->be->vt->copy_h2d(m->be, m->targets, targets, bytes);
+	int rc = tr_gpt_stage_batch(m, 0, inputs, targets);
+	return rc ? rc : tr_gpt_use_batch(m, 0);
 }
 
 #define AT(p, off, es) ((void *)((char *)(p) + (size_t)(off) * (es)))

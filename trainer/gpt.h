@@ -62,7 +62,8 @@ struct tr_gpt {
 	struct tr_gpt_grads g;
 	void *act_block, *master_block, *grad_block;
 	size_t act_elems, master_elems, grad_elems;
-	int *tokens, *targets;                    /* device [B*T] */
+	int *tokens, *targets;                    /* device [B*T]: the input slot in use */
+	int *inputs_block;                        /* device: two input slots of tokens and targets */
 	int adam_step;
 };
 
@@ -70,7 +71,13 @@ struct tr_gpt {
 int tr_gpt_init(struct tr_gpt *m, struct kn_backend *be, const struct tr_gpt_config *cfg, int B, int T, uint64_t seed);
 void tr_gpt_release(struct tr_gpt *m);
 
-/* Copies a host batch (int32 [B*T] each) into the model's device buffers. */
+/* Input slots (a double buffer, so one batch's copy overlaps the step before):
+ * stage starts copying a host batch (int32 [B*T] each, kn_host_alloc memory
+ * for the copy to be asynchronous) into slot 0 or 1 (kn_copy_h2d_async);
+ * use makes the next ops read that slot. */
+int tr_gpt_stage_batch(struct tr_gpt *m, int slot, const int *inputs, const int *targets);
+int tr_gpt_use_batch(struct tr_gpt *m, int slot);
+/* stage into slot 0 and use it */
 int tr_gpt_upload_batch(struct tr_gpt *m, const int *inputs, const int *targets);
 /* Forward over the uploaded batch of B x T (T <= the sized T); returns the mean
  * loss via *loss (synchronises). */

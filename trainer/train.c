@@ -157,30 +157,32 @@ static int setup(struct run *r)
 	return KN_OK;
 }
 
+static int stage_batch(void *model, int slot, const struct dl_batch *b)
+{
+	return tr_gpt_stage_batch(model, slot, b->inputs, b->targets);
+}
+
 static int train_steps(struct run *r)
 {
 	const struct tr_config *c = r->cfg;
 	struct kn_backend *be = &r->be;
 	long lr_warmup = c->lr_warmup >= 0 ? c->lr_warmup : r->steps / 10;
 	double tokens = (double)r->B * r->T;
+	struct tr_feed feed = { be, &r->train_ld, stage_batch, &r->model };
 	int rc;
 	for (long step = 0; step < r->steps; step++) {
 		if (tr_stop_signal)
 			return kn_error(KN_EINTR, "interrupted by signal %d after %ld of %ld steps", tr_stop_signal, step,
 					r->steps);
 		double t0 = tr_now_ms();
-		struct dl_batch batch;
-		double w0 = tr_now_ms();
-		if ((rc = dl_loader_next(&r->train_ld, &batch)))
+		int slot;
+		if ((rc = tr_feed_step(&feed, step, r->steps, &r->wait_ms[step], &slot)))
 			return rc;
-		r->wait_ms[step] = tr_now_ms() - w0;
 		char starving[600];
 		if (dl_loader_starvation(&r->train_ld, c->warmup_steps, starving, sizeof starving))
 			tr_log(c, "warning: %s\n", starving);
-		be->vt->phase_begin(be, KN_PHASE_H2D);
-		if ((rc = tr_gpt_upload_batch(&r->model, batch.inputs, batch.targets)))
+		if ((rc = tr_gpt_use_batch(&r->model, slot)))
 			return rc;
-		be->vt->phase_end(be, KN_PHASE_H2D);
 		double loss;
 		be->vt->phase_begin(be, KN_PHASE_FORWARD);
 		if ((rc = tr_gpt_forward(&r->model, r->T, &loss)))
@@ -239,6 +241,32 @@ static int evaluate(struct run *r)
 	cJSON_AddNumberToObject(r->rec->extra, "eval_batches", (double)n);
 	tr_log(c, "eval: loss %.4f over %ld validation batches\n", r->rec->eval_loss, n);
 	return KN_OK;
+}
+
+static int feed_stage(struct tr_feed *f, int slot, double *wait_ms)
+{
+	struct dl_batch batch;
+	double t0 = tr_now_ms();
+	int rc = dl_loader_next(f->ld, &batch);
+	*wait_ms += tr_now_ms() - t0;
+	if (rc)
+		return rc;
+	f->be->vt->phase_begin(f->be, KN_PHASE_H2D);
+	rc = f->stage(f->model, slot, &batch);
+	f->be->vt->phase_end(f->be, KN_PHASE_H2D);
+	return rc;
+}
+
+int tr_feed_step(struct tr_feed *f, long step, long steps, double *wait_ms, int *slot)
+{
+	int rc = KN_OK;
+	*wait_ms = 0;
+	*slot = (int)(step & 1);
+	if (step == 0 && (rc = feed_stage(f, 0, wait_ms)))
+		return rc;
+	if (step + 1 < steps && (rc = kn_copy_done(f->be, *slot)) == KN_OK)
+		rc = feed_stage(f, !*slot, wait_ms);
+	return rc;
 }
 
 void tr_summarise_steps(struct rp_record *rec, const struct tr_config *c, const double *step_ms, const double *wait_ms,

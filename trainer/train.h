@@ -48,6 +48,23 @@ int tr_record_step_loss(struct rp_record *rec, long step, long steps, double los
  * phase times added to phase_sum_ms[KN_PHASE_COUNT] once past the warm-up. */
 void tr_finish_step(struct kn_backend *be, const struct tr_config *c, long step, double t0_ms, double *step_ms,
 		    double *phase_sum_ms);
+/* The double-buffered input of a training loop (see tr_gpt_stage_batch):
+ * while step k computes, batch k+1 is taken from the loader and its copy to
+ * the device runs on the copy stream. `stage` starts the copy of a loader
+ * batch into input slot 0 or 1 of `model`. */
+struct dl_loader;
+struct dl_batch;
+struct tr_feed {
+	struct kn_backend *be;
+	struct dl_loader *ld;
+	int (*stage)(void *model, int slot, const struct dl_batch *b);
+	void *model;
+};
+/* Before step `step` of `steps`: stages batch `step` if it is the first, then
+ * batch step+1 if there is one (after batch step's copy has left the loader's
+ * slot, which the next dl_loader_next gives back); the time blocked on the
+ * loader goes to *wait_ms; *slot receives the slot that holds batch `step`. */
+int tr_feed_step(struct tr_feed *f, long step, long steps, double *wait_ms, int *slot);
 /* id (unless set), status, message and finish time. */
 void tr_finish_record(const struct tr_config *cfg, struct rp_record *rec, int rc);
 

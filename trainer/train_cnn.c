@@ -111,11 +111,17 @@ static int setup(struct cnn_run *r)
 	return KN_OK;
 }
 
+static int stage_batch(void *model, int slot, const struct dl_batch *b)
+{
+	return tr_cnn_stage_batch(model, slot, b->images, b->labels, b->B);
+}
+
 static int train_steps(struct cnn_run *r)
 {
 	const struct tr_config *c = r->cfg;
 	struct kn_backend *be = &r->be;
 	long lr_warmup = c->lr_warmup >= 0 ? c->lr_warmup : r->steps / 10;
+	struct tr_feed feed = { be, &r->train_ld, stage_batch, &r->model };
 	int rc;
 	for (long step = 0; step < r->steps; step++) {
 		if (tr_stop_signal)
@@ -123,18 +129,15 @@ static int train_steps(struct cnn_run *r)
 					r->steps);
 		double t0 = tr_now_ms(), loss;
 		long correct;
-		struct dl_batch batch;
-		if ((rc = dl_loader_next(&r->train_ld, &batch)))
+		int slot;
+		if ((rc = tr_feed_step(&feed, step, r->steps, &r->wait_ms[step], &slot)))
 			return rc;
-		r->wait_ms[step] = tr_now_ms() - t0;
 		char starving[600];
 		if (dl_loader_starvation(&r->train_ld, c->warmup_steps, starving, sizeof starving))
 			tr_log(c, "warning: %s\n", starving);
-		be->vt->phase_begin(be, KN_PHASE_H2D);
-		if ((rc = tr_cnn_upload_batch(&r->model, batch.images, batch.labels, r->B)))
-			return rc;
-		be->vt->phase_end(be, KN_PHASE_H2D);
 		be->vt->phase_begin(be, KN_PHASE_FORWARD);
+		if ((rc = tr_cnn_use_batch(&r->model, slot)))
+			return rc;
 		if ((rc = tr_cnn_forward(&r->model, 1, &loss, &correct)))
 			return rc;
 		be->vt->phase_end(be, KN_PHASE_FORWARD);

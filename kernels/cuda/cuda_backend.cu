@@ -2,7 +2,8 @@
  * kernels/cuda — the CUDA backend's entry points (extern "C"; the rest of the
  * project never includes CUDA headers): device probing and versions, memory
  * through cudaMalloc with the backend's accounting, pinned host memory, copies
- * on the compute stream, phase timers from CUDA events, and the op tables of
+ * (input batches on a copy stream that overlaps compute, the rest on the
+ * compute stream), phase timers from CUDA events, and the op tables of
  * cuda_ops.cu for fp32/tf32 (float), bf16 and fp16 activations with fp32
  * master weights and optimizer state.
  *
@@ -132,6 +133,25 @@ static int cu_copy_h2d(struct kn_backend *be, void *dst, const void *src, size_t
 	return kn_cuda.status;
 }
 
+static int cu_copy_h2d_async(struct kn_backend *be, void *dst, const void *src, size_t bytes, int slot)
+{
+	CUDA_OK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, kn_cuda.copy_stream));
+	CUDA_OK(cudaEventRecord(kn_cuda.copy_ev[slot & 1], kn_cuda.copy_stream));
+	return kn_cuda.status;
+}
+
+static int cu_copy_wait(struct kn_backend *be, int slot)
+{
+	CUDA_OK(cudaStreamWaitEvent(kn_cuda.stream, kn_cuda.copy_ev[slot & 1], 0));
+	return kn_cuda.status;
+}
+
+static int cu_copy_done(struct kn_backend *be, int slot)
+{
+	CUDA_OK(cudaEventSynchronize(kn_cuda.copy_ev[slot & 1]));
+	return kn_cuda.status;
+}
+
 static int cu_copy_d2h(struct kn_backend *be, void *dst, const void *src, size_t bytes)
 {
 	CUDA_OK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, kn_cuda.stream));
@@ -203,16 +223,18 @@ static int cu_sync(struct kn_backend *be)
 	return kn_cuda.status;
 }
 
-/* ---- phase timers: events on the compute stream ---- */
+/* ---- phase timers: events on the compute stream; host-to-device on the copy stream ---- */
+
+static cudaStream_t phase_stream(enum kn_phase p) { return p == KN_PHASE_H2D ? kn_cuda.copy_stream : kn_cuda.stream; }
 
 static void cu_phase_begin(struct kn_backend *be, enum kn_phase p)
 {
-	CUDA_OK(cudaEventRecord(kn_cuda.ev[p][0], kn_cuda.stream));
+	CUDA_OK(cudaEventRecord(kn_cuda.ev[p][0], phase_stream(p)));
 }
 
 static void cu_phase_end(struct kn_backend *be, enum kn_phase p)
 {
-	CUDA_OK(cudaEventRecord(kn_cuda.ev[p][1], kn_cuda.stream));
+	CUDA_OK(cudaEventRecord(kn_cuda.ev[p][1], phase_stream(p)));
 	kn_cuda.ev_used[p] = 1;
 }
 
@@ -250,6 +272,13 @@ static void cu_release(struct kn_backend *be)
 		cudaEventDestroy(kn_cuda.ev[p][0]);
 		cudaEventDestroy(kn_cuda.ev[p][1]);
 	}
+	for (int i = 0; i < 2; i++)
+		if (kn_cuda.copy_ev[i])
+			cudaEventDestroy(kn_cuda.copy_ev[i]);
+	if (kn_cuda.copy_stream) {
+		cudaStreamSynchronize(kn_cuda.copy_stream);
+		cudaStreamDestroy(kn_cuda.copy_stream);
+	}
 	if (kn_cuda.stream)
 		cudaStreamDestroy(kn_cuda.stream);
 	memset(&kn_cuda, 0, sizeof kn_cuda);
@@ -272,6 +301,7 @@ static int cu_mem_info(struct kn_backend *be, size_t *used, size_t *total)
 static const struct kn_backend_vt cuda_vt = {
 	cu_dev_alloc, cu_dev_free, cu_host_alloc, cu_host_free, cu_copy_h2d, cu_copy_d2h, cu_upload,
 	cu_download, cu_sync, cu_phase_begin, cu_phase_end, cu_phase_read, cu_release, cu_mem_info,
+	cu_copy_h2d_async, cu_copy_wait, cu_copy_done,
 };
 
 /* Dense (not sparse) peak FLOP/s for MFU, from NVIDIA's datasheets, by the
@@ -325,6 +355,9 @@ extern "C" int kn_cuda_open(struct kn_backend *be, enum kn_precision precision)
 	kn_cuda.sm_count = prop.multiProcessorCount;
 	CUDA_OK(cudaSetDevice(0));
 	CUDA_OK(cudaStreamCreateWithFlags(&kn_cuda.stream, cudaStreamNonBlocking));
+	CUDA_OK(cudaStreamCreateWithFlags(&kn_cuda.copy_stream, cudaStreamNonBlocking));
+	for (int i = 0; i < 2; i++)
+		CUDA_OK(cudaEventCreateWithFlags(&kn_cuda.copy_ev[i], cudaEventDisableTiming));
 	BLAS_OK(cublasLtCreate(&kn_cuda.lt));
 	BLAS_OK(cublasCreate(&kn_cuda.blas));
 	BLAS_OK(cublasSetStream(kn_cuda.blas, kn_cuda.stream));

@@ -21,6 +21,8 @@
 struct kn_cuda_ctx {
 	struct kn_backend *be;
 	cudaStream_t stream;
+	cudaStream_t copy_stream;   /* host-to-device input copies, overlapping compute */
+	cudaEvent_t copy_ev[2];     /* the last copy of each input slot */
 	cublasLtHandle_t lt;
 	cublasHandle_t blas;
 	void *lt_workspace; /* also cuBLAS's workspace */
