@@ -95,6 +95,30 @@ void kn_host_free(struct kn_backend *be, void *ptr)
 
 int kn_sync(struct kn_backend *be) { return be->vt->sync(be); }
 
+void kn_matmul_gelu_forward(struct kn_backend *be, void *out, void *pre, const void *inp, const void *weight,
+			    const void *bias, int N, int C, int OC)
+{
+	const struct kn_ops *op = be->ops;
+	if (op->matmul_gelu_forward) {
+		op->matmul_gelu_forward(out, pre, inp, weight, bias, N, C, OC);
+		return;
+	}
+	op->matmul_forward(pre, inp, weight, bias, N, C, OC);
+	op->gelu_forward(out, pre, (size_t)N * OC);
+}
+
+void kn_matmul_backward_gelu(struct kn_backend *be, void *dpre, void *dweight, void *dbias, const void *dout,
+			     const void *inp, const void *weight, const void *pre, int N, int C, int OC)
+{
+	const struct kn_ops *op = be->ops;
+	if (op->matmul_backward_gelu) {
+		op->matmul_backward_gelu(dpre, dweight, dbias, dout, inp, weight, pre, N, C, OC);
+		return;
+	}
+	op->matmul_backward(dpre, dweight, dbias, dout, inp, weight, N, C, OC);
+	op->gelu_backward(dpre, pre, dpre, (size_t)N * C); /* elementwise: in place is safe */
+}
+
 int kn_copy_h2d_async(struct kn_backend *be, void *dst, const void *src, size_t bytes, int slot)
 {
 	return be->vt->copy_h2d_async ? be->vt->copy_h2d_async(be, dst, src, bytes, slot)

@@ -74,6 +74,16 @@ struct kn_ops {
 	/* dscratch is [B,NH,T,T] act-typed scratch */
 	void (*attention_backward)(void *dqkv, void *dscratch, const void *dout, const void *qkv, const void *att,
 				   int B, int T, int C, int NH);
+	/* Optional fusions of a linear layer with GELU (NULL: kn_matmul_gelu_forward
+	 * and kn_matmul_backward_gelu compose the ops above). Forward: pre[N,OC] =
+	 * inp @ weight^T + bias, out = gelu(pre), both overwritten. Backward of a
+	 * linear layer whose input was gelu(pre): dpre[N,C] = gelu'(pre) *
+	 * (dout @ weight), overwritten; dweight and dbias accumulate as in
+	 * matmul_backward (inp is that layer's input, gelu(pre)). */
+	void (*matmul_gelu_forward)(void *out, void *pre, const void *inp, const void *weight, const void *bias, int N,
+				    int C, int OC);
+	void (*matmul_backward_gelu)(void *dpre, void *dweight, void *dbias, const void *dout, const void *inp,
+				     const void *weight, const void *pre, int N, int C, int OC);
 	/* tanh-approximated GELU, as in GPT-2 */
 	void (*gelu_forward)(void *out, const void *inp, size_t n);
 	void (*gelu_backward)(void *dinp, const void *inp, const void *dout, size_t n);
@@ -221,6 +231,12 @@ void kn_free(struct kn_backend *be, void *ptr, size_t bytes);
 int kn_host_alloc(struct kn_backend *be, void **ptr, size_t bytes);
 void kn_host_free(struct kn_backend *be, void *ptr);
 int kn_sync(struct kn_backend *be);
+/* The linear+GELU pair through the backend's fused op, or composed (see kn_ops). */
+void kn_matmul_gelu_forward(struct kn_backend *be, void *out, void *pre, const void *inp, const void *weight,
+			    const void *bias, int N, int C, int OC);
+void kn_matmul_backward_gelu(struct kn_backend *be, void *dpre, void *dweight, void *dbias, const void *dout,
+			     const void *inp, const void *weight, const void *pre, int N, int C, int OC);
+
 /*
  * Input copies that overlap compute. kn_copy_h2d_async() starts a copy on the
  * backend's copy stream, tagged with `slot` (0 or 1; a double buffer); the

@@ -60,7 +60,7 @@ static double transformer_activations(const struct rp_est_input *in, const struc
 	}
 	double kept = BT * C + L * (16 * BT * C + att) + BT * C + BT * V + BT * C; /* encoded, layers, lnf, logits, proj */
 	double stats = (4 * L * BT + 3 * BT) * 4;                                    /* LayerNorm mean/rstd, losses */
-	double scratch = 14 * BT * C + att;                                          /* one layer's activation grads */
+	double scratch = 10 * BT * C + att;                                          /* one layer's activation grads */
 	return (kept + scratch) * ab + stats + tokens;
 }
 

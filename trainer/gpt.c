@@ -127,7 +127,6 @@ static void layout(struct tr_gpt *m, struct carve *act, struct carve *mst, struc
 	g->dqkv = take(grd, BT * 3 * C);
 	g->datty = take(grd, BT * C);
 	g->dfch = take(grd, BT * 4 * C);
-	g->dfch_gelu = take(grd, BT * 4 * C);
 	g->datt = take(grd, B * NH * T * T);
 }
 
@@ -258,8 +257,8 @@ int tr_gpt_forward(struct tr_gpt *m, int T, double *loss)
 		op->residual_forward(res2, residual, a->proj, (size_t)BT * C);
 		op->layernorm_forward(ln2, AT(a->ln2_mean, l * BT, me), AT(a->ln2_rstd, l * BT, me), res2,
 				      AT(p[LN2W], l * C, ae), AT(p[LN2B], l * C, ae), BT, C);
-		op->matmul_forward(fch, ln2, AT(p[FCW], (size_t)l * 4 * C * C, ae), AT(p[FCB], l * 4 * C, ae), BT, C, 4 * C);
-		op->gelu_forward(fchg, fch, (size_t)BT * 4 * C);
+		kn_matmul_gelu_forward(m->be, fchg, fch, ln2, AT(p[FCW], (size_t)l * 4 * C * C, ae), AT(p[FCB], l * 4 * C, ae),
+				       BT, C, 4 * C);
 		op->matmul_forward(a->proj, fchg, AT(p[FCPROJW], (size_t)l * C * 4 * C, ae), AT(p[FCPROJB], l * C, ae), BT,
 				   4 * C, C);
 		op->residual_forward(res3, res2, a->proj, (size_t)BT * C);
@@ -295,9 +294,8 @@ void tr_gpt_backward(struct tr_gpt *m, float loss_scale)
 		void *res2 = AT(a->residual2, (size_t)l * BT * C, ae), *ln2 = AT(a->ln2, (size_t)l * BT * C, ae);
 		void *fch = AT(a->fch, (size_t)l * BT * 4 * C, ae), *fchg = AT(a->fch_gelu, (size_t)l * BT * 4 * C, ae);
 		/* MLP branch: dres is d(residual3), which is also d(fcproj) */
-		op->matmul_backward(g->dfch_gelu, AT(d[FCPROJW], (size_t)l * C * 4 * C, ae), AT(d[FCPROJB], l * C, ae),
-				    g->dres, fchg, AT(p[FCPROJW], (size_t)l * C * 4 * C, ae), BT, 4 * C, C);
-		op->gelu_backward(g->dfch, fch, g->dfch_gelu, (size_t)BT * 4 * C);
+		kn_matmul_backward_gelu(m->be, g->dfch, AT(d[FCPROJW], (size_t)l * C * 4 * C, ae), AT(d[FCPROJB], l * C, ae),
+					g->dres, fchg, AT(p[FCPROJW], (size_t)l * C * 4 * C, ae), fch, BT, 4 * C, C);
 		op->matmul_backward(g->dln, AT(d[FCW], (size_t)l * 4 * C * C, ae), AT(d[FCB], l * 4 * C, ae), g->dfch, ln2,
 				    AT(p[FCW], (size_t)l * 4 * C * C, ae), BT, C, 4 * C);
 		op->layernorm_backward(g->dres, AT(d[LN2W], l * C, ae), AT(d[LN2B], l * C, ae), g->dln, res2,

@@ -46,7 +46,7 @@ struct tr_gpt_acts {
 
 struct tr_gpt_grads {
 	void *dres;      /* residual stream [B,T,C] */
-	void *dln, *dqkv, *datty, *dfch, *dfch_gelu, *datt; /* one layer's worth */
+	void *dln, *dqkv, *datty, *dfch, *datt; /* one layer's worth */
 };
 
 struct tr_gpt {

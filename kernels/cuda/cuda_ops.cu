@@ -276,9 +276,12 @@ static uint32_t ptr_align(const void *p)
  * GEMM takes on the GPU: its answers are kept per problem (a model has a few
  * dozen), keyed by everything the query sees. */
 struct lt_key {
-	int dt, ct, m, n, k, transa, transb, lda, ldb, ldd, fuse_bias;
-	uint32_t al_a, al_b, al_d;
+	int dt, ct, m, n, k, transa, transb, lda, ldb, ldd, fuse_bias, gelu;
+	uint32_t al_a, al_b, al_d, al_aux;
 };
+
+/* GELU epilogues: none; forward (D = gelu(AB + bias), aux = AB + bias); backward (D = gelu'(aux) * AB) */
+enum { LT_PLAIN, LT_GELU_AUX, LT_DGELU };
 #define LT_CACHE_SIZE 256
 static struct {
 	struct lt_key key;
@@ -304,7 +307,7 @@ static const cublasLtMatmulAlgo_t *lt_cache_find(const struct lt_key *key)
  */
 template <typename T>
 static void lt_matmul(void *D, const void *A, const void *B, const void *bias, int m, int n, int k, int transa, int transb,
-		      int lda, int ldb, int ldd, float alpha, float beta)
+		      int lda, int ldb, int ldd, float alpha, float beta, int gelu = LT_PLAIN, const void *aux = NULL)
 {
 	cudaDataType_t dt = cuda_type<T>::value;
 	cublasComputeType_t ct = kn_cuda.precision == KN_TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
@@ -316,13 +319,25 @@ static void lt_matmul(void *D, const void *A, const void *B, const void *bias, i
 	/* the epilogue is given only a 16-byte aligned bias (narrower ones are reported to fail);
 	 * any other is added by a separate kernel */
 	int fuse_bias = bias && ptr_align(bias) >= 16;
+	uint32_t al_aux = aux ? ptr_align(aux) : 0;
 	BLAS_OK(cublasLtMatmulDescCreate(&desc, ct, CUDA_R_32F));
 	BLAS_OK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
 	BLAS_OK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
-	if (fuse_bias) {
-		cublasLtEpilogue_t ep = CUBLASLT_EPILOGUE_BIAS;
+	if (fuse_bias || gelu != LT_PLAIN) {
+		/* the callers of the GELU modes guarantee a fusable bias (or none) and an aux ld divisible by 8 */
+		cublasLtEpilogue_t ep = gelu == LT_GELU_AUX ? (bias ? CUBLASLT_EPILOGUE_GELU_AUX_BIAS : CUBLASLT_EPILOGUE_GELU_AUX)
+				      : gelu == LT_DGELU  ? CUBLASLT_EPILOGUE_DGELU
+							  : CUBLASLT_EPILOGUE_BIAS;
 		BLAS_OK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &ep, sizeof ep));
-		BLAS_OK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
+		if (fuse_bias)
+			BLAS_OK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
+		if (gelu != LT_PLAIN) {
+			int64_t aux_ld = ldd;
+			BLAS_OK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, &aux,
+							       sizeof aux));
+			BLAS_OK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, &aux_ld,
+							       sizeof aux_ld));
+		}
 	}
 	BLAS_OK(cublasLtMatrixLayoutCreate(&la, dt, transa ? k : m, transa ? m : k, lda));
 	BLAS_OK(cublasLtMatrixLayoutCreate(&lb, dt, transb ? n : k, transb ? k : n, ldb));
@@ -330,8 +345,8 @@ static void lt_matmul(void *D, const void *A, const void *B, const void *bias, i
 	struct lt_key key;
 	memset(&key, 0, sizeof key); /* padding too: keys compare with memcmp */
 	key.dt = (int)dt, key.ct = (int)ct, key.m = m, key.n = n, key.k = k, key.transa = transa, key.transb = transb;
-	key.lda = lda, key.ldb = ldb, key.ldd = ldd, key.fuse_bias = fuse_bias;
-	key.al_a = al_a, key.al_b = al_b, key.al_d = al_d;
+	key.lda = lda, key.ldb = ldb, key.ldd = ldd, key.fuse_bias = fuse_bias, key.gelu = gelu;
+	key.al_a = al_a, key.al_b = al_b, key.al_d = al_d, key.al_aux = al_aux;
 	const cublasLtMatmulAlgo_t *algo = lt_cache_find(&key);
 	if (algo || kn_cuda.status)
 		goto run;
@@ -387,6 +402,17 @@ static void matmul_forward(void *out, const void *inp, const void *w, const void
 	lt_matmul<T>(out, w, inp, bias, OC, N, C, 1, 0, C, C, OC, 1.0f, 0.0f);
 }
 
+/* dW[OC,C] += dout^T inp; dbias[OC] += column sums of dout */
+template <typename T> static void weight_grads(void *dw, void *dbias, const void *dout, const void *inp, int N, int C, int OC)
+{
+	lt_matmul<T>(dw, inp, dout, NULL, C, OC, N, 0, 1, C, OC, C, 1.0f, 1.0f);
+	if (dbias) {
+		float *part = (float *)kn_cuda_scratch((size_t)COLSUM_CHUNKS * OC * sizeof(float));
+		if (part)
+			colsum_accumulate<T>((T *)dbias, (const T *)dout, NULL, NULL, NULL, N, OC, 0, part);
+	}
+}
+
 template <typename T>
 static void matmul_backward(void *dinp, void *dw, void *dbias, const void *dout, const void *inp, const void *w, int N,
 			    int C, int OC)
@@ -394,13 +420,47 @@ static void matmul_backward(void *dinp, void *dw, void *dbias, const void *dout,
 	SKIP_IF_FAILED();
 	/* dinp[N,C] = dout[N,OC] W[OC,C] (overwrite) */
 	lt_matmul<T>(dinp, w, dout, NULL, C, N, OC, 0, 0, C, OC, C, 1.0f, 0.0f);
-	/* dW[OC,C] += dout^T inp */
-	lt_matmul<T>(dw, inp, dout, NULL, C, OC, N, 0, 1, C, OC, C, 1.0f, 1.0f);
-	if (dbias) {
-		float *part = (float *)kn_cuda_scratch((size_t)COLSUM_CHUNKS * OC * sizeof(float));
-		if (part)
-			colsum_accumulate<T>((T *)dbias, (const T *)dout, NULL, NULL, NULL, N, OC, 0, part);
+	weight_grads<T>(dw, dbias, dout, inp, N, C, OC);
+}
+
+/* GELU kernels (below) for the fallbacks of the fused pair */
+template <typename T> static void gelu_forward(void *out, const void *inp, size_t n);
+template <typename T> static void gelu_backward(void *dinp, const void *inp, const void *dout, size_t n);
+
+/* Whether the GELU epilogues apply: aux (and the output) leading dimension a
+ * multiple of 8, aux 16-byte aligned, the bias (if any) fusable. */
+static int gelu_fusable(int ld, const void *aux, const void *bias)
+{
+	return ld % 8 == 0 && ptr_align(aux) >= 16 && (!bias || ptr_align(bias) >= 16);
+}
+
+/* pre = inp W^T + bias, out = gelu(pre): cuBLASLt's GELU_AUX_BIAS epilogue writes both */
+template <typename T>
+static void matmul_gelu_forward(void *out, void *pre, const void *inp, const void *w, const void *bias, int N, int C,
+				int OC)
+{
+	SKIP_IF_FAILED();
+	if (gelu_fusable(OC, pre, bias)) {
+		lt_matmul<T>(out, w, inp, bias, OC, N, C, 1, 0, C, C, OC, 1.0f, 0.0f, LT_GELU_AUX, pre);
+	} else {
+		matmul_forward<T>(pre, inp, w, bias, N, C, OC);
+		gelu_forward<T>(out, pre, (size_t)N * OC);
 	}
+}
+
+/* dpre = gelu'(pre) * (dout W) through the DGELU epilogue; dW, dbias as matmul_backward */
+template <typename T>
+static void matmul_backward_gelu(void *dpre, void *dw, void *dbias, const void *dout, const void *inp, const void *w,
+				 const void *pre, int N, int C, int OC)
+{
+	SKIP_IF_FAILED();
+	if (gelu_fusable(C, pre, NULL)) {
+		lt_matmul<T>(dpre, w, dout, NULL, C, N, OC, 0, 0, C, OC, C, 1.0f, 0.0f, LT_DGELU, pre);
+	} else {
+		lt_matmul<T>(dpre, w, dout, NULL, C, N, OC, 0, 0, C, OC, C, 1.0f, 0.0f);
+		gelu_backward<T>(dpre, pre, dpre, (size_t)N * C);
+	}
+	weight_grads<T>(dw, dbias, dout, inp, N, C, OC);
 }
 
 /* ---------------- attention ---------------- */
@@ -773,6 +833,8 @@ template <typename T> static struct kn_ops make_ops()
 	o.matmul_backward = matmul_backward<T>;
 	o.attention_forward = attention_forward<T>;
 	o.attention_backward = attention_backward<T>;
+	o.matmul_gelu_forward = matmul_gelu_forward<T>;
+	o.matmul_backward_gelu = matmul_backward_gelu<T>;
 	o.gelu_forward = gelu_forward<T>;
 	o.gelu_backward = gelu_backward<T>;
 	o.residual_forward = residual_forward<T>;

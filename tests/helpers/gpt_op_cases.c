@@ -176,6 +176,32 @@ void run_residual(struct kn_backend *be, struct op_io *io, int backward)
 	kn_free(be, a, 0), kn_free(be, b, 0), kn_free(be, out, 0), kn_free(be, g[0], 0), kn_free(be, g[1], 0);
 }
 
+/* in: x [N,C], W1 [H,C], b1 [H], W2 [OC,H], b2 [OC]; out: y [N,OC] */
+void run_mlp(struct kn_backend *be, struct op_io *io, int backward)
+{
+	int N = io->B * io->T, C = io->C, H = io->H, OC = io->OC;
+	void *in[5];
+	for (int k = 0; k < 5; k++)
+		in[k] = tu_dev(be, io->in[k], io->in_n[k], 0);
+	void *pre = poisoned(be, (size_t)N * H), *h = poisoned(be, (size_t)N * H), *out = poisoned(be, io->out_n);
+	void *g[5] = { NULL, NULL, NULL, NULL, NULL };
+	kn_matmul_gelu_forward(be, h, pre, in[0], in[1], in[2], N, C, H);
+	be->ops->matmul_forward(out, h, in[3], in[4], N, H, OC);
+	if (backward) {
+		void *dout = tu_dev(be, io->R, io->out_n, 0), *dpre = poisoned(be, (size_t)N * H);
+		g[0] = poisoned(be, io->in_n[0]);
+		for (int k = 1; k < 5; k++)
+			g[k] = accumulated(be, io->in_n[k]);
+		kn_matmul_backward_gelu(be, dpre, g[3], g[4], dout, h, in[3], pre, N, H, OC);
+		be->ops->matmul_backward(g[0], g[1], g[2], dpre, in[0], in[1], N, C, H);
+		kn_free(be, dout, 0), kn_free(be, dpre, 0);
+	}
+	finish_io(be, io, out, g, backward, 30);
+	kn_free(be, pre, 0), kn_free(be, h, 0), kn_free(be, out, 0);
+	for (int k = 0; k < 5; k++)
+		kn_free(be, in[k], 0), kn_free(be, g[k], 0);
+}
+
 /* R is uniform (R[0]) for the fused loss: backward takes the scalar dloss */
 void run_crossentropy(struct kn_backend *be, struct op_io *io, int backward)
 {
@@ -292,6 +318,22 @@ op_runner gpt_op_case(int k, struct op_io *io, const char **name)
 		io->in[1] = rnd(64, -1, 1, 17);
 		io->R = rnd(64, -1, 1, 18);
 		return run_residual;
+	case 8:
+	case 9: {
+		/* the GPT's MLP: hidden width 24 lets the CUDA backend fuse GELU into its GEMMs'
+		 * epilogues (leading dimensions divisible by 8); 20 takes the unfused path */
+		*name = k == 8 ? "mlp (fusable gelu)" : "mlp (unfusable gelu)";
+		*io = (struct op_io){ .B = 2, .T = 7, .C = 12, .H = k == 8 ? 24 : 20, .OC = 20, .n_in = 5 };
+		size_t N = (size_t)io->B * io->T;
+		size_t n[5] = { N * io->C, (size_t)io->H * io->C, (size_t)io->H, (size_t)io->OC * io->H, (size_t)io->OC };
+		for (int i = 0; i < 5; i++) {
+			io->in_n[i] = n[i];
+			io->in[i] = rnd(n[i], i == 0 ? -2 : -1, i == 0 ? 2 : 1, 20 + (uint64_t)i);
+		}
+		io->out_n = N * io->OC;
+		io->R = rnd(io->out_n, -1, 1, 25);
+		return run_mlp;
+	}
 	default: {
 		*name = "crossentropy";
 		/* V = 300: more than one pass of a 256-thread row block */

@@ -15,7 +15,7 @@
 
 struct kn_backend;
 
-#define MAXIN 3
+#define MAXIN 5
 
 struct op_io {
 	int n_in;
@@ -28,6 +28,7 @@ struct op_io {
 	int out_master;
 	/* shape */
 	int B, T, C, OC, NH, V;
+	int H;           /* the MLP's hidden width */
 	int *tokens;     /* host ints for encoder / targets */
 };
 
@@ -40,9 +41,11 @@ void run_attention(struct kn_backend *be, struct op_io *io, int backward);
 void run_gelu(struct kn_backend *be, struct op_io *io, int backward);
 void run_residual(struct kn_backend *be, struct op_io *io, int backward);
 void run_crossentropy(struct kn_backend *be, struct op_io *io, int backward);
+/* linear -> GELU -> linear, through kn_matmul_gelu_forward / kn_matmul_backward_gelu */
+void run_mlp(struct kn_backend *be, struct op_io *io, int backward);
 
 /* The standard cases: fills io for case k (0..GPT_OP_NCASES-1) and returns its runner. */
-#define GPT_OP_NCASES 8
+#define GPT_OP_NCASES 10
 op_runner gpt_op_case(int k, struct op_io *io, const char **name);
 void op_io_free(struct op_io *io);
 
