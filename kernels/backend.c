@@ -95,6 +95,18 @@ void kn_host_free(struct kn_backend *be, void *ptr)
 
 int kn_sync(struct kn_backend *be) { return be->vt->sync(be); }
 
+void kn_residual_layernorm_forward(struct kn_backend *be, void *res, void *out, void *mean, void *rstd, const void *a,
+				   const void *b, const void *weight, const void *bias, int N, int C)
+{
+	const struct kn_ops *op = be->ops;
+	if (op->residual_layernorm_forward) {
+		op->residual_layernorm_forward(res, out, mean, rstd, a, b, weight, bias, N, C);
+		return;
+	}
+	op->residual_forward(res, a, b, (size_t)N * C);
+	op->layernorm_forward(out, mean, rstd, res, weight, bias, N, C);
+}
+
 void kn_matmul_gelu_forward(struct kn_backend *be, void *out, void *pre, const void *inp, const void *weight,
 			    const void *bias, int N, int C, int OC)
 {

@@ -65,6 +65,11 @@ struct kn_ops {
 				  const void *bias, int N, int C);
 	void (*layernorm_backward)(void *dinp, void *dweight, void *dbias, const void *dout, const void *inp,
 				   const void *weight, const void *mean, const void *rstd, int N, int C);
+	/* Optional fusion of the residual add with the LayerNorm that follows it
+	 * (NULL: kn_residual_layernorm_forward composes residual_forward and
+	 * layernorm_forward): res = a + b, out = layernorm(res); both overwritten. */
+	void (*residual_layernorm_forward)(void *res, void *out, void *mean, void *rstd, const void *a, const void *b,
+					   const void *weight, const void *bias, int N, int C);
 	/* out[N,OC] = inp[N,C] @ weight[OC,C]^T + bias[OC] (bias may be NULL) */
 	void (*matmul_forward)(void *out, const void *inp, const void *weight, const void *bias, int N, int C, int OC);
 	void (*matmul_backward)(void *dinp, void *dweight, void *dbias, const void *dout, const void *inp,
@@ -231,6 +236,9 @@ void kn_free(struct kn_backend *be, void *ptr, size_t bytes);
 int kn_host_alloc(struct kn_backend *be, void **ptr, size_t bytes);
 void kn_host_free(struct kn_backend *be, void *ptr);
 int kn_sync(struct kn_backend *be);
+/* The residual add + LayerNorm pair through the backend's fused op, or composed (see kn_ops). */
+void kn_residual_layernorm_forward(struct kn_backend *be, void *res, void *out, void *mean, void *rstd, const void *a,
+				   const void *b, const void *weight, const void *bias, int N, int C);
 /* The linear+GELU pair through the backend's fused op, or composed (see kn_ops). */
 void kn_matmul_gelu_forward(struct kn_backend *be, void *out, void *pre, const void *inp, const void *weight,
 			    const void *bias, int N, int C, int OC);

@@ -241,6 +241,9 @@ int tr_gpt_forward(struct tr_gpt *m, int T, double *loss)
 	if (T != m->T)
 		return kn_error(KN_EUSAGE, "forward with T=%d on a model sized for T=%d", T, m->T);
 	op->encoder_forward(a->encoded, m->tokens, p[WTE], p[WPE], B, T, C);
+	op->layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, a->encoded, p[LN1W], p[LN1B], BT, C);
+	/* each residual add is fused with the LayerNorm that reads it: ln2 of this
+	 * layer, ln1 of the next, or the final one */
 	for (int l = 0; l < L; l++) {
 		void *residual = l == 0 ? a->encoded : AT(a->residual3, (size_t)(l - 1) * BT * C, ae);
 		void *ln1 = AT(a->ln1, (size_t)l * BT * C, ae), *qkv = AT(a->qkv, (size_t)l * BT * 3 * C, ae);
@@ -248,23 +251,24 @@ int tr_gpt_forward(struct tr_gpt *m, int T, double *loss)
 		void *res2 = AT(a->residual2, (size_t)l * BT * C, ae), *ln2 = AT(a->ln2, (size_t)l * BT * C, ae);
 		void *fch = AT(a->fch, (size_t)l * BT * 4 * C, ae), *fchg = AT(a->fch_gelu, (size_t)l * BT * 4 * C, ae);
 		void *res3 = AT(a->residual3, (size_t)l * BT * C, ae);
-		op->layernorm_forward(ln1, AT(a->ln1_mean, l * BT, me), AT(a->ln1_rstd, l * BT, me), residual,
-				      AT(p[LN1W], l * C, ae), AT(p[LN1B], l * C, ae), BT, C);
 		op->matmul_forward(qkv, ln1, AT(p[QKVW], (size_t)l * 3 * C * C, ae), AT(p[QKVB], l * 3 * C, ae), BT, C, 3 * C);
 		op->attention_forward(atty, att, qkv, B, T, C, NH);
 		op->matmul_forward(a->proj, atty, AT(p[ATTPROJW], (size_t)l * C * C, ae), AT(p[ATTPROJB], l * C, ae), BT,
 				   C, C);
-		op->residual_forward(res2, residual, a->proj, (size_t)BT * C);
-		op->layernorm_forward(ln2, AT(a->ln2_mean, l * BT, me), AT(a->ln2_rstd, l * BT, me), res2,
-				      AT(p[LN2W], l * C, ae), AT(p[LN2B], l * C, ae), BT, C);
+		kn_residual_layernorm_forward(m->be, res2, ln2, AT(a->ln2_mean, l * BT, me), AT(a->ln2_rstd, l * BT, me),
+					      residual, a->proj, AT(p[LN2W], l * C, ae), AT(p[LN2B], l * C, ae), BT, C);
 		kn_matmul_gelu_forward(m->be, fchg, fch, ln2, AT(p[FCW], (size_t)l * 4 * C * C, ae), AT(p[FCB], l * 4 * C, ae),
 				       BT, C, 4 * C);
 		op->matmul_forward(a->proj, fchg, AT(p[FCPROJW], (size_t)l * C * 4 * C, ae), AT(p[FCPROJB], l * C, ae), BT,
 				   4 * C, C);
-		op->residual_forward(res3, res2, a->proj, (size_t)BT * C);
+		if (l + 1 < L)
+			kn_residual_layernorm_forward(m->be, res3, AT(a->ln1, (size_t)(l + 1) * BT * C, ae),
+						      AT(a->ln1_mean, (l + 1) * BT, me), AT(a->ln1_rstd, (l + 1) * BT, me), res2,
+						      a->proj, AT(p[LN1W], (l + 1) * C, ae), AT(p[LN1B], (l + 1) * C, ae), BT, C);
+		else
+			kn_residual_layernorm_forward(m->be, res3, a->lnf, a->lnf_mean, a->lnf_rstd, res2, a->proj, p[LNFW],
+						      p[LNFB], BT, C);
 	}
-	void *last = AT(a->residual3, (size_t)(L - 1) * BT * C, ae);
-	op->layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, last, p[LNFW], p[LNFB], BT, C);
 	op->matmul_forward(a->logits, a->lnf, p[WTE], NULL, BT, C, V);
 	op->crossentropy_forward(a->losses, a->logits, m->targets, BT, V);
 	*loss = op->sum_master(a->losses, (size_t)BT) / BT;

@@ -161,6 +161,48 @@ static void layernorm_forward(void *out, void *mean, void *rstd, const void *inp
 	LAUNCH_OK();
 }
 
+/* res = a + b and out = layernorm(res), one warp per row: res is written once
+ * and re-read from cache for the statistics and the normalised output */
+template <typename T>
+__global__ void residual_layernorm_forward_k(T *res, T *out, float *mean, float *rstd, const T *a, const T *b, const T *w,
+					     const T *bias, int N, int C)
+{
+	int row = blockIdx.x * (blockDim.x / WARP) + threadIdx.x / WARP, lane = threadIdx.x % WARP;
+	if (row >= N)
+		return;
+	size_t o = (size_t)row * C;
+	float s = 0;
+	for (int i = lane; i < C; i += WARP) {
+		T r = fromf<T>(tof(a[o + i]) + tof(b[o + i]));
+		res[o + i] = r;
+		s += tof(r); /* the statistics of the stored (rounded) residual, as the unfused pair computes them */
+	}
+	float m = warp_sum(s) / C;
+	float v = 0;
+	for (int i = lane; i < C; i += WARP) {
+		float d = tof(res[o + i]) - m;
+		v += d * d;
+	}
+	float r = rsqrtf(warp_sum(v) / C + 1e-5f);
+	for (int i = lane; i < C; i += WARP)
+		out[o + i] = fromf<T>((tof(res[o + i]) - m) * r * tof(w[i]) + tof(bias[i]));
+	if (lane == 0) {
+		mean[row] = m;
+		rstd[row] = r;
+	}
+}
+
+template <typename T>
+static void residual_layernorm_forward(void *res, void *out, void *mean, void *rstd, const void *a, const void *b,
+				       const void *w, const void *bias, int N, int C)
+{
+	SKIP_IF_FAILED();
+	residual_layernorm_forward_k<T><<<ceil_div(N, 8), 256, 0, S()>>>((T *)res, (T *)out, (float *)mean, (float *)rstd,
+									   (const T *)a, (const T *)b, (const T *)w,
+									   (const T *)bias, N, C);
+	LAUNCH_OK();
+}
+
 template <typename T>
 __global__ void layernorm_backward_dinp_k(T *dinp, const T *dout, const T *inp, const T *w, const float *mean,
 					  const float *rstd, int N, int C)
@@ -829,6 +871,7 @@ template <typename T> static struct kn_ops make_ops()
 	o.encoder_backward = encoder_backward<T>;
 	o.layernorm_forward = layernorm_forward<T>;
 	o.layernorm_backward = layernorm_backward<T>;
+	o.residual_layernorm_forward = residual_layernorm_forward<T>;
 	o.matmul_forward = matmul_forward<T>;
 	o.matmul_backward = matmul_backward<T>;
 	o.attention_forward = attention_forward<T>;

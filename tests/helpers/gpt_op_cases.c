@@ -176,6 +176,42 @@ void run_residual(struct kn_backend *be, struct op_io *io, int backward)
 	kn_free(be, a, 0), kn_free(be, b, 0), kn_free(be, out, 0), kn_free(be, g[0], 0), kn_free(be, g[1], 0);
 }
 
+/* in: a, b [N,C], weight, bias [C]; out: res [N,C] then out [N,C] (one R covers both) */
+void run_residual_layernorm(struct kn_backend *be, struct op_io *io, int backward)
+{
+	int N = io->B * io->T, C = io->C;
+	size_t NC = (size_t)N * C;
+	void *in[4];
+	for (int k = 0; k < 4; k++)
+		in[k] = tu_dev(be, io->in[k], io->in_n[k], 0);
+	void *res = poisoned(be, NC), *out = poisoned(be, NC);
+	void *mean = tu_dev(be, NULL, N, 1), *rstd = tu_dev(be, NULL, N, 1);
+	void *g[4] = { NULL, NULL, NULL, NULL };
+	kn_residual_layernorm_forward(be, res, out, mean, rstd, in[0], in[1], in[2], in[3], N, C);
+	if (backward) {
+		/* d(res) = R's first half plus the LayerNorm's backward of its second; a and b both receive it */
+		void *dres = tu_dev(be, io->R, NC, 0), *dout = tu_dev(be, io->R + NC, NC, 0);
+		for (int k = 0; k < 4; k++)
+			g[k] = accumulated(be, io->in_n[k]);
+		be->ops->layernorm_backward(dres, g[2], g[3], dout, res, in[2], mean, rstd, N, C);
+		be->ops->accumulate(g[0], dres, NC);
+		be->ops->accumulate(g[1], dres, NC);
+		kn_free(be, dres, 0), kn_free(be, dout, 0);
+	}
+	double *hres = tu_host(be, res, NC, 0);
+	finish_io(be, io, out, g, backward, 15);
+	/* io->out = [res, out] */
+	double *both = malloc(2 * NC * sizeof *both);
+	memcpy(both, hres, NC * sizeof *both);
+	memcpy(both + NC, io->out, NC * sizeof *both);
+	free(hres);
+	free(io->out);
+	io->out = both;
+	kn_free(be, res, 0), kn_free(be, out, 0), kn_free(be, mean, 0), kn_free(be, rstd, 0);
+	for (int k = 0; k < 4; k++)
+		kn_free(be, in[k], 0), kn_free(be, g[k], 0);
+}
+
 /* in: x [N,C], W1 [H,C], b1 [H], W2 [OC,H], b2 [OC]; out: y [N,OC] */
 void run_mlp(struct kn_backend *be, struct op_io *io, int backward)
 {
@@ -333,6 +369,21 @@ op_runner gpt_op_case(int k, struct op_io *io, const char **name)
 		io->out_n = N * io->OC;
 		io->R = rnd(io->out_n, -1, 1, 25);
 		return run_mlp;
+	}
+	case 10: {
+		*name = "residual + layernorm";
+		/* as the layernorm case: several 32-lane passes per row */
+		*io = (struct op_io){ .B = 3, .T = 5, .C = 136, .n_in = 4 };
+		size_t NC = (size_t)io->B * io->T * io->C;
+		io->in_n[0] = io->in_n[1] = NC;
+		io->in_n[2] = io->in_n[3] = io->C;
+		io->in[0] = rnd(NC, -2, 2, 30);
+		io->in[1] = rnd(NC, -1, 1, 31);
+		io->in[2] = rnd(io->C, 0.5, 1.5, 32);
+		io->in[3] = rnd(io->C, -0.5, 0.5, 33);
+		io->out_n = 2 * NC;
+		io->R = rnd(io->out_n, -1, 1, 34);
+		return run_residual_layernorm;
 	}
 	default: {
 		*name = "crossentropy";

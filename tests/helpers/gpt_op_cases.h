@@ -41,11 +41,13 @@ void run_attention(struct kn_backend *be, struct op_io *io, int backward);
 void run_gelu(struct kn_backend *be, struct op_io *io, int backward);
 void run_residual(struct kn_backend *be, struct op_io *io, int backward);
 void run_crossentropy(struct kn_backend *be, struct op_io *io, int backward);
+/* res = a + b, out = layernorm(res): the output is res then out; backward as the model's */
+void run_residual_layernorm(struct kn_backend *be, struct op_io *io, int backward);
 /* linear -> GELU -> linear, through kn_matmul_gelu_forward / kn_matmul_backward_gelu */
 void run_mlp(struct kn_backend *be, struct op_io *io, int backward);
 
 /* The standard cases: fills io for case k (0..GPT_OP_NCASES-1) and returns its runner. */
-#define GPT_OP_NCASES 10
+#define GPT_OP_NCASES 11
 op_runner gpt_op_case(int k, struct op_io *io, const char **name);
 void op_io_free(struct op_io *io);
 
