@@ -95,6 +95,19 @@ void kn_host_free(struct kn_backend *be, void *ptr)
 
 int kn_sync(struct kn_backend *be) { return be->vt->sync(be); }
 
+int kn_flash_attention_shape_ok(int C, int NH)
+{
+	if (NH < 1 || C % NH)
+		return 0;
+	int hs = C / NH;
+	return hs == 32 || hs == 64;
+}
+
+int kn_flash_attention_used(const struct kn_backend *be, int C, int NH)
+{
+	return be->ops->flash_attention_forward && be->ops->flash_attention_backward && kn_flash_attention_shape_ok(C, NH);
+}
+
 void kn_residual_layernorm_forward(struct kn_backend *be, void *res, void *out, void *mean, void *rstd, const void *a,
 				   const void *b, const void *weight, const void *bias, int N, int C)
 {

@@ -89,6 +89,14 @@ struct kn_ops {
 				    int C, int OC);
 	void (*matmul_backward_gelu)(void *dpre, void *dweight, void *dbias, const void *dout, const void *inp,
 				     const void *weight, const void *pre, int N, int C, int OC);
+	/* Optional fused causal attention (NULL where the backend has none; then
+	 * only for shapes kn_flash_attention_shape_ok accepts). It keeps lse
+	 * [B,NH,T] (master-typed: each query row's log-sum-exp of its scaled
+	 * scores) instead of the [B,NH,T,T] softmax, and needs no [T,T] scratch.
+	 * Backward: dqkv overwritten, from dout, qkv, the forward's out and lse. */
+	void (*flash_attention_forward)(void *out, void *lse, const void *qkv, int B, int T, int C, int NH);
+	void (*flash_attention_backward)(void *dqkv, const void *dout, const void *qkv, const void *out, const void *lse,
+					 int B, int T, int C, int NH);
 	/* tanh-approximated GELU, as in GPT-2 */
 	void (*gelu_forward)(void *out, const void *inp, size_t n);
 	void (*gelu_backward)(void *dinp, const void *inp, const void *dout, size_t n);
@@ -236,6 +244,10 @@ void kn_free(struct kn_backend *be, void *ptr, size_t bytes);
 int kn_host_alloc(struct kn_backend *be, void **ptr, size_t bytes);
 void kn_host_free(struct kn_backend *be, void *ptr);
 int kn_sync(struct kn_backend *be);
+/* Head sizes the fused attention takes (32 and 64). */
+int kn_flash_attention_shape_ok(int C, int NH);
+/* 1 when be runs attention of this shape fused (flash_attention_* present and the shape taken). */
+int kn_flash_attention_used(const struct kn_backend *be, int C, int NH);
 /* The residual add + LayerNorm pair through the backend's fused op, or composed (see kn_ops). */
 void kn_residual_layernorm_forward(struct kn_backend *be, void *res, void *out, void *mean, void *rstd, const void *a,
 				   const void *b, const void *weight, const void *bias, int N, int C);

@@ -151,7 +151,7 @@ static int parse_args(int argc, char **argv, struct rp_est_input *in, int *batch
 		case 'd':
 			if (strcmp(a, "cuda") && strcmp(a, "cpu"))
 				return kn_error(KN_EUSAGE, "option '--device' expects cuda or cpu, got '%s'", a);
-			in->on_gpu = strcmp(a, "cuda") == 0;
+			in->on_gpu = in->cuda_layout = strcmp(a, "cuda") == 0;
 			break;
 		case 'j': *json = 1; break;
 		case 'h': return 1;
@@ -279,7 +279,7 @@ static void print_json(struct rp_buf *b, const struct rp_est_input *in, const st
 
 int cmd_estimate(int argc, char **argv)
 {
-	struct rp_est_input in = { .model = "gpt", .precision = KN_FP32, .on_gpu = 1 };
+	struct rp_est_input in = { .model = "gpt", .precision = KN_FP32, .on_gpu = 1, .cuda_layout = 1 };
 	int batches[MAX_BATCHES] = { 1 }, nb = 1, json = 0;
 	int rc = parse_args(argc, argv, &in, batches, &nb, &json);
 	if (rc == 1) {

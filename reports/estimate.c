@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kernels/backend.h"
 #include "kernels/error.h"
 #include "reports/tiers.h"
 #include "trainer/cnn.h"
@@ -58,10 +59,17 @@ static double transformer_activations(const struct rp_est_input *in, const struc
 		double kv = 2 * L * BT * C;
 		return (BT * C * 2 + 16 * BT * C + att + BT * V + kv) * ab + BT * 4;
 	}
+	/* our presets on the CUDA backend in bf16/fp16: fused attention keeps one fp32
+	 * log-sum-exp per row instead of each layer's softmax, and needs no [T,T] scratch */
+	int fused = in->size[0] && in->cuda_layout && (in->precision == KN_BF16 || in->precision == KN_FP16) &&
+		    kn_flash_attention_shape_ok((int)C, (int)NH);
+	double lse = fused ? L * B * NH * T * 4 : 0;
+	if (fused)
+		att = 0;
 	double kept = BT * C + L * (16 * BT * C + att) + BT * C + BT * V + BT * C; /* encoded, layers, lnf, logits, proj */
 	double stats = (4 * L * BT + 3 * BT) * 4;                                    /* LayerNorm mean/rstd, losses */
 	double scratch = 10 * BT * C + att;                                          /* one layer's activation grads */
-	return (kept + scratch) * ab + stats + tokens;
+	return (kept + scratch) * ab + stats + lse + tokens;
 }
 
 static int est_gpt(const struct rp_est_input *in, struct rp_estimate *e)
@@ -81,6 +89,12 @@ static int est_gpt(const struct rp_est_input *in, struct rp_estimate *e)
 		e->exact = in->mode == RP_EST_TRAIN;
 		snprintf(e->shape, sizeof e->shape, "GPT '%s' preset: %d layers, d_model %d, %d heads, vocab %d, context %d",
 			 in->size, e->layers, e->d_model, e->heads, e->vocab, p->gpt.max_seq);
+		if (in->mode == RP_EST_TRAIN)
+			snprintf(e->assumptions, sizeof e->assumptions, "amptune's own layout%s",
+				 in->cuda_layout && (in->precision == KN_BF16 || in->precision == KN_FP16) &&
+						 kn_flash_attention_shape_ok(e->d_model, e->heads)
+					 ? " on CUDA: fused attention keeps a log-sum-exp per row, not the softmax"
+					 : ": every layer's softmax kept for backward");
 	} else {
 		if (!(in->params > 0))
 			return kn_error(KN_EUSAGE, "--model gpt needs --size tiny|small|gpt2-124m or --params N");

@@ -38,6 +38,7 @@ struct rp_est_input {
 	enum rp_est_mode mode;
 	enum rp_est_optim optimizer;
 	int on_gpu;       /* count the GPU runtime's workspace */
+	int cuda_layout;  /* our presets as the CUDA backend lays them out (fused attention where it applies) */
 };
 
 struct rp_estimate {

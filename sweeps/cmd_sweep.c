@@ -333,6 +333,7 @@ static int predicted_oom(const struct sweep *s, const struct sw_point *pt, char 
 	in.optimizer = strcmp(p->model, "cnn") == 0 ? RP_OPT_SGD : RP_OPT_ADAMW;
 	/* device_mem_limit caps the allocator's bytes (kn_alloc), not the GPU runtime's */
 	in.on_gpu = gpu && !p->device_mem_limit;
+	in.cuda_layout = gpu;
 	if (kn_precision_parse(pt->precision, &in.precision) || rp_estimate(&in, &e) != KN_OK)
 		return 0;
 	if (e.total <= budget)

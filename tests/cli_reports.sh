@@ -196,7 +196,7 @@ expect 64 "option '--mode' expects train or infer, got 'serve'" -- estimate --pa
 expect 64 "a preset fixes the shape" -- estimate --size tiny --layers 3
 run estimate --size tiny --batch 4 --seq 32 --device cpu
 has "$T/out" "842,496 parameters; training, fp32, AdamW, on the CPU, sequence length 32"
-has "$T/out" "  total                        18.4 MiB"
+has "$T/out" "  total                        18.1 MiB"
 has "$T/out" "  FLOPs per step              654 MFLOP"
 run estimate --model cnn --params 50M --batch 64 --optimizer adamw
 has "$T/out" "  total                       15.11 GiB"

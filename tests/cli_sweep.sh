@@ -66,7 +66,7 @@ plan d.ini t "batch_sizes = 4" "precisions = bf16"
 expect 69 "amptune sweep: no point of plan 't' can run on this machine" -- sweep d.ini --dry-run
 
 # ---- a real sweep: ok, oom and unsupported in one grid; the sweep carries on ----
-# tiny at batch 4 x seq 32 peaks at 18.4 MiB of backend memory, batch 8 at 23.9 MiB
+# tiny at batch 4 x seq 32 peaks at 18.1 MiB of backend memory, batch 8 at 23.4 MiB
 plan s.ini statuses "precisions = fp32, bf16" "batch_sizes = 4, 8" "[prices]" "cpu = 0.5"
 "$A" sweep s.ini --out run --device-mem-limit 21M --no-predict >run.out 2>run.err
 same "sweep exit" "$?" 0
@@ -94,7 +94,7 @@ grep -qE '^sweep overhead: [0-9.]+ s of [0-9.]+ s wall \([0-9.]+%\) outside the 
 same "predicting sweep exit" "$?" 0
 same "predicted statuses" "$(records pred/results.jsonl | awk '{ print $3 }' | tr '\n' ' ')" "ok oom-predicted unsupported unsupported "
 same "predicted message" "$(sed -n 2p pred/results.jsonl | field /dev/stdin message)" \
-	"predicted out of memory: the estimate (amptune estimate) is 23.9 MiB, over the 21.0 MiB of device_mem_limit; not run (--no-predict runs it)"
+	"predicted out of memory: the estimate (amptune estimate) is 23.4 MiB, over the 21.0 MiB of device_mem_limit; not run (--no-predict runs it)"
 same "predicted point ran nothing" "$(ls pred/points | wc -l)" 3
 same "predicted summary" "$(grep -E '^4 points:' pred.out)" "4 points: 1 ok, 1 oom-predicted, 2 unsupported"
 "$A" report pred >/dev/null 2>pred.rep && ok || bad "report of a sweep with oom-predicted: $(cat pred.rep)"

@@ -105,7 +105,8 @@ static void layout(struct tr_gpt *m, struct carve *act, struct carve *mst, struc
 	a->ln1 = take(act, L * BT * C);
 	a->qkv = take(act, L * BT * 3 * C);
 	a->atty = take(act, L * BT * C);
-	a->att = take(act, L * B * NH * T * T);
+	/* the softmax for backward, or with fused attention each row's log-sum-exp */
+	a->att = m->flash ? take(mst, L * B * NH * T) : take(act, L * B * NH * T * T);
 	a->residual2 = take(act, L * BT * C);
 	a->ln2 = take(act, L * BT * C);
 	a->fch = take(act, L * BT * 4 * C);
@@ -127,7 +128,17 @@ static void layout(struct tr_gpt *m, struct carve *act, struct carve *mst, struc
 	g->dqkv = take(grd, BT * 3 * C);
 	g->datty = take(grd, BT * C);
 	g->dfch = take(grd, BT * 4 * C);
-	g->datt = take(grd, B * NH * T * T);
+	g->datt = m->flash ? NULL : take(grd, B * NH * T * T);
+}
+
+#define AT(p, off, es) ((void *)((char *)(p) + (size_t)(off) * (es)))
+
+/* layer l's attention state: its softmax [B,NH,T,T] (act-typed), or its lse [B,NH,T] (master-typed) */
+static void *layer_att(const struct tr_gpt *m, int l)
+{
+	size_t B = m->B, T = m->T, NH = m->cfg.heads;
+	return m->flash ? AT(m->acts.att, (size_t)l * B * NH * T, m->be->master_bytes)
+			: AT(m->acts.att, (size_t)l * B * NH * T * T, m->be->act_bytes);
 }
 
 int tr_gpt_init(struct tr_gpt *m, struct kn_backend *be, const struct tr_gpt_config *cfg, int B, int T, uint64_t seed)
@@ -142,6 +153,7 @@ int tr_gpt_init(struct tr_gpt *m, struct kn_backend *be, const struct tr_gpt_con
 		return kn_error(KN_EUSAGE, "channels (%d) must be a multiple of heads (%d)", cfg->channels, cfg->heads);
 	if (T < 1 || T > cfg->max_seq)
 		return kn_error(KN_EUSAGE, "sequence length %d is outside the model's context of 1..%d", T, cfg->max_seq);
+	m->flash = kn_flash_attention_used(be, cfg->channels, cfg->heads);
 	param_sizes(cfg, m->param_sizes);
 	m->num_params = tr_gpt_count_params(cfg);
 	size_t np = m->num_params;
@@ -228,7 +240,6 @@ int tr_gpt_upload_batch(struct tr_gpt *m, const int *inputs, const int *targets)
 	return rc ? rc : tr_gpt_use_batch(m, 0);
 }
 
-#define AT(p, off, es) ((void *)((char *)(p) + (size_t)(off) * (es)))
 
 int tr_gpt_forward(struct tr_gpt *m, int T, double *loss)
 {
@@ -247,12 +258,15 @@ int tr_gpt_forward(struct tr_gpt *m, int T, double *loss)
 	for (int l = 0; l < L; l++) {
 		void *residual = l == 0 ? a->encoded : AT(a->residual3, (size_t)(l - 1) * BT * C, ae);
 		void *ln1 = AT(a->ln1, (size_t)l * BT * C, ae), *qkv = AT(a->qkv, (size_t)l * BT * 3 * C, ae);
-		void *atty = AT(a->atty, (size_t)l * BT * C, ae), *att = AT(a->att, (size_t)l * B * NH * T * T, ae);
+		void *atty = AT(a->atty, (size_t)l * BT * C, ae), *att = layer_att(m, l);
 		void *res2 = AT(a->residual2, (size_t)l * BT * C, ae), *ln2 = AT(a->ln2, (size_t)l * BT * C, ae);
 		void *fch = AT(a->fch, (size_t)l * BT * 4 * C, ae), *fchg = AT(a->fch_gelu, (size_t)l * BT * 4 * C, ae);
 		void *res3 = AT(a->residual3, (size_t)l * BT * C, ae);
 		op->matmul_forward(qkv, ln1, AT(p[QKVW], (size_t)l * 3 * C * C, ae), AT(p[QKVB], l * 3 * C, ae), BT, C, 3 * C);
-		op->attention_forward(atty, att, qkv, B, T, C, NH);
+		if (m->flash)
+			op->flash_attention_forward(atty, att, qkv, B, T, C, NH);
+		else
+			op->attention_forward(atty, att, qkv, B, T, C, NH);
 		op->matmul_forward(a->proj, atty, AT(p[ATTPROJW], (size_t)l * C * C, ae), AT(p[ATTPROJB], l * C, ae), BT,
 				   C, C);
 		kn_residual_layernorm_forward(m->be, res2, ln2, AT(a->ln2_mean, l * BT, me), AT(a->ln2_rstd, l * BT, me),
@@ -294,7 +308,7 @@ void tr_gpt_backward(struct tr_gpt *m, float loss_scale)
 	for (int l = L - 1; l >= 0; l--) {
 		void *residual = l == 0 ? a->encoded : AT(a->residual3, (size_t)(l - 1) * BT * C, ae);
 		void *ln1 = AT(a->ln1, (size_t)l * BT * C, ae), *qkv = AT(a->qkv, (size_t)l * BT * 3 * C, ae);
-		void *atty = AT(a->atty, (size_t)l * BT * C, ae), *att = AT(a->att, (size_t)l * B * NH * T * T, ae);
+		void *atty = AT(a->atty, (size_t)l * BT * C, ae), *att = layer_att(m, l);
 		void *res2 = AT(a->residual2, (size_t)l * BT * C, ae), *ln2 = AT(a->ln2, (size_t)l * BT * C, ae);
 		void *fch = AT(a->fch, (size_t)l * BT * 4 * C, ae), *fchg = AT(a->fch_gelu, (size_t)l * BT * 4 * C, ae);
 		/* MLP branch: dres is d(residual3), which is also d(fcproj) */
@@ -307,7 +321,10 @@ void tr_gpt_backward(struct tr_gpt *m, float loss_scale)
 		/* attention branch: dres is now d(residual2) */
 		op->matmul_backward(g->datty, AT(d[ATTPROJW], (size_t)l * C * C, ae), AT(d[ATTPROJB], l * C, ae), g->dres,
 				    atty, AT(p[ATTPROJW], (size_t)l * C * C, ae), BT, C, C);
-		op->attention_backward(g->dqkv, g->datt, g->datty, qkv, att, B, T, C, NH);
+		if (m->flash)
+			op->flash_attention_backward(g->dqkv, g->datty, qkv, atty, att, B, T, C, NH);
+		else
+			op->attention_backward(g->dqkv, g->datt, g->datty, qkv, att, B, T, C, NH);
 		op->matmul_backward(g->dln, AT(d[QKVW], (size_t)l * 3 * C * C, ae), AT(d[QKVB], l * 3 * C, ae), g->dqkv, ln1,
 				    AT(p[QKVW], (size_t)l * 3 * C * C, ae), BT, C, 3 * C);
 		op->layernorm_backward(g->dres, AT(d[LN1W], l * C, ae), AT(d[LN1B], l * C, ae), g->dln, residual,

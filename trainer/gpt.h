@@ -65,6 +65,7 @@ struct tr_gpt {
 	int *tokens, *targets;                    /* device [B*T]: the input slot in use */
 	int *inputs_block;                        /* device: two input slots of tokens and targets */
 	int adam_step;
+	int flash;                                /* attention fused: acts.att holds lse [L,B,NH,T], master-typed */
 };
 
 /* Returns KN_OK, KN_EUSAGE for an inconsistent config, or KN_ENOMEM. */

@@ -84,6 +84,8 @@ void kn_cuda_ops_reset(void);
 
 /* the CNN ops (cuda_cnn.cu): fills o's image-model entries; no-op without cuDNN */
 template <typename T> void kn_cuda_add_cnn_ops(struct kn_ops *o);
+/* the fused attention (cuda_attention.cu): bf16/fp16 tables only */
+template <typename T> void kn_cuda_add_flash_ops(struct kn_ops *o);
 /* destroys cuDNN's handle and the convolution plans (at release) */
 void kn_cuda_cnn_release(void);
 /* "9.19.0", or "" without cuDNN */

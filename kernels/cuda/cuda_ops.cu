@@ -890,6 +890,7 @@ template <typename T> static struct kn_ops make_ops()
 	o.adamw = adamw<T>;
 	o.master_to_compute = master_to_compute<T>;
 	kn_cuda_add_cnn_ops<T>(&o);
+	kn_cuda_add_flash_ops<T>(&o);
 	return o;
 }
 

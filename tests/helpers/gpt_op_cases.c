@@ -124,9 +124,31 @@ void run_matmul(struct kn_backend *be, struct op_io *io, int backward)
 		kn_free(be, g[k], 0);
 }
 
+/* the fused attention where the backend runs this shape fused (its lse state), else the unfused ops */
+static void run_fused_attention(struct kn_backend *be, struct op_io *io, int backward)
+{
+	int B = io->B, T = io->T, C = io->C, NH = io->NH;
+	void *qkv = tu_dev(be, io->in[0], io->in_n[0], 0), *out = poisoned(be, io->out_n);
+	void *lse = tu_dev(be, NULL, (size_t)B * NH * T, 1);
+	void *g[1] = { NULL };
+	be->ops->flash_attention_forward(out, lse, qkv, B, T, C, NH);
+	if (backward) {
+		void *dout = tu_dev(be, io->R, io->out_n, 0);
+		g[0] = poisoned(be, io->in_n[0]);
+		be->ops->flash_attention_backward(g[0], dout, qkv, out, lse, B, T, C, NH);
+		kn_free(be, dout, 0);
+	}
+	finish_io(be, io, out, g, backward, 0);
+	kn_free(be, qkv, 0), kn_free(be, out, 0), kn_free(be, lse, 0), kn_free(be, g[0], 0);
+}
+
 void run_attention(struct kn_backend *be, struct op_io *io, int backward)
 {
 	int B = io->B, T = io->T, C = io->C, NH = io->NH;
+	if (kn_flash_attention_used(be, C, NH)) {
+		run_fused_attention(be, io, backward);
+		return;
+	}
 	void *qkv = tu_dev(be, io->in[0], io->in_n[0], 0), *out = poisoned(be, io->out_n);
 	void *att = tu_dev(be, NULL, (size_t)B * NH * T * T, 0);
 	void *g[1] = { NULL };
@@ -331,9 +353,16 @@ op_runner gpt_op_case(int k, struct op_io *io, const char **name)
 		return run_matmul;
 	}
 	case 4:
-		*name = "attention";
-		/* T = 35: rows longer than one 32-lane pass of the CUDA softmax */
-		*io = (struct op_io){ .B = 2, .T = 35, .C = 12, .NH = 3, .n_in = 1 };
+	case 11:
+	case 12:
+		/* T = 35: rows longer than one 32-lane pass of the CUDA softmax; head size 4 stays unfused.
+		 * Head sizes 64 and 32 run fused where the backend has it (bf16/fp16 on CUDA): T = 70 and
+		 * 130 end inside a 64-row tile, and 130 spans three, so the causal tile loops and the
+		 * edges past T are exercised */
+		*name = k == 4 ? "attention" : k == 11 ? "attention (head size 64)" : "attention (head size 32)";
+		*io = k == 4    ? (struct op_io){ .B = 2, .T = 35, .C = 12, .NH = 3, .n_in = 1 }
+		      : k == 11 ? (struct op_io){ .B = 2, .T = 70, .C = 128, .NH = 2, .n_in = 1 }
+				: (struct op_io){ .B = 1, .T = 130, .C = 64, .NH = 2, .n_in = 1 };
 		io->in_n[0] = (size_t)io->B * io->T * 3 * io->C;
 		io->in[0] = rnd(io->in_n[0], -1.5, 1.5, 12);
 		io->out_n = (size_t)io->B * io->T * io->C;

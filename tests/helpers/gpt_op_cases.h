@@ -47,7 +47,7 @@ void run_residual_layernorm(struct kn_backend *be, struct op_io *io, int backwar
 void run_mlp(struct kn_backend *be, struct op_io *io, int backward);
 
 /* The standard cases: fills io for case k (0..GPT_OP_NCASES-1) and returns its runner. */
-#define GPT_OP_NCASES 11
+#define GPT_OP_NCASES 13
 op_runner gpt_op_case(int k, struct op_io *io, const char **name);
 void op_io_free(struct op_io *io);
 
