@@ -14,6 +14,7 @@
 #        WORKERS (8), PREFETCH (2 x WORKERS): amptune's loader in the comparison
 #        FEED (device | pinned): the peer's batches, see bench/cnn_torch.py
 #        COMPILE (1; 0 leaves out torch.compile, its columns then say "skipped")
+#        RUN_TIMEOUT (900): seconds one run may take before it is stopped (a row with its status)
 #        DATA: a Fashion-MNIST directory (default .device/data/fashion-mnist, else
 #              /usr/share/datasets/fashion-mnist) or "synthetic" (random images on both sides)
 #        EPOCH_WORKERS ("2 4 8 16"; "" leaves out the epoch section), EPOCH_BATCH (128),
@@ -47,6 +48,7 @@ WORKERS=${WORKERS:-8}
 PREFETCH=${PREFETCH:-$((2 * WORKERS))}
 FEED=${FEED:-device}
 COMPILE=${COMPILE:-1}
+RUN_TIMEOUT=${RUN_TIMEOUT:-900}
 EPOCH_WORKERS=${EPOCH_WORKERS-2 4 8 16}
 EPOCH_BATCH=${EPOCH_BATCH:-128}
 EPOCH_PRECISION=${EPOCH_PRECISION:-fp32}
@@ -93,7 +95,7 @@ def load(rc, s, **tags):
     try:
         r = json.loads(s.strip().splitlines()[-1])
     except (ValueError, IndexError):
-        r = {"status": "failed", "message": f"exit {rc} without a record"}
+        r = {"status": "failed", "message": f"exit {rc}{' (past RUN_TIMEOUT)' if rc == '124' else ''} without a record"}
     r.update(tags)
     return r
 
@@ -184,7 +186,7 @@ PY
 {
 	echo "# CNN training: amptune vs PyTorch"
 	echo
-	echo "On $where; amptune $($AMPTUNE --version | cut -d' ' -f2-); PyTorch $torch_version; $(date -u +%F)."
+	echo "On $where; amptune $("$AMPTUNE" --version | cut -d' ' -f2-); PyTorch $torch_version; $(date -u +%F)."
 	echo "$STEPS steps per run, the first $WARMUP not timed; images/s = batch / median step time; one run each."
 	echo "Both sides: SGD, momentum 0.9, weight decay 5e-4 on conv/FC weights, peak lr $LR, warm-up 10% then cosine."
 	echo "Images: $images; 1x28x28, 10 classes, no augmentation."
@@ -199,9 +201,9 @@ PY
 for size in $SIZES; do
 	for b in $BATCHES; do
 		for p in $PRECISIONS; do
-			peer=("$PYTHON" bench/cnn_torch.py --device "$DEVICE" --size "$size" --batch "$b" --precision "$p"
+			peer=(timeout "$RUN_TIMEOUT" "$PYTHON" bench/cnn_torch.py --device "$DEVICE" --size "$size" --batch "$b" --precision "$p"
 				--steps "$STEPS" --warmup "$WARMUP" --lr "$LR" --feed "$FEED" --data "$DATA")
-			a=$($AMPTUNE train --model cnn --device "$DEVICE" --size "$size" --precision "$p" --batch "$b" \
+			a=$(timeout "$RUN_TIMEOUT" "$AMPTUNE" train --model cnn --device "$DEVICE" --size "$size" --precision "$p" --batch "$b" \
 				--steps "$STEPS" --warmup-steps "$WARMUP" --lr "$LR" --workers "$WORKERS" --prefetch "$PREFETCH" \
 				--data "$adata" --no-augment --eval-images 0 --quiet --json 2>/dev/null)
 			arc=$?
@@ -236,7 +238,7 @@ if [ -n "$EPOCH_WORKERS" ]; then
 			echo "|---|---|---|---|---|---|---|---|---|---|"
 		} | tee -a "$out"
 		for w in $EPOCH_WORKERS; do
-			r=$($AMPTUNE train --model cnn --device "$DEVICE" --size tiny --data "$DATA" --epochs "$EPOCHS" \
+			r=$(timeout "$RUN_TIMEOUT" "$AMPTUNE" train --model cnn --device "$DEVICE" --size tiny --data "$DATA" --epochs "$EPOCHS" \
 				--batch "$EPOCH_BATCH" --precision "$EPOCH_PRECISION" --workers "$w" --warmup-steps "$WARMUP" \
 				--quiet --json 2>/dev/null)
 			rrc=$?
