@@ -8,21 +8,21 @@ global average pool, FC, softmax cross-entropy; BN eps 1e-5, momentum 0.1), the 
 0.9, L2 weight decay 5e-4 on conv and FC weights only, peak lr --lr with amptune's linear warm-up
 over 10% of the steps and cosine decay to a tenth) and the same batch of 1x28x28 images and 10
 classes. The usual PyTorch recipe: channels_last, cudnn.benchmark, fused SGD; fp32 with TF32 off,
-tf32 with TF32 on, bf16 and fp16 autocast with fp32 weights (fp16 with a GradScaler, which
-amptune's CNN step does not have); eager, or `torch.compile` of the model (default mode).
+tf32 with TF32 on, bf16 and fp16 autocast with fp32 weights (fp16 with a GradScaler, where
+amptune's step has its dynamic loss scaler); eager, or `torch.compile` of the model (default mode).
 
 Batches come from a pool of --pool batches built before the first step (the Fashion-MNIST
 training images from --data normalised with the split's mean and std as amptune's loader does,
 or random ones with --data synthetic):
   --feed device   the pool lives on the GPU; a step takes the next batch as it is (no copy)
-  --feed pinned   the pool lives in pinned host memory; a step copies the next batch to the GPU
-                  (non_blocking) inside the timed step, as amptune uploads from its pinned loader
-                  slots
+  --feed pinned   the pool lives in pinned host memory; a step copies its batch to the GPU
+                  (non_blocking, on the compute stream) inside the timed step; amptune copies from
+                  its pinned loader slots too, on a copy stream that overlaps the previous step
 A step is timed with CUDA events around batch, forward, backward and optimiser step, and
 synchronised at its end (as amptune's step is); the first --warmup steps (cudnn.benchmark's
 search, torch.compile's compilation) are excluded; median and p95 over the rest. Peak memory is
 torch.cuda.max_memory_allocated less the pool's batches beyond the one in use (amptune's peak
-counts one staging batch).
+counts its two input slots).
 
 Always prints one JSON line, also when the point fails: status ok, oom, unsupported or failed
 (with message); the exit code is 0, 75, 69 or 1 as amptune's.

@@ -191,7 +191,8 @@ PY
 	echo "Both sides: SGD, momentum 0.9, weight decay 5e-4 on conv/FC weights, peak lr $LR, warm-up 10% then cosine."
 	echo "Images: $images; 1x28x28, 10 classes, no augmentation."
 	echo "amptune: \`train --model cnn --device $DEVICE --data $adata --no-augment --lr $LR --workers $WORKERS --prefetch $PREFETCH\`"
-	echo "(worker threads fill batch slots, pinned on CUDA; the step includes waiting for one and uploading it)."
+	echo "(worker threads fill batch slots, pinned on CUDA; a step includes taking the next batch from the loader, the"
+	echo "data wait, and starting its copy to the device on a copy stream, which overlaps the step's compute)."
 	echo "PyTorch: $peer_feed; channels_last, cudnn.benchmark, fused SGD, autocast for bf16/fp16 (GradScaler for fp16)."
 	echo "Targets: amptune / eager >= 1.0x in every precision; amptune / compile >= 1.0x in bf16 and fp16."
 	echo
