@@ -2,9 +2,12 @@
 # Builds amptune here and packs what a GPU machine without our Debian -dev
 # libraries needs to run it: the binaries, the GPU test suites, and the non-CUDA
 # shared libraries they load (OpenBLAS, cJSON, inih, Check, ...), into .device/
-# (ignored by git). On the GPU machine run bench/gpu_run.sh from the repository root.
+# (ignored by git), with Fashion-MNIST in .device/data/fashion-mnist for the CNN runs
+# (FASHION_MNIST names another copy; the GPU machine cannot download it). On the GPU
+# machine run bench/gpu_run.sh from the repository root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+FASHION_MNIST=${FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
 make -s build >/dev/null
 rm -rf .device && mkdir -p .device/lib .device/bin
 cp build/amptune .device/bin/
@@ -12,4 +15,11 @@ cp build/tests/gpu_* build/tests/check_gpt_ops build/tests/check_gpt_model .devi
 for b in .device/bin/*; do
 	ldd "$b" | awk '/=> \// {print $3}' | grep -vE 'libcuda|libcudart|libcublas|libcudnn|libnv|linux-vdso|ld-linux|libc\.so|libm\.so|libpthread|libdl|librt' || true
 done | sort -u | while read -r lib; do cp -L "$lib" .device/lib/; done
+if [ -f "$FASHION_MNIST/train-images-idx3-ubyte.gz" ] || [ -f "$FASHION_MNIST/train-images-idx3-ubyte" ]; then
+	mkdir -p .device/data
+	cp -rL "$FASHION_MNIST" .device/data/fashion-mnist
+else
+	echo "warning: no Fashion-MNIST in $FASHION_MNIST (Debian: apt-get install dataset-fashion-mnist):" \
+		"the GPU CNN runs will train on synthetic images and bench/cnn_vs_torch.sh leaves out its epoch section" >&2
+fi
 du -sh .device

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # On a GPU machine, with .device/ from bench/gpu_pack.sh: finds the CUDA
-# libraries (toolkit or PyTorch's wheels), runs the GPU test suites, then a
-# short training run per precision, and writes everything to ${OUT:-gpu-out}/.
+# libraries (toolkit or PyTorch's wheels), runs the GPU test suites, then short
+# training runs per precision (GPT tiny and gpt2-124m, CNN tiny and resnet), then
+# amptune against PyTorch (bench/gpt_vs_torch.sh, bench/cnn_vs_torch.sh), and
+# writes everything to ${OUT:-gpu-out}/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-gpu-out}
@@ -22,22 +24,43 @@ for t in .device/bin/gpu_*; do
 	[ "$rc" = 0 ] || status=1
 done
 export AMPTUNE_CUDA_UNVALIDATED=1
+cnn_data=.device/data/fashion-mnist # from bench/gpu_pack.sh
+[ -d "$cnn_data" ] || cnn_data=synthetic-images
+: >"$OUT/train.jsonl"
 for p in fp32 tf32 bf16 fp16; do
 	for s in tiny gpt2-124m; do
 		.device/bin/amptune train --device cuda --size "$s" --precision "$p" --steps 30 --warmup-steps 10 \
 			--eval-batches 0 --log-every 10 --json >>"$OUT/train.jsonl" 2>>"$OUT/train.log"
 	done
+	# lr 0.02: the default 0.2 suits tiny, resnet diverges with it within a few steps
+	for s in tiny resnet; do
+		.device/bin/amptune train --model cnn --device cuda --size "$s" --precision "$p" --data "$cnn_data" \
+			--lr 0.02 --steps 30 --warmup-steps 10 --workers 8 --eval-images 1000 --log-every 10 --json \
+			>>"$OUT/train.jsonl" 2>>"$OUT/train.log"
+	done
 done
 python3 - "$OUT/train.jsonl" <<'PY' | tee "$OUT/summary.md"
 import json, sys
-print("| size | precision | batch x seq | step ms p50 (p95) | tokens/s | MFU | peak device | status |")
-print("|---|---|---|---|---|---|---|---|")
+def fmt(x, spec, unit=""):
+    return "-" if x is None else format(x, spec) + unit
+print("| model | size | precision | batch x seq | step ms p50 (p95) | samples/s | tokens/s | MFU | peak device | "
+      "eval acc | status |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 for line in open(sys.argv[1]):
-    r = json.loads(line)
-    mfu = f"{100 * r['mfu']:.1f}%" if r.get("mfu") is not None else "-"
-    print(f"| {r['size']} | {r['precision']} | {r['batch']} x {r['seq']} | {r['step_ms_p50']:.2f} ({r['step_ms_p95']:.2f}) | "
-          f"{r['tokens_per_sec']:.0f} | {mfu} | {r['peak_device_bytes'] / 2**20:.0f} MiB | {r['status']} |")
+    try:
+        r = json.loads(line)
+    except ValueError:
+        continue
+    cnn = r.get("model") == "cnn"
+    peak, mfu, acc = r.get("peak_device_bytes"), r.get("mfu"), r.get("eval_accuracy")
+    print(f"| {r.get('model', 'gpt')} | {r['size']} | {r['precision']} | {r['batch']} x {r['seq']}{'x%d' % r['seq'] if cnn else ''} | "
+          f"{fmt(r.get('step_ms_p50'), '.2f')} ({fmt(r.get('step_ms_p95'), '.2f')}) | {fmt(r.get('samples_per_sec'), '.0f')} | "
+          f"{fmt(r.get('tokens_per_sec'), '.0f')} | {fmt(None if mfu is None else 100 * mfu, '.1f', '%')} | "
+          f"{fmt(None if peak is None else peak / 2**20, '.0f', ' MiB')} | {fmt(None if acc is None else 100 * acc, '.1f', '%')} | "
+          f"{r['status']}{': ' + r['message'][:80].replace('|', '/') if r.get('message') else ''} |")
 PY
 # amptune against PyTorch on the same GPU (tables into $OUT)
 AMPTUNE=.device/bin/amptune OUT="$OUT" bench/gpt_vs_torch.sh 2>&1 | tee "$OUT/gpt_vs_torch.log"
+# the CNN: cnn tiny/resnet against PyTorch, then an epoch of Fashion-MNIST per loader worker count
+AMPTUNE=.device/bin/amptune OUT="$OUT" bench/cnn_vs_torch.sh 2>&1 | tee "$OUT/cnn_vs_torch.log"
 exit $status
