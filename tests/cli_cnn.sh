@@ -69,6 +69,8 @@ PY
 expect 0 "adamw" -- --model cnn --optimizer adamw --steps 2 --warmup-steps 0 --eval-images 0 --batch 16
 "$AMPTUNE" train --model cnn --size resnet --steps 1 --warmup-steps 0 --eval-images 0 --batch 2 --json --quiet >"$tmp/r.json" 2>/dev/null
 "$AMPTUNE" train --help >"$tmp/help"
+# the SGD learning rate defaults per preset (resnet diverges in short runs at tiny's 0.2)
+if [ "$(field "$tmp/rec.json" lr)" = 0.2 ] && [ "$(field "$tmp/r.json" lr)" = 0.05 ]; then ok; else fail "default sgd lr: tiny $(field "$tmp/rec.json" lr), resnet $(field "$tmp/r.json" lr)"; fi
 for pair in "$tmp/rec.json:77,754" "$tmp/r.json:11,172,810"; do
 	f=${pair%%:*} want=${pair#*:}
 	got=$(field "$f" params | python3 -c "import sys; print(f'{int(sys.stdin.read()):,}')")

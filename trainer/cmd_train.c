@@ -64,7 +64,8 @@ void cmd_train_usage(FILE *out)
 		"  --warmup-steps N            steps excluded from the timing statistics (default 3)\n"
 		"  --optimizer adamw|sgd       adamw (default for gpt; the only one gpt has) or SGD with\n"
 		"                              momentum (default for cnn)\n"
-		"  --lr X                      peak learning rate (default 1e-3 for adamw, 0.2 for sgd)\n"
+		"  --lr X                      peak learning rate (default 1e-3 for adamw; sgd: 0.2 for cnn tiny,\n"
+		"                              0.05 for cnn resnet)\n"
 		"  --momentum X                SGD momentum (default 0.9)\n"
 		"  --lr-warmup N               learning-rate warm-up steps, then cosine decay to lr/10\n"
 		"                              (default 10%% of the steps)\n"
@@ -306,7 +307,7 @@ static int parse_args(int argc, char **argv, struct tr_config *c)
 		return kn_error(KN_EUSAGE, "option '--momentum' is for '--optimizer sgd'");
 	if (c->optimizer == TR_OPT_SGD) {
 		if (!have_lr)
-			c->lr = 0.2;
+			c->lr = tr_find_cnn_preset(c->size)->sgd_lr;
 		if (!have_wd)
 			c->weight_decay = 5e-4;
 	}

@@ -28,6 +28,7 @@ struct tr_cnn_preset {
 	const char *name;
 	struct tr_cnn_config cnn;
 	int default_batch;
+	double sgd_lr;      /* --lr default with SGD: stable from the first steps, without a long warm-up */
 };
 
 extern const struct tr_cnn_preset tr_cnn_sizes[];
