@@ -4,6 +4,12 @@
  * accumulate contracts, fp32 against fp64 on the same inputs, and bitwise
  * determinism across thread counts.
  *
+ * The shared cases (helpers/cnn_op_cases.c: every CNN op on small, odd and
+ * the presets' real shapes, outputs poisoned, accumulated gradients offset)
+ * also run on the fp32 backend against fp64 on the same fp32-rounded inputs,
+ * to the per-result tolerance of cnn_tolerance() at fp32: 6 u + 16 sqrt(depth)
+ * u for a result summing `depth` terms, u = 2^-24, relative to its scale.
+ *
  * Tolerances: linear ops (conv, pool, FC) are checked exactly through the
  * adjoint identity <dout, f(x)> = <f^T(dout), x> to 1e-12 relative, and by
  * finite differences (h = 1e-4) to 1e-8; nonlinear ops (batch norm, loss,
@@ -12,6 +18,7 @@
  */
 #include <check.h>
 
+#include "cnn_op_cases.h"
 #include "testutil.h"
 #include <math.h>
 #include <omp.h>
@@ -453,6 +460,28 @@ START_TEST(fp32_matches_fp64)
 }
 END_TEST
 
+/* Every shared case: fp32 against fp64 on the same (fp32) inputs. */
+START_TEST(shared_cases_fp32_match_fp64)
+{
+	struct cnn_io io;
+	const char *name;
+	double *want[CNN_MAXRES];
+	cnn_runner run = cnn_op_case(_i, &io, &name);
+	cnn_io_quantize(&f32, &io);
+	run(&ref, &io, 1);
+	cnn_io_keep(&io, want);
+	run(&f32, &io, 1);
+	ck_assert_int_gt(io.n_res, 0);
+	for (int k = 0; k < io.n_res; k++) {
+		double e = cnn_max_err(KN_FP32, &io.res[k], io.res[k].x, want[k]);
+		ck_assert_msg(e <= 1.0, "%s: fp32 %s differs from fp64 (%.3g x tolerance %.3g)", name, io.res[k].name, e,
+			      cnn_tolerance(KN_FP32, &io.res[k]));
+		free(want[k]);
+	}
+	cnn_io_free(&io);
+}
+END_TEST
+
 /* ---- determinism across thread counts ---- */
 
 START_TEST(reductions_ignore_thread_count)
@@ -505,6 +534,7 @@ int main(void)
 	tcase_add_test(tc, image_to_nhwc_layout);
 	tcase_add_test(tc, fp32_matches_fp64);
 	tcase_add_test(tc, reductions_ignore_thread_count);
+	tcase_add_loop_test(tc, shared_cases_fp32_match_fp64, 0, CNN_OP_NCASES);
 	suite_add_tcase(s, tc);
 	return tu_run_suite(s);
 }
