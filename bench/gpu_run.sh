@@ -4,9 +4,22 @@
 # training runs per precision (GPT tiny and gpt2-124m, CNN tiny and resnet), then
 # amptune against PyTorch (bench/gpt_vs_torch.sh, bench/cnn_vs_torch.sh), and
 # writes everything to ${OUT:-gpu-out}/.
+#
+#   bench/gpu_run.sh [STAGE...]   stages: tests train gpt-bench cnn-bench (default: all four)
+#
+# A stage fits a 10-minute command on an H100; run them one per command where
+# commands are time-limited.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-gpu-out}
+stages=${*:-tests train gpt-bench cnn-bench}
+for st in $stages; do
+	case $st in
+	tests | train | gpt-bench | cnn-bench) ;;
+	*) echo "gpu_run.sh: unknown stage '$st' (expected tests, train, gpt-bench, cnn-bench)" >&2; exit 64 ;;
+	esac
+done
+want() { case " $stages " in *" $1 "*) return 0 ;; esac; return 1; }
 mkdir -p "$OUT"
 libs=$(find / \( -name 'libcublasLt.so.1*' -o -name 'libcudnn.so.9*' \) -not -path '*/proc/*' 2>/dev/null | xargs -r -n1 dirname | sort -u | tr '\n' ':')
 export LD_LIBRARY_PATH=$PWD/.device/lib:${libs}${LD_LIBRARY_PATH:-}
@@ -16,26 +29,28 @@ export LD_LIBRARY_PATH=$PWD/.device/lib:${libs}${LD_LIBRARY_PATH:-}
 	.device/bin/amptune --version
 } 2>&1 | tee "$OUT/env.txt"
 status=0
-for t in .device/bin/gpu_*; do
-	echo "== $t" | tee -a "$OUT/tests.txt"
-	"$t" 2>&1 | tee -a "$OUT/tests.txt"
-	rc=${PIPESTATUS[0]}
-	echo "exit $rc" | tee -a "$OUT/tests.txt"
-	[ "$rc" = 0 ] || status=1
-done
+if want tests; then
+	for t in .device/bin/gpu_*; do
+		echo "== $t" | tee -a "$OUT/tests.txt"
+		"$t" 2>&1 | tee -a "$OUT/tests.txt"
+		rc=${PIPESTATUS[0]}
+		echo "exit $rc" | tee -a "$OUT/tests.txt"
+		[ "$rc" = 0 ] || status=1
+	done
+fi
 export AMPTUNE_CUDA_UNVALIDATED=1
 cnn_data=.device/data/fashion-mnist # from bench/gpu_pack.sh
 [ -d "$cnn_data" ] || cnn_data=synthetic-images
+if want train; then
 : >"$OUT/train.jsonl"
 for p in fp32 tf32 bf16 fp16; do
 	for s in tiny gpt2-124m; do
 		.device/bin/amptune train --device cuda --size "$s" --precision "$p" --steps 30 --warmup-steps 10 \
 			--eval-batches 0 --log-every 10 --json >>"$OUT/train.jsonl" 2>>"$OUT/train.log"
 	done
-	# lr 0.02: the default 0.2 suits tiny, resnet diverges with it within a few steps
 	for s in tiny resnet; do
 		.device/bin/amptune train --model cnn --device cuda --size "$s" --precision "$p" --data "$cnn_data" \
-			--lr 0.02 --steps 30 --warmup-steps 10 --workers 8 --eval-images 1000 --log-every 10 --json \
+			--steps 30 --warmup-steps 10 --workers 8 --eval-images 1000 --log-every 10 --json \
 			>>"$OUT/train.jsonl" 2>>"$OUT/train.log"
 	done
 done
@@ -59,8 +74,13 @@ for line in open(sys.argv[1]):
           f"{fmt(None if peak is None else peak / 2**20, '.0f', ' MiB')} | {fmt(None if acc is None else 100 * acc, '.1f', '%')} | "
           f"{r['status']}{': ' + r['message'][:80].replace('|', '/') if r.get('message') else ''} |")
 PY
+fi
 # amptune against PyTorch on the same GPU (tables into $OUT)
-AMPTUNE=.device/bin/amptune OUT="$OUT" bench/gpt_vs_torch.sh 2>&1 | tee "$OUT/gpt_vs_torch.log"
+if want gpt-bench; then
+	AMPTUNE=.device/bin/amptune OUT="$OUT" bench/gpt_vs_torch.sh 2>&1 | tee "$OUT/gpt_vs_torch.log"
+fi
 # the CNN: cnn tiny/resnet against PyTorch, then an epoch of Fashion-MNIST per loader worker count
-AMPTUNE=.device/bin/amptune OUT="$OUT" bench/cnn_vs_torch.sh 2>&1 | tee "$OUT/cnn_vs_torch.log"
+if want cnn-bench; then
+	AMPTUNE=.device/bin/amptune OUT="$OUT" bench/cnn_vs_torch.sh 2>&1 | tee "$OUT/cnn_vs_torch.log"
+fi
 exit $status
