@@ -2,7 +2,8 @@
 # Builds amptune here and packs what a GPU machine without our Debian -dev
 # libraries needs to run it: the binaries, the GPU test suites, and the non-CUDA
 # shared libraries they load (OpenBLAS, cJSON, inih, Check, ...), into .device/
-# (ignored by git), with Fashion-MNIST in .device/data/fashion-mnist for the CNN runs
+# (ignored by git), with Fashion-MNIST in .device/data/fashion-mnist for the CNN runs and
+# Debian's fortunes in .device/data/fortunes for the GPT's default data
 # (FASHION_MNIST names another copy; the GPU machine cannot download it). On the GPU
 # machine run bench/gpu_run.sh from the repository root.
 set -euo pipefail
@@ -22,4 +23,11 @@ else
 	echo "warning: no Fashion-MNIST in $FASHION_MNIST (Debian: apt-get install dataset-fashion-mnist):" \
 		"the GPU CNN runs will train on synthetic images and bench/cnn_vs_torch.sh leaves out its epoch section" >&2
 fi
+# the GPT's default data (Debian's fortunes); gpu_run.sh installs it where the loader looks
+if [ -d /usr/share/games/fortunes ]; then
+	mkdir -p .device/data
+	cp -rL /usr/share/games/fortunes .device/data/fortunes
+fi
+# a carried tree is limited (64 MiB): carry .device/bin and .device/lib first, .device/data in a second call
+du -sh .device/bin .device/lib .device/data 2>/dev/null
 du -sh .device

@@ -28,6 +28,11 @@ export LD_LIBRARY_PATH=$PWD/.device/lib:${libs}${LD_LIBRARY_PATH:-}
 	nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
 	.device/bin/amptune --version
 } 2>&1 | tee "$OUT/env.txt"
+# the GPT's default data is Debian's fortunes, which the GPU machine lacks: install the packed copy
+if [ ! -d /usr/share/games/fortunes ] && [ -d .device/data/fortunes ]; then
+	mkdir -p /usr/share/games && cp -r .device/data/fortunes /usr/share/games/fortunes ||
+		echo "gpu_run.sh: cannot install fortunes under /usr/share/games: GPT runs on 'fortunes' will fail" >&2
+fi
 status=0
 if want tests; then
 	for t in .device/bin/gpu_*; do
