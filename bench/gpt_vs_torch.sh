@@ -5,7 +5,9 @@
 #
 #   AMPTUNE=.device/bin/amptune bench/gpt_vs_torch.sh      (after bench/gpu_pack.sh)
 #   env: AMPTUNE (default build/amptune), PYTHON (default python3), STEPS (40), WARMUP (10),
-#        OUT (where the table goes; default bench/results)
+#        OUT (where the table goes; default bench/results), POINTS (SIZE:BATCH:SEQ ..., default
+#        the four below), PRECISIONS (default "fp32 tf32 bf16 fp16"): narrow a run to fit a
+#        time-limited command; the table file gets one more block per run
 #
 # Columns per point: tokens/s, step ms p50, MFU (amptune: the record's; PyTorch: the
 # same FLOPs formula over its median step) and peak device memory, then the ratios
@@ -21,7 +23,8 @@ OUT=${OUT:-bench/results}
 export AMPTUNE_CUDA_UNVALIDATED=${AMPTUNE_CUDA_UNVALIDATED:-1}
 mkdir -p "$OUT"
 out=$OUT/gpt_vs_torch-$(date -u +%Y%m%d).md
-points=("gpt2-124m 4 1024" "gpt2-124m 8 1024" "gpt2-124m 16 1024" "small 32 256")
+read -r -a points <<<"${POINTS:-gpt2-124m:4:1024 gpt2-124m:8:1024 gpt2-124m:16:1024 small:32:256}"
+PRECISIONS=${PRECISIONS:-fp32 tf32 bf16 fp16}
 gpu=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null || echo unknown)
 {
 	echo "GPT training step on $gpu; amptune $($AMPTUNE --version | cut -d' ' -f2-)"
@@ -29,10 +32,10 @@ gpu=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/nu
 	echo
 	echo "| size | batch x seq | precision | amptune tok/s | eager tok/s | compile tok/s | amptune ms | MFU amptune / eager | peak MiB amptune / eager | vs eager | vs compile |"
 	echo "|---|---|---|---|---|---|---|---|---|---|---|"
-} | tee "$out"
+} | tee -a "$out"
 for pt in "${points[@]}"; do
-	read -r size b t <<<"$pt"
-	for p in fp32 tf32 bf16 fp16; do
+	IFS=: read -r size b t <<<"$pt"
+	for p in $PRECISIONS; do
 		a=$($AMPTUNE train --device cuda --size "$size" --batch "$b" --seq "$t" --precision "$p" --steps "$STEPS" \
 			--warmup-steps "$WARMUP" --eval-batches 0 --quiet --json 2>/dev/null)
 		e=$($PYTHON bench/gpt_torch.py --device cuda --size "$size" --batch "$b" --seq "$t" --precision "$p" \
