@@ -42,6 +42,31 @@ if want tests; then
 		echo "exit $rc" | tee -a "$OUT/tests.txt"
 		[ "$rc" = 0 ] || status=1
 	done
+	# a sweep on the GPU under a device memory limit: the point that does not fit is recorded
+	# "oom" (--no-predict: run it rather than predict it) and the sweep carries on
+	cat >"$OUT/oom.ini" <<'INI'
+[sweep]
+name = gpu-oom
+model = gpt
+size = tiny
+data = fortunes
+steps = 5
+warmup_steps = 1
+eval_batches = 1
+devices = cuda
+precisions = bf16
+batch_sizes = 4, 256
+device_mem_limit = 200M
+INI
+	rm -rf "$OUT/oom-sweep"
+	AMPTUNE_CUDA_UNVALIDATED=1 .device/bin/amptune sweep "$OUT/oom.ini" --out "$OUT/oom-sweep" --no-predict \
+		>"$OUT/oom-sweep.log" 2>&1
+	if python3 - "$OUT/oom-sweep/results.jsonl" <<'PY' 2>&1 | tee -a "$OUT/tests.txt"; then :; else status=1; fi
+import json, sys
+st = [json.loads(l)["status"] for l in open(sys.argv[1])]
+print("== sweep under device_mem_limit on the GPU: statuses", st)
+sys.exit(0 if st == ["ok", "oom"] else 1)
+PY
 fi
 export AMPTUNE_CUDA_UNVALIDATED=1
 cnn_data=.device/data/fashion-mnist # from bench/gpu_pack.sh
