@@ -213,6 +213,119 @@ START_TEST(test_loss_scaling_is_exact_in_fp32)
 END_TEST
 
 /* tiny on fortunes: from ln(256) = 5.545 nats/byte to a validation loss below 3.0 in 150 steps */
+/* ---- the fused-attention path of the model, on the fp64 reference ----
+ * The model keeps a log-sum-exp per row instead of the softmax where the
+ * backend has flash_attention_* ops; these are those ops written out plainly
+ * in double (the algorithm the CUDA kernels tile: lse forward, a backward that
+ * rebuilds P from lse with dS = P (dP - D), D = rowsum(dout * out)), swapped
+ * into a copy of the reference backend's table. */
+static void ref_flash_forward(void *out_, void *lse_, const void *qkv_, int B, int T, int C, int NH)
+{
+	double *out = out_, *lse = lse_;
+	const double *qkv = qkv_;
+	int hs = C / NH;
+	double scale = 1.0 / sqrt((double)hs), s[64];
+	for (int b = 0; b < B; b++)
+		for (int h = 0; h < NH; h++)
+			for (int t = 0; t < T; t++) {
+				const double *q = qkv + ((size_t)b * T + t) * 3 * C + h * hs;
+				double m = -INFINITY, l = 0;
+				for (int j = 0; j <= t; j++) {
+					const double *k = qkv + ((size_t)b * T + j) * 3 * C + C + h * hs;
+					s[j] = 0;
+					for (int d = 0; d < hs; d++)
+						s[j] += q[d] * k[d] * scale;
+					m = fmax(m, s[j]);
+				}
+				for (int j = 0; j <= t; j++)
+					l += exp(s[j] - m);
+				double *o = out + ((size_t)b * T + t) * C + h * hs;
+				for (int d = 0; d < hs; d++) {
+					o[d] = 0;
+					for (int j = 0; j <= t; j++)
+						o[d] += exp(s[j] - m) / l * qkv[((size_t)b * T + j) * 3 * C + 2 * C + h * hs + d];
+				}
+				lse[((size_t)b * NH + h) * T + t] = m + log(l);
+			}
+}
+
+static void ref_flash_backward(void *dqkv_, const void *dout_, const void *qkv_, const void *out_, const void *lse_, int B,
+			       int T, int C, int NH)
+{
+	double *dqkv = dqkv_;
+	const double *dout = dout_, *qkv = qkv_, *out = out_, *lse = lse_;
+	int hs = C / NH;
+	double scale = 1.0 / sqrt((double)hs);
+	memset(dqkv, 0, (size_t)B * T * 3 * C * sizeof *dqkv);
+	for (int b = 0; b < B; b++)
+		for (int h = 0; h < NH; h++)
+			for (int t = 0; t < T; t++) {
+				size_t row = (size_t)b * T + t;
+				const double *q = qkv + row * 3 * C + h * hs, *dy = dout + row * C + h * hs;
+				double D = 0;
+				for (int d = 0; d < hs; d++)
+					D += dy[d] * out[row * C + h * hs + d];
+				for (int j = 0; j <= t; j++) {
+					size_t rj = (size_t)b * T + j;
+					const double *k = qkv + rj * 3 * C + C + h * hs, *v = k + C;
+					double sc = 0, dp = 0;
+					for (int d = 0; d < hs; d++) {
+						sc += q[d] * k[d] * scale;
+						dp += dy[d] * v[d];
+					}
+					double p = exp(sc - lse[((size_t)b * NH + h) * T + t]), ds = p * (dp - D);
+					for (int d = 0; d < hs; d++) {
+						dqkv[row * 3 * C + h * hs + d] += scale * ds * k[d];
+						dqkv[rj * 3 * C + C + h * hs + d] += scale * ds * q[d];
+						dqkv[rj * 3 * C + 2 * C + h * hs + d] += p * dy[d];
+					}
+				}
+			}
+}
+
+START_TEST(test_fused_attention_path)
+{
+	/* head size 32: a shape the fused path takes */
+	static const struct tr_gpt_config cfg = { .max_seq = 8, .vocab = 32, .layers = 2, .heads = 2, .channels = 64 };
+	struct kn_backend plain, fused;
+	ck_assert_int_eq(kn_backend_open_reference(&plain), KN_OK);
+	ck_assert_int_eq(kn_backend_open_reference(&fused), KN_OK);
+	struct kn_ops ops = *fused.ops;
+	ops.flash_attention_forward = ref_flash_forward;
+	ops.flash_attention_backward = ref_flash_backward;
+	fused.ops = &ops;
+	struct tr_gpt a, f;
+	ck_assert_int_eq(tr_gpt_init(&a, &plain, &cfg, MB, MT, 5), KN_OK);
+	ck_assert_int_eq(tr_gpt_init(&f, &fused, &cfg, MB, MT, 5), KN_OK);
+	ck_assert_int_eq(a.flash, 0);
+	ck_assert_int_eq(f.flash, 1);
+	/* the softmax [L,B,NH,T,T] and its [B,NH,T,T] gradient scratch give way to lse [L,B,NH,T] */
+	size_t L = cfg.layers, NH = cfg.heads, att = (size_t)MB * NH * MT * MT;
+	ck_assert_uint_eq(plain.mem_peak_bytes - fused.mem_peak_bytes, (L * att + att - L * MB * NH * MT) * sizeof(double));
+	int inputs[MB * MT], targets[MB * MT];
+	micro_batch(inputs, targets);
+	for (int step = 0; step < 3; step++) {
+		double la, lf;
+		ck_assert_int_eq(tr_gpt_upload_batch(&a, inputs, targets), KN_OK);
+		ck_assert_int_eq(tr_gpt_upload_batch(&f, inputs, targets), KN_OK);
+		ck_assert_int_eq(tr_gpt_forward(&a, MT, &la), KN_OK);
+		ck_assert_int_eq(tr_gpt_forward(&f, MT, &lf), KN_OK);
+		ck_assert_msg(fabs(la - lf) <= 1e-12 * fabs(la), "step %d: loss %.17g unfused, %.17g fused", step, la, lf);
+		tr_gpt_backward(&a, 1.0f);
+		tr_gpt_backward(&f, 1.0f);
+		const double *ga = a.grads, *gf = f.grads;
+		double e = tu_max_err(gf, ga, a.num_params, 1e-12, 1e-9);
+		ck_assert_msg(e <= 1.0, "step %d: fused gradients differ (%.3g x tolerance)", step, e);
+		tr_gpt_update(&a, 1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, 1.0f);
+		tr_gpt_update(&f, 1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, 1.0f);
+	}
+	tr_gpt_release(&a);
+	tr_gpt_release(&f);
+	kn_backend_release(&plain);
+	kn_backend_release(&fused);
+}
+END_TEST
+
 START_TEST(test_learns_fortunes)
 {
 	struct tr_config c;
@@ -243,6 +356,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_param_count_and_memory);
 	tcase_add_test(tc, test_determinism);
 	tcase_add_test(tc, test_loss_scaling_is_exact_in_fp32);
+	tcase_add_test(tc, test_fused_attention_path);
 	tcase_add_test(tc, test_learns_fortunes);
 	suite_add_tcase(s, tc);
 	return s;
