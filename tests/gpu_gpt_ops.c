@@ -144,6 +144,47 @@ START_TEST(test_reductions_on_cuda)
 }
 END_TEST
 
+/* One matmul shape with its bias first 256-byte aligned, then only 16-byte
+ * aligned: cuBLASLt's heuristic reads the bias pointer's alignment, so an
+ * algorithm chosen for the first must not be reused for the second. */
+START_TEST(test_matmul_bias_alignment_on_cuda)
+{
+	enum kn_precision p = precisions[_i].p;
+	const char *pn = kn_precision_name(p);
+	struct kn_backend be;
+	ck_assert_msg(kn_backend_open(&be, "cuda", p, 0) == KN_OK, "opening cuda: %s", kn_last_error());
+	enum { N = 128, C = 32, OC = 256, PAD = 256 };
+	size_t shift[] = { 0, 16 / be.act_bytes, 32 / be.act_bytes, 64 / be.act_bytes };
+	double *x = malloc(N * C * sizeof *x), *w = malloc(OC * C * sizeof *w), *b = malloc((OC + PAD) * sizeof *b);
+	tu_fill_uniform(x, N * C, -1, 1, 41);
+	tu_fill_uniform(w, OC * C, -1, 1, 42);
+	tu_fill_uniform(b, OC + PAD, -1, 1, 43);
+	void *dx = tu_dev(&be, x, N * C, 0), *dw = tu_dev(&be, w, OC * C, 0), *db = tu_dev(&be, b, OC + PAD, 0);
+	double *hx = tu_host(&be, dx, N * C, 0), *hw = tu_host(&be, dw, OC * C, 0), *hb = tu_host(&be, db, OC + PAD, 0);
+	void *out = tu_dev(&be, NULL, N * OC, 0);
+	double *ref = malloc(N * OC * sizeof *ref);
+	for (size_t s = 0; s < sizeof shift / sizeof *shift; s++) {
+		const double *bias = hb + shift[s];
+		for (int n = 0; n < N; n++)
+			for (int o = 0; o < OC; o++) {
+				double acc = bias[o];
+				for (int c = 0; c < C; c++)
+					acc += hx[n * C + c] * hw[o * C + c];
+				ref[n * OC + o] = acc;
+			}
+		be.ops->matmul_forward(out, dx, dw, (char *)db + shift[s] * be.act_bytes, N, C, OC);
+		ck_assert_msg(kn_sync(&be) == KN_OK, "%s bias +%zu: %s", pn, shift[s], kn_last_error());
+		double *got = tu_host(&be, out, N * OC, 0);
+		double e = tu_max_err(got, ref, N * OC, 4 * precisions[_i].atol, 4 * precisions[_i].rtol);
+		ck_assert_msg(e <= 1.0, "%s: bias at +%zu elements: %.3g x tolerance", pn, shift[s], e);
+		free(got);
+	}
+	free(ref), free(x), free(w), free(b), free(hx), free(hw), free(hb);
+	kn_free(&be, dx, 0), kn_free(&be, dw, 0), kn_free(&be, db, 0), kn_free(&be, out, 0);
+	kn_backend_release(&be);
+}
+END_TEST
+
 int main(void)
 {
 	if (tu_cuda_device_count_forked() == 0) {
@@ -157,6 +198,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_op_on_cuda, 0, NPREC * GPT_OP_NCASES);
 	tcase_add_loop_test(tc, test_adamw_on_cuda, 0, NPREC);
 	tcase_add_loop_test(tc, test_reductions_on_cuda, 0, NPREC);
+	tcase_add_loop_test(tc, test_matmul_bias_alignment_on_cuda, 0, NPREC);
 	suite_add_tcase(s, tc);
 	return tu_run_suite(s);
 }

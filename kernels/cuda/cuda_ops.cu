@@ -319,7 +319,7 @@ static uint32_t ptr_align(const void *p)
  * dozen), keyed by everything the query sees. */
 struct lt_key {
 	int dt, ct, m, n, k, transa, transb, lda, ldb, ldd, fuse_bias, gelu;
-	uint32_t al_a, al_b, al_d, al_aux;
+	uint32_t al_a, al_b, al_d, al_aux, al_bias;
 };
 
 /* GELU epilogues: none; forward (D = gelu(AB + bias), aux = AB + bias); backward (D = gelu'(aux) * AB) */
@@ -361,7 +361,8 @@ static void lt_matmul(void *D, const void *A, const void *B, const void *bias, i
 	/* the epilogue is given only a 16-byte aligned bias (narrower ones are reported to fail);
 	 * any other is added by a separate kernel */
 	int fuse_bias = bias && ptr_align(bias) >= 16;
-	uint32_t al_aux = aux ? ptr_align(aux) : 0;
+	/* the heuristic reads the bias and aux pointers' alignment too (cublasLt.h), so they key the cache */
+	uint32_t al_aux = aux ? ptr_align(aux) : 0, al_bias = fuse_bias ? ptr_align(bias) : 0;
 	BLAS_OK(cublasLtMatmulDescCreate(&desc, ct, CUDA_R_32F));
 	BLAS_OK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
 	BLAS_OK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
@@ -388,7 +389,7 @@ static void lt_matmul(void *D, const void *A, const void *B, const void *bias, i
 	memset(&key, 0, sizeof key); /* padding too: keys compare with memcmp */
 	key.dt = (int)dt, key.ct = (int)ct, key.m = m, key.n = n, key.k = k, key.transa = transa, key.transb = transb;
 	key.lda = lda, key.ldb = ldb, key.ldd = ldd, key.fuse_bias = fuse_bias, key.gelu = gelu;
-	key.al_a = al_a, key.al_b = al_b, key.al_d = al_d, key.al_aux = al_aux;
+	key.al_a = al_a, key.al_b = al_b, key.al_d = al_d, key.al_aux = al_aux, key.al_bias = al_bias;
 	const cublasLtMatmulAlgo_t *algo = lt_cache_find(&key);
 	if (algo || kn_cuda.status)
 		goto run;
