@@ -135,6 +135,11 @@ static int cu_copy_h2d(struct kn_backend *be, void *dst, const void *src, size_t
 
 static int cu_copy_h2d_async(struct kn_backend *be, void *dst, const void *src, size_t bytes, int slot)
 {
+	/* after what the compute stream has queued, so a slot is never overwritten while an op still
+	 * reads it, whatever the caller synchronised (the training loop's own order already ensures it:
+	 * then the wait is free) */
+	CUDA_OK(cudaEventRecord(kn_cuda.compute_mark, kn_cuda.stream));
+	CUDA_OK(cudaStreamWaitEvent(kn_cuda.copy_stream, kn_cuda.compute_mark, 0));
 	CUDA_OK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, kn_cuda.copy_stream));
 	CUDA_OK(cudaEventRecord(kn_cuda.copy_ev[slot & 1], kn_cuda.copy_stream));
 	return kn_cuda.status;
@@ -275,6 +280,8 @@ static void cu_release(struct kn_backend *be)
 	for (int i = 0; i < 2; i++)
 		if (kn_cuda.copy_ev[i])
 			cudaEventDestroy(kn_cuda.copy_ev[i]);
+	if (kn_cuda.compute_mark)
+		cudaEventDestroy(kn_cuda.compute_mark);
 	if (kn_cuda.copy_stream) {
 		cudaStreamSynchronize(kn_cuda.copy_stream);
 		cudaStreamDestroy(kn_cuda.copy_stream);
@@ -358,6 +365,7 @@ extern "C" int kn_cuda_open(struct kn_backend *be, enum kn_precision precision)
 	CUDA_OK(cudaStreamCreateWithFlags(&kn_cuda.copy_stream, cudaStreamNonBlocking));
 	for (int i = 0; i < 2; i++)
 		CUDA_OK(cudaEventCreateWithFlags(&kn_cuda.copy_ev[i], cudaEventDisableTiming));
+	CUDA_OK(cudaEventCreateWithFlags(&kn_cuda.compute_mark, cudaEventDisableTiming));
 	BLAS_OK(cublasLtCreate(&kn_cuda.lt));
 	BLAS_OK(cublasCreate(&kn_cuda.blas));
 	BLAS_OK(cublasSetStream(kn_cuda.blas, kn_cuda.stream));

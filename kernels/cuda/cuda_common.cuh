@@ -23,6 +23,7 @@ struct kn_cuda_ctx {
 	cudaStream_t stream;
 	cudaStream_t copy_stream;   /* host-to-device input copies, overlapping compute */
 	cudaEvent_t copy_ev[2];     /* the last copy of each input slot */
+	cudaEvent_t compute_mark;   /* the compute stream's work so far, which a copy waits for */
 	cublasLtHandle_t lt;
 	cublasHandle_t blas;
 	void *lt_workspace; /* also cuBLAS's workspace */

@@ -328,27 +328,30 @@ enum { LT_PLAIN, LT_GELU_AUX, LT_DGELU };
 static struct {
 	struct lt_key key;
 	cublasLtMatmulAlgo_t algo;
+	int none; /* a GELU epilogue cuBLASLt has no algorithm for: the caller composes */
 } lt_cache[LT_CACHE_SIZE];
 static int lt_cache_n;
 
 void kn_cuda_ops_reset(void) { lt_cache_n = 0; }
 
-static const cublasLtMatmulAlgo_t *lt_cache_find(const struct lt_key *key)
+static int lt_cache_find(const struct lt_key *key)
 {
 	for (int i = 0; i < lt_cache_n; i++)
 		if (memcmp(&lt_cache[i].key, key, sizeof *key) == 0)
-			return &lt_cache[i].algo;
-	return NULL;
+			return i;
+	return -1;
 }
 
 /*
  * D (m x n, col-major, ldd) = alpha op(A) op(B) + beta D [+ bias], shapes in
  * cuBLAS terms. The heuristic assumes 256-byte aligned matrices unless told
  * otherwise, so it is given each pointer's actual alignment (tensors carved
- * out of one allocation can sit at any element offset).
+ * out of one allocation can sit at any element offset). Returns 1, having run
+ * nothing, when a GELU epilogue has no algorithm for this problem (the caller
+ * then runs the plain GEMM and the GELU kernel); otherwise 0.
  */
 template <typename T>
-static void lt_matmul(void *D, const void *A, const void *B, const void *bias, int m, int n, int k, int transa, int transb,
+static int lt_matmul(void *D, const void *A, const void *B, const void *bias, int m, int n, int k, int transa, int transb,
 		      int lda, int ldb, int ldd, float alpha, float beta, int gelu = LT_PLAIN, const void *aux = NULL)
 {
 	cudaDataType_t dt = cuda_type<T>::value;
@@ -390,8 +393,9 @@ static void lt_matmul(void *D, const void *A, const void *B, const void *bias, i
 	key.dt = (int)dt, key.ct = (int)ct, key.m = m, key.n = n, key.k = k, key.transa = transa, key.transb = transb;
 	key.lda = lda, key.ldb = ldb, key.ldd = ldd, key.fuse_bias = fuse_bias, key.gelu = gelu;
 	key.al_a = al_a, key.al_b = al_b, key.al_d = al_d, key.al_aux = al_aux, key.al_bias = al_bias;
-	const cublasLtMatmulAlgo_t *algo = lt_cache_find(&key);
-	if (algo || kn_cuda.status)
+	int hit = lt_cache_find(&key), none = hit >= 0 && lt_cache[hit].none;
+	const cublasLtMatmulAlgo_t *algo = hit >= 0 ? &lt_cache[hit].algo : NULL;
+	if (hit >= 0 || kn_cuda.status)
 		goto run;
 	BLAS_OK(cublasLtMatmulPreferenceCreate(&pref));
 	BLAS_OK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
@@ -403,13 +407,18 @@ static void lt_matmul(void *D, const void *A, const void *B, const void *bias, i
 	if (!kn_cuda.status) {
 		cublasLtMatmulHeuristicResult_t heur;
 		int found = 0;
-		BLAS_OK(cublasLtMatmulAlgoGetHeuristic(kn_cuda.lt, desc, la, lb, ld, ld, pref, 1, &heur, &found));
-		if (!kn_cuda.status && found == 0)
+		cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic(kn_cuda.lt, desc, la, lb, ld, ld, pref, 1, &heur, &found);
+		if (gelu != LT_PLAIN && (hs == CUBLAS_STATUS_NOT_SUPPORTED || (hs == CUBLAS_STATUS_SUCCESS && found == 0)))
+			none = 1; /* no fused algorithm: not an error, the caller composes */
+		else if (hs != CUBLAS_STATUS_SUCCESS)
+			kn_cuda_fail(KN_ERR, "cublasLtMatmulAlgoGetHeuristic", cublasGetStatusString(hs), __FILE__, __LINE__);
+		else if (found == 0)
 			kn_cuda_fail(KN_ERR, "cublasLtMatmulAlgoGetHeuristic", "no algorithm for this shape", __FILE__,
 				     __LINE__);
 		if (!kn_cuda.status && lt_cache_n < LT_CACHE_SIZE) {
 			lt_cache[lt_cache_n].key = key;
 			lt_cache[lt_cache_n].algo = heur.algo;
+			lt_cache[lt_cache_n].none = none;
 			algo = &lt_cache[lt_cache_n++].algo;
 		} else if (!kn_cuda.status) {
 			static cublasLtMatmulAlgo_t uncached;
@@ -418,10 +427,10 @@ static void lt_matmul(void *D, const void *A, const void *B, const void *bias, i
 		}
 	}
 run:
-	if (!kn_cuda.status)
+	if (!kn_cuda.status && !none)
 		BLAS_OK(cublasLtMatmul(kn_cuda.lt, desc, &alpha, A, la, B, lb, &beta, D, ld, D, ld, algo,
 				       kn_cuda.lt_workspace, kn_cuda.lt_workspace_bytes, S()));
-	if (bias && !fuse_bias && !kn_cuda.status) {
+	if (bias && !fuse_bias && !kn_cuda.status && !none) {
 		add_bias_k<T><<<ceil_div((size_t)m * n, 256), 256, 0, S()>>>((T *)D, (const T *)bias, m, n, ldd);
 		LAUNCH_OK();
 	}
@@ -435,6 +444,7 @@ run:
 		cublasLtMatrixLayoutDestroy(la);
 	if (desc)
 		cublasLtMatmulDescDestroy(desc);
+	return none;
 }
 
 /* row-major out[N,OC] = inp[N,C] W[OC,C]^T + bias: in column-major, out^T = W^T' inp^T */
@@ -483,9 +493,8 @@ static void matmul_gelu_forward(void *out, void *pre, const void *inp, const voi
 				int OC)
 {
 	SKIP_IF_FAILED();
-	if (gelu_fusable(OC, pre, bias)) {
-		lt_matmul<T>(out, w, inp, bias, OC, N, C, 1, 0, C, C, OC, 1.0f, 0.0f, LT_GELU_AUX, pre);
-	} else {
+	if (!gelu_fusable(OC, pre, bias) ||
+	    lt_matmul<T>(out, w, inp, bias, OC, N, C, 1, 0, C, C, OC, 1.0f, 0.0f, LT_GELU_AUX, pre)) {
 		matmul_forward<T>(pre, inp, w, bias, N, C, OC);
 		gelu_forward<T>(out, pre, (size_t)N * OC);
 	}
@@ -497,9 +506,7 @@ static void matmul_backward_gelu(void *dpre, void *dw, void *dbias, const void *
 				 const void *pre, int N, int C, int OC)
 {
 	SKIP_IF_FAILED();
-	if (gelu_fusable(C, pre, NULL)) {
-		lt_matmul<T>(dpre, w, dout, NULL, C, N, OC, 0, 0, C, OC, C, 1.0f, 0.0f, LT_DGELU, pre);
-	} else {
+	if (!gelu_fusable(C, pre, NULL) || lt_matmul<T>(dpre, w, dout, NULL, C, N, OC, 0, 0, C, OC, C, 1.0f, 0.0f, LT_DGELU, pre)) {
 		lt_matmul<T>(dpre, w, dout, NULL, C, N, OC, 0, 0, C, OC, C, 1.0f, 0.0f);
 		gelu_backward<T>(dpre, pre, dpre, (size_t)N * C);
 	}
