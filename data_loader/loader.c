@@ -312,7 +312,9 @@ static int wait_for(struct dl_loader *l, long k, int *depth)
 		pthread_cond_broadcast(&l->space);
 	}
 	*depth = ready_run(l, k);
-	while (ready_run(l, k) == 0) {
+	/* a failed team delivers nothing more, not even a batch a worker finished after the
+	 * failure, so every call after the first error returns it */
+	while (l->err_status || ready_run(l, k) == 0) {
 		if (l->err_status) {
 			rc = l->err_status;
 			kn_set_error(l->err_msg);

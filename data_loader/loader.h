@@ -22,7 +22,7 @@
  *
  * Errors and shutdown: an error in a worker stops the team and is returned by
  * the dl_loader_next() call that wanted a batch the team did not finish (with
- * the worker's message), never a hang. dl_loader_next() also returns KN_EINTR
+ * the worker's message), never a hang, and by every call after it. dl_loader_next() also returns KN_EINTR
  * when *opts.interrupt becomes nonzero while it waits. dl_loader_stop() may be
  * called at any time, mid-epoch or mid-batch: workers finish the sample in
  * hand, the team and helper thread are joined, and statistics stay readable.
