@@ -12,7 +12,7 @@ ifneq ($(NVCC),)
 CMAKE_FLAGS += -DCMAKE_CUDA_COMPILER=$(NVCC)
 endif
 
-DEBIAN_PACKAGES := cmake pkg-config gcc make check libsubunit-dev libopenblas-openmp-dev \
+DEBIAN_PACKAGES := cmake pkg-config gcc g++ make check libsubunit-dev libopenblas-openmp-dev \
 	libinih-dev libcjson-dev zlib1g-dev fortunes dataset-fashion-mnist libxml2-utils chromium
 
 .PHONY: all deps configure build test demo clean

@@ -1,0 +1,203 @@
+/*
+ * tests/emu/cuda_emu.h — a thread-level CPU emulation of the few CUDA features
+ * the fused attention kernels use, so tests can run those very kernels without
+ * a GPU: one pthread per CUDA thread, barriers for __syncthreads/__syncwarp,
+ * shuffles through a per-warp exchange array, and WMMA fragments holding the
+ * whole 16x16 tile in every lane (each lane loads and multiplies it all; lane 0
+ * stores it, so a kernel that reads a stored tile without __syncwarp races
+ * here as on a GPU). WMMA's pointer alignment (32 bytes) and leading
+ * dimension rules (multiples of 16 bytes) abort when broken. Shared memory is
+ * poisoned (0xff bytes: NaN) at every block's start. It checks the kernels'
+ * logic, indexing and synchronisation, not the hardware's numerics or speed.
+ */
+#ifndef CUDA_EMU_H
+#define CUDA_EMU_H
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <assert.h>
+#include <vector>
+#include <functional>
+#include <type_traits>
+
+#define __global__
+#define __device__
+#define __forceinline__ inline
+#define __launch_bounds__(x)
+#define __align__(x)
+
+struct dim3 {
+	unsigned x, y, z;
+	dim3(unsigned a = 1, unsigned b = 1, unsigned c = 1) : x(a), y(b), z(c) {}
+};
+
+struct emu_block {
+	pthread_barrier_t block_bar;
+	pthread_barrier_t warp_bar[32];
+	float xchg[32][32];
+	unsigned char *smem;
+};
+
+inline thread_local dim3 threadIdx, blockIdx;
+inline dim3 blockDim, gridDim;
+inline thread_local emu_block *emu_cur;
+
+static inline void __syncthreads() { pthread_barrier_wait(&emu_cur->block_bar); }
+static inline void __syncwarp() { pthread_barrier_wait(&emu_cur->warp_bar[threadIdx.x / 32]); }
+static inline float __shfl_xor_sync(unsigned, float v, int m)
+{
+	int w = threadIdx.x / 32, l = threadIdx.x % 32;
+	__syncwarp();
+	emu_cur->xchg[w][l] = v;
+	__syncwarp();
+	float r = emu_cur->xchg[w][l ^ m];
+	__syncwarp();
+	return r;
+}
+#define __expf expf
+
+/* bf16 storage */
+struct bf16 {
+	uint16_t b;
+};
+static inline float bf2f(bf16 h)
+{
+	uint32_t u = (uint32_t)h.b << 16;
+	float f;
+	memcpy(&f, &u, 4);
+	return f;
+}
+static inline bf16 f2bf(float f)
+{
+	uint32_t u;
+	memcpy(&u, &f, 4);
+	u += 0x7fff + ((u >> 16) & 1);
+	bf16 h;
+	h.b = (uint16_t)(u >> 16);
+	return h;
+}
+template <typename T> float tof(T x);
+template <> inline float tof<float>(float x) { return x; }
+template <> inline float tof<bf16>(bf16 x) { return bf2f(x); }
+template <typename T> T fromf(float x);
+template <> inline float fromf<float>(float x) { return x; }
+template <> inline bf16 fromf<bf16>(float x) { return f2bf(x); }
+
+namespace nvcuda {
+namespace wmma {
+struct matrix_a {};
+struct matrix_b {};
+struct accumulator {};
+struct row_major {};
+struct col_major {};
+enum layout_t { mem_row_major, mem_col_major };
+template <typename Use, int M, int N, int K, typename T, typename Layout = void> struct fragment {
+	float v[16][16];
+};
+static inline void chk(const void *p, unsigned ldm, size_t es)
+{
+	if ((uintptr_t)p % 32) {
+		fprintf(stderr, "WMMA pointer %p not 256-bit aligned\n", p);
+		abort();
+	}
+	if ((ldm * es) % 16) {
+		fprintf(stderr, "WMMA ldm %u not a multiple of 16 bytes\n", ldm);
+		abort();
+	}
+}
+template <typename Use, typename T, typename L>
+void load_matrix_sync(fragment<Use, 16, 16, 16, T, L> &f, const T *p, unsigned ldm)
+{
+	chk(p, ldm, sizeof(T));
+	bool col = std::is_same<L, col_major>::value;
+	for (int r = 0; r < 16; r++)
+		for (int c = 0; c < 16; c++)
+			f.v[r][c] = tof<T>(col ? p[(size_t)c * ldm + r] : p[(size_t)r * ldm + c]);
+}
+template <typename F> void fill_fragment(F &f, float x)
+{
+	for (int r = 0; r < 16; r++)
+		for (int c = 0; c < 16; c++)
+			f.v[r][c] = x;
+}
+template <typename FA, typename FB, typename FC> void mma_sync(FC &d, const FA &a, const FB &b, const FC &c)
+{
+	float t[16][16];
+	for (int r = 0; r < 16; r++)
+		for (int n = 0; n < 16; n++) {
+			float s = c.v[r][n];
+			for (int k = 0; k < 16; k++)
+				s += a.v[r][k] * b.v[k][n];
+			t[r][n] = s;
+		}
+	memcpy(d.v, t, sizeof t);
+}
+template <typename F> void store_matrix_sync(float *p, const F &f, unsigned ldm, layout_t lay)
+{
+	chk(p, ldm, sizeof(float));
+	/* lane 0 stores the whole tile (no barrier: the kernel must __syncwarp before others read it) */
+	if (threadIdx.x % 32 == 0)
+		for (int r = 0; r < 16; r++)
+			for (int c = 0; c < 16; c++)
+				p[lay == mem_row_major ? (size_t)r * ldm + c : (size_t)c * ldm + r] = f.v[r][c];
+}
+} // namespace wmma
+} // namespace nvcuda
+
+#define FA_DYNAMIC_SMEM(name) unsigned char *name = emu_cur->smem
+
+struct emu_targ {
+	emu_block *blk;
+	unsigned tid;
+	dim3 bid;
+	std::function<void()> *body;
+};
+
+static inline void *emu_thread(void *p)
+{
+	emu_targ *a = (emu_targ *)p;
+	emu_cur = a->blk;
+	threadIdx = dim3(a->tid, 0, 0);
+	blockIdx = a->bid;
+	(*a->body)();
+	return NULL;
+}
+
+/* runs body for every block of grid, blocks one after another, `threads` threads each with `smem` bytes */
+static inline void emu_launch(dim3 grid, unsigned threads, size_t smem, std::function<void()> body)
+{
+	gridDim = grid;
+	blockDim = dim3(threads);
+	for (unsigned by = 0; by < grid.y; by++)
+		for (unsigned bx = 0; bx < grid.x; bx++) {
+			emu_block blk;
+			pthread_barrier_init(&blk.block_bar, NULL, threads);
+			for (unsigned w = 0; w < threads / 32; w++)
+				pthread_barrier_init(&blk.warp_bar[w], NULL, 32);
+			void *mem = NULL;
+			if (posix_memalign(&mem, 128, smem ? smem : 128))
+				abort();
+			memset(mem, 0xff, smem); /* NaN until written */
+			blk.smem = (unsigned char *)mem;
+			std::vector<pthread_t> th(threads);
+			std::vector<emu_targ> args(threads);
+			for (unsigned t = 0; t < threads; t++) {
+				args[t] = emu_targ{ &blk, t, dim3(bx, by), &body };
+				if (pthread_create(&th[t], NULL, emu_thread, &args[t]))
+					abort();
+			}
+			for (unsigned t = 0; t < threads; t++)
+				pthread_join(th[t], NULL);
+			pthread_barrier_destroy(&blk.block_bar);
+			for (unsigned w = 0; w < threads / 32; w++)
+				pthread_barrier_destroy(&blk.warp_bar[w]);
+			free(mem);
+		}
+}
+
+using namespace nvcuda;
+
+#endif
