@@ -6,8 +6,9 @@
  * whole 16x16 tile in every lane (each lane loads and multiplies it all; lane 0
  * stores it, so a kernel that reads a stored tile without __syncwarp races
  * here as on a GPU). WMMA's pointer alignment (32 bytes) and leading
- * dimension rules (multiples of 16 bytes) abort when broken. Shared memory is
- * poisoned (0xff bytes: NaN) at every block's start. It checks the kernels'
+ * dimension rules (multiples of 16 bytes) abort when broken. Dynamic shared
+ * memory is poisoned (0xff bytes: NaN) at every block's start; blocks may be
+ * 2-D (threadIdx.x fastest); integer atomicAdd is a real atomic. It checks the kernels'
  * logic, indexing and synchronisation, not the hardware's numerics or speed.
  */
 #ifndef CUDA_EMU_H
@@ -25,6 +26,8 @@
 
 #define __global__
 #define __device__
+/* blocks run one after another, so one static array per kernel serves every block */
+#define __shared__ static
 #define __forceinline__ inline
 #define __launch_bounds__(x)
 #define __align__(x)
@@ -45,11 +48,19 @@ inline thread_local dim3 threadIdx, blockIdx;
 inline dim3 blockDim, gridDim;
 inline thread_local emu_block *emu_cur;
 
+inline thread_local unsigned emu_tid; /* the thread's linear index in its block */
+
 static inline void __syncthreads() { pthread_barrier_wait(&emu_cur->block_bar); }
-static inline void __syncwarp() { pthread_barrier_wait(&emu_cur->warp_bar[threadIdx.x / 32]); }
+static inline void __syncwarp() { pthread_barrier_wait(&emu_cur->warp_bar[emu_tid / 32]); }
+static inline unsigned long long atomicAdd(unsigned long long *p, unsigned long long v)
+{
+	return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);
+}
+static inline int min(int a, int b) { return a < b ? a : b; }
+static inline long min(long a, long b) { return a < b ? a : b; }
 static inline float __shfl_xor_sync(unsigned, float v, int m)
 {
-	int w = threadIdx.x / 32, l = threadIdx.x % 32;
+	int w = emu_tid / 32, l = emu_tid % 32;
 	__syncwarp();
 	emu_cur->xchg[w][l] = v;
 	__syncwarp();
@@ -160,23 +171,25 @@ static inline void *emu_thread(void *p)
 {
 	emu_targ *a = (emu_targ *)p;
 	emu_cur = a->blk;
-	threadIdx = dim3(a->tid, 0, 0);
+	emu_tid = a->tid;
+	threadIdx = dim3(a->tid % blockDim.x, a->tid / blockDim.x, 0);
 	blockIdx = a->bid;
 	(*a->body)();
 	return NULL;
 }
 
-/* runs body for every block of grid, blocks one after another, `threads` threads each with `smem` bytes */
-static inline void emu_launch(dim3 grid, unsigned threads, size_t smem, std::function<void()> body)
+/* runs body for every block of grid, blocks one after another, block.x * block.y threads each with `smem` bytes */
+static inline void emu_launch(dim3 grid, dim3 block, size_t smem, std::function<void()> body)
 {
+	unsigned threads = block.x * block.y;
 	gridDim = grid;
-	blockDim = dim3(threads);
+	blockDim = block;
 	for (unsigned by = 0; by < grid.y; by++)
 		for (unsigned bx = 0; bx < grid.x; bx++) {
 			emu_block blk;
 			pthread_barrier_init(&blk.block_bar, NULL, threads);
-			for (unsigned w = 0; w < threads / 32; w++)
-				pthread_barrier_init(&blk.warp_bar[w], NULL, 32);
+			for (unsigned w = 0; w < (threads + 31) / 32; w++)
+				pthread_barrier_init(&blk.warp_bar[w], NULL, w < threads / 32 ? 32 : threads % 32);
 			void *mem = NULL;
 			if (posix_memalign(&mem, 128, smem ? smem : 128))
 				abort();
@@ -192,7 +205,7 @@ static inline void emu_launch(dim3 grid, unsigned threads, size_t smem, std::fun
 			for (unsigned t = 0; t < threads; t++)
 				pthread_join(th[t], NULL);
 			pthread_barrier_destroy(&blk.block_bar);
-			for (unsigned w = 0; w < threads / 32; w++)
+			for (unsigned w = 0; w < (threads + 31) / 32; w++)
 				pthread_barrier_destroy(&blk.warp_bar[w]);
 			free(mem);
 		}
