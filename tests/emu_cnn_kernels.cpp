@@ -11,44 +11,9 @@
  * numerics are checked by tests/gpu_cnn_ops.
  */
 #include "cuda_emu.h"
+#include "emu_check.h"
 
 #include "kernels/cuda/cnn_kernels.cuh"
-
-static unsigned ceil_div(size_t a, size_t b) { return (unsigned)((a + b - 1) / b); }
-
-static int failures;
-
-static double urand(unsigned long long *s)
-{
-	*s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
-	return ((*s >> 11) * (1.0 / 9007199254740992.0)) * 2 - 1;
-}
-
-static std::vector<float> rnd(size_t n, double lo, double hi, unsigned long long seed)
-{
-	std::vector<float> v(n);
-	for (auto &x : v)
-		x = (float)(lo + (hi - lo) * (urand(&seed) + 1) / 2);
-	return v;
-}
-
-/* |got - want| <= 2e-5 max(1, max |want|) everywhere, NaN fails */
-static void expect(const char *what, const float *got, const double *want, size_t n)
-{
-	double scale = 1, err = 0;
-	for (size_t i = 0; i < n; i++)
-		scale = fmax(scale, fabs(want[i]));
-	for (size_t i = 0; i < n; i++) {
-		double e = fabs(got[i] - want[i]);
-		if (!(e <= err))
-			err = e != e ? INFINITY : e;
-	}
-	int ok = err <= 2e-5 * scale;
-	printf("%-44s max error %.3g of scale %.3g%s\n", what, err, scale, ok ? "" : "  FAIL");
-	failures += !ok;
-}
-
-static std::vector<float> nans(size_t n) { return std::vector<float>(n, NAN); }
 
 static void test_image_to_nhwc()
 {
@@ -219,7 +184,7 @@ static void test_relu_pool_accuracy_sgd()
 	emu_launch(dim3(ceil_div(R, 256)), dim3(256), 0, [&] { count_correct_k<float>(&count, probs.data(), tg.data(), R, V); });
 	printf("%-44s %llu of %d, expected %ld%s\n", "count_correct (ties: first wins)", count, R, want,
 	       (long)count == want ? "" : "  FAIL");
-	failures += (long)count != want;
+	emu_failures += (long)count != want;
 
 	/* SGD, three steps: g = grad * scale + wd * w; v = mu v + g; w -= lr v */
 	size_t np = 700;
@@ -246,6 +211,6 @@ int main()
 		for (int r = 0; r <= 1; r++)
 			test_batchnorm(relu, r);
 	test_relu_pool_accuracy_sgd();
-	printf(failures ? "FAIL: %d\n" : "ok\n", failures);
-	return failures != 0;
+	printf(emu_failures ? "FAIL: %d\n" : "ok\n", emu_failures);
+	return emu_failures != 0;
 }

@@ -5,7 +5,9 @@
  * shuffles through a per-warp exchange array, and WMMA fragments holding the
  * whole 16x16 tile in every lane (each lane loads and multiplies it all; lane 0
  * stores it, so a kernel that reads a stored tile without __syncwarp races
- * here as on a GPU). WMMA's pointer alignment (32 bytes) and leading
+ * here as on a GPU). A launch starts one thread per CUDA thread of a block and
+ * walks them through the grid's blocks in turn, so kernels must not return
+ * early from a block before a barrier the others reach (undefined on a GPU too). WMMA's pointer alignment (32 bytes) and leading
  * dimension rules (multiples of 16 bytes) abort when broken. Dynamic shared
  * memory is poisoned (0xff bytes: NaN) at every block's start; blocks may be
  * 2-D (threadIdx.x fastest); integer atomicAdd is a real atomic. It checks the kernels'
@@ -39,6 +41,7 @@ struct dim3 {
 
 struct emu_block {
 	pthread_barrier_t block_bar;
+	pthread_barrier_t launch_bar; /* between blocks */
 	pthread_barrier_t warp_bar[32];
 	float xchg[32][32];
 	unsigned char *smem;
@@ -163,18 +166,27 @@ template <typename F> void store_matrix_sync(float *p, const F &f, unsigned ldm,
 struct emu_targ {
 	emu_block *blk;
 	unsigned tid;
-	dim3 bid;
+	dim3 grid;
+	size_t smem;
 	std::function<void()> *body;
 };
 
+/* one CUDA thread through every block of the grid in turn (blocks one after another) */
 static inline void *emu_thread(void *p)
 {
 	emu_targ *a = (emu_targ *)p;
 	emu_cur = a->blk;
 	emu_tid = a->tid;
 	threadIdx = dim3(a->tid % blockDim.x, a->tid / blockDim.x, 0);
-	blockIdx = a->bid;
-	(*a->body)();
+	for (unsigned by = 0; by < a->grid.y; by++)
+		for (unsigned bx = 0; bx < a->grid.x; bx++) {
+			if (a->tid == 0)
+				memset(a->blk->smem, 0xff, a->smem); /* NaN until written */
+			pthread_barrier_wait(&a->blk->launch_bar);
+			blockIdx = dim3(bx, by);
+			(*a->body)();
+			pthread_barrier_wait(&a->blk->launch_bar); /* the block is done before the next one starts */
+		}
 	return NULL;
 }
 
@@ -184,31 +196,29 @@ static inline void emu_launch(dim3 grid, dim3 block, size_t smem, std::function<
 	unsigned threads = block.x * block.y;
 	gridDim = grid;
 	blockDim = block;
-	for (unsigned by = 0; by < grid.y; by++)
-		for (unsigned bx = 0; bx < grid.x; bx++) {
-			emu_block blk;
-			pthread_barrier_init(&blk.block_bar, NULL, threads);
-			for (unsigned w = 0; w < (threads + 31) / 32; w++)
-				pthread_barrier_init(&blk.warp_bar[w], NULL, w < threads / 32 ? 32 : threads % 32);
-			void *mem = NULL;
-			if (posix_memalign(&mem, 128, smem ? smem : 128))
-				abort();
-			memset(mem, 0xff, smem); /* NaN until written */
-			blk.smem = (unsigned char *)mem;
-			std::vector<pthread_t> th(threads);
-			std::vector<emu_targ> args(threads);
-			for (unsigned t = 0; t < threads; t++) {
-				args[t] = emu_targ{ &blk, t, dim3(bx, by), &body };
-				if (pthread_create(&th[t], NULL, emu_thread, &args[t]))
-					abort();
-			}
-			for (unsigned t = 0; t < threads; t++)
-				pthread_join(th[t], NULL);
-			pthread_barrier_destroy(&blk.block_bar);
-			for (unsigned w = 0; w < (threads + 31) / 32; w++)
-				pthread_barrier_destroy(&blk.warp_bar[w]);
-			free(mem);
-		}
+	emu_block blk;
+	pthread_barrier_init(&blk.block_bar, NULL, threads);
+	pthread_barrier_init(&blk.launch_bar, NULL, threads);
+	for (unsigned w = 0; w < (threads + 31) / 32; w++)
+		pthread_barrier_init(&blk.warp_bar[w], NULL, w < threads / 32 ? 32 : threads % 32);
+	void *mem = NULL;
+	if (posix_memalign(&mem, 128, smem ? smem : 128))
+		abort();
+	blk.smem = (unsigned char *)mem;
+	std::vector<pthread_t> th(threads);
+	std::vector<emu_targ> args(threads);
+	for (unsigned t = 0; t < threads; t++) {
+		args[t] = emu_targ{ &blk, t, grid, smem, &body };
+		if (pthread_create(&th[t], NULL, emu_thread, &args[t]))
+			abort();
+	}
+	for (unsigned t = 0; t < threads; t++)
+		pthread_join(th[t], NULL);
+	pthread_barrier_destroy(&blk.block_bar);
+	pthread_barrier_destroy(&blk.launch_bar);
+	for (unsigned w = 0; w < (threads + 31) / 32; w++)
+		pthread_barrier_destroy(&blk.warp_bar[w]);
+	free(mem);
 }
 
 using namespace nvcuda;
