@@ -386,6 +386,9 @@ int tr_train(const struct tr_config *cfg, struct rp_record *rec)
 		      cfg->model, cfg->size, r.be.name, r.be.device_name, kn_precision_name(cfg->precision), r.B, r.T,
 		      r.steps, r.steps_per_epoch, (double)r.model.num_params / 1e6);
 		rc = train_steps(&r);
+		/* a run that stopped early may still be copying the next batch out of a loader slot */
+		kn_copy_done(&r.be, 0);
+		kn_copy_done(&r.be, 1);
 		dl_loader_stop(&r.train_ld); /* no more prefetching while evaluating */
 	}
 	if (rc == KN_OK)
