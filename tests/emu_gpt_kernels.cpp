@@ -5,7 +5,8 @@
  * written out in double: embeddings forward and backward (the token gradient
  * from a stably sorted token list, as CUB sorts it on the GPU), LayerNorm
  * forward (alone and fused with the residual add) and backward with its
- * fixed-order column sums, the causal softmax and its backward, the fused
+ * fixed-order column sums, the unfused attention's permutations, the causal
+ * softmax and its backward, the fused
  * softmax cross-entropy, GELU, AdamW, the deterministic reductions, and the
  * bias kernel. Shapes are chosen so that rows span several 32-lane passes and
  * column blocks, and reductions span several chunks. Outputs start as NaN so
@@ -172,6 +173,49 @@ static void test_softmax()
 	expect("causal softmax backward", dp.data(), wd.data(), wd.size());
 }
 
+/* the unfused attention's layout changes: qkv [B,T,3C] -> q, k, v [B,NH,T,hs] and back */
+static void test_permute()
+{
+	int B = 2, T = 5, NH = 3, hs = 4, C = NH * hs;
+	size_t n = (size_t)B * NH * T * hs;
+	auto qkv = rnd((size_t)B * T * 3 * C, -1, 1, 30);
+	auto q = nans(n), k = nans(n), v = nans(n);
+	emu_launch(dim3(ceil_div(n, 256)), dim3(256), 0,
+		   [&] { permute_k<float>(q.data(), k.data(), v.data(), qkv.data(), B, T, NH, hs); });
+	std::vector<double> wq(n), wk(n), wv(n);
+	for (int b = 0; b < B; b++)
+		for (int h = 0; h < NH; h++)
+			for (int t = 0; t < T; t++)
+				for (int d = 0; d < hs; d++) {
+					size_t i = (((size_t)b * NH + h) * T + t) * hs + d, src = ((size_t)b * T + t) * 3 * C + h * hs + d;
+					wq[i] = qkv[src], wk[i] = qkv[src + C], wv[i] = qkv[src + 2 * C];
+				}
+	expect("attention permute: q", q.data(), wq.data(), n);
+	expect("  k", k.data(), wk.data(), n);
+	expect("  v", v.data(), wv.data(), n);
+	/* forward: [B,NH,T,hs] -> k's third of a [B,T,3C] buffer (ld 3C), the rest untouched */
+	auto dst = rnd((size_t)B * T * 3 * C, -1, 1, 31);
+	std::vector<double> wdst(dst.begin(), dst.end());
+	for (int b = 0; b < B; b++)
+		for (int h = 0; h < NH; h++)
+			for (int t = 0; t < T; t++)
+				for (int d = 0; d < hs; d++)
+					wdst[((size_t)b * T + t) * 3 * C + C + h * hs + d] = k[(((size_t)b * NH + h) * T + t) * hs + d];
+	emu_launch(dim3(ceil_div(n, 256)), dim3(256), 0,
+		   [&] { unpermute_k<float>(dst.data() + C, k.data(), B, T, NH, hs, 3 * C, 1); });
+	expect("attention unpermute (into a third, ld 3C)", dst.data(), wdst.data(), wdst.size());
+	/* reverse: gather out [B,T,C] into [B,NH,T,hs] */
+	auto y = rnd((size_t)B * T * C, -1, 1, 32), g = nans(n);
+	std::vector<double> wg(n);
+	for (int b = 0; b < B; b++)
+		for (int h = 0; h < NH; h++)
+			for (int t = 0; t < T; t++)
+				for (int d = 0; d < hs; d++)
+					wg[(((size_t)b * NH + h) * T + t) * hs + d] = y[((size_t)b * T + t) * C + h * hs + d];
+	emu_launch(dim3(ceil_div(n, 256)), dim3(256), 0, [&] { unpermute_k<float>(y.data(), g.data(), B, T, NH, hs, C, 0); });
+	expect("attention gather (reverse unpermute)", g.data(), wg.data(), n);
+}
+
 static void test_crossentropy()
 {
 	int R = 10, V = 300; /* more than one pass of a 256-thread row block */
@@ -269,6 +313,7 @@ int main()
 	test_encoder();
 	test_layernorm();
 	test_softmax();
+	test_permute();
 	test_crossentropy();
 	test_elementwise_and_optimizer();
 	printf(emu_failures ? "FAIL: %d\n" : "ok\n", emu_failures);
