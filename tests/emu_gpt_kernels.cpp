@@ -6,9 +6,8 @@
  * from a stably sorted token list, as CUB sorts it on the GPU), LayerNorm
  * forward (alone and fused with the residual add) and backward with its
  * fixed-order column sums, the unfused attention's permutations, the causal
- * softmax and its backward, the fused
- * softmax cross-entropy, GELU, AdamW, the deterministic reductions, and the
- * bias kernel. Shapes are chosen so that rows span several 32-lane passes and
+ * softmax and its backward, the fused softmax cross-entropy, GELU, AdamW, the
+ * deterministic reductions, and the bias kernel. Shapes are chosen so that rows span several 32-lane passes and
  * column blocks, and reductions span several chunks. Outputs start as NaN so
  * an element left unwritten fails; results must agree to 2e-5 of their scale.
  */
