@@ -9,8 +9,8 @@
 #   env: AMPTUNE (default build/amptune), PYTHON (default python3, with torch), OUT (default bench/results)
 #        SIZES ("tiny resnet"), BATCHES ("64 256 1024"), PRECISIONS ("fp32 tf32 bf16 fp16"),
 #        STEPS (60), WARMUP (10): steps per run and how many of the first are not timed
-#        LR (0.02): SGD's peak learning rate on both sides (amptune's default 0.2 suits tiny;
-#              resnet diverges with it within a few steps, which would end the run untimed)
+#        LR (0.02): SGD's peak learning rate on both sides (amptune's defaults: 0.2 for tiny,
+#              0.05 for resnet, which diverges at 0.2; one rate keeps the two models comparable)
 #        WORKERS (8), PREFETCH (2 x WORKERS): amptune's loader in the comparison
 #        FEED (device | pinned): the peer's batches, see bench/cnn_torch.py
 #        COMPILE (1; 0 leaves out torch.compile, its columns then say "skipped")
