@@ -116,6 +116,27 @@ __device__ void store_rows(T *dst, const float *buf, float scale, int b, int t0,
 	}
 }
 
+/* a warp's [16, HS] accumulators, through its fp32 staging area buf, times `scale` into dst (see store_rows) */
+template <typename T, int HS>
+__device__ void store_frags(T *dst, float *buf, const frag_acc *acc, float scale, int b, int t0, int T_, size_t ld,
+			    size_t col)
+{
+	for (int n = 0; n < HS / 16; n++)
+		wmma::store_matrix_sync(buf + n * 16, acc[n], HS, wmma::mem_row_major);
+	__syncwarp();
+	store_rows<T, HS>(dst, buf, scale, b, t0, T_, ld, col);
+}
+
+/* rows [t0, t0 + 64) of (b, h)'s log-sum-exp and D = rowsum(dO * O): past T, lse = inf (P = 0) and D = 0 */
+__device__ inline void load_row_stats(float *lse_s, float *D_s, const float *lse, const float *D, int bh, int t0, int T_)
+{
+	for (int c = threadIdx.x; c < FA_TILE; c += blockDim.x) {
+		int t = t0 + c;
+		lse_s[c] = t < T_ ? lse[(size_t)bh * T_ + t] : INFINITY;
+		D_s[c] = t < T_ ? D[(size_t)bh * T_ + t] : 0.0f;
+	}
+}
+
 template <typename T, int HS>
 __global__ void __launch_bounds__(FA_WARPS * 32)
 	flash_forward_k(T *out, float *lse, const T *qkv, int B, int T_, int C, int NH, float scale)
@@ -235,11 +256,7 @@ __global__ void __launch_bounds__(FA_WARPS * 32) flash_dkdv_k(T *dqkv, const T *
 		__syncthreads();
 		load_tile<T, HS>(Qs, qkv, b, h, 0, i * FA_TILE, T_, C);
 		load_rows<T, HS>(dOs, dout, b, h, i * FA_TILE, T_, C);
-		for (int c = threadIdx.x; c < FA_TILE; c += blockDim.x) {
-			int q = i * FA_TILE + c;
-			lse_s[c] = q < T_ ? lse[(size_t)bh * T_ + q] : INFINITY;
-			D_s[c] = q < T_ ? D[(size_t)bh * T_ + q] : 0.0f;
-		}
+		load_row_stats(lse_s, D_s, lse, D, bh, i * FA_TILE, T_);
 		__syncthreads();
 		/* S^T = K_w Q^T: [16 keys, 64 queries] */
 		mm_abt<T, HS>(Sw, Ks + (size_t)w * FA_ROWS * HS, Qs);
@@ -261,15 +278,9 @@ __global__ void __launch_bounds__(FA_WARPS * 32) flash_dkdv_k(T *dqkv, const T *
 		mm_pb<T, HS>(dK, Pw, Qs); /* dK_w += dS^T Q */
 	}
 	int k0 = j * FA_TILE + w * FA_ROWS;
-	for (int n = 0; n < HS / 16; n++)
-		wmma::store_matrix_sync(Sw + n * 16, dK[n], HS, wmma::mem_row_major);
+	store_frags<T, HS>(dqkv, Sw, dK, scale, b, k0, T_, (size_t)3 * C, (size_t)C + (size_t)h * HS);
 	__syncwarp();
-	store_rows<T, HS>(dqkv, Sw, scale, b, k0, T_, (size_t)3 * C, (size_t)C + (size_t)h * HS);
-	__syncwarp();
-	for (int n = 0; n < HS / 16; n++)
-		wmma::store_matrix_sync(Sw + n * 16, dV[n], HS, wmma::mem_row_major);
-	__syncwarp();
-	store_rows<T, HS>(dqkv, Sw, 1.0f, b, k0, T_, (size_t)3 * C, (size_t)2 * C + (size_t)h * HS);
+	store_frags<T, HS>(dqkv, Sw, dV, 1.0f, b, k0, T_, (size_t)3 * C, (size_t)2 * C + (size_t)h * HS);
 }
 
 /* dQ for query tile blockIdx.x of (b, h) = blockIdx.y: warp w owns queries w*16 .. +16 */
@@ -289,11 +300,7 @@ __global__ void __launch_bounds__(FA_WARPS * 32) flash_dq_k(T *dqkv, const T *do
 	int q = i * FA_TILE + w * FA_ROWS + r; /* this lane's query row */
 	load_tile<T, HS>(Qs, qkv, b, h, 0, i * FA_TILE, T_, C);
 	load_rows<T, HS>(dOs, dout, b, h, i * FA_TILE, T_, C);
-	for (int c = threadIdx.x; c < FA_TILE; c += blockDim.x) {
-		int t = i * FA_TILE + c;
-		lse_s[c] = t < T_ ? lse[(size_t)bh * T_ + t] : INFINITY;
-		D_s[c] = t < T_ ? D[(size_t)bh * T_ + t] : 0.0f;
-	}
+	load_row_stats(lse_s, D_s, lse, D, bh, i * FA_TILE, T_);
 	frag_acc dQ[HS / 16];
 	for (int n = 0; n < HS / 16; n++)
 		wmma::fill_fragment(dQ[n], 0.0f);
@@ -314,10 +321,7 @@ __global__ void __launch_bounds__(FA_WARPS * 32) flash_dq_k(T *dqkv, const T *do
 		__syncwarp();
 		mm_pb<T, HS>(dQ, Pw, Ks); /* dQ_w += dS K */
 	}
-	for (int n = 0; n < HS / 16; n++)
-		wmma::store_matrix_sync(Sw + n * 16, dQ[n], HS, wmma::mem_row_major);
-	__syncwarp();
-	store_rows<T, HS>(dqkv, Sw, scale, b, i * FA_TILE + w * FA_ROWS, T_, (size_t)3 * C, (size_t)h * HS);
+	store_frags<T, HS>(dqkv, Sw, dQ, scale, b, i * FA_TILE + w * FA_ROWS, T_, (size_t)3 * C, (size_t)h * HS);
 }
 
 #endif
