@@ -269,6 +269,12 @@ int tr_feed_step(struct tr_feed *f, long step, long steps, double *wait_ms, int 
 	return rc;
 }
 
+void tr_feed_drain(struct kn_backend *be)
+{
+	kn_copy_done(be, 0);
+	kn_copy_done(be, 1);
+}
+
 void tr_summarise_steps(struct rp_record *rec, const struct tr_config *c, const double *step_ms, const double *wait_ms,
 			const double phase_sum_ms[], long steps_done, long steps_per_epoch,
 			double samples_per_step, double tokens_per_step)
@@ -386,9 +392,7 @@ int tr_train(const struct tr_config *cfg, struct rp_record *rec)
 		      cfg->model, cfg->size, r.be.name, r.be.device_name, kn_precision_name(cfg->precision), r.B, r.T,
 		      r.steps, r.steps_per_epoch, (double)r.model.num_params / 1e6);
 		rc = train_steps(&r);
-		/* a run that stopped early may still be copying the next batch out of a loader slot */
-		kn_copy_done(&r.be, 0);
-		kn_copy_done(&r.be, 1);
+		tr_feed_drain(&r.be); /* an early stop may leave the next batch's copy in flight */
 		dl_loader_stop(&r.train_ld); /* no more prefetching while evaluating */
 	}
 	if (rc == KN_OK)

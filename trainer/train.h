@@ -65,6 +65,8 @@ struct tr_feed {
  * slot, which the next dl_loader_next gives back); the time blocked on the
  * loader goes to *wait_ms; *slot receives the slot that holds batch `step`. */
 int tr_feed_step(struct tr_feed *f, long step, long steps, double *wait_ms, int *slot);
+/* After the step loop, however it ended: waits for input copies still reading loader slots. */
+void tr_feed_drain(struct kn_backend *be);
 /* id (unless set), status, message and finish time. */
 void tr_finish_record(const struct tr_config *cfg, struct rp_record *rec, int rc);
 

@@ -244,9 +244,7 @@ int tr_train_cnn(const struct tr_config *cfg, struct rp_record *rec)
 		       r.data.W, r.steps, r.steps_per_epoch, (double)r.model.num_params / 1e6,
 		       cfg->optimizer == TR_OPT_SGD ? "sgd" : "adamw");
 		rc = train_steps(&r);
-		/* a run that stopped early may still be copying the next batch out of a loader slot */
-		kn_copy_done(&r.be, 0);
-		kn_copy_done(&r.be, 1);
+		tr_feed_drain(&r.be); /* an early stop may leave the next batch's copy in flight */
 		dl_loader_stop(&r.train_ld); /* no more prefetching while evaluating */
 	}
 	if (rc == KN_OK)
