@@ -36,6 +36,7 @@
 #include "trainer/cnn.h"
 #include "trainer/config.h"
 #include "trainer/train.h"
+#include "testutil.h"
 
 #define DATA "synthetic-images:12000"
 #define EVAL_IMAGES 2000
@@ -134,10 +135,7 @@ START_TEST(test_deterministic)
 	c.eval_images = 500;
 	train_ok(&c, &a);
 	train_ok(&c, &b);
-	for (int i = 0; i < a.n_loss_curve; i++)
-		ck_assert_msg(memcmp(&a.loss_curve[i].loss, &b.loss_curve[i].loss, sizeof(double)) == 0,
-			      "%s: step %ld loss %.17g then %.17g", kn_precision_name(p), a.loss_curve[i].step,
-			      a.loss_curve[i].loss, b.loss_curve[i].loss);
+	tu_assert_same_losses(&a, &b, kn_precision_name(p));
 	ck_assert_msg(memcmp(&a.eval_loss, &b.eval_loss, sizeof(double)) == 0, "eval loss %.17g then %.17g", a.eval_loss,
 		      b.eval_loss);
 	ck_assert_msg(a.eval_accuracy == b.eval_accuracy, "eval accuracy %g then %g", a.eval_accuracy, b.eval_accuracy);

@@ -5,9 +5,12 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "reports/record.h"
 
 #include "data_loader/rng.h"
 #include "kernels/backend.h"
@@ -105,4 +108,13 @@ void tu_adamw_reference(double *w, double *m, double *v, const double *g, int n,
 		double mh = m[i] / (1 - pow(b1, t)), vh = v[i] / (1 - pow(b2, t));
 		w[i] -= lr * (mh / (sqrt(vh) + eps) + wd * w[i]);
 	}
+}
+
+void tu_assert_same_losses(const struct rp_record *a, const struct rp_record *b, const char *what)
+{
+	ck_assert_msg(a->n_loss_curve == b->n_loss_curve, "%s: %d then %d losses", what, a->n_loss_curve, b->n_loss_curve);
+	for (int i = 0; i < a->n_loss_curve; i++)
+		ck_assert_msg(memcmp(&a->loss_curve[i].loss, &b->loss_curve[i].loss, sizeof(double)) == 0,
+			      "%s: step %ld loss %.17g then %.17g", what, a->loss_curve[i].step, a->loss_curve[i].loss,
+			      b->loss_curve[i].loss);
 }

@@ -22,6 +22,9 @@ void tu_adamw_reference(double *w, double *m, double *v, const double *g, int n,
 /* Runs a Check suite with CK_NORMAL output; returns the process exit code. */
 struct Suite;
 int tu_run_suite(struct Suite *s);
+/* Two runs' loss curves are the same length and the same to the bit ("what" names the runs in a failure). */
+struct rp_record;
+void tu_assert_same_losses(const struct rp_record *a, const struct rp_record *b, const char *what);
 /* Number of CUDA devices, counted in a child process: the CUDA driver cannot
  * be used in a process forked after it was initialised, and Check runs each
  * test in a forked child, so a GPU suite's main() must not touch CUDA itself. */
