@@ -209,6 +209,19 @@ static void layout(struct tr_cnn *m, char *act, char *mst, size_t *act_elems, si
 	*mst_elems = s;
 }
 
+/* One convolution workspace for every layer: the largest any asks of the backend at batch B. */
+static size_t workspace_bytes(const struct tr_cnn *m)
+{
+	size_t work = 0;
+	for (int i = 0; i < m->nunits; i++) {
+		struct kn_conv_shape s = m->units[i].shape;
+		s.N = m->B;
+		size_t w = m->be->ops->conv2d_workspace_bytes(&s);
+		work = w > work ? w : work;
+	}
+	return work;
+}
+
 /* one input slot: B float images, then B int labels */
 static size_t slot_bytes(const struct tr_cnn_config *cfg, int B)
 {
@@ -238,13 +251,7 @@ int tr_cnn_memory(const struct tr_cnn_config *cfg, int B, enum tr_optimizer opti
 		return rc;
 	}
 	layout(m, NULL, NULL, &m->act_elems, &m->master_elems);
-	size_t work = 0;
-	for (int i = 0; i < m->nunits; i++) {
-		struct kn_conv_shape s = m->units[i].shape;
-		s.N = B;
-		size_t w = sizes.ops->conv2d_workspace_bytes(&s);
-		work = w > work ? w : work;
-	}
+	size_t work = workspace_bytes(m);
 	mem->params = m->num_params;
 	mem->stats_bytes = m->num_stats * master_bytes;
 	mem->activation_bytes = m->act_elems * act_bytes + m->master_elems * master_bytes + 2 * slot_bytes(cfg, B);
@@ -288,13 +295,7 @@ int tr_cnn_init(struct tr_cnn *m, struct kn_backend *be, const struct tr_cnn_con
 		goto fail;
 	/* last, so a backend that picks convolution algorithms by the memory left
 	 * (cuDNN under --device-mem-limit) sees everything else already taken */
-	for (int i = 0; i < m->nunits; i++) {
-		struct kn_conv_shape s = m->units[i].shape;
-		s.N = B;
-		size_t w = be->ops->conv2d_workspace_bytes(&s);
-		if (w > m->work_bytes)
-			m->work_bytes = w;
-	}
+	m->work_bytes = workspace_bytes(m);
 	if ((rc = kn_sync(be)) || (rc = kn_alloc(be, &m->work, m->work_bytes)))
 		goto fail;
 	layout(m, m->act_block, m->master_block, &m->act_elems, &m->master_elems);
