@@ -48,6 +48,14 @@ static int layers_for(double params)
 	return l[best];
 }
 
+/* Our presets on the CUDA backend in bf16/fp16: fused attention keeps one fp32
+ * log-sum-exp per row instead of each layer's softmax, and needs no [T,T] scratch. */
+static int fused_attention(const struct rp_est_input *in, const struct rp_estimate *e)
+{
+	return in->size[0] && in->cuda_layout && (in->precision == KN_BF16 || in->precision == KN_FP16) &&
+	       kn_flash_attention_shape_ok(e->d_model, e->heads);
+}
+
 /* The transformer's activation bytes for B x T, laid out as trainer/gpt.c does. */
 static double transformer_activations(const struct rp_est_input *in, const struct rp_estimate *e)
 {
@@ -59,10 +67,7 @@ static double transformer_activations(const struct rp_est_input *in, const struc
 		double kv = 2 * L * BT * C;
 		return (BT * C * 2 + 16 * BT * C + att + BT * V + kv) * ab + BT * 4;
 	}
-	/* our presets on the CUDA backend in bf16/fp16: fused attention keeps one fp32
-	 * log-sum-exp per row instead of each layer's softmax, and needs no [T,T] scratch */
-	int fused = in->size[0] && in->cuda_layout && (in->precision == KN_BF16 || in->precision == KN_FP16) &&
-		    kn_flash_attention_shape_ok((int)C, (int)NH);
+	int fused = fused_attention(in, e);
 	double lse = fused ? L * B * NH * T * 4 : 0;
 	if (fused)
 		att = 0;
@@ -91,9 +96,7 @@ static int est_gpt(const struct rp_est_input *in, struct rp_estimate *e)
 			 in->size, e->layers, e->d_model, e->heads, e->vocab, p->gpt.max_seq);
 		if (in->mode == RP_EST_TRAIN)
 			snprintf(e->assumptions, sizeof e->assumptions, "amptune's own layout%s",
-				 in->cuda_layout && (in->precision == KN_BF16 || in->precision == KN_FP16) &&
-						 kn_flash_attention_shape_ok(e->d_model, e->heads)
-					 ? " on CUDA: fused attention keeps a log-sum-exp per row, not the softmax"
+				 fused_attention(in, e) ? " on CUDA: fused attention keeps a log-sum-exp per row, not the softmax"
 					 : ": every layer's softmax kept for backward");
 	} else {
 		if (!(in->params > 0))
