@@ -75,6 +75,7 @@ static struct {
 	int nplans;
 	size_t budget;  /* workspace every later plan must fit; fixed by the first conv2d_workspace_bytes */
 	int budget_set;
+	size_t largest_ws; /* the largest workspace a plan needs: what the model allocated */
 } dnn;
 
 static cudnnHandle_t handle(void)
@@ -166,6 +167,12 @@ static int pick(const Perf *perf, int n, size_t budget, cudnnConvolutionDescript
 	return 0;
 }
 
+static size_t plan_ws(const struct conv_plan *p)
+{
+	size_t w = p->ws[0] > p->ws[1] ? p->ws[0] : p->ws[1];
+	return w > p->ws[2] ? w : p->ws[2];
+}
+
 /* The plan for shape s, made on first use with algorithms that fit `budget`. */
 template <typename T> static struct conv_plan *plan_for(const struct kn_conv_shape *s, size_t budget)
 {
@@ -239,13 +246,9 @@ template <typename T> static struct conv_plan *plan_for(const struct kn_conv_sha
 		return NULL;
 	}
 	dnn.nplans++;
+	if (plan_ws(p) > dnn.largest_ws)
+		dnn.largest_ws = plan_ws(p);
 	return p;
-}
-
-static size_t plan_ws(const struct conv_plan *p)
-{
-	size_t w = p->ws[0] > p->ws[1] ? p->ws[0] : p->ws[1];
-	return w > p->ws[2] ? w : p->ws[2];
 }
 
 /* The model calls this for every layer before allocating one workspace of the
@@ -264,14 +267,7 @@ template <typename T> static size_t conv2d_workspace_bytes(const struct kn_conv_
 }
 
 /* plans made by the ops themselves fit the workspace the model sized from conv2d_workspace_bytes */
-static size_t op_budget(void)
-{
-	size_t b = 0;
-	for (int i = 0; i < dnn.nplans; i++)
-		if (plan_ws(&dnn.plans[i]) > b)
-			b = plan_ws(&dnn.plans[i]);
-	return b;
-}
+static size_t op_budget(void) { return dnn.largest_ws; }
 
 static const float ONE = 1.0f, ZERO = 0.0f;
 
