@@ -26,17 +26,22 @@ using namespace nvcuda;
 
 #include "kernels/cuda/flash_attention.cuh"
 
-/* allows kernel k `bytes` of dynamic shared memory (past the default 48 KiB) */
-template <typename Kern> static int smem_opt_in(Kern k, size_t bytes)
+/* Allows kernel k `bytes` of dynamic shared memory (past the default 48 KiB),
+ * once per kernel: the setting stays with the device's context. */
+template <typename Kern> static int smem_opt_in(Kern k, size_t bytes, int *done)
 {
-	CUDA_OK(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes));
+	if (!*done) {
+		CUDA_OK(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes));
+		*done = kn_cuda.status == KN_OK;
+	}
 	return kn_cuda.status;
 }
 
 template <typename T, int HS> static void forward_hs(void *out, void *lse, const void *qkv, int B, int T_, int C, int NH)
 {
+	static int opted;
 	size_t smem = fa_smem<T, HS>::bytes;
-	if (smem_opt_in(flash_forward_k<T, HS>, smem))
+	if (smem_opt_in(flash_forward_k<T, HS>, smem, &opted))
 		return;
 	dim3 grid(ceil_div(T_, FA_TILE), B * NH);
 	flash_forward_k<T, HS><<<grid, FA_WARPS * 32, smem, kn_cuda.stream>>>((T *)out, (float *)lse, (const T *)qkv, B, T_,
@@ -48,9 +53,10 @@ template <typename T, int HS>
 static void backward_hs(void *dqkv, const void *dout, const void *qkv, const void *out, const void *lse, int B, int T_,
 			int C, int NH)
 {
+	static int opted[2];
 	size_t rows = (size_t)B * T_ * NH, smem = fa_smem<T, HS>::bytes;
 	float *D = (float *)kn_cuda_scratch(rows * sizeof(float));
-	if (!D || smem_opt_in(flash_dkdv_k<T, HS>, smem) || smem_opt_in(flash_dq_k<T, HS>, smem))
+	if (!D || smem_opt_in(flash_dkdv_k<T, HS>, smem, &opted[0]) || smem_opt_in(flash_dq_k<T, HS>, smem, &opted[1]))
 		return;
 	float scale = 1.0f / sqrtf((float)HS);
 	flash_delta_k<T, HS><<<ceil_div(rows, 8), 256, 0, kn_cuda.stream>>>(D, (const T *)dout, (const T *)out, B, T_, C, NH);
