@@ -146,8 +146,7 @@ static int setup(struct run *r)
 		return kn_error(KN_EUSAGE, "option '--warmup-steps' (%d) must be below the number of steps (%ld)",
 				c->warmup_steps, r->steps);
 	r->rec->steps = r->steps;
-	tr_loss_scaler_init_at(&r->scaler, c->loss_scaling == 1 || (c->loss_scaling < 0 && c->precision == KN_FP16),
-			       (float)c->loss_scale_init);
+	tr_scaler_for(&r->scaler, c);
 	if ((rc = tr_gpt_init(&r->model, &r->be, &preset->gpt, r->B, r->T, c->seed)))
 		return rc;
 	r->step_ms = calloc((size_t)r->steps, sizeof *r->step_ms);
@@ -198,15 +197,10 @@ static int train_steps(struct run *r)
 		be->vt->phase_begin(be, KN_PHASE_OPTIMIZER);
 		/* the norm of the scaled gradients: inf/NaN means the fp16 loss scale overflowed */
 		double scaled_norm = tr_gpt_grad_norm(&r->model), norm = scaled_norm / r->scaler.scale;
-		float factor = tr_loss_scaler_grad_factor(&r->scaler, scaled_norm, c->grad_clip);
-		float lr = (float)tr_lr_at(c, step, r->steps, lr_warmup);
-		float scale_used = r->scaler.scale;
-		if (tr_loss_scaler_update(&r->scaler, scaled_norm))
+		float lr = (float)tr_lr_at(c, step, r->steps, lr_warmup), factor;
+		if (tr_scaler_step(c, &r->scaler, step, scaled_norm, c->grad_clip, &factor))
 			tr_gpt_update(&r->model, lr, (float)c->beta1, (float)c->beta2, (float)c->eps, (float)c->weight_decay,
 				      factor);
-		else
-			tr_log(c, "step %ld: gradients overflowed at loss scale %g: step skipped, scale now %g\n", step + 1,
-			       (double)scale_used, (double)r->scaler.scale);
 		be->vt->phase_end(be, KN_PHASE_OPTIMIZER);
 		if ((rc = kn_sync(be)))
 			return rc;
@@ -267,6 +261,31 @@ int tr_feed_step(struct tr_feed *f, long step, long steps, double *wait_ms, int 
 	if (step + 1 < steps && (rc = kn_copy_done(f->be, *slot)) == KN_OK)
 		rc = feed_stage(f, !*slot, wait_ms);
 	return rc;
+}
+
+void tr_scaler_for(struct tr_loss_scaler *s, const struct tr_config *c)
+{
+	tr_loss_scaler_init_at(s, c->loss_scaling == 1 || (c->loss_scaling < 0 && c->precision == KN_FP16),
+			       (float)c->loss_scale_init);
+}
+
+int tr_scaler_step(const struct tr_config *c, struct tr_loss_scaler *s, long step, double scaled_norm, double clip,
+		   float *factor)
+{
+	float scale_used = s->scale;
+	*factor = tr_loss_scaler_grad_factor(s, scaled_norm, clip);
+	if (tr_loss_scaler_update(s, scaled_norm))
+		return 1;
+	tr_log(c, "step %ld: gradients overflowed at loss scale %g: step skipped, scale now %g\n", step + 1,
+	       (double)scale_used, (double)s->scale);
+	return 0;
+}
+
+void tr_record_scaler(struct rp_record *rec, const struct tr_loss_scaler *s)
+{
+	rec->loss_scale_skips = s->skips;
+	if (s->enabled)
+		cJSON_AddNumberToObject(rec->extra, "loss_scale_final", s->scale);
 }
 
 void tr_feed_drain(struct kn_backend *be)
@@ -334,9 +353,7 @@ static void summarise(struct run *r)
 	if (r->train_ld.ds)
 		dl_loader_stats_json(&r->train_ld, rec->loader, c->warmup_steps);
 	tr_record_memory(rec, &r->be);
-	rec->loss_scale_skips = r->scaler.skips;
-	if (r->scaler.enabled)
-		cJSON_AddNumberToObject(rec->extra, "loss_scale_final", r->scaler.scale);
+	tr_record_scaler(rec, &r->scaler);
 }
 
 void tr_record_memory(struct rp_record *rec, const struct kn_backend *be)

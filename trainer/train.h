@@ -67,6 +67,16 @@ struct tr_feed {
 int tr_feed_step(struct tr_feed *f, long step, long steps, double *wait_ms, int *slot);
 /* After the step loop, however it ended: waits for input copies still reading loader slots. */
 void tr_feed_drain(struct kn_backend *be);
+/* The dynamic loss scaler a config asks for (--loss-scaling; auto: fp16 only). */
+struct tr_loss_scaler;
+void tr_scaler_for(struct tr_loss_scaler *s, const struct tr_config *c);
+/* After backward, from the norm of the scaled gradients: returns 1 when the step
+ * is to be applied with *factor (unscaling, and clipping to clip > 0), 0 when it
+ * overflowed and is skipped (logged; the scale backs off). */
+int tr_scaler_step(const struct tr_config *c, struct tr_loss_scaler *s, long step, double scaled_norm, double clip,
+		   float *factor);
+/* loss_scale_skips, and loss_scale_final when scaling ran */
+void tr_record_scaler(struct rp_record *rec, const struct tr_loss_scaler *s);
 /* id (unless set), status, message and finish time. */
 void tr_finish_record(const struct tr_config *cfg, struct rp_record *rec, int rc);
 

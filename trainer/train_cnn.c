@@ -98,8 +98,7 @@ static int setup(struct cnn_run *r)
 		return kn_error(KN_EUSAGE, "option '--warmup-steps' (%d) must be below the number of steps (%ld)",
 				c->warmup_steps, r->steps);
 	r->rec->steps = r->steps;
-	tr_loss_scaler_init_at(&r->scaler, c->loss_scaling == 1 || (c->loss_scaling < 0 && c->precision == KN_FP16),
-			       (float)c->loss_scale_init);
+	tr_scaler_for(&r->scaler, c);
 	if ((rc = tr_cnn_init(&r->model, &r->be, mc, r->B, c->optimizer, c->seed)))
 		return rc;
 	r->images = malloc((size_t)r->B * mc->in_channels * mc->height * mc->width * sizeof *r->images);
@@ -154,12 +153,9 @@ static int train_steps(struct cnn_run *r)
 		/* no clipping (the cnn trains without it); with loss scaling, the norm of the
 		 * scaled gradients tells an overflow (inf/NaN) and the factor removes the scale */
 		double scaled_norm = r->scaler.enabled ? tr_cnn_grad_norm(&r->model) : 0.0;
-		float factor = tr_loss_scaler_grad_factor(&r->scaler, scaled_norm, 0.0), scale_used = r->scaler.scale;
-		if (tr_loss_scaler_update(&r->scaler, scaled_norm))
+		float factor;
+		if (tr_scaler_step(c, &r->scaler, step, scaled_norm, 0.0, &factor))
 			tr_cnn_update(&r->model, lr, beta1, (float)c->beta2, (float)c->eps, (float)c->weight_decay, factor);
-		else
-			tr_log(c, "step %ld: gradients overflowed at loss scale %g: step skipped, scale now %g\n", step + 1,
-			       (double)scale_used, (double)r->scaler.scale);
 		be->vt->phase_end(be, KN_PHASE_OPTIMIZER);
 		if ((rc = kn_sync(be)))
 			return rc;
@@ -224,9 +220,7 @@ static void summarise(struct cnn_run *r)
 	if (r->train_ld.ds)
 		dl_loader_stats_json(&r->train_ld, rec->loader, r->cfg->warmup_steps);
 	tr_record_memory(rec, &r->be);
-	rec->loss_scale_skips = r->scaler.skips;
-	if (r->scaler.enabled)
-		cJSON_AddNumberToObject(rec->extra, "loss_scale_final", r->scaler.scale);
+	tr_record_scaler(rec, &r->scaler);
 }
 
 int tr_train_cnn(const struct tr_config *cfg, struct rp_record *rec)
