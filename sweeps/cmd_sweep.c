@@ -61,7 +61,9 @@ void cmd_sweep_usage(FILE *out)
 		"  --no-progress             plain log lines instead of a progress bar on a terminal\n"
 		"  --no-predict              run points the memory estimator says cannot fit; by default a\n"
 		"                            point whose estimate (amptune estimate) exceeds the device's\n"
-		"                            memory or device_mem_limit is recorded 'oom-predicted', not run\n"
+		"                            memory or device_mem_limit is recorded 'oom-predicted', not run;\n"
+		"                            points already recorded so in DIR run again (their records are\n"
+		"                            moved to RESULTS.predicted)\n"
 		"  --quiet                   no progress, no summary; errors and warnings only\n"
 		"\n"
 		"Each point's status: ok, oom, diverged, unsupported, timeout (ran past time_limit_s\n"
@@ -286,6 +288,69 @@ static int take_locks(struct sweep *s)
 	return KN_OK;
 }
 
+/* With --no-predict, the points of this run recorded 'oom-predicted' are run for real: their
+ * records move from this run's results file to FILE.predicted (appended and synced before the
+ * file is rewritten, so a crash in between loses nothing). A point recorded so in a file this
+ * run does not own (another shard's, or a merged results.jsonl of a sharded sweep) is refused. */
+static int unrecord_predicted(struct sweep *s)
+{
+	char moved_path[4300], *text = NULL;
+	size_t len = 0;
+	int points = 0, moved = 0, rc = KN_OK;
+	char *drop = calloc((size_t)s->rec.n + 1, 1);
+	if (!drop)
+		return kn_error(KN_ERR, "out of memory");
+	/* drop[first record of a point] marks the points to rerun; then every record of theirs goes */
+	for (int i = 0; i < s->nsel; i++) {
+		int e = sw_results_find(&s->rec, s->sel[i]->id, s->sel[i]->repeat);
+		if (e >= 0 && strcmp(s->rec.e[e].status, "oom-predicted") == 0 && !drop[e]) {
+			drop[e] = 1;
+			points++;
+		}
+	}
+	for (int i = 0; i < s->rec.n && rc == KN_OK; i++) {
+		const struct sw_entry *e = &s->rec.e[i];
+		if (!drop[sw_results_find(&s->rec, e->id, e->repeat)])
+			continue;
+		if (strcmp(e->file, s->results_path) != 0)
+			rc = kn_error(KN_EUSAGE, "'%s' line %d records point '%s' as %s, and --no-predict can run it again "
+						 "only when its records are in this run's own results file '%s'; use another --out",
+				      e->file, e->lineno, e->id, e->status, s->results_path);
+		drop[i] = 1;
+		moved++;
+	}
+	if (rc || !moved) {
+		free(drop);
+		return rc;
+	}
+	snprintf(moved_path, sizeof moved_path, "%s.predicted", s->results_path);
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		rc = kn_error(KN_ERR, "out of memory");
+	for (int i = 0; f && i < s->rec.n; i++) {
+		struct sw_read_note note;
+		if (strcmp(s->rec.e[i].file, s->results_path) != 0)
+			continue;
+		if (!drop[i])
+			fprintf(f, "%s\n", s->rec.e[i].line);
+		else if (rc == KN_OK)
+			rc = sw_results_append(moved_path, s->rec.e[i].line, &note);
+	}
+	if (f && fclose(f) && rc == KN_OK)
+		rc = kn_error(KN_ERR, "out of memory");
+	if (rc == KN_OK)
+		rc = sw_write_atomic(s->results_path, text, len);
+	free(text);
+	free(drop);
+	if (rc)
+		return rc;
+	fprintf(stderr, "amptune sweep: --no-predict: %d point%s recorded oom-predicted will run; %d record%s moved to '%s'\n",
+		points, points == 1 ? "" : "s", moved, moved == 1 ? "" : "s", moved_path);
+	sw_results_release(&s->rec);
+	sw_results_init(&s->rec);
+	return read_recorded(s, NULL);
+}
+
 static int prepare_dir(struct sweep *s)
 {
 	char path[4200];
@@ -301,7 +366,8 @@ static int prepare_dir(struct sweep *s)
 	else
 		snprintf(s->results_path, sizeof s->results_path, "%s/results.jsonl", s->out);
 	/* the plan's name before anything in DIR changes; a torn line is cut before reading */
-	if ((rc = check_plan_file(s)) || (rc = read_recorded(s, s->results_path)) || (rc = check_record_names(s)))
+	if ((rc = check_plan_file(s)) || (rc = read_recorded(s, s->results_path)) || (rc = check_record_names(s)) ||
+	    (s->no_predict && (rc = unrecord_predicted(s))))
 		return rc;
 	return write_plan_copy(s);
 }
@@ -444,7 +510,7 @@ static int run_all(struct sweep *s)
 static const char *dry_note(struct sweep *s, const struct sw_point *pt, char *buf, size_t n, int *runnable)
 {
 	int e = s->out ? sw_results_find(&s->rec, pt->id, pt->repeat) : -1;
-	if (e >= 0) {
+	if (e >= 0 && !(s->no_predict && strcmp(s->rec.e[e].status, "oom-predicted") == 0)) {
 		snprintf(buf, n, "recorded: %s", s->rec.e[e].status);
 		return buf;
 	}

@@ -98,6 +98,18 @@ same "predicted message" "$(sed -n 2p pred/results.jsonl | field /dev/stdin mess
 same "predicted point ran nothing" "$(ls pred/points | wc -l)" 3
 same "predicted summary" "$(grep -E '^4 points:' pred.out)" "4 points: 1 ok, 1 oom-predicted, 2 unsupported"
 "$A" report pred >/dev/null 2>pred.rep && ok || bad "report of a sweep with oom-predicted: $(cat pred.rep)"
+# --dry-run --no-predict says the predicted point would run; the real rerun runs it, moving its record aside
+same "--no-predict dry-run" "$("$A" sweep s.ini --out pred --device-mem-limit 21M --dry-run --no-predict | tail -1)" \
+	"plan 'statuses' is valid: 4 points, 1 to run, 1 can run here"
+predicted_line=$(sed -n 2p pred/results.jsonl)
+"$A" sweep s.ini --out pred --device-mem-limit 21M --no-predict >pred2.out 2>pred2.err
+same "--no-predict rerun exit" "$?" 0
+same "--no-predict rerun statuses" "$(records pred/results.jsonl | awk '{ print $3 }' | tr '\n' ' ')" "ok unsupported unsupported oom "
+same "--no-predict moved record" "$(cat pred/results.jsonl.predicted)" "$predicted_line"
+grep -q "^amptune sweep: --no-predict: 1 point recorded oom-predicted will run; 1 record moved to 'pred/results.jsonl.predicted'$" \
+	pred2.err && ok || bad "--no-predict rerun note: $(cat pred2.err)"
+same "--no-predict rerun logged the point" "$(ls pred/points | wc -l)" 4
+"$A" report pred >/dev/null 2>pred.rep && ok || bad "report after --no-predict rerun: $(cat pred.rep)"
 # the same command again: nothing to run, nothing duplicated
 "$A" sweep s.ini --out run --device-mem-limit 21M >run2.out 2>run2.err
 same "rerun exit" "$?" 0

@@ -102,6 +102,19 @@ grep -q "^amptune merge: warning: 'torn/shards/1.jsonl' line 4: torn last line (
 	ok || bad "torn warning: $(cat merge.err)"
 same "torn merge keeps the whole lines" "$(wc -l <torn/results.jsonl)" 7
 
+# --no-predict reruns a shard's oom-predicted point from its own file, never from a merged one
+plan p.ini pred "batch_sizes = 4, 8"
+"$A" sweep p.ini --out pred --shard 0/2 --device-mem-limit 21M --quiet &&
+	"$A" sweep p.ini --out pred --shard 1/2 --device-mem-limit 21M --quiet && "$A" merge pred >/dev/null
+same "predicted shards merged" "$(records pred/results.jsonl | awk '{ print $3 }' | tr '\n' ' ')" "ok oom-predicted "
+line=$(grep -n '"status":"oom-predicted"' pred/results.jsonl | cut -d: -f1)
+shard=$(grep -l '"status":"oom-predicted"' pred/shards/*.jsonl | sed -E 's|.*/([0-9]+)\.jsonl|\1|')
+cp pred/results.jsonl pred.before
+expect 64 "^amptune sweep: 'pred/results.jsonl' line $line records point '[0-9a-f]+' as oom-predicted, and --no-predict can run it again only when its records are in this run's own results file 'pred/shards/$shard.jsonl'; use another --out$" -- \
+	sweep p.ini --out pred --shard $shard/2 --device-mem-limit 21M --no-predict
+cmp -s pred.before pred/results.jsonl && ok || bad "a refused --no-predict rerun changed results.jsonl"
+same "a refused rerun moves nothing" "$(ls pred/shards/*.predicted 2>/dev/null)" ""
+
 # a bad line in the middle is an error naming the file and line
 printf '%s\nnot json\n%s\n' "$(head -1 whole/results.jsonl)" "$(sed -n 2p whole/results.jsonl)" >bad.jsonl
 expect 65 "^amptune merge: 'bad.jsonl' line 2: not JSON \(error near byte 1\)$" -- merge bad.jsonl --out badout
