@@ -2,7 +2,7 @@
 # Builds amptune here and packs what a GPU machine without our Debian -dev
 # libraries needs to run it: the binaries, the GPU test suites, and the non-CUDA
 # shared libraries they load (OpenBLAS, cJSON, inih, Check, ...), into .device/
-# (ignored by git), with Fashion-MNIST in .device/data/fashion-mnist for the CNN runs and
+# and .device.tar.xz (both ignored by git), with Fashion-MNIST in .device/data/fashion-mnist for the CNN runs and
 # Debian's fortunes in .device/data/fortunes for the GPT's default data
 # (FASHION_MNIST names another copy; the GPU machine cannot download it). On the GPU
 # machine run bench/gpu_run.sh from the repository root.
@@ -28,6 +28,7 @@ if [ -d /usr/share/games/fortunes ]; then
 	mkdir -p .device/data
 	cp -rL /usr/share/games/fortunes .device/data/fortunes
 fi
-# a carried tree is limited (64 MiB): carry .device/bin and .device/lib first, .device/data in a second call
-du -sh .device/bin .device/lib .device/data 2>/dev/null
-du -sh .device
+# one archive of it all: where a transfer is capped (64 MiB with the source tree) it travels in
+# one piece, ~45 MiB; gpu_run.sh unpacks it when .device/ is not there
+tar -C .device -cf - . | xz -T0 -6 >.device.tar.xz
+du -sh .device/bin .device/lib .device/data .device.tar.xz 2>/dev/null

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# On a GPU machine, with .device/ from bench/gpu_pack.sh: finds the CUDA
+# On a GPU machine, with .device/ (or .device.tar.xz) from bench/gpu_pack.sh: finds the CUDA
 # libraries (toolkit or PyTorch's wheels), runs the GPU test suites, then short
 # training runs per precision (GPT tiny and gpt2-124m, CNN tiny and resnet), then
 # amptune against PyTorch (bench/gpt_vs_torch.sh, bench/cnn_vs_torch.sh), and
@@ -21,7 +21,13 @@ for st in $stages; do
 done
 want() { case " $stages " in *" $1 "*) return 0 ;; esac; return 1; }
 mkdir -p "$OUT"
-libs=$(find / \( -name 'libcublasLt.so.1*' -o -name 'libcudnn.so.9*' \) -not -path '*/proc/*' 2>/dev/null | xargs -r -n1 dirname | sort -u | tr '\n' ':')
+if [ ! -x .device/bin/amptune ] && [ -f .device.tar.xz ]; then
+	mkdir -p .device && xz -dc .device.tar.xz | tar -C .device -xf - ||
+		{ echo "gpu_run.sh: cannot unpack .device.tar.xz" >&2; exit 66; }
+fi
+[ -x .device/bin/amptune ] || { echo "gpu_run.sh: no .device/bin/amptune: run bench/gpu_pack.sh first" >&2; exit 66; }
+libs=$(find / \( -name 'libcublasLt.so.1*' -o -name 'libcudnn.so.9*' \) \( -type f -o -type l \) -not -path '/proc/*' \
+	-not -path '*/.debug/*' 2>/dev/null | xargs -r -n1 dirname | sort -u | tr '\n' ':')
 export LD_LIBRARY_PATH=$PWD/.device/lib:${libs}${LD_LIBRARY_PATH:-}
 {
 	date -u
