@@ -5,7 +5,9 @@
 # amptune against PyTorch (bench/gpt_vs_torch.sh, bench/cnn_vs_torch.sh), and
 # writes everything to ${OUT:-gpu-out}/.
 #
-#   bench/gpu_run.sh [STAGE...]   stages: tests train gpt-bench cnn-bench (default: all four)
+#   bench/gpu_run.sh [STAGE...]   stages: tests train gpt-bench cnn-bench (default: all four),
+#                                 and sanitize (not by default): the op suites under
+#                                 compute-sanitizer's memcheck, racecheck and synccheck
 #
 # A stage fits a 10-minute command on an H100; run them one per command where
 # commands are time-limited.
@@ -15,10 +17,16 @@ OUT=${OUT:-gpu-out}
 stages=${*:-tests train gpt-bench cnn-bench}
 for st in $stages; do
 	case $st in
-	tests | train | gpt-bench | cnn-bench) ;;
-	*) echo "gpu_run.sh: unknown stage '$st' (expected tests, train, gpt-bench, cnn-bench)" >&2; exit 64 ;;
+	tests | train | gpt-bench | cnn-bench | sanitize) ;;
+	*) echo "gpu_run.sh: unknown stage '$st' (expected tests, train, gpt-bench, cnn-bench, sanitize)" >&2; exit 64 ;;
 	esac
 done
+# ARCHIVE=FILE.tgz: everything under $OUT also packed into one file at the end (where only a few
+# files can be fetched back from the machine)
+if [ -n "${ARCHIVE:-}" ]; then
+	trap 'tar -C "$OUT" -czf "$ARCHIVE" . 2>/dev/null' EXIT
+	trap 'exit 143' TERM INT
+fi
 want() { case " $stages " in *" $1 "*) return 0 ;; esac; return 1; }
 mkdir -p "$OUT"
 if [ ! -x .device/bin/amptune ] && [ -f .device.tar.xz ]; then
@@ -73,6 +81,26 @@ st = [json.loads(l)["status"] for l in open(sys.argv[1])]
 print("== sweep under device_mem_limit on the GPU: statuses", st)
 sys.exit(0 if st == ["ok", "oom"] else 1)
 PY
+fi
+# out-of-bounds accesses, shared-memory races and barrier misuse in our kernels, on the op suites'
+# small shapes (no fork, so the tool sees the kernels; timeouts stretched for its slowdown)
+if want sanitize; then
+	sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
+	[ -n "$sanitizer" ] || { echo "gpu_run.sh: no compute-sanitizer on this machine" | tee -a "$OUT/sanitize.txt"; status=1; }
+fi
+if want sanitize && [ -n "$sanitizer" ]; then
+	for tool in memcheck racecheck synccheck; do
+		for t in .device/bin/gpu_gpt_ops .device/bin/gpu_cnn_ops; do
+			echo "== compute-sanitizer --tool $tool $t" | tee -a "$OUT/sanitize.txt"
+			CK_FORK=no CK_TIMEOUT_MULTIPLIER=20 timeout 300 "$sanitizer" --tool "$tool" --error-exitcode 86 \
+				"$t" >"$OUT/sanitize-$tool-${t##*/}.log" 2>&1
+			rc=$?
+			grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|[0-9]+%: Checks' "$OUT/sanitize-$tool-${t##*/}.log" | tail -3 |
+				tee -a "$OUT/sanitize.txt"
+			echo "exit $rc" | tee -a "$OUT/sanitize.txt"
+			[ "$rc" = 0 ] || status=1
+		done
+	done
 fi
 export AMPTUNE_CUDA_UNVALIDATED=1
 cnn_data=.device/data/fashion-mnist # from bench/gpu_pack.sh
