@@ -128,7 +128,8 @@ struct kn_ops {
 	/* out[N,H,W,C] act-typed <- images[N,C,H,W] float32 on the device */
 	void (*image_to_nhwc)(void *out, const float *images, int N, int C, int H, int W);
 	/* Bytes of scratch the three conv2d ops need for shape s (act-typed; one
-	 * workspace of the largest size serves every layer). */
+	 * workspace of the largest size serves every layer). On CUDA it is cuDNN's,
+	 * chosen at run time from the memory left. */
 	size_t (*conv2d_workspace_bytes)(const struct kn_conv_shape *s);
 	/* out = conv(inp, weight); out overwritten */
 	void (*conv2d_forward)(void *out, const void *inp, const void *weight, void *work, const struct kn_conv_shape *s);

@@ -91,13 +91,17 @@ static int est_gpt(const struct rp_est_input *in, struct rp_estimate *e)
 					in->size, p->gpt.max_seq);
 		e->params = (double)tr_gpt_count_params(&p->gpt);
 		e->flops_per_step = tr_gpt_flops_per_token(&p->gpt, e->seq) * in->batch * e->seq;
-		e->exact = in->mode == RP_EST_TRAIN;
+		/* on CUDA the backend's scratch and library workspaces also go through the allocator */
+		e->exact = in->mode == RP_EST_TRAIN && !in->cuda_layout;
 		snprintf(e->shape, sizeof e->shape, "GPT '%s' preset: %d layers, d_model %d, %d heads, vocab %d, context %d",
 			 in->size, e->layers, e->d_model, e->heads, e->vocab, p->gpt.max_seq);
 		if (in->mode == RP_EST_TRAIN)
-			snprintf(e->assumptions, sizeof e->assumptions, "amptune's own layout%s",
+			snprintf(e->assumptions, sizeof e->assumptions, "amptune's own layout%s%s",
 				 fused_attention(in, e) ? " on CUDA: fused attention keeps a log-sum-exp per row, not the softmax"
-					 : ": every layer's softmax kept for backward");
+					 : ": every layer's softmax kept for backward",
+				 in->cuda_layout ? "; the CUDA backend's scratch (attention, reductions) and cuBLASLt workspace "
+						   "not counted byte for byte"
+						 : "");
 	} else {
 		if (!(in->params > 0))
 			return kn_error(KN_EUSAGE, "--model gpt needs --size tiny|small|gpt2-124m or --params N");
@@ -178,12 +182,18 @@ static int est_cnn_preset(const struct rp_est_input *in, struct rp_estimate *e)
 		e->flops_per_step = tr_cnn_flops_per_image(&p->cnn) * B;
 		e->exact = 1;
 	}
-	e->workspace = (double)mem.workspace_bytes;
+	/* cuDNN's workspace is chosen at run time from the memory left, down to algorithms that need
+	 * none: not counted, so a point over budget is over it whatever cuDNN picks */
+	e->workspace = in->cuda_layout ? 0 : (double)mem.workspace_bytes;
+	e->exact &= !in->cuda_layout;
 	snprintf(e->shape, sizeof e->shape, "CNN '%s' preset: %dx%dx%d images, %d classes, %.3gM parameters", in->size,
 		 p->cnn.in_channels, p->cnn.height, p->cnn.width, p->cnn.classes, mem.params / 1e6);
 	snprintf(e->assumptions, sizeof e->assumptions,
 		 "the layout of trainer/cnn.c: every unit's convolution and batch-norm outputs kept for backward, four "
-		 "gradient buffers of the largest map, convolution workspace as the CPU kernels size it");
+		 "gradient buffers of the largest map, %s",
+		 in->cuda_layout ? "cuDNN's convolution workspace not counted (chosen at run time: up to half the "
+				   "memory left, at most 256 MiB, none if need be)"
+				 : "convolution workspace as the CPU kernels size it");
 	return KN_OK;
 }
 

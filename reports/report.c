@@ -22,6 +22,7 @@ static void check_estimator(struct rp_report *rep)
 			continue;
 		snprintf(in.model, sizeof in.model, "%s", p->cfg->model);
 		snprintf(in.size, sizeof in.size, "%s", p->cfg->size);
+		in.cuda_layout = strcmp(p->cfg->device, "cuda") == 0; /* against the allocator's peak: no runtime */
 		if (rp_estimate(&in, &e) || !e.exact)
 			continue;
 		rep->est_err[i] = (e.total - p->peak_device_bytes) / p->peak_device_bytes;

@@ -62,6 +62,40 @@ START_TEST(test_mixed_precision_state)
 }
 END_TEST
 
+START_TEST(test_cuda_layout)
+{
+	/* bf16 on CUDA: fused attention drops each layer's softmax (kept, L of them) and the one in the
+	 * gradient scratch, and keeps an fp32 log-sum-exp per row: tiny (L 4, 4 heads of 32) at B 4, T 32 */
+	struct rp_est_input in = { .model = "gpt", .size = "tiny", .batch = 4, .seq = 32, .precision = KN_BF16 };
+	struct rp_estimate cpu, cuda;
+	ck_assert_int_eq(rp_estimate(&in, &cpu), KN_OK);
+	in.cuda_layout = 1;
+	ck_assert_int_eq(rp_estimate(&in, &cuda), KN_OK);
+	double att = 4.0 * 4 * 32 * 32;
+	ck_assert_double_eq(cuda.activations, cpu.activations - (4 + 1) * att * 2 + 4.0 * 4 * 4 * 32 * 4);
+	ck_assert_int_eq(cpu.exact, 1);
+	ck_assert_int_eq(cuda.exact, 0); /* the backend's own scratch goes through the allocator too */
+	ck_assert_ptr_nonnull(strstr(cuda.assumptions, "log-sum-exp"));
+	/* fp32 on CUDA keeps the softmax, as on the CPU */
+	in.precision = KN_FP32;
+	ck_assert_int_eq(rp_estimate(&in, &cuda), KN_OK);
+	in.cuda_layout = 0;
+	ck_assert_int_eq(rp_estimate(&in, &cpu), KN_OK);
+	ck_assert_double_eq(cuda.activations, cpu.activations);
+	/* the CNN on CUDA: cuDNN's workspace is chosen at run time and not counted */
+	struct rp_est_input c = { .model = "cnn", .size = "tiny", .batch = 64, .precision = KN_FP32 };
+	ck_assert_int_eq(rp_estimate(&c, &cpu), KN_OK);
+	c.cuda_layout = 1;
+	ck_assert_int_eq(rp_estimate(&c, &cuda), KN_OK);
+	ck_assert(cpu.workspace > 0);
+	ck_assert_double_eq(cuda.workspace, 0);
+	ck_assert_double_eq(cuda.total, cpu.total - cpu.workspace);
+	ck_assert_int_eq(cpu.exact, 1);
+	ck_assert_int_eq(cuda.exact, 0);
+	ck_assert_ptr_nonnull(strstr(cuda.assumptions, "cuDNN's convolution workspace not counted"));
+}
+END_TEST
+
 START_TEST(test_seven_billion_inference)
 {
 	/* 7B: 32 layers (GPT-3 6.7B), d_model from 12 L C^2 + (V + T) C = 7e9 -> 4201.9 -> 4224, 33 heads */
@@ -133,6 +167,7 @@ int main(void)
 	TCase *tc = tcase_create("estimate");
 	tcase_add_test(tc, test_tiny_is_exact);
 	tcase_add_test(tc, test_mixed_precision_state);
+	tcase_add_test(tc, test_cuda_layout);
 	tcase_add_test(tc, test_seven_billion_inference);
 	tcase_add_test(tc, test_cnn);
 	tcase_add_test(tc, test_bad_input);
