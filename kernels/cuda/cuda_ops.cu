@@ -220,6 +220,8 @@ static int lt_matmul(void *D, const void *A, const void *B, const void *bias, in
 		cublasLtMatmulHeuristicResult_t heur;
 		int found = 0;
 		cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic(kn_cuda.lt, desc, la, lb, ld, ld, pref, 1, &heur, &found);
+		if (hs == CUBLAS_STATUS_SUCCESS && found > 0 && heur.state != CUBLAS_STATUS_SUCCESS)
+			found = 0; /* a returned result is usable only when its own state says so (cublasLt.h) */
 		if (gelu != LT_PLAIN && (hs == CUBLAS_STATUS_NOT_SUPPORTED || (hs == CUBLAS_STATUS_SUCCESS && found == 0)))
 			none = 1; /* no fused algorithm: not an error, the caller composes */
 		else if (hs != CUBLAS_STATUS_SUCCESS)
