@@ -369,8 +369,10 @@ extern "C" int kn_cuda_open(struct kn_backend *be, enum kn_precision precision)
 	BLAS_OK(cublasLtCreate(&kn_cuda.lt));
 	BLAS_OK(cublasCreate(&kn_cuda.blas));
 	BLAS_OK(cublasSetStream(kn_cuda.blas, kn_cuda.stream));
-	BLAS_OK(cublasSetMathMode(kn_cuda.blas, precision == KN_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH
-								     : CUBLAS_DEFAULT_MATH));
+	/* bf16/fp16 GEMMs reduce their split-K partials in fp32 too, not in the output type */
+	BLAS_OK(cublasSetMathMode(kn_cuda.blas,
+				  (cublasMath_t)((precision == KN_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH) |
+						 CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION)));
 	for (int p = 0; p < KN_PHASE_COUNT; p++) {
 		CUDA_OK(cudaEventCreate(&kn_cuda.ev[p][0]));
 		CUDA_OK(cudaEventCreate(&kn_cuda.ev[p][1]));

@@ -216,6 +216,13 @@ static int lt_matmul(void *D, const void *A, const void *B, const void *bias, in
 	BLAS_OK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &al_b, sizeof al_b));
 	BLAS_OK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &al_d, sizeof al_d));
 	BLAS_OK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al_d, sizeof al_d));
+	if (sizeof(T) == 2) {
+		/* split-K partial sums stay fp32: the INPLACE and OUTPUT_TYPE reduction schemes keep
+		 * them in the 16-bit output type (cublasLt.h, cublasLtReductionScheme_t) */
+		uint32_t schemes = CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE;
+		BLAS_OK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &schemes,
+							     sizeof schemes));
+	}
 	if (!kn_cuda.status) {
 		cublasLtMatmulHeuristicResult_t heur;
 		int found = 0;
