@@ -45,8 +45,9 @@ static void encoder_backward(void *dwte, void *dwpe, const void *dout, const int
 	wpe_backward_k<T><<<ceil_div((size_t)T_ * C, 256), 256, 0, S()>>>((T *)dwpe, (const T *)dout, B, T_, C);
 	LAUNCH_OK();
 	size_t sort_bytes = 0;
-	cub::DeviceRadixSort::SortPairs(NULL, sort_bytes, (const int *)NULL, (int *)NULL, (const int *)NULL, (int *)NULL,
-					BT);
+	CUDA_OK(cub::DeviceRadixSort::SortPairs(NULL, sort_bytes, (const int *)NULL, (int *)NULL, (const int *)NULL,
+						(int *)NULL, BT));
+	SKIP_IF_FAILED();
 	size_t ints = 3 * (size_t)BT * sizeof(int);
 	char *scr = (char *)kn_cuda_scratch(ints + sort_bytes + 256);
 	if (!scr)
