@@ -82,7 +82,8 @@ static int cu_dev_alloc(struct kn_backend *be, void **ptr, size_t bytes)
 	cudaGetLastError();
 	*ptr = NULL;
 	size_t free_b = 0, total_b = 0;
-	cudaMemGetInfo(&free_b, &total_b);
+	if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess)
+		cudaGetLastError(); /* only the message needs it: no error left for the next launch check */
 	char need[32], fr[32];
 	return kn_error(KN_ENOMEM, "out of memory on 'cuda': need %s, free %s (%s)",
 			kn_fmt_bytes(need, sizeof need, (double)bytes), kn_fmt_bytes(fr, sizeof fr, (double)free_b),
