@@ -82,7 +82,8 @@ static int cu_dev_alloc(struct kn_backend *be, void **ptr, size_t bytes)
 	cudaGetLastError();
 	*ptr = NULL;
 	size_t free_b = 0, total_b = 0;
-	cudaMemGetInfo(&free_b, &total_b);
+	if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess)
+		cudaGetLastError(); /* only the message needs it: no error left for the next launch check */
 	char need[32], fr[32];
 	return kn_error(KN_ENOMEM, "out of memory on 'cuda': need %s, free %s (%s)",
 			kn_fmt_bytes(need, sizeof need, (double)bytes), kn_fmt_bytes(fr, sizeof fr, (double)free_b),
@@ -369,8 +370,10 @@ extern "C" int kn_cuda_open(struct kn_backend *be, enum kn_precision precision)
 	BLAS_OK(cublasLtCreate(&kn_cuda.lt));
 	BLAS_OK(cublasCreate(&kn_cuda.blas));
 	BLAS_OK(cublasSetStream(kn_cuda.blas, kn_cuda.stream));
-	BLAS_OK(cublasSetMathMode(kn_cuda.blas, precision == KN_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH
-								     : CUBLAS_DEFAULT_MATH));
+	/* bf16/fp16 GEMMs reduce their split-K partials in fp32 too, not in the output type */
+	BLAS_OK(cublasSetMathMode(kn_cuda.blas,
+				  (cublasMath_t)((precision == KN_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH) |
+						 CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION)));
 	for (int p = 0; p < KN_PHASE_COUNT; p++) {
 		CUDA_OK(cudaEventCreate(&kn_cuda.ev[p][0]));
 		CUDA_OK(cudaEventCreate(&kn_cuda.ev[p][1]));

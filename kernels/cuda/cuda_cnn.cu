@@ -121,8 +121,14 @@ static cudnnMathType_t wanted_math(void)
 	return kn_cuda.precision == KN_FP32 ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH;
 }
 
-/* fp32 accepts only FMA math (TF32 would change its numbers); the others take what cuDNN proposes */
-static int math_ok(cudnnMathType_t m) { return kn_cuda.precision != KN_FP32 || m == CUDNN_FMA_MATH; }
+/* fp32 accepts only FMA math (TF32 would change its numbers); the others take what cuDNN proposes,
+ * except ALLOW_CONVERSION, which may round fp32 (tf32) data down to fp16 to reach tensor cores */
+static int math_ok(cudnnMathType_t m)
+{
+	if (kn_cuda.precision == KN_FP32)
+		return m == CUDNN_FMA_MATH;
+	return m != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+}
 
 /* Workspace the model may give the convolutions: half of what is left under
  * the limit (or on the device), at most CONV_WS_MAX. */

@@ -87,6 +87,8 @@ void kn_cuda_ops_reset(void);
 template <typename T> void kn_cuda_add_cnn_ops(struct kn_ops *o);
 /* the fused attention (cuda_attention.cu): bf16/fp16 tables only */
 template <typename T> void kn_cuda_add_flash_ops(struct kn_ops *o);
+/* fp32/tf32: none; an explicit specialization must be declared before its first use */
+template <> void kn_cuda_add_flash_ops<float>(struct kn_ops *o);
 /* destroys cuDNN's handle and the convolution plans (at release) */
 void kn_cuda_cnn_release(void);
 /* "9.19.0", or "" without cuDNN */

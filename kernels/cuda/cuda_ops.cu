@@ -45,8 +45,9 @@ static void encoder_backward(void *dwte, void *dwpe, const void *dout, const int
 	wpe_backward_k<T><<<ceil_div((size_t)T_ * C, 256), 256, 0, S()>>>((T *)dwpe, (const T *)dout, B, T_, C);
 	LAUNCH_OK();
 	size_t sort_bytes = 0;
-	cub::DeviceRadixSort::SortPairs(NULL, sort_bytes, (const int *)NULL, (int *)NULL, (const int *)NULL, (int *)NULL,
-					BT);
+	CUDA_OK(cub::DeviceRadixSort::SortPairs(NULL, sort_bytes, (const int *)NULL, (int *)NULL, (const int *)NULL,
+						(int *)NULL, BT));
+	SKIP_IF_FAILED();
 	size_t ints = 3 * (size_t)BT * sizeof(int);
 	char *scr = (char *)kn_cuda_scratch(ints + sort_bytes + 256);
 	if (!scr)
@@ -216,10 +217,19 @@ static int lt_matmul(void *D, const void *A, const void *B, const void *bias, in
 	BLAS_OK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &al_b, sizeof al_b));
 	BLAS_OK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &al_d, sizeof al_d));
 	BLAS_OK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al_d, sizeof al_d));
+	if (sizeof(T) == 2) {
+		/* split-K partial sums stay fp32: the INPLACE and OUTPUT_TYPE reduction schemes keep
+		 * them in the 16-bit output type (cublasLt.h, cublasLtReductionScheme_t) */
+		uint32_t schemes = CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE;
+		BLAS_OK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &schemes,
+							     sizeof schemes));
+	}
 	if (!kn_cuda.status) {
 		cublasLtMatmulHeuristicResult_t heur;
 		int found = 0;
 		cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic(kn_cuda.lt, desc, la, lb, ld, ld, pref, 1, &heur, &found);
+		if (hs == CUBLAS_STATUS_SUCCESS && found > 0 && heur.state != CUBLAS_STATUS_SUCCESS)
+			found = 0; /* a returned result is usable only when its own state says so (cublasLt.h) */
 		if (gelu != LT_PLAIN && (hs == CUBLAS_STATUS_NOT_SUPPORTED || (hs == CUBLAS_STATUS_SUCCESS && found == 0)))
 			none = 1; /* no fused algorithm: not an error, the caller composes */
 		else if (hs != CUBLAS_STATUS_SUCCESS)
