@@ -7,6 +7,9 @@
  * is seen: descriptors plus one algorithm per direction, chosen from cuDNN's
  * heuristics as the first that is deterministic, supported, in the requested
  * math mode and within the workspace budget; plans are kept for the run.
+ * A shape without a backward-data algorithm (cuDNN may offer none for the
+ * 1-channel stem, whose input gradient is never asked for) fails only if
+ * backward-data is called on it.
  * The budget is fixed when the model sizes its workspace (the largest
  * conv2d_workspace_bytes over its layers, at most CONV_WS_MAX, and at most half
  * of what is left under --device-mem-limit or on the device), so the chosen
@@ -67,6 +70,8 @@ struct conv_plan {
 	cudnnConvolutionBwdDataAlgo_t bwd_data;
 	cudnnConvolutionBwdFilterAlgo_t bwd_filter;
 	size_t ws[3];
+	size_t budget;     /* the workspace its algorithms had to fit */
+	int no_bwd_data;   /* no backward-data algorithm qualified: fine for a layer that never runs it (the stem) */
 };
 
 static struct {
@@ -179,7 +184,23 @@ static size_t plan_ws(const struct conv_plan *p)
 	return w > p->ws[2] ? w : p->ws[2];
 }
 
-/* The plan for shape s, made on first use with algorithms that fit `budget`. */
+/* Fails the backend: no algorithm of direction `dir` (0 forward, 1 backward-data, 2 backward-filter)
+ * qualified for plan p; out of memory when a larger workspace might have allowed one. */
+static void no_algorithm(const struct conv_plan *p, int dir)
+{
+	static const char *name[3] = { "forward", "backward-data", "backward-filter" };
+	const struct kn_conv_shape *s = &p->s;
+	char detail[200];
+	snprintf(detail, sizeof detail,
+		 "no deterministic %s algorithm for N=%d %dx%dx%d -> %d channels, %dx%d stride %d pad %d "
+		 "within a %zu-byte workspace",
+		 name[dir], s->N, s->H, s->W, s->C, s->OC, s->K, s->K, s->stride, s->pad, p->budget);
+	kn_cuda_fail(p->budget < CONV_WS_MAX ? KN_ENOMEM : KN_EUNAVAIL, "cuDNN algorithm choice", detail, __FILE__,
+		     __LINE__);
+}
+
+/* The plan for shape s, made on first use with algorithms that fit `budget`. Forward and
+ * backward-filter must have one; a missing backward-data algorithm fails only a call of it. */
 template <typename T> static struct conv_plan *plan_for(const struct kn_conv_shape *s, size_t budget)
 {
 	cudnnDataType_t dt = dnn_type<T>::value;
@@ -236,17 +257,10 @@ template <typename T> static struct conv_plan *plan_for(const struct kn_conv_sha
 								     CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, perf));
 		found[2] = pick(perf, n, budget, p->conv[2], &p->bwd_filter, &p->ws[2]);
 	}
-	if (!kn_cuda.status && !(found[0] && found[1] && found[2])) {
-		static const char *dir[3] = { "forward", "backward-data", "backward-filter" };
-		char detail[200];
-		int miss = !found[0] ? 0 : !found[1] ? 1 : 2;
-		snprintf(detail, sizeof detail,
-			 "no deterministic %s algorithm for N=%d %dx%dx%d -> %d channels, %dx%d stride %d pad %d "
-			 "within a %zu-byte workspace",
-			 dir[miss], s->N, s->H, s->W, s->C, s->OC, s->K, s->K, s->stride, s->pad, budget);
-		kn_cuda_fail(budget < CONV_WS_MAX ? KN_ENOMEM : KN_EUNAVAIL, "cuDNN algorithm choice", detail, __FILE__,
-			     __LINE__);
-	}
+	p->budget = budget;
+	p->no_bwd_data = !found[1];
+	if (!kn_cuda.status && !(found[0] && found[2]))
+		no_algorithm(p, !found[0] ? 0 : 2);
 	if (kn_cuda.status) {
 		plan_destroy(p);
 		return NULL;
@@ -293,7 +307,9 @@ static void conv2d_backward_data(void *dinp, const void *dout, const void *weigh
 {
 	SKIP_IF_FAILED();
 	struct conv_plan *p = plan_for<T>(s, op_budget());
-	if (p)
+	if (p && p->no_bwd_data)
+		no_algorithm(p, 1);
+	else if (p)
 		DNN_OK(cudnnConvolutionBackwardData(dnn.h, &ONE, p->w, weight, p->y, dout, p->conv[1], p->bwd_data, work,
 						    p->ws[1], &ZERO, p->x, dinp));
 }
