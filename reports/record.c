@@ -132,11 +132,12 @@ void rp_hash_id(char out[13], const char *text, size_t n)
 }
 
 void rp_config_id(char out[13], const char *model, const char *size, const char *dataset, const char *device,
-		  const char *precision, int batch, int seq, int workers, int prefetch, uint64_t seed, long steps)
+		  const char *precision, int batch, int seq, int workers, int prefetch, uint64_t seed, long steps,
+		  const char *extra)
 {
-	char buf[1024];
-	int n = snprintf(buf, sizeof buf, "%s|%s|%s|%s|%s|%d|%d|%d|%d|%llu|%ld", model, size, dataset, device, precision,
-			 batch, seq, workers, prefetch, (unsigned long long)seed, steps);
+	char buf[2048];
+	int n = snprintf(buf, sizeof buf, "%s|%s|%s|%s|%s|%d|%d|%d|%d|%llu|%ld%s", model, size, dataset, device, precision,
+			 batch, seq, workers, prefetch, (unsigned long long)seed, steps, extra);
 	rp_hash_id(out, buf, n < (int)sizeof buf ? (size_t)n : sizeof buf);
 }
 

@@ -71,8 +71,10 @@ int rp_status_known(const char *status);
 /* 12 hex digits of FNV-1a over n bytes of text: the hash behind every id. */
 void rp_hash_id(char out[13], const char *text, size_t n);
 /* The stable id of a configuration: rp_hash_id() of "model|size|dataset|device|
- * precision|batch|seq|workers|prefetch|seed|steps". */
+ * precision|batch|seq|workers|prefetch|seed|steps" followed by `extra` (each
+ * other setting that differs from its default, as "|name=value"; "" for none). */
 void rp_config_id(char out[13], const char *model, const char *size, const char *dataset, const char *device,
-		  const char *precision, int batch, int seq, int workers, int prefetch, uint64_t seed, long steps);
+		  const char *precision, int batch, int seq, int workers, int prefetch, uint64_t seed, long steps,
+		  const char *extra);
 
 #endif

@@ -93,7 +93,7 @@ START_TEST(test_ids_stable)
 	/* an explicit setting equal to what train would run: the same as rp_config_id() */
 	first_id(a, HEAD "steps = 10\ndevices = cpu\nprecisions = fp32\nbatch_sizes = 4\nseq = 32\nworkers = 2\n"
 			 "prefetch = 4\n");
-	rp_config_id(b, "gpt", "tiny", "fortunes", "cpu", "fp32", 4, 32, 2, 4, 1337, 10);
+	rp_config_id(b, "gpt", "tiny", "fortunes", "cpu", "fp32", 4, 32, 2, 4, 1337, 10, "");
 	ck_assert_str_eq(a, b);
 	/* the plan's name, repeats, time limit and prices are not part of a point */
 	first_id(a, HEAD "steps = 10\ndevices = cpu\nprecisions = fp32\nbatch_sizes = 4\n");

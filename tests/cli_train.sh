@@ -67,6 +67,14 @@ assert r["versions"]["amptune"] and len(r["id"]) == 12
 PY
 grep -q "^step     1/4 | loss 5\.5" "$T/err" && bad "--quiet still logged steps" || ok
 
+# the default id names the whole configuration: the same settings give the same id, and a
+# setting that changes the measurement (--lr, --threads, ...) gives another
+jid() { "$A" train "${Q[@]}" --device cpu --steps 2 --json "$@" 2>/dev/null | sed -E 's/.*"id":"([0-9a-f]+)".*/\1/'; }
+id1=$(jid) id2=$(jid) id3=$(jid --lr 0.005) id4=$(jid --threads 1) id5=$(jid --no-shuffle)
+[ -n "$id1" ] && [ "$id1" = "$id2" ] && ok || bad "same configuration, ids '$id1' and '$id2'"
+[ "$(printf '%s\n' "$id1" "$id3" "$id4" "$id5" | sort -u | wc -l)" = 4 ] && ok ||
+	bad "different configurations share an id: $id1 $id3 $id4 $id5"
+
 # the record is printed for a failed point too (a sweep records it)
 "$A" train "${Q[@]}" --device cpu --device-mem-limit 1M --json >"$T/oom" 2>/dev/null
 python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert r['status']=='oom' and 'need' in r['message']" "$T/oom" && ok || bad "oom record"

@@ -382,13 +382,54 @@ void tr_fill_config(const struct tr_config *c, struct rp_record *rec)
 	rec->steps = c->steps;
 }
 
+/* "|name=value" for each setting that changes what a run measures and differs from its
+ * default, so two runs share a default id only when they share the configuration. */
+static void id_extras(const struct tr_config *c, char *buf, size_t n)
+{
+	struct tr_config d;
+	size_t len = 0;
+	tr_config_defaults(&d);
+	buf[0] = 0;
+#define EXTRA(name, fmt, field)                                                                  \
+	do {                                                                                     \
+		if (c->field != d.field && len < n)                                              \
+			len += (size_t)snprintf(buf + len, n - len, "|" name "=" fmt, c->field); \
+	} while (0)
+	EXTRA("epochs", "%.17g", epochs);
+	EXTRA("warmup_steps", "%d", warmup_steps);
+	EXTRA("lr_warmup", "%d", lr_warmup);
+	EXTRA("lr", "%.17g", lr);
+	EXTRA("min_lr_frac", "%.17g", min_lr_frac);
+	EXTRA("weight_decay", "%.17g", weight_decay);
+	EXTRA("grad_clip", "%.17g", grad_clip);
+	EXTRA("beta1", "%.17g", beta1);
+	EXTRA("beta2", "%.17g", beta2);
+	EXTRA("eps", "%.17g", eps);
+	EXTRA("optimizer", "%d", optimizer);
+	EXTRA("momentum", "%.17g", momentum);
+	EXTRA("eval_images", "%ld", eval_images);
+	EXTRA("eval_batches", "%d", eval_batches);
+	EXTRA("threads", "%d", threads);
+	EXTRA("device_mem_limit", "%zu", device_mem_limit);
+	EXTRA("loss_scaling", "%d", loss_scaling);
+	EXTRA("loss_scale_init", "%.17g", loss_scale_init);
+	EXTRA("shuffle", "%d", loader.shuffle);
+	EXTRA("drop_last", "%d", loader.drop_last);
+	EXTRA("augment", "%d", loader.augment);
+	EXTRA("data_latency_us", "%ld", loader.latency_us);
+	EXTRA("data_cost", "%ld", loader.cost);
+#undef EXTRA
+}
+
 void tr_finish_record(const struct tr_config *cfg, struct rp_record *rec, int rc)
 {
+	char extra[1024];
+	id_extras(cfg, extra, sizeof extra);
 	if (cfg->id[0])
 		snprintf(rec->id, sizeof rec->id, "%s", cfg->id);
 	else
 		rp_config_id(rec->id, rec->model, rec->size, rec->dataset, rec->device, rec->precision, rec->batch, rec->seq,
-			     rec->workers, rec->prefetch, rec->seed, rec->steps);
+			     rec->workers, rec->prefetch, rec->seed, rec->steps, extra);
 	snprintf(rec->status, sizeof rec->status, "%s", kn_status_name(rc));
 	snprintf(rec->message, sizeof rec->message, "%s", rc ? kn_last_error() : "");
 	tr_utc_now(rec->finished_at, sizeof rec->finished_at);
