@@ -16,13 +16,14 @@ static const char *const train_option[SW_NKEYS] = {
 	[SW_EPOCHS] = "--epochs", [SW_WARMUP_STEPS] = "--warmup-steps", [SW_SEED] = "--seed",
 	[SW_DEVICE_MEM_LIMIT] = "--device-mem-limit", [SW_LR] = "--lr", [SW_EVAL_BATCHES] = "--eval-batches",
 	[SW_THREADS] = "--threads", [SW_DATA_LATENCY_US] = "--data-latency-us", [SW_DATA_COST] = "--data-cost",
+	[SW_EVAL_IMAGES] = "--eval-images",
 	[SW_DEVICES] = "--device", [SW_PRECISIONS] = "--precision", [SW_BATCH_SIZES] = "--batch",
 	[SW_SEQ] = "--seq", [SW_WORKERS] = "--workers", [SW_PREFETCH] = "--prefetch",
 };
 
 /* Settings beyond rp_config_id()'s fields that enter the id when set, in id order. */
 static const enum sw_key id_extras[] = { SW_EPOCHS, SW_WARMUP_STEPS, SW_DEVICE_MEM_LIMIT, SW_LR,
-					 SW_EVAL_BATCHES, SW_THREADS, SW_DATA_LATENCY_US, SW_DATA_COST };
+					 SW_EVAL_BATCHES, SW_THREADS, SW_DATA_LATENCY_US, SW_DATA_COST, SW_EVAL_IMAGES };
 
 long sw_point_seq(const struct sw_plan *p, const struct sw_point *pt)
 {

@@ -9,7 +9,7 @@
  * the model's context, an unset workers/prefetch is -1, steps is 0 with
  * epochs), then "|key=value" for each other setting that changes what a point
  * measures (epochs, warmup_steps, device_mem_limit, lr, eval_batches,
- * threads, data_latency_us, data_cost) in that order, only when the plan sets
+ * threads, data_latency_us, data_cost, eval_images) in that order, only when the plan sets
  * it — so a new optional key never changes the ids of plans without it.
  * Repeats of a configuration share its id and differ in `repeat`.
  *

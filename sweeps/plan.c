@@ -44,6 +44,7 @@ static const struct key_def keys[SW_NKEYS] = {
 	[SW_THREADS] = { "threads", K_LONG, 1, 4096, FIELD(threads), NULL },
 	[SW_DATA_LATENCY_US] = { "data_latency_us", K_LONG, 0, 1e7, FIELD(data_latency_us), NULL },
 	[SW_DATA_COST] = { "data_cost", K_LONG, 0, 1e7, FIELD(data_cost), NULL },
+	[SW_EVAL_IMAGES] = { "eval_images", K_LONG, 0, 1e8, FIELD(eval_images), NULL },
 	[SW_DEVICES] = { "devices", K_WORDS, 0, 0, 0, 0, device_words },
 	[SW_PRECISIONS] = { "precisions", K_WORDS, 0, 0, 0, 0, precision_words },
 	[SW_BATCH_SIZES] = { "batch_sizes", K_LONGS, 1, 65536, 0, 0, NULL },
@@ -476,6 +477,8 @@ static int check_plan(struct sw_plan *p, char *const *set)
 		CHECK_FAIL(p->line[SW_SEQ], "'seq' does not apply to model '%s'", p->model);
 	if (!m->token_model && p->line[SW_EVAL_BATCHES])
 		CHECK_FAIL(p->line[SW_EVAL_BATCHES], "'eval_batches' does not apply to model '%s'", p->model);
+	if (m->token_model && p->line[SW_EVAL_IMAGES])
+		CHECK_FAIL(p->line[SW_EVAL_IMAGES], "'eval_images' does not apply to model '%s'", p->model);
 	const struct sw_axis *seq = sw_plan_axis(p, SW_SEQ);
 	for (int i = 0; context && i < seq->n; i++)
 		if (seq->num[i] > context)

@@ -28,6 +28,7 @@
 enum sw_key {
 	SW_NAME, SW_MODEL, SW_SIZE, SW_DATA, SW_STEPS, SW_EPOCHS, SW_WARMUP_STEPS, SW_SEED, SW_REPEATS,
 	SW_TIME_LIMIT_S, SW_DEVICE_MEM_LIMIT, SW_LR, SW_EVAL_BATCHES, SW_THREADS, SW_DATA_LATENCY_US, SW_DATA_COST,
+	SW_EVAL_IMAGES,
 	SW_DEVICES, SW_PRECISIONS, SW_BATCH_SIZES, SW_SEQ, SW_WORKERS, SW_PREFETCH,
 	SW_NKEYS
 };
@@ -53,7 +54,7 @@ struct sw_plan {
 	char name[64], model[16], size[32], data[512];
 	long steps;              /* 0 when epochs is set */
 	double epochs;           /* 0 when steps is set */
-	long warmup_steps, repeats, eval_batches, threads, data_latency_us, data_cost;
+	long warmup_steps, repeats, eval_batches, threads, data_latency_us, data_cost, eval_images;
 	uint64_t seed;
 	double time_limit_s;     /* 0 = no limit */
 	double lr;

@@ -177,4 +177,11 @@ python3 -c 'import struct,sys; open("i8", "wb").write(struct.pack(">iiii", 0x803
 sed -i "s|data = fashion-mnist|data = idx:$T/i8,$T/l8|" cnn.ini
 "$A" sweep cnn.ini --dry-run >/dev/null 2>err.txt
 same "cnn image shape" "$?:$(head -1 err.txt)" "65:amptune sweep: images in 'idx:$T/i8,$T/l8' are 1x8x8; the cnn presets take 1x28x28"
+# eval_images bounds a cnn point's evaluation (train's --eval-images); it is the cnn's, not the gpt's
+sed -i "s|data = idx:.*|data = fashion-mnist|; s|steps = 5|steps = 3\nwarmup_steps = 1\neval_images = 100|" cnn.ini
+"$A" sweep cnn.ini --out cnnrun --quiet --set threads=1 --set workers=0 && ok || bad "cnn sweep with eval_images"
+same "eval_images reaches train" "$(field cnnrun/results.jsonl eval_images)" 100
+grep -q -- "--eval-images 100" cnnrun/points/*.log && ok || bad "no --eval-images in the point's command line"
+plan g.ini t "batch_sizes = 4" "eval_images = 10"
+expect 64 "^amptune sweep: g.ini:14: 'eval_images' does not apply to model 'gpt'$" -- sweep g.ini --list
 finish
