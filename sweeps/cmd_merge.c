@@ -25,7 +25,8 @@ void cmd_merge_usage(FILE *out)
 		"results.jsonl is always kept. A point recorded twice with the same line is kept\n"
 		"once; two different records of the same point (id and repeat) are a conflict and\n"
 		"nothing is written. Records come out in grid order (repeat, then point). A torn\n"
-		"last line (a write cut short) is reported and ignored. DIR/plan.ini is copied\n"
+		"last line (a write cut short) is reported and ignored; DIR/results.jsonl's own is\n"
+		"kept in DIR/results.jsonl.torn before the file is replaced. DIR/plan.ini is copied\n"
 		"from the first source directory that has one when DIR has none.\n"
 		"\n"
 		"options:\n"
@@ -207,6 +208,16 @@ static int merge(struct merge *m)
 	snprintf(busy, sizeof busy, "a sweep or another merge is running in '%s'", m->out);
 	if ((rc = sw_lock_acquire(path, LOCK_EX, busy, &m->lock, &unsupported)) || (rc = check_idle(m)))
 		return rc;
+	/* the file about to be replaced keeps a torn tail in FILE.torn, as a sweep does */
+	snprintf(path, sizeof path, "%s/results.jsonl", m->out);
+	if (have_out) {
+		struct sw_read_note note;
+		char saved[4300];
+		if ((rc = sw_results_repair(path, &note)))
+			return rc;
+		snprintf(saved, sizeof saved, "saved to '%s.torn'", path);
+		sw_warn_torn("merge", path, &note, saved);
+	}
 	if ((rc = sw_results_read_all(&m->rec, m->paths, m->npaths, "merge")) ||
 	    (rc = check_names(m, first_plan, sizeof first_plan)) ||
 	    (rc = merged_text(m, &text, &len, &kept, &dropped)))

@@ -101,6 +101,15 @@ same "torn merge exit" "$?" 0
 grep -q "^amptune merge: warning: 'torn/shards/1.jsonl' line 4: torn last line ([0-9]* bytes, a write cut short) ignored$" merge.err &&
 	ok || bad "torn warning: $(cat merge.err)"
 same "torn merge keeps the whole lines" "$(wc -l <torn/results.jsonl)" 7
+# a torn tail of the results.jsonl merge replaces is kept in results.jsonl.torn, not lost
+last=$(tail -n 1 torn/results.jsonl)
+truncate -s -1 torn/results.jsonl
+printf 'xx' >>torn/results.jsonl
+"$A" merge torn >merge.out 2>merge.err
+same "merge over a torn results.jsonl" "$?" 0
+same "its torn tail is saved" "$(cat torn/results.jsonl.torn)" "${last}xx"
+grep -q "^amptune merge: warning: 'torn/results.jsonl' line 7: torn last line ([0-9]* bytes, a write cut short) saved to 'torn/results.jsonl.torn'$" merge.err &&
+	ok || bad "torn results.jsonl warning: $(cat merge.err)"
 
 # --no-predict reruns a shard's oom-predicted point from its own file, never from a merged one
 plan p.ini pred "batch_sizes = 4, 8"
