@@ -170,11 +170,15 @@ static int set_scalar(struct sw_plan *p, enum sw_key k, const char *v, char *msg
 			break;
 		*(double *)field(p, k) = x;
 		return 0;
-	case K_SEED:
-		if (tr_parse_double(d->name, v, d->lo, d->hi, &x) || x != floor(x))
+	case K_SEED: { /* digits only: through a double, 2^53 + 1 would round into range */
+		char *end;
+		errno = 0;
+		unsigned long long u = strtoull(v, &end, 10);
+		if (!isdigit((unsigned char)v[0]) || *end || errno || u > (1ull << 53))
 			break;
-		*(uint64_t *)field(p, k) = (uint64_t)x;
+		*(uint64_t *)field(p, k) = (uint64_t)u;
 		return 0;
+	}
 	case K_BYTES:
 		if (tr_parse_bytes(d->name, v, field(p, k))) {
 			snprintf(msg, n, "'%s' expects a positive byte count such as 16G, 512MiB or 1000000, got '%s'",
@@ -340,6 +344,24 @@ static void check_section_header(struct parser *ps, const char *s, size_t len)
 	}
 }
 
+/* 'key: value' is INI elsewhere, but a plan says 'key = value': a line whose first
+ * separator is ':' is refused rather than read. */
+static void check_separator(struct parser *ps, const char *s, size_t len)
+{
+	while (len && (*s == ' ' || *s == '\t'))
+		s++, len--;
+	if (!len || *s == '[' || *s == ';' || *s == '#')
+		return;
+	for (size_t i = 0; i < len && s[i] != '\n'; i++) {
+		if (s[i] == '=')
+			return;
+		if (s[i] == ':') {
+			fail(ps, ps->line, "expected 'key = value', got ':' after '%.*s'", (int)i, s);
+			return;
+		}
+	}
+}
+
 static char *read_line(char *str, int num, void *stream)
 {
 	struct parser *ps = stream;
@@ -355,6 +377,7 @@ static char *read_line(char *str, int num, void *stream)
 		fail(ps, ps->line, "line is longer than %d characters", num - 2);
 	}
 	check_section_header(ps, ps->pos, len);
+	check_separator(ps, ps->pos, len);
 	memcpy(str, ps->pos, copy);
 	str[copy] = 0;
 	ps->pos += len;
@@ -499,6 +522,8 @@ int sw_plan_parse(struct sw_plan *p, const char *label, const char *text, size_t
 			line += *c == '\n';
 		return kn_error(KN_EUSAGE, "%s:%d: contains a NUL byte", label, line);
 	}
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+		ps.pos += 3; /* a UTF-8 byte-order mark, as some editors write */
 	int syntax = ini_parse_stream(read_line, &ps, on_key, &ps);
 	if (syntax < 0)
 		return kn_error(KN_ENOMEM, "out of memory parsing '%s'", label);

@@ -69,6 +69,10 @@ static const struct bad_case bad_cases[] = {
 	{ BASE "repeats = 0\n", "p.ini:10: 'repeats' expects an integer in [1, 1000], got '0'" },
 	{ BASE "warmup_steps = 2.5\n", "p.ini:10: 'warmup_steps' expects an integer in [0, 100000000], got '2.5'" },
 	{ BASE "seed = 1.5\n", "p.ini:10: 'seed' expects a whole number in [0, 9007199254740992], got '1.5'" },
+	{ BASE "seed = 9007199254740993\n",
+	  "p.ini:10: 'seed' expects a whole number in [0, 9007199254740992], got '9007199254740993'" },
+	{ BASE "seed = 1e3\n", "p.ini:10: 'seed' expects a whole number in [0, 9007199254740992], got '1e3'" },
+	{ BASE "threads : 2\n", "p.ini:10: expected 'key = value', got ':' after 'threads '" },
 	{ BASE "time_limit_s = 0\n", "p.ini:10: 'time_limit_s' expects a number in [0.001, 1e+07], got '0'" },
 	{ BASE "lr = fast\n", "p.ini:10: 'lr' expects a number in [0, 10], got 'fast'" },
 	{ BASE "device_mem_limit = 12Q\n",
@@ -163,6 +167,17 @@ START_TEST(test_missing_file)
 	sw_plan_init(&p);
 	ck_assert_int_eq(sw_plan_load(&p, "/nonexistent/plan.ini", NULL, 0), KN_EUSAGE);
 	ck_assert_str_eq(kn_last_error(), "cannot read plan '/nonexistent/plan.ini': No such file or directory");
+}
+END_TEST
+
+START_TEST(test_bom_and_largest_seed)
+{
+	struct sw_plan p;
+	/* a UTF-8 byte-order mark before the first section is skipped; 2^53 is the largest seed */
+	ck_assert_int_eq(parse(&p, "\xef\xbb\xbf" BASE "seed = 9007199254740992\n", NULL, 0), KN_OK);
+	ck_assert_str_eq(p.name, "t");
+	ck_assert_uint_eq(p.seed, 9007199254740992ull);
+	sw_plan_release(&p);
 }
 END_TEST
 
@@ -316,6 +331,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_bad_set, 0, sizeof bad_sets / sizeof *bad_sets);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_good_plan);
+	tcase_add_test(tc, test_bom_and_largest_seed);
 	tcase_add_test(tc, test_overrides);
 	tcase_add_test(tc, test_write_round_trip);
 	tcase_add_test(tc, test_load_file);
