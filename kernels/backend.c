@@ -57,14 +57,17 @@ int kn_alloc(struct kn_backend *be, void **ptr, size_t bytes)
 {
 	char need[32], avail[32];
 	*ptr = NULL;
-	if (be->mem_limit_bytes && be->mem_in_use_bytes + bytes > be->mem_limit_bytes)
-		return kn_error(KN_ENOMEM, "out of memory on '%s': need %s, free %s of the %s limit", be->name,
-				kn_fmt_bytes(need, sizeof need, (double)bytes),
-				kn_fmt_bytes(avail, sizeof avail,
-					     be->mem_in_use_bytes < be->mem_limit_bytes
-						     ? (double)(be->mem_limit_bytes - be->mem_in_use_bytes)
-						     : 0.0),
+	if (be->mem_limit_bytes && be->mem_in_use_bytes + bytes > be->mem_limit_bytes) {
+		size_t left = be->mem_in_use_bytes < be->mem_limit_bytes ? be->mem_limit_bytes - be->mem_in_use_bytes : 0;
+		kn_fmt_bytes(need, sizeof need, (double)bytes);
+		kn_fmt_bytes(avail, sizeof avail, (double)left);
+		if (strcmp(need, avail) == 0) { /* "need 2.0 KiB, free 2.0 KiB" would say nothing */
+			snprintf(need, sizeof need, "%zu bytes", bytes);
+			snprintf(avail, sizeof avail, "%zu bytes", left);
+		}
+		return kn_error(KN_ENOMEM, "out of memory on '%s': need %s, free %s of the %s limit", be->name, need, avail,
 				kn_fmt_bytes((char[32]){ 0 }, 32, (double)be->mem_limit_bytes));
+	}
 	int rc = be->vt->dev_alloc(be, ptr, bytes);
 	if (rc)
 		return rc;

@@ -103,6 +103,19 @@ void tr_fill_versions(struct rp_record *rec)
 	}
 }
 
+int tr_steps_for(const struct tr_config *c, long steps_per_epoch, long *steps)
+{
+	struct tr_config d;
+	tr_config_defaults(&d);
+	*steps = c->steps ? c->steps : (long)ceil(c->epochs * (double)steps_per_epoch);
+	if (*steps < 1)
+		*steps = 1;
+	if (c->warmup_steps >= *steps)
+		return kn_error(KN_EUSAGE, "option '--warmup-steps' (%d%s) must be below the number of steps (%ld)",
+				c->warmup_steps, c->warmup_steps == d.warmup_steps ? ", its default" : "", *steps);
+	return KN_OK;
+}
+
 static int setup(struct run *r)
 {
 	const struct tr_config *c = r->cfg;
@@ -139,12 +152,8 @@ static int setup(struct run *r)
 	if (c->eval_batches && (rc = dl_loader_init(&r->val_ld, &r->be, &r->data, DL_VAL, r->B, r->T, c->seed, &val_opt)))
 		return rc;
 	r->steps_per_epoch = r->train_ld.steps_per_epoch;
-	r->steps = c->steps ? c->steps : (long)ceil(c->epochs * (double)r->steps_per_epoch);
-	if (r->steps < 1)
-		r->steps = 1;
-	if (c->warmup_steps >= r->steps)
-		return kn_error(KN_EUSAGE, "option '--warmup-steps' (%d) must be below the number of steps (%ld)",
-				c->warmup_steps, r->steps);
+	if ((rc = tr_steps_for(c, r->steps_per_epoch, &r->steps)))
+		return rc;
 	r->rec->steps = r->steps;
 	tr_scaler_for(&r->scaler, c);
 	if ((rc = tr_gpt_init(&r->model, &r->be, &preset->gpt, r->B, r->T, c->seed)))

@@ -91,12 +91,8 @@ static int setup(struct cnn_run *r)
 	if ((rc = dl_loader_init(&r->train_ld, &r->be, &r->data, DL_TRAIN, r->B, 0, c->seed, &opt)))
 		return rc;
 	r->steps_per_epoch = r->train_ld.steps_per_epoch;
-	r->steps = c->steps ? c->steps : (long)ceil(c->epochs * (double)r->steps_per_epoch);
-	if (r->steps < 1)
-		r->steps = 1;
-	if (c->warmup_steps >= r->steps)
-		return kn_error(KN_EUSAGE, "option '--warmup-steps' (%d) must be below the number of steps (%ld)",
-				c->warmup_steps, r->steps);
+	if ((rc = tr_steps_for(c, r->steps_per_epoch, &r->steps)))
+		return rc;
 	r->rec->steps = r->steps;
 	tr_scaler_for(&r->scaler, c);
 	if ((rc = tr_cnn_init(&r->model, &r->be, mc, r->B, c->optimizer, c->seed)))
