@@ -77,10 +77,10 @@ int tr_scaler_step(const struct tr_config *c, struct tr_loss_scaler *s, long ste
 		   float *factor);
 /* loss_scale_skips, and loss_scale_final when scaling ran */
 void tr_record_scaler(struct rp_record *rec, const struct tr_loss_scaler *s);
-/* id (unless set), status, message and finish time. */
 /* The run's steps: --steps, or --epochs of steps_per_epoch (at least 1); KN_EUSAGE when the
  * warm-up steps would leave none timed. */
 int tr_steps_for(const struct tr_config *c, long steps_per_epoch, long *steps);
+/* id (unless set), status, message and finish time. */
 void tr_finish_record(const struct tr_config *cfg, struct rp_record *rec, int rc);
 
 #endif
