@@ -27,11 +27,8 @@ struct run {
 	struct dl_dataset data;
 	struct dl_loader train_ld, val_ld;
 	struct tr_gpt model;
-	struct tr_loss_scaler scaler;
-	double *step_ms;
-	double *wait_ms;
-	double phase_sum_ms[KN_PHASE_COUNT];
-	long steps, steps_done, steps_per_epoch;
+	struct tr_loop loop;
+	long steps_per_epoch;
 	int B, T;
 };
 
@@ -152,17 +149,9 @@ static int setup(struct run *r)
 	if (c->eval_batches && (rc = dl_loader_init(&r->val_ld, &r->be, &r->data, DL_VAL, r->B, r->T, c->seed, &val_opt)))
 		return rc;
 	r->steps_per_epoch = r->train_ld.steps_per_epoch;
-	if ((rc = tr_steps_for(c, r->steps_per_epoch, &r->steps)))
+	if ((rc = tr_loop_init(&r->loop, c, r->steps_per_epoch, r->rec)))
 		return rc;
-	r->rec->steps = r->steps;
-	tr_scaler_for(&r->scaler, c);
-	if ((rc = tr_gpt_init(&r->model, &r->be, &preset->gpt, r->B, r->T, c->seed)))
-		return rc;
-	r->step_ms = calloc((size_t)r->steps, sizeof *r->step_ms);
-	r->wait_ms = calloc((size_t)r->steps, sizeof *r->wait_ms);
-	if (!r->step_ms || !r->wait_ms)
-		return kn_error(KN_ENOMEM, "out of memory for %ld step timings", r->steps);
-	return KN_OK;
+	return tr_gpt_init(&r->model, &r->be, &preset->gpt, r->B, r->T, c->seed);
 }
 
 static int stage_batch(void *model, int slot, const struct dl_batch *b)
@@ -170,56 +159,30 @@ static int stage_batch(void *model, int slot, const struct dl_batch *b)
 	return tr_gpt_stage_batch(model, slot, b->inputs, b->targets);
 }
 
-static int train_steps(struct run *r)
+static int use_batch(void *model, int slot) { return tr_gpt_use_batch(model, slot); }
+
+static int forward(void *model, double *loss, long *correct)
 {
-	const struct tr_config *c = r->cfg;
-	struct kn_backend *be = &r->be;
-	long lr_warmup = c->lr_warmup >= 0 ? c->lr_warmup : r->steps / 10;
-	double tokens = (double)r->B * r->T;
-	struct tr_feed feed = { be, &r->train_ld, stage_batch, &r->model };
-	int rc;
-	for (long step = 0; step < r->steps; step++) {
-		if (tr_stop_signal)
-			return kn_error(KN_EINTR, "interrupted by signal %d after %ld of %ld steps", tr_stop_signal, step,
-					r->steps);
-		double t0 = tr_now_ms();
-		int slot;
-		if ((rc = tr_feed_step(&feed, step, r->steps, &r->wait_ms[step], &slot)))
-			return rc;
-		char starving[600];
-		if (dl_loader_starvation(&r->train_ld, c->warmup_steps, starving, sizeof starving))
-			tr_log(c, "warning: %s\n", starving);
-		if ((rc = tr_gpt_use_batch(&r->model, slot)))
-			return rc;
-		double loss;
-		be->vt->phase_begin(be, KN_PHASE_FORWARD);
-		if ((rc = tr_gpt_forward(&r->model, r->T, &loss)))
-			return rc;
-		be->vt->phase_end(be, KN_PHASE_FORWARD);
-		if ((rc = tr_record_step_loss(r->rec, step, r->steps, loss))) {
-			r->steps_done = step;
-			return rc;
-		}
-		be->vt->phase_begin(be, KN_PHASE_BACKWARD);
-		tr_gpt_backward(&r->model, r->scaler.scale);
-		be->vt->phase_end(be, KN_PHASE_BACKWARD);
-		be->vt->phase_begin(be, KN_PHASE_OPTIMIZER);
-		/* the norm of the scaled gradients: inf/NaN means the fp16 loss scale overflowed */
-		double scaled_norm = tr_gpt_grad_norm(&r->model), norm = scaled_norm / r->scaler.scale;
-		float lr = (float)tr_lr_at(c, step, r->steps, lr_warmup), factor;
-		if (tr_scaler_step(c, &r->scaler, step, scaled_norm, c->grad_clip, &factor))
-			tr_gpt_update(&r->model, lr, (float)c->beta1, (float)c->beta2, (float)c->eps, (float)c->weight_decay,
-				      factor);
-		be->vt->phase_end(be, KN_PHASE_OPTIMIZER);
-		if ((rc = kn_sync(be)))
-			return rc;
-		tr_finish_step(be, c, step, t0, r->step_ms, r->phase_sum_ms);
-		r->steps_done = step + 1;
-		if (c->log_every && (step % c->log_every == 0 || step == r->steps - 1))
-			tr_log(c, "step %5ld/%ld | loss %.4f | lr %.2e | norm %6.3f | %8.2f ms | %9.0f tok/s\n", step + 1,
-			      r->steps, loss, lr, norm, r->step_ms[step], tokens / (r->step_ms[step] / 1e3));
-	}
-	return KN_OK;
+	struct tr_gpt *m = model;
+	*correct = 0;
+	return tr_gpt_forward(m, m->T, loss);
+}
+
+static void backward(void *model, float loss_scale) { tr_gpt_backward(model, loss_scale); }
+static double grad_norm(void *model) { return tr_gpt_grad_norm(model); }
+
+static void update(void *model, const struct tr_config *c, float lr, float factor)
+{
+	tr_gpt_update(model, lr, (float)c->beta1, (float)c->beta2, (float)c->eps, (float)c->weight_decay, factor);
+}
+
+static void log_step(const struct tr_config *c, void *model, long step, long steps, double loss, long correct, float lr,
+		     double norm, double step_ms)
+{
+	const struct tr_gpt *m = model;
+	(void)correct;
+	tr_log(c, "step %5ld/%ld | loss %.4f | lr %.2e | norm %6.3f | %8.2f ms | %9.0f tok/s\n", step + 1, steps, loss, lr,
+	       norm, step_ms, (double)m->B * m->T / (step_ms / 1e3));
 }
 
 static int evaluate(struct run *r)
@@ -270,6 +233,73 @@ int tr_feed_step(struct tr_feed *f, long step, long steps, double *wait_ms, int 
 	if (step + 1 < steps && (rc = kn_copy_done(f->be, *slot)) == KN_OK)
 		rc = feed_stage(f, !*slot, wait_ms);
 	return rc;
+}
+
+int tr_loop_init(struct tr_loop *l, const struct tr_config *c, long steps_per_epoch, struct rp_record *rec)
+{
+	int rc;
+	memset(l, 0, sizeof *l);
+	if ((rc = tr_steps_for(c, steps_per_epoch, &l->steps)))
+		return rc;
+	rec->steps = l->steps;
+	tr_scaler_for(&l->scaler, c);
+	l->step_ms = calloc((size_t)l->steps, sizeof *l->step_ms);
+	l->wait_ms = calloc((size_t)l->steps, sizeof *l->wait_ms);
+	if (!l->step_ms || !l->wait_ms)
+		return kn_error(KN_ENOMEM, "out of memory for %ld step timings", l->steps);
+	return KN_OK;
+}
+
+void tr_loop_release(struct tr_loop *l)
+{
+	free(l->step_ms);
+	free(l->wait_ms);
+	l->step_ms = l->wait_ms = NULL;
+}
+
+int tr_run_steps(const struct tr_config *c, struct rp_record *rec, struct kn_backend *be, struct dl_loader *ld,
+		 struct tr_loop *l, const struct tr_stepper *m)
+{
+	long lr_warmup = c->lr_warmup >= 0 ? c->lr_warmup : l->steps / 10;
+	struct tr_feed feed = { be, ld, m->stage, m->model };
+	int rc;
+	for (long step = 0; step < l->steps; step++) {
+		if (tr_stop_signal)
+			return kn_error(KN_EINTR, "interrupted by signal %d after %ld of %ld steps", tr_stop_signal, step,
+					l->steps);
+		double t0 = tr_now_ms(), loss;
+		long correct = 0;
+		int slot;
+		if ((rc = tr_feed_step(&feed, step, l->steps, &l->wait_ms[step], &slot)))
+			return rc;
+		char starving[600];
+		if (dl_loader_starvation(ld, c->warmup_steps, starving, sizeof starving))
+			tr_log(c, "warning: %s\n", starving);
+		be->vt->phase_begin(be, KN_PHASE_FORWARD); /* the batch's layout conversion, if any, counts here */
+		if ((rc = m->use_batch(m->model, slot)) || (rc = m->forward(m->model, &loss, &correct)))
+			return rc;
+		be->vt->phase_end(be, KN_PHASE_FORWARD);
+		if ((rc = tr_record_step_loss(rec, step, l->steps, loss)))
+			return rc;
+		be->vt->phase_begin(be, KN_PHASE_BACKWARD);
+		m->backward(m->model, l->scaler.scale);
+		be->vt->phase_end(be, KN_PHASE_BACKWARD);
+		be->vt->phase_begin(be, KN_PHASE_OPTIMIZER);
+		/* the norm of the scaled gradients: inf/NaN means the fp16 loss scale overflowed */
+		double scaled_norm = m->norm_always || l->scaler.enabled ? m->grad_norm(m->model) : 0.0;
+		float lr = (float)tr_lr_at(c, step, l->steps, lr_warmup), factor;
+		if (tr_scaler_step(c, &l->scaler, step, scaled_norm, m->clip, &factor))
+			m->update(m->model, c, lr, factor);
+		be->vt->phase_end(be, KN_PHASE_OPTIMIZER);
+		if ((rc = kn_sync(be)))
+			return rc;
+		tr_finish_step(be, c, step, t0, l->step_ms, l->phase_sum_ms);
+		l->steps_done = step + 1;
+		if (c->log_every && (step % c->log_every == 0 || step == l->steps - 1))
+			m->log_step(c, m->model, step, l->steps, loss, correct, lr, scaled_norm / l->scaler.scale,
+				    l->step_ms[step]);
+	}
+	return KN_OK;
 }
 
 void tr_scaler_for(struct tr_loss_scaler *s, const struct tr_config *c)
@@ -350,8 +380,8 @@ static void summarise(struct run *r)
 	struct rp_record *rec = r->rec;
 	const struct tr_config *c = r->cfg;
 	double tokens = (double)r->B * r->T;
-	tr_summarise_steps(rec, c, r->step_ms, r->wait_ms, r->phase_sum_ms, r->steps_done, r->steps_per_epoch, r->B,
-			   tokens);
+	tr_summarise_steps(rec, c, r->loop.step_ms, r->loop.wait_ms, r->loop.phase_sum_ms, r->loop.steps_done,
+			   r->steps_per_epoch, r->B, tokens);
 	const struct tr_size_preset *preset = tr_find_size(c->size);
 	if (preset) {
 		rec->flops_per_step = tr_gpt_flops_per_token(&preset->gpt, r->T) * tokens;
@@ -362,7 +392,7 @@ static void summarise(struct run *r)
 	if (r->train_ld.ds)
 		dl_loader_stats_json(&r->train_ld, rec->loader, c->warmup_steps);
 	tr_record_memory(rec, &r->be);
-	tr_record_scaler(rec, &r->scaler);
+	tr_record_scaler(rec, &r->loop.scaler);
 }
 
 void tr_record_memory(struct rp_record *rec, const struct kn_backend *be)
@@ -457,8 +487,10 @@ int tr_train(const struct tr_config *cfg, struct rp_record *rec)
 	if (rc == KN_OK) {
 		tr_log(cfg, "amptune train: %s %s on %s (%s), %s, batch %d x seq %d, %ld steps (%ld per epoch), %.2fM params\n",
 		      cfg->model, cfg->size, r.be.name, r.be.device_name, kn_precision_name(cfg->precision), r.B, r.T,
-		      r.steps, r.steps_per_epoch, (double)r.model.num_params / 1e6);
-		rc = train_steps(&r);
+		      r.loop.steps, r.steps_per_epoch, (double)r.model.num_params / 1e6);
+		struct tr_stepper gpt = { &r.model, stage_batch, use_batch, forward, backward, grad_norm, update,
+					  cfg->grad_clip, 1, log_step };
+		rc = tr_run_steps(cfg, rec, &r.be, &r.train_ld, &r.loop, &gpt);
 		tr_feed_drain(&r.be); /* an early stop may leave the next batch's copy in flight */
 		dl_loader_stop(&r.train_ld); /* no more prefetching while evaluating */
 	}
@@ -471,7 +503,6 @@ int tr_train(const struct tr_config *cfg, struct rp_record *rec)
 	dl_loader_release(&r.val_ld);
 	dl_dataset_release(&r.data);
 	kn_backend_release(&r.be);
-	free(r.step_ms);
-	free(r.wait_ms);
+	tr_loop_release(&r.loop);
 	return rc;
 }

@@ -11,8 +11,10 @@
 
 #include <stdint.h>
 
+#include "kernels/backend.h"
 #include "reports/record.h"
 #include "trainer/config.h"
+#include "trainer/loss_scale.h"
 
 int tr_train(const struct tr_config *cfg, struct rp_record *rec);
 /* The --model cnn point (trainer/train_cnn.c); tr_train() dispatches to it. */
@@ -68,7 +70,6 @@ int tr_feed_step(struct tr_feed *f, long step, long steps, double *wait_ms, int 
 /* After the step loop, however it ended: waits for input copies still reading loader slots. */
 void tr_feed_drain(struct kn_backend *be);
 /* The dynamic loss scaler a config asks for (--loss-scaling; auto: fp16 only). */
-struct tr_loss_scaler;
 void tr_scaler_for(struct tr_loss_scaler *s, const struct tr_config *c);
 /* After backward, from the norm of the scaled gradients: returns 1 when the step
  * is to be applied with *factor (unscaling, and clipping to clip > 0), 0 when it
@@ -80,6 +81,37 @@ void tr_record_scaler(struct rp_record *rec, const struct tr_loss_scaler *s);
 /* The run's steps: --steps, or --epochs of steps_per_epoch (at least 1); KN_EUSAGE when the
  * warm-up steps would leave none timed. */
 int tr_steps_for(const struct tr_config *c, long steps_per_epoch, long *steps);
+
+/* The step loop both trainers run, and what it measures. */
+struct tr_loop {
+	struct tr_loss_scaler scaler;
+	double *step_ms, *wait_ms;           /* one per step */
+	double phase_sum_ms[KN_PHASE_COUNT]; /* summed over the steps past the warm-up */
+	long steps, steps_done;
+};
+/* The steps (tr_steps_for, also into rec->steps), the loss scaler and the timing arrays. */
+int tr_loop_init(struct tr_loop *l, const struct tr_config *c, long steps_per_epoch, struct rp_record *rec);
+void tr_loop_release(struct tr_loop *l);
+/* A model as the loop drives it; every hook gets `model` back. */
+struct tr_stepper {
+	void *model;
+	int (*stage)(void *model, int slot, const struct dl_batch *b); /* as struct tr_feed's */
+	int (*use_batch)(void *model, int slot);
+	/* training forward: the batch's mean loss and its correct predictions (0 where not counted) */
+	int (*forward)(void *model, double *loss, long *correct);
+	void (*backward)(void *model, float loss_scale);
+	double (*grad_norm)(void *model);
+	void (*update)(void *model, const struct tr_config *c, float lr, float factor);
+	double clip;     /* the gradient norm is clipped to this; 0 = no clipping */
+	int norm_always; /* the norm is taken without loss scaling too (clipping, the log line) */
+	/* the log line of a step; norm is unscaled, 0 when not taken */
+	void (*log_step)(const struct tr_config *c, void *model, long step, long steps, double loss, long correct,
+			 float lr, double norm, double step_ms);
+};
+/* Runs l->steps steps: feed, forward, loss record (KN_EDIVERGED), backward, loss
+ * scaling and update, sync, timing, log. l->steps_done counts the finished ones. */
+int tr_run_steps(const struct tr_config *c, struct rp_record *rec, struct kn_backend *be, struct dl_loader *ld,
+		 struct tr_loop *l, const struct tr_stepper *m);
 /* id (unless set), status, message and finish time. */
 void tr_finish_record(const struct tr_config *cfg, struct rp_record *rec, int rc);
 

@@ -32,12 +32,10 @@ struct cnn_run {
 	struct dl_dataset data;
 	struct dl_loader train_ld;
 	struct tr_cnn model;
-	struct tr_loss_scaler scaler;
+	struct tr_loop loop;
 	float *images;        /* host batch [B, C, H, W] for evaluation */
 	int *labels;
-	double *step_ms, *wait_ms;
-	double phase_sum_ms[KN_PHASE_COUNT];
-	long steps, steps_done, steps_per_epoch;
+	long steps_per_epoch;
 	int B;
 };
 
@@ -91,18 +89,13 @@ static int setup(struct cnn_run *r)
 	if ((rc = dl_loader_init(&r->train_ld, &r->be, &r->data, DL_TRAIN, r->B, 0, c->seed, &opt)))
 		return rc;
 	r->steps_per_epoch = r->train_ld.steps_per_epoch;
-	if ((rc = tr_steps_for(c, r->steps_per_epoch, &r->steps)))
-		return rc;
-	r->rec->steps = r->steps;
-	tr_scaler_for(&r->scaler, c);
-	if ((rc = tr_cnn_init(&r->model, &r->be, mc, r->B, c->optimizer, c->seed)))
+	if ((rc = tr_loop_init(&r->loop, c, r->steps_per_epoch, r->rec)) ||
+	    (rc = tr_cnn_init(&r->model, &r->be, mc, r->B, c->optimizer, c->seed)))
 		return rc;
 	r->images = malloc((size_t)r->B * mc->in_channels * mc->height * mc->width * sizeof *r->images);
 	r->labels = malloc((size_t)r->B * sizeof *r->labels);
-	r->step_ms = calloc((size_t)r->steps, sizeof *r->step_ms);
-	r->wait_ms = calloc((size_t)r->steps, sizeof *r->wait_ms);
-	if (!r->images || !r->labels || !r->step_ms || !r->wait_ms)
-		return kn_error(KN_ENOMEM, "out of memory for batches and %ld step timings", r->steps);
+	if (!r->images || !r->labels)
+		return kn_error(KN_ENOMEM, "out of memory for an evaluation batch of %d images", r->B);
 	return KN_OK;
 }
 
@@ -111,58 +104,24 @@ static int stage_batch(void *model, int slot, const struct dl_batch *b)
 	return tr_cnn_stage_batch(model, slot, b->images, b->labels, b->B);
 }
 
-static int train_steps(struct cnn_run *r)
+static int use_batch(void *model, int slot) { return tr_cnn_use_batch(model, slot); }
+static int forward(void *model, double *loss, long *correct) { return tr_cnn_forward(model, 1, loss, correct); }
+static void backward(void *model, float loss_scale) { tr_cnn_backward(model, loss_scale); }
+static double grad_norm(void *model) { return tr_cnn_grad_norm(model); }
+
+static void update(void *model, const struct tr_config *c, float lr, float factor)
 {
-	const struct tr_config *c = r->cfg;
-	struct kn_backend *be = &r->be;
-	long lr_warmup = c->lr_warmup >= 0 ? c->lr_warmup : r->steps / 10;
-	struct tr_feed feed = { be, &r->train_ld, stage_batch, &r->model };
-	int rc;
-	for (long step = 0; step < r->steps; step++) {
-		if (tr_stop_signal)
-			return kn_error(KN_EINTR, "interrupted by signal %d after %ld of %ld steps", tr_stop_signal, step,
-					r->steps);
-		double t0 = tr_now_ms(), loss;
-		long correct;
-		int slot;
-		if ((rc = tr_feed_step(&feed, step, r->steps, &r->wait_ms[step], &slot)))
-			return rc;
-		char starving[600];
-		if (dl_loader_starvation(&r->train_ld, c->warmup_steps, starving, sizeof starving))
-			tr_log(c, "warning: %s\n", starving);
-		be->vt->phase_begin(be, KN_PHASE_FORWARD);
-		if ((rc = tr_cnn_use_batch(&r->model, slot)))
-			return rc;
-		if ((rc = tr_cnn_forward(&r->model, 1, &loss, &correct)))
-			return rc;
-		be->vt->phase_end(be, KN_PHASE_FORWARD);
-		if ((rc = tr_record_step_loss(r->rec, step, r->steps, loss))) {
-			r->steps_done = step;
-			return rc;
-		}
-		be->vt->phase_begin(be, KN_PHASE_BACKWARD);
-		tr_cnn_backward(&r->model, r->scaler.scale);
-		be->vt->phase_end(be, KN_PHASE_BACKWARD);
-		be->vt->phase_begin(be, KN_PHASE_OPTIMIZER);
-		float lr = (float)tr_lr_at(c, step, r->steps, lr_warmup);
-		float beta1 = (float)(c->optimizer == TR_OPT_SGD ? c->momentum : c->beta1);
-		/* no clipping (the cnn trains without it); with loss scaling, the norm of the
-		 * scaled gradients tells an overflow (inf/NaN) and the factor removes the scale */
-		double scaled_norm = r->scaler.enabled ? tr_cnn_grad_norm(&r->model) : 0.0;
-		float factor;
-		if (tr_scaler_step(c, &r->scaler, step, scaled_norm, 0.0, &factor))
-			tr_cnn_update(&r->model, lr, beta1, (float)c->beta2, (float)c->eps, (float)c->weight_decay, factor);
-		be->vt->phase_end(be, KN_PHASE_OPTIMIZER);
-		if ((rc = kn_sync(be)))
-			return rc;
-		tr_finish_step(be, c, step, t0, r->step_ms, r->phase_sum_ms);
-		r->steps_done = step + 1;
-		if (c->log_every && (step % c->log_every == 0 || step == r->steps - 1))
-			tr_log(c, "step %5ld/%ld | loss %.4f | acc %5.1f%% | lr %.2e | %8.2f ms | %8.0f img/s\n", step + 1,
-			       r->steps, loss, 100.0 * correct / r->B, lr, r->step_ms[step],
-			       r->B / (r->step_ms[step] / 1e3));
-	}
-	return KN_OK;
+	float beta1 = (float)(c->optimizer == TR_OPT_SGD ? c->momentum : c->beta1);
+	tr_cnn_update(model, lr, beta1, (float)c->beta2, (float)c->eps, (float)c->weight_decay, factor);
+}
+
+static void log_step(const struct tr_config *c, void *model, long step, long steps, double loss, long correct, float lr,
+		     double norm, double step_ms)
+{
+	const struct tr_cnn *m = model;
+	(void)norm;
+	tr_log(c, "step %5ld/%ld | loss %.4f | acc %5.1f%% | lr %.2e | %8.2f ms | %8.0f img/s\n", step + 1, steps, loss,
+	       100.0 * correct / m->n, lr, step_ms, m->n / (step_ms / 1e3));
 }
 
 static int evaluate(struct cnn_run *r)
@@ -204,8 +163,8 @@ static int evaluate(struct cnn_run *r)
 static void summarise(struct cnn_run *r)
 {
 	struct rp_record *rec = r->rec;
-	tr_summarise_steps(rec, r->cfg, r->step_ms, r->wait_ms, r->phase_sum_ms, r->steps_done, r->steps_per_epoch, r->B,
-			   0);
+	tr_summarise_steps(rec, r->cfg, r->loop.step_ms, r->loop.wait_ms, r->loop.phase_sum_ms, r->loop.steps_done,
+			   r->steps_per_epoch, r->B, 0);
 	if (r->preset) {
 		rec->flops_per_step = tr_cnn_flops_per_image(&r->preset->cnn) * r->B;
 		cJSON_AddNumberToObject(rec->extra, "params", (double)tr_cnn_count_params(&r->preset->cnn));
@@ -216,7 +175,7 @@ static void summarise(struct cnn_run *r)
 	if (r->train_ld.ds)
 		dl_loader_stats_json(&r->train_ld, rec->loader, r->cfg->warmup_steps);
 	tr_record_memory(rec, &r->be);
-	tr_record_scaler(rec, &r->scaler);
+	tr_record_scaler(rec, &r->loop.scaler);
 }
 
 int tr_train_cnn(const struct tr_config *cfg, struct rp_record *rec)
@@ -231,9 +190,12 @@ int tr_train_cnn(const struct tr_config *cfg, struct rp_record *rec)
 		tr_log(cfg, "amptune train: cnn %s on %s (%s), %s, batch %d of %dx%dx%d, %ld steps (%ld per epoch), "
 			    "%.3fM params, %s\n",
 		       cfg->size, r.be.name, r.be.device_name, kn_precision_name(cfg->precision), r.B, r.data.C, r.data.H,
-		       r.data.W, r.steps, r.steps_per_epoch, (double)r.model.num_params / 1e6,
+		       r.data.W, r.loop.steps, r.steps_per_epoch, (double)r.model.num_params / 1e6,
 		       cfg->optimizer == TR_OPT_SGD ? "sgd" : "adamw");
-		rc = train_steps(&r);
+		/* no clipping (the cnn trains without it); the norm only tells an fp16 overflow */
+		struct tr_stepper cnn = { &r.model, stage_batch, use_batch, forward, backward, grad_norm, update, 0.0, 0,
+					  log_step };
+		rc = tr_run_steps(cfg, rec, &r.be, &r.train_ld, &r.loop, &cnn);
 		tr_feed_drain(&r.be); /* an early stop may leave the next batch's copy in flight */
 		dl_loader_stop(&r.train_ld); /* no more prefetching while evaluating */
 	}
@@ -247,7 +209,6 @@ int tr_train_cnn(const struct tr_config *cfg, struct rp_record *rec)
 	kn_backend_release(&r.be);
 	free(r.images);
 	free(r.labels);
-	free(r.step_ms);
-	free(r.wait_ms);
+	tr_loop_release(&r.loop);
 	return rc;
 }
