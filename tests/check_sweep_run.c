@@ -277,6 +277,9 @@ START_TEST(test_record_made_for_silent_child)
 	ck_assert_int_eq(cJSON_GetObjectItem(j, "batch")->valueint, 4);
 	ck_assert_int_eq(cJSON_GetObjectItem(j, "seq")->valueint, 128);
 	ck_assert_int_eq(cJSON_GetObjectItem(j, "steps")->valueint, 5);
+	/* what train runs with when the plan leaves them unset, so the record repeats a finished run */
+	ck_assert_int_eq(cJSON_GetObjectItem(j, "workers")->valueint, 2);
+	ck_assert_int_eq(cJSON_GetObjectItem(j, "prefetch")->valueint, 4);
 	ck_assert_str_eq(str(j, "started_at"), "2026-01-01T00:00:00Z");
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(j, "step_ms_p50")));
 	ck_assert_str_eq(str(j, "stderr_tail"), "step 1\namptune train: out of memory on 'cpu'\n");
