@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <ini.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,10 +22,54 @@ void rp_results_release(struct rp_results *res)
 	res->n = res->cap = 0;
 }
 
-int rp_same_config(const struct rp_record *a, const struct rp_record *b)
+/* The configuration repeats of a point share. A 0 in batch, seq, prefetch or
+ * steps is a value the run never resolved (a record written before train
+ * resolved its default, or steps from epochs), so it matches any other;
+ * workers 0 is a setting (no loader threads). Device is not compared: a sweep's
+ * record of a point that never started says "auto" where a run says "cuda". */
+enum config_type { C_STR, C_INT, C_LONG, C_U64 };
+
+static const struct config_field {
+	const char *name;
+	enum config_type type;
+	size_t off;
+	int zero_unresolved;
+} config_fields[] = {
+#define CFG(name, type, zero) { #name, type, offsetof(struct rp_record, name), zero }
+	CFG(model, C_STR, 0), CFG(size, C_STR, 0), CFG(dataset, C_STR, 0), CFG(precision, C_STR, 0),
+	CFG(batch, C_INT, 1), CFG(seq, C_INT, 1), CFG(workers, C_INT, 0), CFG(prefetch, C_INT, 1),
+	CFG(seed, C_U64, 0), CFG(steps, C_LONG, 1),
+#undef CFG
+};
+
+/* The field's value as text ("'tiny'" or "16"); *unresolved set for a 0 that stands for none. */
+static void config_value(const struct rp_record *r, const struct config_field *f, char *buf, size_t n,
+			 int *unresolved)
 {
-	return !strcmp(a->model, b->model) && !strcmp(a->size, b->size) && !strcmp(a->dataset, b->dataset) &&
-	       !strcmp(a->precision, b->precision) && a->seed == b->seed;
+	const char *p = (const char *)r + f->off;
+	unsigned long long v = f->type == C_INT ? (unsigned long long)*(const int *)p
+			      : f->type == C_LONG ? (unsigned long long)*(const long *)p
+			      : f->type == C_U64 ? (unsigned long long)*(const uint64_t *)p : 0;
+	if (f->type == C_STR)
+		snprintf(buf, n, "'%s'", p);
+	else
+		snprintf(buf, n, "%llu", v);
+	*unresolved = f->zero_unresolved && f->type != C_STR && v == 0;
+}
+
+int rp_config_differs(const struct rp_record *a, const struct rp_record *b, char *what, size_t n)
+{
+	for (size_t i = 0; i < sizeof config_fields / sizeof *config_fields; i++) {
+		char va[600], vb[600];
+		int ua, ub;
+		config_value(a, &config_fields[i], va, sizeof va, &ua);
+		config_value(b, &config_fields[i], vb, sizeof vb, &ub);
+		if (!ua && !ub && strcmp(va, vb) != 0) {
+			snprintf(what, n, "%s %s, not %s", config_fields[i].name, vb, va);
+			return 1;
+		}
+	}
+	return 0;
 }
 
 /* The whole stream into a NUL-terminated buffer. */
@@ -90,10 +136,10 @@ static int add_record(struct rp_results *res, const char *line, size_t len, long
 		return rc;
 	}
 	res->lines[res->n++] = lineno;
+	char what[1300];
 	for (int i = 0; i < res->n - 1; i++) {
-		if (strcmp(res->recs[i].id, r->id) == 0 && !rp_same_config(&res->recs[i], r))
-			return kn_error(KN_EDATA, "id '%s' repeats with another model, dataset, precision or seed than on line %ld",
-					r->id, res->lines[i]);
+		if (strcmp(res->recs[i].id, r->id) == 0 && rp_config_differs(&res->recs[i], r, what, sizeof what))
+			return kn_error(KN_EDATA, "id '%s' repeats with %s as on line %ld", r->id, what, res->lines[i]);
 	}
 	return KN_OK;
 }

@@ -207,22 +207,90 @@ START_TEST(test_torn_last_line)
 }
 END_TEST
 
+/* Writes the records (releasing them) and loads them: KN_OK when `msg` is NULL,
+ * else KN_EDATA with "PATH:" + msg. */
+static void expect_repeats(struct rp_record *r, int n, const char *msg)
+{
+	struct rp_results res;
+	const char *path = fx_path("repeats.jsonl");
+	fx_write_records(path, r, n);
+	int rc = rp_results_load(&res, path);
+	if (!msg) {
+		ck_assert_msg(rc == KN_OK, "%s", kn_last_error());
+		ck_assert_int_eq(res.n, n);
+		rp_results_release(&res);
+		return;
+	}
+	ck_assert_int_eq(rc, KN_EDATA);
+	char want[1400];
+	snprintf(want, sizeof want, "%s:%s", path, msg);
+	ck_assert_str_eq(kn_last_error(), want);
+}
+
 START_TEST(test_repeats_must_agree)
 {
 	struct rp_record r[3];
-	struct rp_results res;
-	const char *path = fx_path("repeats.jsonl");
-	fx_record(&r[0], "same");
-	fx_record(&r[1], "same");
-	fx_record(&r[2], "same");
+	for (int i = 0; i < 3; i++)
+		fx_record(&r[i], "same");
 	r[1].samples_per_sec = 170; /* a repeat: measurements differ ... */
 	strcpy(r[1].device, "auto"); /* ... and so may the form of the device (a sweep's record of a killed child) */
 	strcpy(r[2].precision, "bf16"); /* not a repeat */
-	fx_write_records(path, r, 3);
-	ck_assert_int_eq(rp_results_load(&res, path), KN_EDATA);
-	char want[1400];
-	snprintf(want, sizeof want, "%s:3: id 'same' repeats with another model, dataset, precision or seed than on line 1", path);
-	ck_assert_str_eq(kn_last_error(), want);
+	expect_repeats(r, 3, "3: id 'same' repeats with precision 'bf16', not 'fp32' as on line 1");
+
+	/* every setting of the configuration counts, each named in the error */
+	static const char *const msgs[] = {
+		"2: id 'same' repeats with batch 8, not 16 as on line 1",
+		"2: id 'same' repeats with seq 64, not 128 as on line 1",
+		"2: id 'same' repeats with workers 2, not 0 as on line 1", /* 0 workers is a setting */
+		"2: id 'same' repeats with prefetch 4, not 2 as on line 1",
+		"2: id 'same' repeats with steps 50, not 100 as on line 1",
+		"2: id 'same' repeats with size 'small', not 'tiny' as on line 1",
+		"2: id 'same' repeats with seed 7, not 1337 as on line 1",
+	};
+	for (int k = 0; k < 7; k++) {
+		fx_record(&r[0], "same");
+		fx_record(&r[1], "same");
+		r[0].prefetch = 2;
+		switch (k) {
+		case 0: r[1].batch = 8; break;
+		case 1: r[1].seq = 64; break;
+		case 2: r[1].workers = 2; break;
+		case 3: r[1].prefetch = 4; break;
+		case 4: r[1].steps = 50; break;
+		case 5: strcpy(r[1].size, "small"); break;
+		case 6: r[1].seed = 7; break;
+		}
+		expect_repeats(r, 2, msgs[k]);
+	}
+}
+END_TEST
+
+START_TEST(test_repeats_unresolved_values)
+{
+	/* a point that never ran (oom-predicted: no measurements) and one whose steps came from
+	 * epochs and whose seq is the model's: 0 stands for a value the run did not resolve */
+	struct rp_record r[3];
+	for (int i = 0; i < 3; i++)
+		fx_record(&r[i], "same");
+	strcpy(r[0].status, "oom-predicted");
+	strcpy(r[0].device, "auto");
+	r[0].step_ms_p50 = r[0].step_ms_p95 = r[0].samples_per_sec = r[0].tokens_per_sec = NAN;
+	r[0].steps = 0, r[0].seq = 0, r[0].prefetch = 0;
+	r[1].prefetch = 4;
+	r[2].prefetch = 4;
+	expect_repeats(r, 3, NULL);
+
+	/* a value 0 matches, but two resolved values must still agree with each other */
+	for (int i = 0; i < 3; i++)
+		fx_record(&r[i], "same");
+	r[0].steps = 0, r[1].steps = 100, r[2].steps = 200;
+	expect_repeats(r, 3, "3: id 'same' repeats with steps 200, not 100 as on line 2");
+
+	/* records of other ids are no repeats */
+	for (int i = 0; i < 3; i++)
+		fx_record(&r[i], i == 1 ? "other" : "same");
+	r[1].batch = 64;
+	expect_repeats(r, 3, NULL);
 }
 END_TEST
 
@@ -262,6 +330,7 @@ int main(void)
 	tcase_add_test(tc, test_file_errors_name_file_and_line);
 	tcase_add_test(tc, test_torn_last_line);
 	tcase_add_test(tc, test_repeats_must_agree);
+	tcase_add_test(tc, test_repeats_unresolved_values);
 	tcase_add_test(tc, test_directory_and_plan);
 	suite_add_tcase(s, tc);
 	return fx_run(s);
