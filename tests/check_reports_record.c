@@ -294,6 +294,41 @@ START_TEST(test_repeats_unresolved_values)
 }
 END_TEST
 
+START_TEST(test_repeats_among_many_ids)
+{
+	/* enough ids to grow the index several times; each id twice, the last repeat differing */
+	enum { IDS = 1500 };
+	char *g = good_line(), *b = with(g, "\"batch\":16", "\"batch\":8");
+	size_t cap = 2 * IDS * (strlen(g) + 16);
+	char *text = malloc(cap), *at = text;
+	for (int i = 0; i < 2 * IDS; i++) {
+		char id[32];
+		snprintf(id, sizeof id, "\"id\":\"p%d\"", i % IDS);
+		char *line = with(i == 2 * IDS - 1 ? b : g, "\"id\":\"abc\"", id);
+		at += sprintf(at, "%s\n", line);
+		free(line);
+	}
+	const char *path = fx_path("many.jsonl");
+	fx_write_text(path, text);
+	struct rp_results res;
+	ck_assert_int_eq(rp_results_load(&res, path), KN_EDATA);
+	char want[1400];
+	snprintf(want, sizeof want, "%s:%d: id 'p%d' repeats with batch 8, not 16 as on line %d", path, 2 * IDS, IDS - 1,
+		 IDS);
+	ck_assert_str_eq(kn_last_error(), want);
+	/* without the differing repeat, every record is read */
+	*strrchr(text, '\n') = 0;
+	*(strrchr(text, '\n') + 1) = 0;
+	fx_write_text(path, text);
+	ck_assert_int_eq(rp_results_load(&res, path), KN_OK);
+	ck_assert_int_eq(res.n, 2 * IDS - 1);
+	rp_results_release(&res);
+	free(text);
+	free(b);
+	free(g);
+}
+END_TEST
+
 START_TEST(test_directory_and_plan)
 {
 	struct rp_record r;
@@ -331,6 +366,7 @@ int main(void)
 	tcase_add_test(tc, test_torn_last_line);
 	tcase_add_test(tc, test_repeats_must_agree);
 	tcase_add_test(tc, test_repeats_unresolved_values);
+	tcase_add_test(tc, test_repeats_among_many_ids);
 	tcase_add_test(tc, test_directory_and_plan);
 	suite_add_tcase(s, tc);
 	return fx_run(s);
