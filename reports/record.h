@@ -56,8 +56,11 @@ char *rp_record_to_line(const struct rp_record *r);
 /*
  * Fills an initialised record from one parsed results line, strictly: every
  * field of schema v1 must be present with its type (numbers that were not
- * measured may be null), strings must fit, statuses must be known. Fields not
- * in the schema are kept in r->extra. `schema_version` is checked first, so a
+ * measured may be null), strings must fit and hold an allowed value (id not
+ * empty; status, model, device, precision known; times as tr_utc_now() writes
+ * them), and a sweep's fields (sweep, repeat, point, price_per_hour) are checked
+ * when present. Fields not in the schema, a sweep's included, are kept in
+ * r->extra. `schema_version` is checked first, so a
  * record of another version is refused as such. Returns KN_OK or KN_EDATA
  * with a message naming the field (the caller adds file and line).
  */

@@ -127,6 +127,63 @@ START_TEST(test_bad_records)
 }
 END_TEST
 
+/* The values the schema allows, and the fields a sweep adds: one reader for every command. */
+START_TEST(test_bad_values)
+{
+	char *g = good_line(), *b;
+	static const struct {
+		const char *from, *to, *msg; /* msg NULL: accepted */
+	} cases[] = {
+		{ "\"id\":\"abc\"", "\"id\":\"\"", "field 'id' is empty" },
+		{ "\"model\":\"gpt\"", "\"model\":\"rnn\"", "field 'model' has unknown value 'rnn'" },
+		{ "\"model\":\"gpt\"", "\"model\":\"cnn\"", NULL },
+		{ "\"precision\":\"fp32\"", "\"precision\":\"fp8\"", "field 'precision' has unknown value 'fp8'" },
+		{ "\"precision\":\"fp32\"", "\"precision\":\"fp64\"", "field 'precision' has unknown value 'fp64'" },
+		{ "\"precision\":\"fp32\"", "\"precision\":\"bf16\"", NULL },
+		{ "\"device\":\"cpu\"", "\"device\":\"tpu\"", "field 'device' has unknown value 'tpu'" },
+		{ "\"device\":\"cpu\"", "\"device\":\"cuda\"", NULL },
+		{ "\"device\":\"cpu\"", "\"device\":\"auto\"", NULL }, /* a point that never opened a backend */
+		{ "\"started_at\":\"2026-01-01T00:00:00Z\"", "\"started_at\":\"yesterday\"",
+		  "field 'started_at' must be a UTC time like 2026-11-24T19:25:52Z, got 'yesterday'" },
+		{ "\"finished_at\":\"2026-01-01T00:01:00Z\"", "\"finished_at\":\"2026-01-01 00:01:00\"",
+		  "field 'finished_at' must be a UTC time like 2026-11-24T19:25:52Z, got '2026-01-01 00:01:00'" },
+		{ "\"finished_at\":\"2026-01-01T00:01:00Z\"", "\"finished_at\":\"2026-01-01T00:01:00Zx\"",
+		  "field 'finished_at' must be a UTC time like 2026-11-24T19:25:52Z, got '2026-01-01T00:01:00Zx'" },
+		{ "\"finished_at\":\"2026-01-01T00:01:00Z\"", "\"finished_at\":\"\"",
+		  "field 'finished_at' must be a UTC time like 2026-11-24T19:25:52Z, got ''" },
+		{ "\"timed_steps\":97", "\"timed_steps\":97,\"repeat\":\"1\"",
+		  "field 'repeat' must be a whole number >= 1, got a string" },
+		{ "\"timed_steps\":97", "\"timed_steps\":97,\"repeat\":0", "field 'repeat' must be a whole number >= 1, got 0" },
+		{ "\"timed_steps\":97", "\"timed_steps\":97,\"repeat\":3", NULL },
+		{ "\"timed_steps\":97", "\"timed_steps\":97,\"point\":-1",
+		  "field 'point' must be a whole number >= 0, got a fraction or negative number" },
+		{ "\"timed_steps\":97", "\"timed_steps\":97,\"point\":0", NULL },
+		{ "\"timed_steps\":97", "\"timed_steps\":97,\"price_per_hour\":-1", "field 'price_per_hour' must be >= 0, got -1" },
+		{ "\"timed_steps\":97", "\"timed_steps\":97,\"price_per_hour\":\"1\"",
+		  "field 'price_per_hour' must be a number or null, got a string" },
+		{ "\"timed_steps\":97", "\"timed_steps\":97,\"price_per_hour\":null", NULL },
+		{ "\"timed_steps\":97", "\"timed_steps\":97,\"sweep\":7", "field 'sweep' must be a string, got a number" },
+		{ "\"timed_steps\":97",
+		  "\"timed_steps\":97,\"sweep\":\"0123456789012345678901234567890123456789012345678901234567890123\"",
+		  "field 'sweep' is longer than 63 bytes" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		struct rp_record r;
+		b = with(g, cases[i].from, cases[i].to);
+		ck_assert_int_eq(rp_record_init(&r), 0);
+		int rc = rp_record_parse(&r, b, strlen(b));
+		ck_assert_msg(rc == (cases[i].msg ? KN_EDATA : KN_OK), "case %zu: %s", i, kn_last_error());
+		if (cases[i].msg)
+			ck_assert_str_eq(kn_last_error(), cases[i].msg);
+		else /* a sweep's fields stay with the record */
+			ck_assert_int_eq(cJSON_GetArraySize(r.extra), strstr(cases[i].to, "timed_steps\":97,") ? 2 : 1);
+		rp_record_release(&r);
+		free(b);
+	}
+	free(g);
+}
+END_TEST
+
 START_TEST(test_file_errors_name_file_and_line)
 {
 	struct rp_results res;
@@ -362,6 +419,7 @@ int main(void)
 	TCase *tc = tcase_create("reader");
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_bad_records);
+	tcase_add_test(tc, test_bad_values);
 	tcase_add_test(tc, test_file_errors_name_file_and_line);
 	tcase_add_test(tc, test_torn_last_line);
 	tcase_add_test(tc, test_repeats_must_agree);
