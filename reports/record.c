@@ -405,8 +405,29 @@ int rp_record_from_json(struct rp_record *r, const cJSON *o)
 	return KN_OK;
 }
 
+/* The offset of the first byte below 0x20 that JSON does not allow (any inside a
+ * string; outside, all but tab and CR), or -1. cJSON takes them: inside a string
+ * a NUL would cut the value short, outside it any of them passes for a space. */
+static long control_byte(const char *line, size_t len)
+{
+	int in_string = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)line[i];
+		if (c < 0x20 && (in_string || (c != '\t' && c != '\r')))
+			return (long)i;
+		if (in_string && c == '\\' && i + 1 < len && (unsigned char)line[i + 1] >= 0x20)
+			i++; /* an escaped character, '"' included */
+		else if (c == '"')
+			in_string = !in_string;
+	}
+	return -1;
+}
+
 int rp_record_parse(struct rp_record *r, const char *line, size_t len)
 {
+	long bad = control_byte(line, len);
+	if (bad >= 0)
+		return kn_error(KN_EDATA, "not JSON (control character 0x%02x at byte %ld)", (unsigned char)line[bad], bad + 1);
 	const char *end = NULL;
 	cJSON *o = cJSON_ParseWithLengthOpts(line, len, &end, 0);
 	if (!o)

@@ -66,7 +66,8 @@ char *rp_record_to_line(const struct rp_record *r);
  */
 int rp_record_from_json(struct rp_record *r, const cJSON *o);
 /* Parses one line of text (need not be NUL-terminated) into an initialised
- * record: KN_EDATA "not JSON" or as rp_record_from_json. */
+ * record: KN_EDATA "not JSON" (also for a raw control byte, NUL included, which
+ * JSON does not allow) or as rp_record_from_json. */
 int rp_record_parse(struct rp_record *r, const char *line, size_t len);
 /* 1 when `status` is one a results record may carry. */
 int rp_status_known(const char *status);

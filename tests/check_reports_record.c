@@ -184,6 +184,83 @@ START_TEST(test_bad_values)
 }
 END_TEST
 
+/* Parses n bytes (which may hold NULs) and checks the exact message. */
+static void expect_parse_n(const char *line, size_t n, int status, const char *msg)
+{
+	struct rp_record r;
+	ck_assert_int_eq(rp_record_init(&r), 0);
+	int rc = rp_record_parse(&r, line, n);
+	rp_record_release(&r);
+	ck_assert_msg(rc == status, "%s", kn_last_error());
+	if (msg)
+		ck_assert_str_eq(kn_last_error(), msg);
+}
+
+START_TEST(test_control_characters)
+{
+	/* raw bytes below 0x20 are not JSON: inside a string a NUL would cut the value short */
+	char *g = good_line(), *b = with(g, "\"size\":\"tiny\"", "\"size\":\"ti@ny\"");
+	char *at = strchr(strstr(b, "\"size\""), '@');
+	char want[128];
+	snprintf(want, sizeof want, "not JSON (control character 0x00 at byte %ld)", (long)(at - b) + 1);
+	*at = 0;
+	expect_parse_n(b, strlen(g) + 1, KN_EDATA, want);
+	*at = 1;
+	snprintf(want, sizeof want, "not JSON (control character 0x01 at byte %ld)", (long)(at - b) + 1);
+	expect_parse(b, KN_EDATA, want);
+	*at = '\t'; /* a tab is whitespace between values, never raw inside a string */
+	snprintf(want, sizeof want, "not JSON (control character 0x09 at byte %ld)", (long)(at - b) + 1);
+	expect_parse(b, KN_EDATA, want);
+	free(b);
+	/* after an escaped quote the string goes on */
+	b = with(g, "\"size\":\"tiny\"", "\"size\":\"t\\\"@\"");
+	at = strchr(b, '@');
+	*at = '\t';
+	snprintf(want, sizeof want, "not JSON (control character 0x09 at byte %ld)", (long)(at - b) + 1);
+	expect_parse(b, KN_EDATA, want);
+	free(b);
+	/* outside strings: tab and CR are whitespace; a NUL is not */
+	b = with(g, "\"size\":\"tiny\"", "\"size\":\t\"tiny\"\r");
+	expect_parse(b, KN_OK, NULL);
+	free(b);
+	b = with(g, "\"size\":\"tiny\"", "\"size\":@\"tiny\"");
+	at = strchr(b, '@');
+	*at = 0;
+	snprintf(want, sizeof want, "not JSON (control character 0x00 at byte %ld)", (long)(at - b) + 1);
+	expect_parse_n(b, strlen(g) + 1, KN_EDATA, want);
+	free(b);
+	/* escapes stay allowed */
+	b = with(g, "\"message\":\"\"", "\"message\":\"a\\tb\\n\\u0001\"");
+	expect_parse(b, KN_OK, NULL);
+	free(b);
+
+	/* in a file: named with its line; a NUL mid-line does not end the line */
+	b = with(g, "\"size\":\"tiny\"", "\"size\":\"ti@ny\"");
+	at = strchr(strstr(b, "\"size\""), '@');
+	long off = (long)(at - b) + 1;
+	*at = 0;
+	size_t gl = strlen(g), bl = gl + 1;
+	char *text = malloc(gl + bl + 4);
+	memcpy(text, g, gl);
+	text[gl] = '\n';
+	memcpy(text + gl + 1, b, bl);
+	text[gl + 1 + bl] = '\n';
+	const char *path = fx_path("nul.jsonl");
+	FILE *f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(text, 1, gl + bl + 2, f), gl + bl + 2);
+	fclose(f);
+	struct rp_results res;
+	ck_assert_int_eq(rp_results_load(&res, path), KN_EDATA);
+	char want_file[1400];
+	snprintf(want_file, sizeof want_file, "%s:2: not JSON (control character 0x00 at byte %ld)", path, off);
+	ck_assert_str_eq(kn_last_error(), want_file);
+	free(text);
+	free(b);
+	free(g);
+}
+END_TEST
+
 START_TEST(test_file_errors_name_file_and_line)
 {
 	struct rp_results res;
@@ -420,6 +497,7 @@ int main(void)
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_bad_records);
 	tcase_add_test(tc, test_bad_values);
+	tcase_add_test(tc, test_control_characters);
 	tcase_add_test(tc, test_file_errors_name_file_and_line);
 	tcase_add_test(tc, test_torn_last_line);
 	tcase_add_test(tc, test_repeats_must_agree);
