@@ -1,11 +1,13 @@
 #include "reports/record.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels/error.h"
+#include "kernels/precision.h"
 
 int rp_record_init(struct rp_record *r)
 {
@@ -154,9 +156,34 @@ int rp_status_known(const char *status)
 	return 0;
 }
 
+static int model_known(const char *model) { return !strcmp(model, "gpt") || !strcmp(model, "cnn"); }
+
+/* "auto": a point that never opened a backend (unsupported, oom-predicted) */
+static int device_known(const char *device)
+{
+	return !strcmp(device, "cpu") || !strcmp(device, "cuda") || !strcmp(device, "auto");
+}
+
+static int precision_known(const char *precision)
+{
+	enum kn_precision p;
+	return kn_precision_parse(precision, &p) == 0;
+}
+
+/* What tr_utc_now() writes: 2026-11-24T19:25:52Z. */
+static int utc_time(const char *s)
+{
+	static const char form[] = "dddd-dd-ddTdd:dd:ddZ";
+	for (size_t i = 0; i < sizeof form - 1; i++)
+		if (form[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != form[i])
+			return 0;
+	return s[sizeof form - 1] == 0;
+}
+
 enum field_type {
 	F_STR,      /* string that must fit the char array */
-	F_INT,      /* whole number in [0, INT_MAX] into int */
+	F_TIME,     /* F_STR holding a UTC time as utc_time() reads it */
+	F_INT,      /* whole number in [min, INT_MAX] into int */
 	F_LONG,     /* whole number in [0, 2^53] into long */
 	F_U64,      /* whole number in [0, 2^53] into uint64_t */
 	F_MEASURED, /* number >= 0 or null into double (NAN) */
@@ -171,13 +198,20 @@ struct field {
 	enum field_type type;
 	size_t off, size;
 	int optional;
+	int (*known)(const char *); /* F_STR: the values allowed; NULL: any */
+	int min;                    /* F_STR: the shortest length; whole numbers: the least value */
+	int kept;                   /* checked only: the value stays in `extra` (size: F_STR's limit) */
 };
 
-#define FLD(name, type) { #name, type, offsetof(struct rp_record, name), sizeof(((struct rp_record *)0)->name), 0 }
+#define FLD(name, type) { #name, type, offsetof(struct rp_record, name), sizeof(((struct rp_record *)0)->name), 0, NULL, 0, 0 }
+#define ENUM(name, known) { #name, F_STR, offsetof(struct rp_record, name), sizeof(((struct rp_record *)0)->name), 0, known, 0, 0 }
+/* a field a sweep adds, checked when present */
+#define SWEEP(name, type, size, min) { #name, type, 0, size, 1, NULL, min, 1 }
 
 static const struct field fields[] = {
-	FLD(id, F_STR), FLD(status, F_STR), FLD(message, F_STR), FLD(model, F_STR), FLD(size, F_STR),
-	FLD(dataset, F_STR), FLD(device, F_STR), FLD(device_name, F_STR), FLD(precision, F_STR),
+	{ "id", F_STR, offsetof(struct rp_record, id), sizeof(((struct rp_record *)0)->id), 0, NULL, 1, 0 },
+	ENUM(status, rp_status_known), FLD(message, F_STR), ENUM(model, model_known), FLD(size, F_STR),
+	FLD(dataset, F_STR), ENUM(device, device_known), FLD(device_name, F_STR), ENUM(precision, precision_known),
 	FLD(batch, F_INT), FLD(seq, F_INT), FLD(workers, F_INT), FLD(prefetch, F_INT), FLD(seed, F_U64),
 	FLD(steps, F_LONG), FLD(step_ms_p50, F_MEASURED), FLD(step_ms_p95, F_MEASURED),
 	FLD(samples_per_sec, F_MEASURED), FLD(tokens_per_sec, F_MEASURED), FLD(flops_per_step, F_MEASURED),
@@ -185,8 +219,11 @@ static const struct field fields[] = {
 	FLD(peak_device_bytes, F_MEASURED), FLD(peak_host_bytes, F_MEASURED), FLD(pinned_bytes, F_MEASURED),
 	FLD(initial_loss, F_LOSS), FLD(final_loss, F_LOSS), FLD(eval_loss, F_LOSS), FLD(eval_accuracy, F_FRAC),
 	FLD(data_wait_frac, F_FRAC), FLD(loader, F_OBJECT), FLD(loss_scale_skips, F_LONG),
-	FLD(versions, F_OBJECT), FLD(started_at, F_STR), FLD(finished_at, F_STR),
-	{ "peak_device_bytes_driver", F_MEASURED, offsetof(struct rp_record, peak_device_bytes_driver), sizeof(double), 1 },
+	FLD(versions, F_OBJECT), FLD(started_at, F_TIME), FLD(finished_at, F_TIME),
+	{ "peak_device_bytes_driver", F_MEASURED, offsetof(struct rp_record, peak_device_bytes_driver), sizeof(double), 1,
+	  NULL, 0, 0 },
+	SWEEP(sweep, F_STR, 64, 0), SWEEP(repeat, F_INT, 0, 1), SWEEP(point, F_INT, 0, 0),
+	SWEEP(price_per_hour, F_MEASURED, 0, 0),
 };
 
 static const char *json_type(const cJSON *v)
@@ -204,35 +241,52 @@ static const char *json_type(const cJSON *v)
 	return "an object";
 }
 
-static int whole(const cJSON *v, double hi, double *out)
+static int whole(const cJSON *v, double lo, double hi, double *out)
 {
 	if (!cJSON_IsNumber(v))
 		return 0;
 	double d = v->valuedouble;
-	if (!(d >= 0 && d <= hi) || d != floor(d))
+	if (!(d >= lo && d <= hi) || d != floor(d))
 		return 0;
 	*out = d;
 	return 1;
 }
 
+/* Checks v as field f; stores it in r unless f is kept in `extra`. */
 static int read_field(struct rp_record *r, const struct field *f, const cJSON *v)
 {
-	char *dst = (char *)r + f->off;
+	char *dst = f->kept ? NULL : (char *)r + f->off;
 	double d;
 	switch (f->type) {
 	case F_STR:
+	case F_TIME:
 		if (!cJSON_IsString(v))
 			return kn_error(KN_EDATA, "field '%s' must be a string, got %s", f->name, json_type(v));
 		if (strlen(v->valuestring) >= f->size)
 			return kn_error(KN_EDATA, "field '%s' is longer than %zu bytes", f->name, f->size - 1);
-		memcpy(dst, v->valuestring, strlen(v->valuestring) + 1);
+		if (strlen(v->valuestring) < (size_t)f->min)
+			return kn_error(KN_EDATA, "field '%s' is empty", f->name);
+		if (f->known && !f->known(v->valuestring))
+			return kn_error(KN_EDATA, "field '%s' has unknown value '%s'", f->name, v->valuestring);
+		if (f->type == F_TIME && !utc_time(v->valuestring))
+			return kn_error(KN_EDATA, "field '%s' must be a UTC time like 2026-11-24T19:25:52Z, got '%s'",
+					f->name, v->valuestring);
+		if (dst)
+			memcpy(dst, v->valuestring, strlen(v->valuestring) + 1);
 		return KN_OK;
 	case F_INT:
 	case F_LONG:
 	case F_U64:
-		if (!whole(v, f->type == F_INT ? 2147483647.0 : 9007199254740992.0, &d))
-			return kn_error(KN_EDATA, "field '%s' must be a whole number >= 0, got %s", f->name,
-					cJSON_IsNumber(v) ? "a fraction or negative number" : json_type(v));
+		if (!whole(v, f->min, f->type == F_INT ? 2147483647.0 : 9007199254740992.0, &d)) {
+			char got[32];
+			if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble == floor(v->valuedouble))
+				snprintf(got, sizeof got, "%g", v->valuedouble); /* whole, but out of range */
+			else
+				snprintf(got, sizeof got, "%s", cJSON_IsNumber(v) ? "a fraction or negative number" : json_type(v));
+			return kn_error(KN_EDATA, "field '%s' must be a whole number >= %d, got %s", f->name, f->min, got);
+		}
+		if (!dst)
+			return KN_OK;
 		if (f->type == F_INT)
 			*(int *)dst = (int)d;
 		else if (f->type == F_LONG)
@@ -244,7 +298,8 @@ static int read_field(struct rp_record *r, const struct field *f, const cJSON *v
 	case F_LOSS:
 	case F_FRAC:
 		if (cJSON_IsNull(v)) {
-			*(double *)dst = NAN;
+			if (dst)
+				*(double *)dst = NAN;
 			return KN_OK;
 		}
 		if (!cJSON_IsNumber(v))
@@ -256,16 +311,20 @@ static int read_field(struct rp_record *r, const struct field *f, const cJSON *v
 			return kn_error(KN_EDATA, "field '%s' must be >= 0, got %g", f->name, d);
 		if (f->type == F_FRAC && !(d >= 0 && d <= 1))
 			return kn_error(KN_EDATA, "field '%s' must be in [0, 1], got %g", f->name, d);
-		*(double *)dst = d;
+		if (dst)
+			*(double *)dst = d;
 		return KN_OK;
 	case F_BOOL:
 		if (!cJSON_IsBool(v))
 			return kn_error(KN_EDATA, "field '%s' must be true or false, got %s", f->name, json_type(v));
-		*(int *)dst = cJSON_IsTrue(v);
+		if (dst)
+			*(int *)dst = cJSON_IsTrue(v);
 		return KN_OK;
 	case F_OBJECT: {
 		if (!cJSON_IsObject(v))
 			return kn_error(KN_EDATA, "field '%s' must be an object, got %s", f->name, json_type(v));
+		if (!dst)
+			return KN_OK;
 		cJSON *dup = cJSON_Duplicate(v, 1);
 		if (!dup)
 			return kn_error(KN_ERR, "out of memory reading field '%s'", f->name);
@@ -285,7 +344,7 @@ static int read_loss_curve(struct rp_record *r, const cJSON *v)
 	for (const cJSON *pt = v->child; pt; pt = pt->next, i++) {
 		double step;
 		const cJSON *s = cJSON_GetArrayItem(pt, 0), *l = cJSON_GetArrayItem(pt, 1);
-		if (!cJSON_IsArray(pt) || cJSON_GetArraySize(pt) != 2 || !whole(s, 9007199254740992.0, &step) ||
+		if (!cJSON_IsArray(pt) || cJSON_GetArraySize(pt) != 2 || !whole(s, 0, 9007199254740992.0, &step) ||
 		    !(cJSON_IsNumber(l) || cJSON_IsNull(l)))
 			return kn_error(KN_EDATA, "field 'loss_curve' item %d must be [step, loss or null]", i);
 		if (rp_record_add_loss(r, (long)step, cJSON_IsNumber(l) ? l->valuedouble : NAN))
@@ -299,7 +358,7 @@ static int is_schema_field(const char *name)
 	if (strcmp(name, "schema_version") == 0 || strcmp(name, "loss_curve") == 0)
 		return 1;
 	for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
-		if (strcmp(fields[i].name, name) == 0)
+		if (!fields[i].kept && strcmp(fields[i].name, name) == 0)
 			return 1;
 	return 0;
 }
@@ -330,8 +389,6 @@ int rp_record_from_json(struct rp_record *r, const cJSON *o)
 		if ((rc = read_field(r, &fields[i], v)))
 			return rc;
 	}
-	if (!rp_status_known(r->status))
-		return kn_error(KN_EDATA, "field 'status' has unknown value '%s'", r->status);
 	const cJSON *curve = cJSON_GetObjectItemCaseSensitive(o, "loss_curve");
 	if (!curve)
 		return kn_error(KN_EDATA, "missing field 'loss_curve'");
@@ -348,8 +405,29 @@ int rp_record_from_json(struct rp_record *r, const cJSON *o)
 	return KN_OK;
 }
 
+/* The offset of the first byte below 0x20 that JSON does not allow (any inside a
+ * string; outside, all but tab and CR), or -1. cJSON takes them: inside a string
+ * a NUL would cut the value short, outside it any of them passes for a space. */
+static long control_byte(const char *line, size_t len)
+{
+	int in_string = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)line[i];
+		if (c < 0x20 && (in_string || (c != '\t' && c != '\r')))
+			return (long)i;
+		if (in_string && c == '\\' && i + 1 < len && (unsigned char)line[i + 1] >= 0x20)
+			i++; /* an escaped character, '"' included */
+		else if (c == '"')
+			in_string = !in_string;
+	}
+	return -1;
+}
+
 int rp_record_parse(struct rp_record *r, const char *line, size_t len)
 {
+	long bad = control_byte(line, len);
+	if (bad >= 0)
+		return kn_error(KN_EDATA, "not JSON (control character 0x%02x at byte %ld)", (unsigned char)line[bad], bad + 1);
 	const char *end = NULL;
 	cJSON *o = cJSON_ParseWithLengthOpts(line, len, &end, 0);
 	if (!o)

@@ -56,14 +56,18 @@ char *rp_record_to_line(const struct rp_record *r);
 /*
  * Fills an initialised record from one parsed results line, strictly: every
  * field of schema v1 must be present with its type (numbers that were not
- * measured may be null), strings must fit, statuses must be known. Fields not
- * in the schema are kept in r->extra. `schema_version` is checked first, so a
+ * measured may be null), strings must fit and hold an allowed value (id not
+ * empty; status, model, device, precision known; times as tr_utc_now() writes
+ * them), and a sweep's fields (sweep, repeat, point, price_per_hour) are checked
+ * when present. Fields not in the schema, a sweep's included, are kept in
+ * r->extra. `schema_version` is checked first, so a
  * record of another version is refused as such. Returns KN_OK or KN_EDATA
  * with a message naming the field (the caller adds file and line).
  */
 int rp_record_from_json(struct rp_record *r, const cJSON *o);
 /* Parses one line of text (need not be NUL-terminated) into an initialised
- * record: KN_EDATA "not JSON" or as rp_record_from_json. */
+ * record: KN_EDATA "not JSON" (also for a raw control byte, NUL included, which
+ * JSON does not allow) or as rp_record_from_json. */
 int rp_record_parse(struct rp_record *r, const char *line, size_t len);
 /* 1 when `status` is one a results record may carry. */
 int rp_status_known(const char *status);

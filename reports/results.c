@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <ini.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,10 +22,164 @@ void rp_results_release(struct rp_results *res)
 	res->n = res->cap = 0;
 }
 
-int rp_same_config(const struct rp_record *a, const struct rp_record *b)
+/* The configuration repeats of a point share. A 0 in batch, seq, prefetch or
+ * steps is a value the run never resolved (a record written before train
+ * resolved its default, or steps from epochs), so it matches any other;
+ * workers 0 is a setting (no loader threads). Device is not compared: a sweep's
+ * record of a point that never started says "auto" where a run says "cuda". */
+enum config_type { C_STR, C_INT, C_LONG, C_U64 };
+
+static const struct config_field {
+	const char *name;
+	enum config_type type;
+	size_t off;
+	int zero_unresolved;
+} config_fields[] = {
+#define CFG(name, type, zero) { #name, type, offsetof(struct rp_record, name), zero }
+	CFG(model, C_STR, 0), CFG(size, C_STR, 0), CFG(dataset, C_STR, 0), CFG(precision, C_STR, 0),
+	CFG(batch, C_INT, 1), CFG(seq, C_INT, 1), CFG(workers, C_INT, 0), CFG(prefetch, C_INT, 1),
+	CFG(seed, C_U64, 0), CFG(steps, C_LONG, 1),
+#undef CFG
+};
+
+/* The field's value as text ("'tiny'" or "16"); *unresolved set for a 0 that stands for none. */
+static void config_value(const struct rp_record *r, const struct config_field *f, char *buf, size_t n,
+			 int *unresolved)
 {
-	return !strcmp(a->model, b->model) && !strcmp(a->size, b->size) && !strcmp(a->dataset, b->dataset) &&
-	       !strcmp(a->precision, b->precision) && a->seed == b->seed;
+	const char *p = (const char *)r + f->off;
+	unsigned long long v = f->type == C_INT ? (unsigned long long)*(const int *)p
+			      : f->type == C_LONG ? (unsigned long long)*(const long *)p
+			      : f->type == C_U64 ? (unsigned long long)*(const uint64_t *)p : 0;
+	if (f->type == C_STR)
+		snprintf(buf, n, "'%s'", p);
+	else
+		snprintf(buf, n, "%llu", v);
+	*unresolved = f->zero_unresolved && f->type != C_STR && v == 0;
+}
+
+#define N_CONFIG (sizeof config_fields / sizeof *config_fields)
+
+/* 1 when field i of `b` disagrees with `a`'s, with "batch 8, not 4" in `what`. */
+static int field_differs(const struct rp_record *a, const struct rp_record *b, size_t i, char *what, size_t n)
+{
+	char va[600], vb[600];
+	int ua, ub;
+	config_value(a, &config_fields[i], va, sizeof va, &ua);
+	config_value(b, &config_fields[i], vb, sizeof vb, &ub);
+	if (ua || ub || strcmp(va, vb) == 0)
+		return 0;
+	snprintf(what, n, "%s %s, not %s", config_fields[i].name, vb, va);
+	return 1;
+}
+
+int rp_config_differs(const struct rp_record *a, const struct rp_record *b, char *what, size_t n)
+{
+	for (size_t i = 0; i < N_CONFIG; i++)
+		if (field_differs(a, b, i, what, n))
+			return 1;
+	return 0;
+}
+
+/*
+ * The ids read so far, hashed, so each record is checked against its earlier
+ * repeats in constant time. A group keeps, per configuration field, the first
+ * record that resolved it: agreeing with those is agreeing with every earlier
+ * repeat, since they all agree with each other.
+ */
+struct repeat_group {
+	int first;          /* the id's first record */
+	int rec[N_CONFIG];  /* per field, the first record that resolved it; -1: none yet */
+};
+
+struct id_index {
+	int *slots;         /* group index; -1 empty; a power of two, above twice ngroups */
+	size_t nslots;
+	struct repeat_group *groups;
+	int ngroups, cap;
+};
+
+static void id_index_release(struct id_index *ix)
+{
+	free(ix->slots);
+	free(ix->groups);
+	memset(ix, 0, sizeof *ix);
+}
+
+static size_t id_hash(const char *id)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (; *id; id++)
+		h = (h ^ (unsigned char)*id) * 0x100000001b3ull;
+	return (size_t)(h ^ (h >> 29));
+}
+
+/* The slot of `id`'s group, or the empty slot where it would go. */
+static int *id_slot(const struct id_index *ix, const struct rp_record *recs, const char *id)
+{
+	size_t mask = ix->nslots - 1;
+	for (size_t s = id_hash(id) & mask;; s = (s + 1) & mask) {
+		int g = ix->slots[s];
+		if (g < 0 || strcmp(recs[ix->groups[g].first].id, id) == 0)
+			return &ix->slots[s];
+	}
+}
+
+/* Record i's group, created when i is its id's first record; NULL on OOM. */
+static struct repeat_group *id_group(struct id_index *ix, const struct rp_record *recs, int i)
+{
+	if (2 * ((size_t)ix->ngroups + 1) > ix->nslots) {
+		size_t nslots = ix->nslots ? 2 * ix->nslots : 256;
+		int *slots = malloc(nslots * sizeof *slots);
+		if (!slots)
+			return NULL;
+		for (size_t k = 0; k < nslots; k++)
+			slots[k] = -1;
+		free(ix->slots);
+		ix->slots = slots;
+		ix->nslots = nslots;
+		for (int g = 0; g < ix->ngroups; g++)
+			*id_slot(ix, recs, recs[ix->groups[g].first].id) = g;
+	}
+	int *slot = id_slot(ix, recs, recs[i].id);
+	if (*slot >= 0)
+		return &ix->groups[*slot];
+	if (ix->ngroups == ix->cap) {
+		int cap = ix->cap ? 2 * ix->cap : 64;
+		struct repeat_group *groups = realloc(ix->groups, (size_t)cap * sizeof *groups);
+		if (!groups)
+			return NULL;
+		ix->groups = groups;
+		ix->cap = cap;
+	}
+	struct repeat_group *g = &ix->groups[ix->ngroups];
+	g->first = i;
+	for (size_t k = 0; k < N_CONFIG; k++)
+		g->rec[k] = -1;
+	*slot = ix->ngroups++;
+	return g;
+}
+
+/* Checks record i against the earlier repeats of its id, then notes what it resolves. */
+static int check_repeat(struct rp_results *res, struct id_index *ix, int i)
+{
+	const struct rp_record *r = &res->recs[i];
+	struct repeat_group *g = id_group(ix, res->recs, i);
+	char what[1300];
+	if (!g)
+		return kn_error(KN_ERR, "out of memory reading '%s'", res->path);
+	for (size_t k = 0; k < N_CONFIG; k++) {
+		int ref = g->rec[k];
+		if (ref >= 0 && field_differs(&res->recs[ref], r, k, what, sizeof what))
+			return kn_error(KN_EDATA, "id '%s' repeats with %s as on line %ld", r->id, what, res->lines[ref]);
+	}
+	for (size_t k = 0; k < N_CONFIG; k++) {
+		char v[600];
+		int unresolved;
+		config_value(r, &config_fields[k], v, sizeof v, &unresolved);
+		if (g->rec[k] < 0 && !unresolved)
+			g->rec[k] = i;
+	}
+	return KN_OK;
 }
 
 /* The whole stream into a NUL-terminated buffer. */
@@ -66,7 +222,7 @@ static int blank(const char *s, size_t n)
 	return 1;
 }
 
-static int add_record(struct rp_results *res, const char *line, size_t len, long lineno)
+static int add_record(struct rp_results *res, struct id_index *ix, const char *line, size_t len, long lineno)
 {
 	if (res->n == res->cap) {
 		int cap = res->cap ? res->cap * 2 : 64;
@@ -90,39 +246,38 @@ static int add_record(struct rp_results *res, const char *line, size_t len, long
 		return rc;
 	}
 	res->lines[res->n++] = lineno;
-	for (int i = 0; i < res->n - 1; i++) {
-		if (strcmp(res->recs[i].id, r->id) == 0 && !rp_same_config(&res->recs[i], r))
-			return kn_error(KN_EDATA, "id '%s' repeats with another model, dataset, precision or seed than on line %ld",
-					r->id, res->lines[i]);
-	}
-	return KN_OK;
+	return check_repeat(res, ix, res->n - 1);
 }
 
 static int parse_lines(struct rp_results *res, const char *text, size_t len)
 {
+	struct id_index ix = { 0 };
 	long lineno = 0;
+	int rc = KN_OK;
 	const char *p = text, *end = text + len;
-	while (p < end) {
+	while (p < end && rc == KN_OK) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		lineno++;
 		if (!blank(p, n)) {
-			int rc = add_record(res, p, n, lineno);
+			rc = add_record(res, &ix, p, n, lineno);
 			if (rc && !nl && strstr(kn_last_error(), "not JSON") == kn_last_error()) {
 				res->torn_line = lineno; /* an append cut short: ignored, reported */
+				rc = KN_OK;
 				break;
 			}
 			if (rc) {
 				char msg[1024];
 				snprintf(msg, sizeof msg, "%s", kn_last_error());
-				return kn_error(rc, "%s:%ld: %s", res->path, lineno, msg);
+				rc = kn_error(rc, "%s:%ld: %s", res->path, lineno, msg);
 			}
 		}
 		p += n + 1;
 	}
-	if (res->n == 0)
-		return kn_error(KN_EDATA, "'%s' holds no records%s", res->path, res->torn_line ? " (only a torn line)" : "");
-	return KN_OK;
+	id_index_release(&ix);
+	if (rc == KN_OK && res->n == 0)
+		rc = kn_error(KN_EDATA, "'%s' holds no records%s", res->path, res->torn_line ? " (only a torn line)" : "");
+	return rc;
 }
 
 static int plan_handler(void *user, const char *section, const char *name, const char *value)

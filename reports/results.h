@@ -7,10 +7,12 @@
  * last line (no newline, not JSON: a writer killed mid-append), which is
  * ignored and reported in `torn_line`. Blank lines are skipped.
  *
- * Repeats are records sharing an `id`; they must agree on what a run never
- * resolves differently (model, size, dataset, precision, seed). Device, batch,
- * seq and steps may differ in form: a sweep's record for a point that died
- * before printing one says "auto" where a finished repeat says "cuda".
+ * Repeats are records sharing an `id`; they must share its configuration
+ * (model, size, dataset, precision, batch, seq, workers, prefetch, seed,
+ * steps). Two forms of one value are allowed: 0 in batch, seq, prefetch or
+ * steps means the run never resolved it and matches any value, and the device
+ * is not compared (a sweep's record for a point that died before printing one
+ * says "auto" where a finished repeat says "cuda").
  *
  * Lifecycle: rp_results_load() fills a caller-owned struct (zero it or not,
  * it is overwritten); rp_results_release() frees the records.
@@ -48,8 +50,8 @@ struct rp_results {
 int rp_results_load(struct rp_results *res, const char *path);
 void rp_results_release(struct rp_results *res);
 
-/* 1 when two records can be repeats of one point: same model, size,
- * dataset, precision and seed. */
-int rp_same_config(const struct rp_record *a, const struct rp_record *b);
+/* 0 when `b` can be a repeat of `a` (see above); else 1, with `what` naming the
+ * first field that differs as "batch 8, not 4" (b's value, then a's). */
+int rp_config_differs(const struct rp_record *a, const struct rp_record *b, char *what, size_t n);
 
 #endif

@@ -8,6 +8,7 @@
 #include <cJSON.h>
 
 #include "amptune_version.h"
+#include "data_loader/options.h"
 #include "kernels/error.h"
 #include "reports/record.h"
 #include "trainer/metrics.h"
@@ -57,8 +58,10 @@ static cJSON *made_record(const struct sw_plan *p, const struct sw_point *pt, co
 	snprintf(r.precision, sizeof r.precision, "%s", pt->precision);
 	r.batch = (int)pt->batch;
 	r.seq = (int)sw_point_seq(p, pt);
-	r.workers = pt->workers > 0 ? (int)pt->workers : 0;
-	r.prefetch = pt->prefetch > 0 ? (int)pt->prefetch : 0;
+	struct dl_options loader; /* what train runs with when the plan leaves these unset */
+	dl_options_defaults(&loader);
+	r.workers = pt->workers >= 0 ? (int)pt->workers : loader.workers;
+	r.prefetch = pt->prefetch >= 0 ? (int)pt->prefetch : loader.prefetch;
 	r.seed = p->seed;
 	r.steps = p->steps;
 	snprintf(r.started_at, sizeof r.started_at, "%s", o->started_at);

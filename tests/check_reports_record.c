@@ -127,6 +127,140 @@ START_TEST(test_bad_records)
 }
 END_TEST
 
+/* The values the schema allows, and the fields a sweep adds: one reader for every command. */
+START_TEST(test_bad_values)
+{
+	char *g = good_line(), *b;
+	static const struct {
+		const char *from, *to, *msg; /* msg NULL: accepted */
+	} cases[] = {
+		{ "\"id\":\"abc\"", "\"id\":\"\"", "field 'id' is empty" },
+		{ "\"model\":\"gpt\"", "\"model\":\"rnn\"", "field 'model' has unknown value 'rnn'" },
+		{ "\"model\":\"gpt\"", "\"model\":\"cnn\"", NULL },
+		{ "\"precision\":\"fp32\"", "\"precision\":\"fp8\"", "field 'precision' has unknown value 'fp8'" },
+		{ "\"precision\":\"fp32\"", "\"precision\":\"fp64\"", "field 'precision' has unknown value 'fp64'" },
+		{ "\"precision\":\"fp32\"", "\"precision\":\"bf16\"", NULL },
+		{ "\"device\":\"cpu\"", "\"device\":\"tpu\"", "field 'device' has unknown value 'tpu'" },
+		{ "\"device\":\"cpu\"", "\"device\":\"cuda\"", NULL },
+		{ "\"device\":\"cpu\"", "\"device\":\"auto\"", NULL }, /* a point that never opened a backend */
+		{ "\"started_at\":\"2026-01-01T00:00:00Z\"", "\"started_at\":\"yesterday\"",
+		  "field 'started_at' must be a UTC time like 2026-11-24T19:25:52Z, got 'yesterday'" },
+		{ "\"finished_at\":\"2026-01-01T00:01:00Z\"", "\"finished_at\":\"2026-01-01 00:01:00\"",
+		  "field 'finished_at' must be a UTC time like 2026-11-24T19:25:52Z, got '2026-01-01 00:01:00'" },
+		{ "\"finished_at\":\"2026-01-01T00:01:00Z\"", "\"finished_at\":\"2026-01-01T00:01:00Zx\"",
+		  "field 'finished_at' must be a UTC time like 2026-11-24T19:25:52Z, got '2026-01-01T00:01:00Zx'" },
+		{ "\"finished_at\":\"2026-01-01T00:01:00Z\"", "\"finished_at\":\"\"",
+		  "field 'finished_at' must be a UTC time like 2026-11-24T19:25:52Z, got ''" },
+		{ "\"timed_steps\":97", "\"timed_steps\":97,\"repeat\":\"1\"",
+		  "field 'repeat' must be a whole number >= 1, got a string" },
+		{ "\"timed_steps\":97", "\"timed_steps\":97,\"repeat\":0", "field 'repeat' must be a whole number >= 1, got 0" },
+		{ "\"timed_steps\":97", "\"timed_steps\":97,\"repeat\":3", NULL },
+		{ "\"timed_steps\":97", "\"timed_steps\":97,\"point\":-1",
+		  "field 'point' must be a whole number >= 0, got a fraction or negative number" },
+		{ "\"timed_steps\":97", "\"timed_steps\":97,\"point\":0", NULL },
+		{ "\"timed_steps\":97", "\"timed_steps\":97,\"price_per_hour\":-1", "field 'price_per_hour' must be >= 0, got -1" },
+		{ "\"timed_steps\":97", "\"timed_steps\":97,\"price_per_hour\":\"1\"",
+		  "field 'price_per_hour' must be a number or null, got a string" },
+		{ "\"timed_steps\":97", "\"timed_steps\":97,\"price_per_hour\":null", NULL },
+		{ "\"timed_steps\":97", "\"timed_steps\":97,\"sweep\":7", "field 'sweep' must be a string, got a number" },
+		{ "\"timed_steps\":97",
+		  "\"timed_steps\":97,\"sweep\":\"0123456789012345678901234567890123456789012345678901234567890123\"",
+		  "field 'sweep' is longer than 63 bytes" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		struct rp_record r;
+		b = with(g, cases[i].from, cases[i].to);
+		ck_assert_int_eq(rp_record_init(&r), 0);
+		int rc = rp_record_parse(&r, b, strlen(b));
+		ck_assert_msg(rc == (cases[i].msg ? KN_EDATA : KN_OK), "case %zu: %s", i, kn_last_error());
+		if (cases[i].msg)
+			ck_assert_str_eq(kn_last_error(), cases[i].msg);
+		else /* a sweep's fields stay with the record */
+			ck_assert_int_eq(cJSON_GetArraySize(r.extra), strstr(cases[i].to, "timed_steps\":97,") ? 2 : 1);
+		rp_record_release(&r);
+		free(b);
+	}
+	free(g);
+}
+END_TEST
+
+/* Parses n bytes (which may hold NULs) and checks the exact message. */
+static void expect_parse_n(const char *line, size_t n, int status, const char *msg)
+{
+	struct rp_record r;
+	ck_assert_int_eq(rp_record_init(&r), 0);
+	int rc = rp_record_parse(&r, line, n);
+	rp_record_release(&r);
+	ck_assert_msg(rc == status, "%s", kn_last_error());
+	if (msg)
+		ck_assert_str_eq(kn_last_error(), msg);
+}
+
+START_TEST(test_control_characters)
+{
+	/* raw bytes below 0x20 are not JSON: inside a string a NUL would cut the value short */
+	char *g = good_line(), *b = with(g, "\"size\":\"tiny\"", "\"size\":\"ti@ny\"");
+	char *at = strchr(strstr(b, "\"size\""), '@');
+	char want[128];
+	snprintf(want, sizeof want, "not JSON (control character 0x00 at byte %ld)", (long)(at - b) + 1);
+	*at = 0;
+	expect_parse_n(b, strlen(g) + 1, KN_EDATA, want);
+	*at = 1;
+	snprintf(want, sizeof want, "not JSON (control character 0x01 at byte %ld)", (long)(at - b) + 1);
+	expect_parse(b, KN_EDATA, want);
+	*at = '\t'; /* a tab is whitespace between values, never raw inside a string */
+	snprintf(want, sizeof want, "not JSON (control character 0x09 at byte %ld)", (long)(at - b) + 1);
+	expect_parse(b, KN_EDATA, want);
+	free(b);
+	/* after an escaped quote the string goes on */
+	b = with(g, "\"size\":\"tiny\"", "\"size\":\"t\\\"@\"");
+	at = strchr(b, '@');
+	*at = '\t';
+	snprintf(want, sizeof want, "not JSON (control character 0x09 at byte %ld)", (long)(at - b) + 1);
+	expect_parse(b, KN_EDATA, want);
+	free(b);
+	/* outside strings: tab and CR are whitespace; a NUL is not */
+	b = with(g, "\"size\":\"tiny\"", "\"size\":\t\"tiny\"\r");
+	expect_parse(b, KN_OK, NULL);
+	free(b);
+	b = with(g, "\"size\":\"tiny\"", "\"size\":@\"tiny\"");
+	at = strchr(b, '@');
+	*at = 0;
+	snprintf(want, sizeof want, "not JSON (control character 0x00 at byte %ld)", (long)(at - b) + 1);
+	expect_parse_n(b, strlen(g) + 1, KN_EDATA, want);
+	free(b);
+	/* escapes stay allowed */
+	b = with(g, "\"message\":\"\"", "\"message\":\"a\\tb\\n\\u0001\"");
+	expect_parse(b, KN_OK, NULL);
+	free(b);
+
+	/* in a file: named with its line; a NUL mid-line does not end the line */
+	b = with(g, "\"size\":\"tiny\"", "\"size\":\"ti@ny\"");
+	at = strchr(strstr(b, "\"size\""), '@');
+	long off = (long)(at - b) + 1;
+	*at = 0;
+	size_t gl = strlen(g), bl = gl + 1;
+	char *text = malloc(gl + bl + 4);
+	memcpy(text, g, gl);
+	text[gl] = '\n';
+	memcpy(text + gl + 1, b, bl);
+	text[gl + 1 + bl] = '\n';
+	const char *path = fx_path("nul.jsonl");
+	FILE *f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(text, 1, gl + bl + 2, f), gl + bl + 2);
+	fclose(f);
+	struct rp_results res;
+	ck_assert_int_eq(rp_results_load(&res, path), KN_EDATA);
+	char want_file[1400];
+	snprintf(want_file, sizeof want_file, "%s:2: not JSON (control character 0x00 at byte %ld)", path, off);
+	ck_assert_str_eq(kn_last_error(), want_file);
+	free(text);
+	free(b);
+	free(g);
+}
+END_TEST
+
 START_TEST(test_file_errors_name_file_and_line)
 {
 	struct rp_results res;
@@ -207,22 +341,125 @@ START_TEST(test_torn_last_line)
 }
 END_TEST
 
+/* Writes the records (releasing them) and loads them: KN_OK when `msg` is NULL,
+ * else KN_EDATA with "PATH:" + msg. */
+static void expect_repeats(struct rp_record *r, int n, const char *msg)
+{
+	struct rp_results res;
+	const char *path = fx_path("repeats.jsonl");
+	fx_write_records(path, r, n);
+	int rc = rp_results_load(&res, path);
+	if (!msg) {
+		ck_assert_msg(rc == KN_OK, "%s", kn_last_error());
+		ck_assert_int_eq(res.n, n);
+		rp_results_release(&res);
+		return;
+	}
+	ck_assert_int_eq(rc, KN_EDATA);
+	char want[1400];
+	snprintf(want, sizeof want, "%s:%s", path, msg);
+	ck_assert_str_eq(kn_last_error(), want);
+}
+
 START_TEST(test_repeats_must_agree)
 {
 	struct rp_record r[3];
-	struct rp_results res;
-	const char *path = fx_path("repeats.jsonl");
-	fx_record(&r[0], "same");
-	fx_record(&r[1], "same");
-	fx_record(&r[2], "same");
+	for (int i = 0; i < 3; i++)
+		fx_record(&r[i], "same");
 	r[1].samples_per_sec = 170; /* a repeat: measurements differ ... */
 	strcpy(r[1].device, "auto"); /* ... and so may the form of the device (a sweep's record of a killed child) */
 	strcpy(r[2].precision, "bf16"); /* not a repeat */
-	fx_write_records(path, r, 3);
+	expect_repeats(r, 3, "3: id 'same' repeats with precision 'bf16', not 'fp32' as on line 1");
+
+	/* every setting of the configuration counts, each named in the error */
+	static const char *const msgs[] = {
+		"2: id 'same' repeats with batch 8, not 16 as on line 1",
+		"2: id 'same' repeats with seq 64, not 128 as on line 1",
+		"2: id 'same' repeats with workers 2, not 0 as on line 1", /* 0 workers is a setting */
+		"2: id 'same' repeats with prefetch 4, not 2 as on line 1",
+		"2: id 'same' repeats with steps 50, not 100 as on line 1",
+		"2: id 'same' repeats with size 'small', not 'tiny' as on line 1",
+		"2: id 'same' repeats with seed 7, not 1337 as on line 1",
+	};
+	for (int k = 0; k < 7; k++) {
+		fx_record(&r[0], "same");
+		fx_record(&r[1], "same");
+		r[0].prefetch = 2;
+		switch (k) {
+		case 0: r[1].batch = 8; break;
+		case 1: r[1].seq = 64; break;
+		case 2: r[1].workers = 2; break;
+		case 3: r[1].prefetch = 4; break;
+		case 4: r[1].steps = 50; break;
+		case 5: strcpy(r[1].size, "small"); break;
+		case 6: r[1].seed = 7; break;
+		}
+		expect_repeats(r, 2, msgs[k]);
+	}
+}
+END_TEST
+
+START_TEST(test_repeats_unresolved_values)
+{
+	/* a point that never ran (oom-predicted: no measurements) and one whose steps came from
+	 * epochs and whose seq is the model's: 0 stands for a value the run did not resolve */
+	struct rp_record r[3];
+	for (int i = 0; i < 3; i++)
+		fx_record(&r[i], "same");
+	strcpy(r[0].status, "oom-predicted");
+	strcpy(r[0].device, "auto");
+	r[0].step_ms_p50 = r[0].step_ms_p95 = r[0].samples_per_sec = r[0].tokens_per_sec = NAN;
+	r[0].steps = 0, r[0].seq = 0, r[0].prefetch = 0;
+	r[1].prefetch = 4;
+	r[2].prefetch = 4;
+	expect_repeats(r, 3, NULL);
+
+	/* a value 0 matches, but two resolved values must still agree with each other */
+	for (int i = 0; i < 3; i++)
+		fx_record(&r[i], "same");
+	r[0].steps = 0, r[1].steps = 100, r[2].steps = 200;
+	expect_repeats(r, 3, "3: id 'same' repeats with steps 200, not 100 as on line 2");
+
+	/* records of other ids are no repeats */
+	for (int i = 0; i < 3; i++)
+		fx_record(&r[i], i == 1 ? "other" : "same");
+	r[1].batch = 64;
+	expect_repeats(r, 3, NULL);
+}
+END_TEST
+
+START_TEST(test_repeats_among_many_ids)
+{
+	/* enough ids to grow the index several times; each id twice, the last repeat differing */
+	enum { IDS = 1500 };
+	char *g = good_line(), *b = with(g, "\"batch\":16", "\"batch\":8");
+	size_t cap = 2 * IDS * (strlen(g) + 16);
+	char *text = malloc(cap), *at = text;
+	for (int i = 0; i < 2 * IDS; i++) {
+		char id[32];
+		snprintf(id, sizeof id, "\"id\":\"p%d\"", i % IDS);
+		char *line = with(i == 2 * IDS - 1 ? b : g, "\"id\":\"abc\"", id);
+		at += sprintf(at, "%s\n", line);
+		free(line);
+	}
+	const char *path = fx_path("many.jsonl");
+	fx_write_text(path, text);
+	struct rp_results res;
 	ck_assert_int_eq(rp_results_load(&res, path), KN_EDATA);
 	char want[1400];
-	snprintf(want, sizeof want, "%s:3: id 'same' repeats with another model, dataset, precision or seed than on line 1", path);
+	snprintf(want, sizeof want, "%s:%d: id 'p%d' repeats with batch 8, not 16 as on line %d", path, 2 * IDS, IDS - 1,
+		 IDS);
 	ck_assert_str_eq(kn_last_error(), want);
+	/* without the differing repeat, every record is read */
+	*strrchr(text, '\n') = 0;
+	*(strrchr(text, '\n') + 1) = 0;
+	fx_write_text(path, text);
+	ck_assert_int_eq(rp_results_load(&res, path), KN_OK);
+	ck_assert_int_eq(res.n, 2 * IDS - 1);
+	rp_results_release(&res);
+	free(text);
+	free(b);
+	free(g);
 }
 END_TEST
 
@@ -259,9 +496,13 @@ int main(void)
 	TCase *tc = tcase_create("reader");
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_bad_records);
+	tcase_add_test(tc, test_bad_values);
+	tcase_add_test(tc, test_control_characters);
 	tcase_add_test(tc, test_file_errors_name_file_and_line);
 	tcase_add_test(tc, test_torn_last_line);
 	tcase_add_test(tc, test_repeats_must_agree);
+	tcase_add_test(tc, test_repeats_unresolved_values);
+	tcase_add_test(tc, test_repeats_among_many_ids);
 	tcase_add_test(tc, test_directory_and_plan);
 	suite_add_tcase(s, tc);
 	return fx_run(s);

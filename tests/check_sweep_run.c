@@ -38,9 +38,7 @@ static const char *rec(const char *id, int repeat)
 	static int k;
 	struct rp_record r;
 	k = (k + 1) % 8;
-	ck_assert_int_eq(rp_record_init(&r), 0);
-	snprintf(r.id, sizeof r.id, "%s", id);
-	strcpy(r.status, "ok");
+	fx_record(&r, id);
 	cJSON_AddNumberToObject(r.extra, "repeat", repeat);
 	cJSON_AddStringToObject(r.extra, "sweep", "s");
 	char *line = rp_record_to_line(&r);
@@ -230,8 +228,14 @@ static char *child_line(const char *status, const char *message, double step_ms)
 	strcpy(r.id, "other");
 	snprintf(r.status, sizeof r.status, "%s", status);
 	snprintf(r.message, sizeof r.message, "%s", message);
+	strcpy(r.model, "gpt");
+	strcpy(r.size, "tiny");
+	strcpy(r.dataset, "fortunes");
+	strcpy(r.precision, "fp32");
 	strcpy(r.device, "cpu");
 	strcpy(r.device_name, "AMD EPYC");
+	strcpy(r.started_at, "2026-01-01T00:00:00Z");
+	strcpy(r.finished_at, "2026-01-01T00:00:01Z");
 	r.step_ms_p50 = step_ms;
 	char *line = rp_record_to_line(&r);
 	rp_record_release(&r);
@@ -277,6 +281,9 @@ START_TEST(test_record_made_for_silent_child)
 	ck_assert_int_eq(cJSON_GetObjectItem(j, "batch")->valueint, 4);
 	ck_assert_int_eq(cJSON_GetObjectItem(j, "seq")->valueint, 128);
 	ck_assert_int_eq(cJSON_GetObjectItem(j, "steps")->valueint, 5);
+	/* what train runs with when the plan leaves them unset, so the record repeats a finished run */
+	ck_assert_int_eq(cJSON_GetObjectItem(j, "workers")->valueint, 2);
+	ck_assert_int_eq(cJSON_GetObjectItem(j, "prefetch")->valueint, 4);
 	ck_assert_str_eq(str(j, "started_at"), "2026-01-01T00:00:00Z");
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(j, "step_ms_p50")));
 	ck_assert_str_eq(str(j, "stderr_tail"), "step 1\namptune train: out of memory on 'cpu'\n");
@@ -387,9 +394,9 @@ START_TEST(test_results_bad_lines)
 		{ "", "missing field 'id'" },
 		{ "", "field 'status' has unknown value 'great'" },
 		{ "", "field 'id' is empty" },
-		{ "", "field 'repeat' must be a whole number from 1" },
-		{ "", "field 'point' must be a whole number from 0" },
-		{ "", "field 'sweep' must be a string of at most 63 characters" },
+		{ "", "field 'repeat' must be a whole number >= 1, got 0" },
+		{ "", "field 'point' must be a whole number >= 0, got a fraction or negative number" },
+		{ "", "field 'sweep' must be a string, got a number" },
 	};
 	snprintf(cases[2].line, sizeof cases[2].line, "%s trailing", good);
 	snprintf(cases[3].line, sizeof cases[3].line, "%s", edit(good, "\"schema_version\":1", "\"schema_version\":2"));
