@@ -156,9 +156,25 @@ if run diagnose "$T/diag.jsonl"; then ok; else bad "diagnose exit $?: $(cat "$T/
 has "$T/out" "- data wait: 50.0% of step time: **highly input-bound**"
 has "$T/out" "- supply: 160 samples/s from 2 workers (inferred: the trainer consumed what the workers made)"
 has "$T/out" "- workers: 80 samples/s per worker, so 5 would meet demand with 20% headroom (now 2)"
-has "$T/out" "- threads: 4 compute + 5 loader on 8 CPUs: oversubscribed"
+has "$T/out" "- threads: 4 compute + 5 loader on 8 CPUs: oversubscribed (the loader computes on about 5 cores: busy_cpu_frac not recorded, so each worker counts as a full core)"
 has "$T/out" "- data wait: 1.0% of step time: **not input-bound**"
 has "$T/out" "status oom: nothing to diagnose. out of memory"
+# workers waiting on a slow store, or blocked on a full ring, take no core: more of them than CPUs is fine
+{
+	rec id='"slow"' workers=1 prefetch=4 step_ms_p50=100 samples_per_sec=160 data_wait_frac=0.75 phase_ms='{"data_wait":75}' \
+		versions='{"threads":2,"host_cpus":2}' loader='{"busy_frac":1,"busy_cpu_frac":0.002}'
+	rec id='"ring"' workers=2 prefetch=4 data_wait_frac=0 versions='{"threads":2,"host_cpus":2}' \
+		loader='{"busy_frac":7.7e-5,"busy_cpu_frac":0.81}'
+	rec id='"busy"' workers=2 prefetch=4 data_wait_frac=0 versions='{"threads":2,"host_cpus":2}' \
+		loader='{"busy_frac":0.9,"busy_cpu_frac":0.9}'
+} >"$T/wait.jsonl"
+run diagnose "$T/wait.jsonl" && ok || bad "diagnose of waiting workers exit $?: $(cat "$T/err")"
+has "$T/out" "use --workers 5 (the workers spend 0% of their busy time on CPU, the rest waiting on reads, so more workers than the 2 CPUs is fine)."
+has "$T/out" "- threads: 2 compute + 5 loader on 2 CPUs: fits (the loader computes on about 0.01 cores: each worker busy all the time, 0% of it on CPU; workers that mostly wait, on a full ring or on reads, take no core, so more threads than CPUs is fine)"
+has "$T/out" "- threads: 2 compute + 2 loader on 2 CPUs: fits (the loader computes on about 0.00012 cores: the workers are busy 0.0077% of the time, 81% of that on CPU;"
+has "$T/out" "- threads: 2 compute + 2 loader on 2 CPUs: oversubscribed (the loader computes on about 1.6 cores: the workers are busy 90% of the time, 90% of that on CPU)"
+has "$T/out" "Note: 2 workers computing on about 1.6 cores and 2 compute threads oversubscribe the 2 CPUs."
+[ "$(grep -c oversubscribe "$T/out")" = 2 ] && ok || bad "diagnose calls waiting workers oversubscribed: $(grep oversubscribe "$T/out")"
 expect 64 "amptune diagnose: expects one sweep directory, results file or '-'" -- diagnose
 expect 65 "amptune diagnose: .*/bad2/results.jsonl:2: missing field 'batch'" -- diagnose "$T/bad2"
 
@@ -170,6 +186,11 @@ if "$A" "${TR[@]}" --batch 2 2>/dev/null | "$A" diagnose - >"$T/out" 2>"$T/err";
 has "$T/out" "# amptune diagnose: stdin"
 has "$T/out" "of step time: **not input-bound**"
 has "$T/out" "- threads: 1 compute + 0 loader on"
+# the default loader (2 workers, all cores computing) mostly waits on a full ring: no oversubscription
+"$A" train --steps 3 --eval-batches 1 --warmup-steps 1 --json --quiet --device cpu --seq 16 --batch 2 2>/dev/null |
+	"$A" diagnose - >"$T/out" 2>"$T/err" && ok || bad "default train --json | diagnose -: $(cat "$T/err")"
+grep -qE -- "- threads: [0-9]+ compute \+ 2 loader on [0-9]+ CPUs: fits" "$T/out" && ok || bad "default run: $(grep threads "$T/out")"
+hasnt "$T/out" "oversubscribe"
 run report "$T/real" && ok || bad "report of real records exit $?: $(cat "$T/err")"
 has "$T/real/report.md" "The estimator (\`amptune estimate\`) against the measured peaks of 2 points: largest error 0.00%."
 has "$T/real/report.md" "| cpu, gpt-tiny, fp32, seq 16 | 2 |"
