@@ -8,13 +8,23 @@
 #include "kernels/error.h"
 #include "reports/estimate.h"
 
+/* The optimizer a record trained with: its "optimizer" field (cnn records carry it), else what
+ * `amptune train` uses for the model by default. */
+static enum rp_est_optim record_optimizer(const struct rp_record *r)
+{
+	const cJSON *o = cJSON_GetObjectItemCaseSensitive(r->extra, "optimizer");
+	if (cJSON_IsString(o))
+		return strcmp(o->valuestring, "sgd") == 0 ? RP_OPT_SGD : RP_OPT_ADAMW;
+	return strcmp(r->model, "cnn") == 0 ? RP_OPT_SGD : RP_OPT_ADAMW;
+}
+
 /* The estimator against the allocator's measured peak, for our own models. */
 static void check_estimator(struct rp_report *rep)
 {
 	rep->est_max_err = NAN;
 	for (int i = 0; i < rep->pts.n; i++) {
 		const struct rp_point *p = &rep->pts.p[i];
-		struct rp_est_input in = { .batch = p->cfg->batch, .seq = p->cfg->seq, .mode = RP_EST_TRAIN };
+		struct rp_est_input in = { .batch = p->cfg->batch, .mode = RP_EST_TRAIN, .optimizer = record_optimizer(p->cfg) };
 		struct rp_estimate e;
 		rep->est_err[i] = NAN;
 		if (strcmp(p->status, "ok") || !isfinite(p->peak_device_bytes) || p->peak_device_bytes <= 0 ||
@@ -22,6 +32,7 @@ static void check_estimator(struct rp_report *rep)
 			continue;
 		snprintf(in.model, sizeof in.model, "%s", p->cfg->model);
 		snprintf(in.size, sizeof in.size, "%s", p->cfg->size);
+		in.seq = strcmp(p->cfg->model, "gpt") == 0 ? p->cfg->seq : 0; /* a cnn record's seq is its image side */
 		in.cuda_layout = strcmp(p->cfg->device, "cuda") == 0; /* against the allocator's peak: no runtime */
 		if (rp_estimate(&in, &e) || !e.exact)
 			continue;

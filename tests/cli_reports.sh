@@ -194,6 +194,23 @@ hasnt "$T/out" "oversubscribe"
 run report "$T/real" && ok || bad "report of real records exit $?: $(cat "$T/err")"
 has "$T/real/report.md" "The estimator (\`amptune estimate\`) against the measured peaks of 2 points: largest error 0.00%."
 has "$T/real/report.md" "| cpu, gpt-tiny, fp32, seq 16 | 2 |"
+# a cnn sweep: the check estimates with the record's optimizer (sgd) and its preset's images, not seq
+FM=${FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
+mkdir -p "$T/fm" && ln -s "$FM"/train-*-ubyte.gz "$T/fm/"
+python3 - "$FM" "$T/fm" <<'EOP' # 16 t10k images keep the eval short
+import gzip, struct, sys
+src, dst, n = sys.argv[1], sys.argv[2], 16
+for name, magic, head, size in (("images-idx3", 0x803, 16, 784), ("labels-idx1", 0x801, 8, 1)):
+    data = gzip.open(f"{src}/t10k-{name}-ubyte.gz").read()
+    dims = struct.pack(">ii", 28, 28) if size > 1 else b""
+    with gzip.open(f"{dst}/t10k-{name}-ubyte.gz", "wb") as f:
+        f.write(struct.pack(">ii", magic, n) + dims + data[head:head + n * size])
+EOP
+printf '[sweep]\nname = cnn\nmodel = cnn\nsize = tiny\ndata = fashion-mnist:%s\nsteps = 3\nwarmup_steps = 1\nbatch_sizes = 8\ndevices = cpu\nprecisions = fp32\n' \
+	"$T/fm" >"$T/cnn.ini"
+"$A" sweep "$T/cnn.ini" --out "$T/cnn" --quiet >/dev/null 2>"$T/err" || bad "cnn sweep: $(cat "$T/err")"
+run report "$T/cnn" && ok || bad "report of a cnn sweep exit $?: $(cat "$T/err")"
+has "$T/cnn/report.md" "The estimator (\`amptune estimate\`) against the measured peaks of 1 point: largest error 0.00%."
 # records from the CUDA backend are not held to the CPU's layout (its scratch is not modelled byte for byte)
 mkdir -p "$T/realcuda"
 sed 's/"device":"cpu"/"device":"cuda"/' "$T/real/results.jsonl" >"$T/realcuda/results.jsonl"
