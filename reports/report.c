@@ -129,18 +129,20 @@ static void md_point(const struct rp_report *rep, struct rp_buf *b, int i)
 static void md_facts(struct rp_buf *b, const struct rp_point *p)
 {
 	char e[48], c[48], s[32];
-	rp_buf_printf(b, "%s per epoch, %s per epoch, %s samples/s, final loss %.4g", rp_point_cost_str(p, c, sizeof c),
-		      rp_point_epoch_str(p, e, sizeof e), rp_fmt_num(s, sizeof s, p->samples_per_sec), p->final_loss);
+	rp_buf_printf(b, "%s per epoch, %s per epoch, %s samples/s, %s %.4g", rp_point_cost_str(p, c, sizeof c),
+		      rp_point_epoch_str(p, e, sizeof e), rp_fmt_num(s, sizeof s, p->samples_per_sec),
+		      rp_loss_kind_name(p->loss_kind), p->rule_loss);
 }
 
 void rp_report_loss_gap(const struct rp_report *rep, int i, struct rp_buf *b)
 {
 	const struct rp_point *q = &rep->pts.p[i];
-	if (isfinite(q->final_loss))
-		rp_buf_printf(b, ", final loss %.4g against the best %.4g (%+.1f%%).", q->final_loss, q->best_loss_same_steps,
-			      100 * (q->final_loss / q->best_loss_same_steps - 1));
+	const char *kind = rp_loss_kind_name(q->loss_kind);
+	if (isfinite(q->rule_loss))
+		rp_buf_printf(b, ", %s %.4g against the best %.4g (%+.1f%%).", kind, q->rule_loss, q->best_loss_same_steps,
+			      100 * (q->rule_loss / q->best_loss_same_steps - 1));
 	else
-		rp_buf_puts(b, ", which recorded no final loss.");
+		rp_buf_printf(b, ", which recorded no %s.", kind);
 }
 
 static void md_excluded(const struct rp_report *rep, struct rp_buf *b, int i, const char *what)
@@ -163,7 +165,8 @@ static void md_recommendation(const struct rp_report *rep, struct rp_buf *b)
 		md_point(rep, b, r->best);
 		rp_buf_puts(b, ": ");
 		md_facts(b, p);
-		rp_buf_printf(b, " (best at %ld steps: %.4g).\n\n", p->cfg->steps, p->best_loss_same_steps);
+		rp_buf_printf(b, " (the best %s at %ld steps: %.4g).\n\n", rp_loss_kind_name(p->loss_kind), p->cfg->steps,
+			      p->best_loss_same_steps);
 		rp_buf_puts(b, "- Fastest qualifying point: ");
 		md_point(rep, b, r->fastest);
 		rp_buf_puts(b, ": ");
@@ -413,9 +416,9 @@ void rp_report_summary(const struct rp_report *rep, struct rp_buf *b)
 		rp_buf_printf(b, "no recommendation: %s\n", r->why_none);
 	} else {
 		const struct rp_point *p = &rep->pts.p[r->best], *f = &rep->pts.p[r->fastest];
-		rp_buf_printf(b, "recommended: %s (id %s): %s per epoch, %s per epoch, final loss %.4g\n",
+		rp_buf_printf(b, "recommended: %s (id %s): %s per epoch, %s per epoch, %s %.4g\n",
 			      rp_point_label(&rep->pts, p, l, sizeof l), p->cfg->id, rp_point_cost_str(p, c, sizeof c),
-			      rp_point_epoch_str(p, e, sizeof e), p->final_loss);
+			      rp_point_epoch_str(p, e, sizeof e), rp_loss_kind_name(p->loss_kind), p->rule_loss);
 		rp_buf_printf(b, "fastest:     %s (id %s): %s per epoch, %s per epoch\n",
 			      rp_point_label(&rep->pts, f, l, sizeof l), f->cfg->id, rp_point_epoch_str(f, e, sizeof e),
 			      rp_point_cost_str(f, c, sizeof c));

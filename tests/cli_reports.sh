@@ -29,13 +29,13 @@ run() { "$A" "$@" >"$T/out" 2>"$T/err" </dev/null; }
 
 H100='"NVIDIA H100 80GB HBM3"'
 sweep() { # the report's scenario: a CPU point, H100 fp32/fp16 points, a diverged and an oom point
-	rec id='"c16"' batch=16 samples_per_sec=160 epoch_s=3600
-	rec id='"c32"' batch=32 samples_per_sec=250 epoch_s=2300 peak_device_bytes=180000000 final_loss=2.45 epoch_s_extrapolated=true
-	rec id='"g32"' batch=32 device='"cuda"' device_name="$H100" samples_per_sec=8000 epoch_s=72 peak_device_bytes=2000000000 final_loss=2.44
-	rec id='"g64"' batch=64 device='"cuda"' device_name="$H100" samples_per_sec=14000 epoch_s=41 peak_device_bytes=3900000000 final_loss=2.43
-	rec id='"h64"' batch=64 precision='"fp16"' device='"cuda"' device_name="$H100" samples_per_sec=30000 epoch_s=19 final_loss=3.9
-	rec id='"h128"' batch=128 precision='"fp16"' status='"diverged"' message='"loss nan at step 40"' device='"cuda"' device_name="$H100" samples_per_sec=55000 epoch_s=10 final_loss=null
-	rec id='"o256"' batch=256 status='"oom"' message='"out of memory"' device='"cuda"' device_name="$H100" samples_per_sec=null epoch_s=null final_loss=null peak_device_bytes=null loss_curve='[]'
+	rec id='"c16"' batch=16 samples_per_sec=160 epoch_s=3600 eval_loss=2.5
+	rec id='"c32"' batch=32 samples_per_sec=250 epoch_s=2300 peak_device_bytes=180000000 final_loss=2.45 eval_loss=2.45 epoch_s_extrapolated=true
+	rec id='"g32"' batch=32 device='"cuda"' device_name="$H100" samples_per_sec=8000 epoch_s=72 peak_device_bytes=2000000000 final_loss=2.44 eval_loss=2.44
+	rec id='"g64"' batch=64 device='"cuda"' device_name="$H100" samples_per_sec=14000 epoch_s=41 peak_device_bytes=3900000000 final_loss=2.43 eval_loss=2.43
+	rec id='"h64"' batch=64 precision='"fp16"' device='"cuda"' device_name="$H100" samples_per_sec=30000 epoch_s=19 final_loss=3.9 eval_loss=3.9
+	rec id='"h128"' batch=128 precision='"fp16"' status='"diverged"' message='"loss nan at step 40"' device='"cuda"' device_name="$H100" samples_per_sec=55000 epoch_s=10 final_loss=null eval_loss=null
+	rec id='"o256"' batch=256 status='"oom"' message='"out of memory"' device='"cuda"' device_name="$H100" samples_per_sec=null epoch_s=null final_loss=null eval_loss=null peak_device_bytes=null loss_curve='[]'
 }
 S=$T/sweep
 mkdir -p "$S"
@@ -73,14 +73,16 @@ expect 64 "plan.ini: \[prices\] 'H100' expects dollars per hour \(a positive num
 if run report "$S"; then ok; else bad "report exit $?: $(cat "$T/err")"; fi
 cat >"$T/want" <<EOT
 7 records, 7 points: 5 ok, 1 oom, 1 diverged
-recommended: H100 fp32 b64 (id g64): \$0.0456 per epoch, 41.0 s per epoch, final loss 2.43
+recommended: H100 fp32 b64 (id g64): \$0.0456 per epoch, 41.0 s per epoch, eval loss 2.43
 fastest:     H100 fp32 b64 (id g64): 41.0 s per epoch, \$0.0456 per epoch
 The GPU wins: an epoch takes 41.0 s on the H100 against 38.3 min* on the CPU (56.1x faster) and costs \$0.0456 against \$0.1278* (2.8x cheaper).
 * extrapolated from the timed steps: the runs were shorter than an epoch
 wrote $S/report.md, $S/report.html and $S/results.csv
 EOT
 if diff "$T/want" "$T/out" >/dev/null; then ok; else bad "report summary: $(diff "$T/want" "$T/out")"; fi
-has "$S/report.md" "- Faster, but excluded by the loss rule: **H100 fp16 b64** (id h64), final loss 3.9 against the best 2.43 (+60.5%)."
+has "$S/report.md" "- Faster, but excluded by the loss rule: **H100 fp16 b64** (id h64), eval loss 3.9 against the best 2.43 (+60.5%)."
+has "$S/report.md" "(the best eval loss at 100 steps: 2.43)."
+has "$S/report.md" "comparing the eval loss where every such point has one, else the mean of the last quarter of the training-loss curve;"
 has "$S/report.md" "the smallest tier that holds it is 8 GB."
 has "$S/report.md" "| c32 | cpu fp32 b32 | ok | 100 / 110 ms | 250 | 20.5k | 38.3 min* | \$0.1278* |"
 has "$S/report.md" "- h128 (diverged): loss nan at step 40"
@@ -99,7 +101,7 @@ run report "$S" --price H100=0.5 --price cpu=0.01
 has "$T/out" "recommended: H100 fp32 b64 (id g64): \$0.00569 per epoch"
 has "$S/report.md" "| cuda NVIDIA H100 80GB HBM3 | 0.50 | --price: H100 = \$0.50 per hour |"
 run report "$S" --loss-tol 1
-has "$T/out" "recommended: H100 fp16 b64 (id h64): \$0.0211 per epoch, 19.0 s per epoch, final loss 3.9"
+has "$T/out" "recommended: H100 fp16 b64 (id h64): \$0.0211 per epoch, 19.0 s per epoch, eval loss 3.9"
 printf '[sweep]\nname = quick\n[prices]\nH100 = 2\n' >"$S/plan.ini"
 run report "$S"
 has "$T/out" "recommended: H100 fp32 b64 (id g64): \$0.0228 per epoch"
@@ -116,7 +118,23 @@ has "$T/out" "no recommendation: no point finished ok"
 has "$T/failed/report.md" "No recommendation: no point finished ok."
 mkdir -p "$T/one" && rec >"$T/one/results.jsonl"
 run report "$T/one" && ok || bad "one-point report exit $?"
-has "$T/out" "recommended: cpu fp32 b16 (id p1): \$0.2000 per epoch, 60.0 min per epoch, final loss 2.5"
+has "$T/out" "recommended: cpu fp32 b16 (id p1): \$0.2000 per epoch, 60.0 min per epoch, eval loss 2.6"
+# the loss rule compares eval losses, not the last minibatch's loss; without them, the curve's last quarter
+mkdir -p "$T/loss"
+{
+	rec id='"slow"' final_loss=2.5 eval_loss=2.6
+	rec id='"fast"' batch=32 epoch_s=1800 final_loss=2.69 eval_loss=2.55
+} >"$T/loss/results.jsonl"
+run report "$T/loss" && ok || bad "loss report exit $?: $(cat "$T/err")"
+has "$T/out" "recommended: cpu fp32 b32 (id fast): \$0.1000 per epoch, 30.0 min per epoch, eval loss 2.55"
+{
+	rec id='"slow"' final_loss=2.5 eval_loss=null loss_curve='[[0,5.5],[15,4],[30,3.5],[45,3.0],[60,2.8],[75,2.6],[90,2.5],[99,2.5]]'
+	rec id='"fast"' batch=32 epoch_s=1800 final_loss=2.7 loss_curve='[[0,5.5],[15,4],[30,3.5],[45,3.0],[60,2.8],[75,2.6],[90,2.2],[99,2.7]]'
+	rec id='"noisy"' batch=64 epoch_s=900 final_loss=2.45 loss_curve='[[0,5.5],[15,4],[30,3.5],[45,3.0],[60,2.8],[75,2.6],[90,3.2],[99,2.45]]'
+} >"$T/loss/results.jsonl"
+run report "$T/loss" && ok || bad "loss report exit $?: $(cat "$T/err")"
+has "$T/out" "recommended: cpu fp32 b32 (id fast): \$0.1000 per epoch, 30.0 min per epoch, training loss (mean of the last quarter) 2.45"
+has "$T/loss/report.md" "- Faster, but excluded by the loss rule: **cpu fp32 b64** (id noisy), training loss (mean of the last quarter) 2.825 against the best 2.45 (+15.3%)."
 
 # ---- compare ----
 sweep >"$S/results.jsonl"
