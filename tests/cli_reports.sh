@@ -155,9 +155,20 @@ has "$T/out" "| fp32 b16 | cpu | cpu | 160 | 200 | 1.250x | faster (no repeats) 
 has "$T/out" "| fp32 b32 | H100 | A100-SXM4-80GB | 8k | 6k | 0.750x | slower (no repeats) | -95.0% | +0.0000 |"
 has "$T/out" "- cpu fp32 b512 (id new, ok)"
 command -v xmllint >/dev/null && { xmllint --noout "$T/cmp.html" && ok || bad "cmp.html is not well-formed"; }
-expect 1 "amptune compare: 1 matched point is slower than allowed \(--fail-if-slower 10\):" -- compare "$S" "$B" --fail-if-slower 10
+# B lost c32, g64 and h64, ok in A: a point missing from B is not ok in B
+expect 1 "amptune compare: 1 matched point is slower than allowed or not ok in B, and 3 points ok in A are missing from B \(--fail-if-slower 10\):" -- compare "$S" "$B" --fail-if-slower 10
 has "$T/err" "  fp32 b32 (id g32): 25.0% slower (8000 -> 6000 samples/s)"
-run compare "$S" "$B" --fail-if-slower 30 && ok || bad "compare --fail-if-slower 30 exit $?"
+has "$T/err" "  fp32 b32 (id c32): ok in A, missing from B"
+has "$T/err" "  fp32 b64 (id g64): ok in A, missing from B"
+has "$T/err" "  fp16 b64 (id h64): ok in A, missing from B"
+hasnt "$T/err" "id o256" # not ok in A: nothing lost
+expect 1 "amptune compare: 3 points ok in A are missing from B \(--fail-if-slower 30\):" -- compare "$S" "$B" --fail-if-slower 30
+# B holds 1 of A's 4 points, unchanged
+{ rec id='"a"' batch=8; rec id='"b"' batch=16; rec id='"c"' batch=32; rec id='"d"' batch=64; } >"$T/four.jsonl"
+rec id='"b"' batch=16 >"$T/one.jsonl"
+expect 1 "amptune compare: 3 points ok in A are missing from B \(--fail-if-slower 5\):" -- compare "$T/four.jsonl" "$T/one.jsonl" --fail-if-slower 5
+has "$T/err" "  fp32 b8 (id a): ok in A, missing from B"
+run compare "$T/one.jsonl" "$T/four.jsonl" --fail-if-slower 5 && ok || bad "points new in B fail the gate: $(cat "$T/err")"
 # repeats: a difference inside the spread is no change, and does not fail the gate
 { rec id='"r"' samples_per_sec=100; rec id='"r"' samples_per_sec=120; } >"$T/ra.jsonl"
 { rec id='"r"' samples_per_sec=95; rec id='"r"' samples_per_sec=105; } >"$T/rb.jsonl"
