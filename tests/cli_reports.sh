@@ -266,6 +266,16 @@ expect 64 "options '--size' and '--params' cannot be used together" -- estimate 
 expect 64 "option '--model' expects gpt, cnn, got 'rnn'" -- estimate --model rnn --params 1M
 expect 64 "option '--mode' expects train or infer, got 'serve'" -- estimate --params 1M --mode serve
 expect 64 "a preset fixes the shape" -- estimate --size tiny --layers 3
+# what no shape, run or backend can be: refused as train and plans refuse them
+expect 64 "option '--params' is 100, too few for a GPT-style transformer: the shape it resolves to \(12 layers, d_model 64, vocab 50304, context 2048\) has 3.94M parameters" -- estimate --params 100
+expect 64 "option '--batch' has an empty value in '1,,2'" -- estimate --size tiny --batch 1,,2
+expect 64 "option '--batch' has an empty value in '1,2,'" -- estimate --size tiny --batch 1,2,
+expect 64 "option '--batch' expects" -- estimate --size tiny --batch 1,x
+expect 64 "option '--seq' is for --model gpt; a cnn's input is square images \(--image N\)" -- estimate --model cnn --size tiny --seq 5
+expect 69 "amptune estimate: precision 'bf16' is not available on the cpu backend, which trains in fp32 only" -- estimate --size tiny --precision bf16 --device cpu
+run estimate --size tiny --precision bf16 && ok || bad "estimate bf16 on cuda exit $?: $(cat "$T/err")"
+run estimate --size tiny --batch 1,2,4 --device cpu && ok || bad "estimate --batch 1,2,4 exit $?: $(cat "$T/err")"
+has "$T/out" "batch 1        batch 2        batch 4"
 run estimate --size tiny --batch 4 --seq 32 --device cpu
 has "$T/out" "842,496 parameters; training, fp32, AdamW, on the CPU, sequence length 32"
 has "$T/out" "  total                        18.1 MiB"
