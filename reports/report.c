@@ -356,6 +356,22 @@ static void csv_str(struct rp_buf *b, const char *s)
 	rp_buf_csv(b, s);
 }
 
+/* The scalar fields train and sweep write beyond the fixed ones (docs/results-schema.md), kept in a
+ * record's `extra`: an empty cell where a record lacks one or holds null. */
+static const char *const csv_extra_nums[] = { "point", "repeat", "exit_code", "term_signal", "wall_s", "time_limit_s",
+					      "price_per_hour", "params", "steps_done", "timed_steps", "warmup_steps",
+					      "steps_per_epoch", "lr", "eval_batches", "loss_scale_final" };
+static const char *const csv_extra_strs[] = { "optimizer", "stderr_tail" };
+
+static void csv_extra(struct rp_buf *b, const struct rp_record *r, const char *key, int is_string)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->extra, key);
+	if (is_string)
+		csv_str(b, cJSON_IsString(v) ? v->valuestring : "");
+	else
+		csv_num(b, cJSON_IsNumber(v) ? v->valuedouble : NAN);
+}
+
 void rp_report_csv(const struct rp_report *rep, struct rp_buf *b)
 {
 	rp_buf_puts(b, "id,line,status,message,model,size,dataset,device,device_name,precision,batch,seq,workers,"
@@ -363,7 +379,12 @@ void rp_report_csv(const struct rp_report *rep, struct rp_buf *b)
 		       "epoch_s,epoch_s_extrapolated,peak_device_bytes,peak_host_bytes,pinned_bytes,initial_loss,"
 		       "final_loss,eval_loss,eval_accuracy,data_wait_frac,loss_scale_skips,usd_per_hour,price_basis,"
 		       "cost_per_epoch_usd,cost_per_million_samples_usd,cost_per_million_tokens_usd,recommended,pareto,"
-		       "started_at,finished_at\n");
+		       "started_at,finished_at,sweep,peak_device_bytes_driver");
+	for (size_t k = 0; k < sizeof csv_extra_nums / sizeof *csv_extra_nums; k++)
+		rp_buf_printf(b, ",%s", csv_extra_nums[k]);
+	for (size_t k = 0; k < sizeof csv_extra_strs / sizeof *csv_extra_strs; k++)
+		rp_buf_printf(b, ",%s", csv_extra_strs[k]);
+	rp_buf_puts(b, "\n");
 	for (int i = 0; i < rep->pts.n; i++) {
 		const struct rp_point *p = &rep->pts.p[i];
 		for (int k = 0; k < p->n_reps; k++) {
@@ -399,6 +420,12 @@ void rp_report_csv(const struct rp_report *rep, struct rp_buf *b)
 				      rp_report_on_pareto(rep, i) ? "true" : "false");
 			csv_str(b, r->started_at);
 			csv_str(b, r->finished_at);
+			csv_extra(b, r, "sweep", 1);
+			csv_num(b, r->peak_device_bytes_driver);
+			for (size_t x = 0; x < sizeof csv_extra_nums / sizeof *csv_extra_nums; x++)
+				csv_extra(b, r, csv_extra_nums[x], 0);
+			for (size_t x = 0; x < sizeof csv_extra_strs / sizeof *csv_extra_strs; x++)
+				csv_extra(b, r, csv_extra_strs[x], 1);
 			rp_buf_puts(b, "\n");
 		}
 	}

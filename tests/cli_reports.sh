@@ -89,6 +89,30 @@ has "$S/report.md" "- h128 (diverged): loss nan at step 40"
 has "$S/report.md" "| cuda NVIDIA H100 80GB HBM3 | 4.00 | default: top-tier GPU (H100) at \$4.00 per GPU-hour (typical on-demand cloud price) |"
 has "$S/results.csv" "c32,2,ok,,gpt,tiny,fortunes,cpu,Test CPU (4 threads),fp32,32,128,0,0,1337,100,100,110,250,20480,1e+10,,2300,true,180000000,"
 [ "$(wc -l <"$S/results.csv")" = 8 ] && ok || bad "results.csv has $(wc -l <"$S/results.csv") lines, expected 8"
+# every scalar field, the sweep's and train's further ones included, formulas escaped
+mkdir -p "$T/csv"
+{
+	rec id='"s1"' sweep='"=cmd()"' point=3 repeat=2 exit_code=0 wall_s=1.5 time_limit_s=300 price_per_hour=0.1 \
+		params=842496 steps_done=100 timed_steps=97 warmup_steps=3 steps_per_epoch=1139 lr=0.001 eval_batches=4 \
+		peak_device_bytes_driver=250000000 optimizer='"@sgd"'
+	rec id='"s2"' status='"failed"' message='"exit 1"' exit_code=null term_signal=9 stderr_tail='"-boom,\n"'
+} >"$T/csv/results.jsonl"
+run report "$T/csv" && ok || bad "report for csv exit $?: $(cat "$T/err")"
+python3 - "$T/csv/results.csv" >"$T/csvcheck" 2>&1 <<'EOP'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+want = {"sweep": "'=cmd()", "point": "3", "repeat": "2", "exit_code": "0", "wall_s": "1.5", "time_limit_s": "300",
+        "price_per_hour": "0.1", "params": "842496", "steps_done": "100", "timed_steps": "97", "warmup_steps": "3",
+        "steps_per_epoch": "1139", "lr": "0.001", "eval_batches": "4", "peak_device_bytes_driver": "250000000",
+        "optimizer": "'@sgd", "term_signal": "", "stderr_tail": ""}
+got = {k: rows[0].get(k) for k in want}
+assert got == want, got
+want = {"exit_code": "", "term_signal": "9", "stderr_tail": "'-boom,\n", "sweep": "", "params": ""}
+got = {k: rows[1].get(k) for k in want}
+assert got == want, got
+print("csv ok")
+EOP
+has "$T/csvcheck" "csv ok"
 if command -v xmllint >/dev/null; then
 	xmllint --noout "$S/report.html" && ok || bad "report.html is not well-formed XML"
 fi
