@@ -50,7 +50,7 @@ void cmd_estimate_usage(FILE *out)
 		"  amptune estimate --params 1.3B --precision fp16 --mode infer --batch 1\n"
 		"  amptune estimate --params 7B --precision fp16 --mode infer --batch 1,2\n"
 		"\n"
-		"exit codes: 0 ok, 64 usage.\n",
+		"exit codes: 0 ok, 64 usage, 69 a precision --device cpu cannot train (fp32 only).\n",
 		RP_GPU_RUNTIME_BYTES / 1048576.0);
 }
 
@@ -79,20 +79,25 @@ static int parse_count(const char *opt, const char *s, double *out)
 
 static int parse_batches(const char *s, int *batches, int *n)
 {
-	char buf[256];
-	snprintf(buf, sizeof buf, "%s", s);
 	*n = 0;
-	for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	/* split by hand: strtok would skip empty values */
+	for (const char *tok = s;; tok++) {
+		const char *end = strchr(tok, ',');
+		size_t len = end ? (size_t)(end - tok) : strlen(tok);
+		char buf[32];
 		long v;
+		if (len == 0)
+			return kn_error(KN_EUSAGE, "option '--batch' has an empty value in '%s'", s);
 		if (*n == MAX_BATCHES)
 			return kn_error(KN_EUSAGE, "option '--batch' takes at most %d sizes", MAX_BATCHES);
-		if (tr_parse_long("--batch", tok, 1, 1 << 24, &v))
+		snprintf(buf, sizeof buf, "%.*s", (int)(len < sizeof buf ? len : sizeof buf - 1), tok);
+		if (tr_parse_long("--batch", buf, 1, 1 << 24, &v))
 			return KN_EUSAGE;
 		batches[(*n)++] = (int)v;
+		if (!end)
+			return KN_OK;
+		tok = end;
 	}
-	if (*n == 0 || s[strlen(s) - 1] == ',')
-		return kn_error(KN_EUSAGE, "option '--batch' expects N or N,N,..., got '%s'", s);
-	return KN_OK;
 }
 
 static int parse_args(int argc, char **argv, struct rp_est_input *in, int *batches, int *nb, int *json)
@@ -171,6 +176,12 @@ static int parse_args(int argc, char **argv, struct rp_est_input *in, int *batch
 		return kn_error(KN_EUSAGE, "say which model: --size NAME (a preset) or --params N");
 	if (in->size[0] && (in->layers || in->d_model || in->heads || in->vocab))
 		return kn_error(KN_EUSAGE, "a preset fixes the shape: '--layers', '--d-model', '--heads' and '--vocab' go with --params");
+	if (in->seq && strcmp(in->model, "gpt"))
+		return kn_error(KN_EUSAGE, "option '--seq' is for --model gpt; a cnn's input is square images (--image N)");
+	if (!in->on_gpu && in->precision != KN_FP32) /* as `amptune train --device cpu` refuses it */
+		return kn_error(KN_EUNAVAIL, "precision '%s' is not available on the cpu backend, which trains in fp32 only "
+					     "(use --device cuda for tf32, fp16 or bf16)",
+				kn_precision_name(in->precision));
 	return KN_OK;
 }
 
@@ -285,6 +296,10 @@ int cmd_estimate(int argc, char **argv)
 	if (rc == 1) {
 		cmd_estimate_usage(stdout);
 		return 0;
+	}
+	if (rc == KN_EUNAVAIL) {
+		fprintf(stderr, "amptune estimate: %s\n", kn_last_error());
+		return EXIT_UNAVAILABLE;
 	}
 	if (rc)
 		return tr_usage_error("estimate", kn_last_error());

@@ -23,8 +23,9 @@ void cmd_report_usage(FILE *out)
 		"inline SVG charts and CSS, nothing fetched) and DIR/results.csv (one row per record),\n"
 		"each through a temporary file and a rename. Prints the recommendation.\n"
 		"\n"
-		"Recommendation: the lowest cost per epoch among ok points whose final loss is within\n"
-		"FRAC (default 0.05, relative) of the best final loss reached at the same step count;\n"
+		"Recommendation: the lowest cost per epoch among ok points whose loss is within FRAC\n"
+		"(default 0.05, relative) of the best loss reached at the same step count: the eval loss\n"
+		"when every such point has one, else the mean of the training loss's last quarter;\n"
 		"beside it the fastest such point, the time/cost Pareto front and a CPU-vs-GPU verdict.\n"
 		"Epoch times extrapolated from a run shorter than an epoch are marked *.\n"
 		"\n"
@@ -58,7 +59,7 @@ void cmd_compare_usage(FILE *out)
 		"  --html FILE          also write the comparison as a self-contained HTML page\n"
 		"  --fail-if-slower PCT exit 1 when a matched point's samples/s dropped by more than PCT\n"
 		"                       percent (a \"no change\" inside the spread does not count), or a\n"
-		"                       point ok in A is not ok in B\n"
+		"                       point ok in A is not ok in B or missing from B\n"
 		"\n"
 		"exit codes: 0 ok, 1 slower than allowed (or cannot write FILE), 64 usage, 65 bad results.\n");
 }
@@ -277,10 +278,16 @@ int cmd_compare(int argc, char **argv)
 	}
 	code = print_buf(&out);
 	if (code == 0 && isfinite(pct)) {
-		int n = rp_compare_regressions(&c, pct, &why);
+		int missing, n = rp_compare_regressions(&c, pct, &why, &missing), matched = n - missing;
 		if (n) {
-			fprintf(stderr, "amptune compare: %d matched point%s slower than allowed (--fail-if-slower %g):\n%s", n,
-				n == 1 ? " is" : "s are", pct, rp_buf_str(&why));
+			fprintf(stderr, "amptune compare: ");
+			if (matched)
+				fprintf(stderr, "%d matched point%s slower than allowed or not ok in B%s", matched,
+					matched == 1 ? " is" : "s are", missing ? ", and " : "");
+			if (missing)
+				fprintf(stderr, "%d point%s ok in A %s missing from B", missing, missing == 1 ? "" : "s",
+					missing == 1 ? "is" : "are");
+			fprintf(stderr, " (--fail-if-slower %g):\n%s", pct, rp_buf_str(&why));
 			code = EXIT_RUNTIME;
 		}
 	}

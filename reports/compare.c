@@ -109,9 +109,9 @@ void rp_compare_release(struct rp_compare *c)
 	memset(c, 0, sizeof *c);
 }
 
-int rp_compare_regressions(const struct rp_compare *c, double pct, struct rp_buf *why)
+int rp_compare_regressions(const struct rp_compare *c, double pct, struct rp_buf *why, int *n_missing)
 {
-	int n = 0;
+	int n = 0, missing = 0;
 	for (int i = 0; i < c->n; i++) {
 		const struct rp_match *m = &c->m[i];
 		const struct rp_point *a = &c->a->p[m->a], *b = &c->b->p[m->b];
@@ -128,7 +128,18 @@ int rp_compare_regressions(const struct rp_compare *c, double pct, struct rp_buf
 			rp_buf_printf(why, "  %s (id %s): %.1f%% slower (%.4g -> %.4g samples/s)\n", l, a->cfg->id,
 				      100 * (1 - m->speedup), a->samples_per_sec, b->samples_per_sec);
 	}
-	return n;
+	for (int k = 0; k < c->n_only_a; k++) { /* a point B lost altogether is not ok in B either */
+		const struct rp_point *a = &c->a->p[c->only_a[k]];
+		char l[512];
+		if (!is_ok(a))
+			continue;
+		missing++;
+		rp_point_label_without(c->a, a, RP_AXIS_DEVICE, l, sizeof l);
+		rp_buf_printf(why, "  %s (id %s): ok in A, missing from B\n", l, a->cfg->id);
+	}
+	if (n_missing)
+		*n_missing = missing;
+	return n + missing;
 }
 
 /* "123 (3 runs: 120-125)" */

@@ -44,17 +44,20 @@ static void explain(const struct rp_record *r, struct rp_diagnosis *d)
 	} else if (d->workers_needed > 0 && d->workers_needed > r->workers) {
 		SAY(" The loader supplies %.0f samples/s but the compute could take %.0f: use --workers %d", d->supply_sps,
 		    d->demand_sps, d->workers_needed);
-		if (d->oversubscribed == 1)
-			SAY(", though with the compute threads that is more threads than the %d CPUs; expect less than "
-			    "linear gains, or make each sample cheaper to load.",
-			    d->host_cpus);
-		else if (isfinite(d->worker_cpu_frac) && d->worker_cpu_frac < 0.5 &&
-			 d->workers_needed + d->compute_threads > d->host_cpus && d->host_cpus)
-			SAY(" (the workers spend %.0f%% of their busy time computing, the rest waiting on reads, so more "
-			    "workers than CPUs is fine).",
-			    100 * d->worker_cpu_frac);
-		else
+		if (d->oversubscribed == 1) {
+			SAY(", but then the workers compute on about %.2g cores beside %d compute threads on %d CPUs",
+			    d->loader_cores, d->compute_threads, d->host_cpus);
+			if (isfinite(d->worker_cpu_frac))
+				SAY(" (making a sample is %.0f%% CPU)", 100 * d->worker_cpu_frac);
+			SAY(": expect less than linear gains, or make samples cheaper (decoding, --data-cost).");
+		} else if (d->oversubscribed == 0 && isfinite(d->worker_cpu_frac) &&
+			   d->loader_threads + d->compute_threads > d->host_cpus) {
+			SAY(" (the workers spend %.0f%% of their busy time on CPU, the rest waiting on reads, so more "
+			    "workers than the %d CPUs is fine).",
+			    100 * d->worker_cpu_frac, d->host_cpus);
+		} else {
 			SAY(".");
+		}
 	} else if (d->prefetch_advice > 0) {
 		SAY(" Workers keep up on average, but batch latency is uneven (p95 %.3g ms against p50 %.3g ms): use "
 		    "--prefetch %d so the ring absorbs slow batches.",
@@ -63,8 +66,8 @@ static void explain(const struct rp_record *r, struct rp_diagnosis *d)
 		SAY(" Look at the dataset's per-sample cost (decoding, augmentation, storage latency).");
 	}
 	if (d->oversubscribed == 1 && d->bound == RP_BOUND_NOT)
-		SAY(" Note: %d workers and %d compute threads oversubscribe the %d CPUs.", r->workers, d->compute_threads,
-		    d->host_cpus);
+		SAY(" Note: %d workers computing on about %.2g cores and %d compute threads oversubscribe the %d CPUs.",
+		    r->workers, d->loader_cores, d->compute_threads, d->host_cpus);
 #undef SAY
 }
 
@@ -104,13 +107,17 @@ int rp_diagnose(const struct rp_record *r, struct rp_diagnosis *d)
 	double threads = num(r->versions, "threads"), cpus = num(r->versions, "host_cpus");
 	d->compute_threads = strncmp(r->device, "cpu", 3) == 0 ? (isfinite(threads) ? (int)threads : 0) : 1;
 	d->host_cpus = isfinite(cpus) ? (int)cpus : 0;
+	d->loader_threads = d->bound != RP_BOUND_NOT && d->workers_needed > r->workers ? d->workers_needed : r->workers;
+	d->worker_busy_frac = num(r->loader, "busy_frac");
+	/* cores the workers compute on: an advised count is taken as busy all the time; a worker blocked
+	 * on a full ring or waiting on reads takes no core */
+	double busy = d->loader_threads == r->workers && isfinite(d->worker_busy_frac) ? d->worker_busy_frac : 1;
+	d->loader_cores = d->loader_threads * busy * (isfinite(d->worker_cpu_frac) ? d->worker_cpu_frac : 1);
 	d->oversubscribed = -1;
-	if (d->compute_threads && d->host_cpus) {
-		/* workers waiting on reads (busy_cpu_frac near 0) take no core: count only their computing share */
-		int workers = d->bound != RP_BOUND_NOT && d->workers_needed > r->workers ? d->workers_needed : r->workers;
-		double cpu = isfinite(d->worker_cpu_frac) ? d->worker_cpu_frac : 1;
-		d->oversubscribed = workers * cpu + d->compute_threads > d->host_cpus;
-	}
+	if (d->compute_threads && d->host_cpus)
+		d->oversubscribed = d->compute_threads > d->host_cpus ||
+				    (d->loader_cores > RP_LOADER_CORES_MATERIAL &&
+				     d->compute_threads + d->loader_cores > d->host_cpus);
 	d->latency_p50_ms = num(r->loader, "batch_ms_p50");
 	d->latency_p95_ms = num(r->loader, "batch_ms_p95");
 	if (!isfinite(d->latency_p50_ms) || !isfinite(d->latency_p95_ms)) {
@@ -148,12 +155,26 @@ void rp_diagnosis_markdown(const struct rp_record *r, const struct rp_diagnosis 
 	if (d->workers_needed >= 0)
 		rp_buf_printf(b, "- workers: %s samples/s per worker, so %d would meet demand with %.0f%% headroom (now %d)\n",
 			      rp_fmt_num(rate, sizeof rate, d->per_worker_sps), d->workers_needed, 100 * RP_WORKER_HEADROOM, r->workers);
-	if (d->oversubscribed >= 0)
-		rp_buf_printf(b, "- threads: %d compute + %d loader on %d CPUs: %s\n", d->compute_threads,
-			      d->workers_needed > r->workers && d->bound != RP_BOUND_NOT ? d->workers_needed : r->workers,
-			      d->host_cpus, d->oversubscribed ? "oversubscribed" : "fits");
-	else
+	if (d->oversubscribed >= 0) {
+		rp_buf_printf(b, "- threads: %d compute + %d loader on %d CPUs: %s (the loader computes on about %.2g cores: ",
+			      d->compute_threads, d->loader_threads, d->host_cpus,
+			      d->oversubscribed ? "oversubscribed" : "fits", d->loader_cores);
+		if (d->loader_threads == 0)
+			rp_buf_puts(b, "no worker threads");
+		else if (!isfinite(d->worker_cpu_frac))
+			rp_buf_puts(b, "busy_cpu_frac not recorded, so each worker counts as a full core");
+		else if (d->loader_threads == r->workers && isfinite(d->worker_busy_frac))
+			rp_buf_printf(b, "the workers are busy %.3g%% of the time, %.0f%% of that on CPU", 100 * d->worker_busy_frac,
+				      100 * d->worker_cpu_frac);
+		else
+			rp_buf_printf(b, "each worker busy all the time, %.0f%% of it on CPU", 100 * d->worker_cpu_frac);
+		if (!d->oversubscribed && d->loader_threads + d->compute_threads > d->host_cpus)
+			rp_buf_puts(b, "; workers that mostly wait, on a full ring or on reads, take no core, so more threads "
+				       "than CPUs is fine");
+		rp_buf_puts(b, ")\n");
+	} else {
 		rp_buf_puts(b, "- threads: the host's CPU count was not recorded; oversubscription not checked\n");
+	}
 	if (isfinite(d->latency_p95_ms))
 		rp_buf_printf(b, "- batch latency: p50 %.3g ms, p95 %.3g ms\n", d->latency_p50_ms, d->latency_p95_ms);
 	if (d->prefetch_advice)

@@ -11,14 +11,19 @@
  * trainer consumed what the workers made, so the achieved samples/s is the
  * supply. The per-worker rate (producer_samples_per_sec_per_worker, else
  * supply / workers) gives the worker count that meets demand with 20%
- * headroom. Oversubscription: loader workers (their computing share,
- * busy_cpu_frac, when recorded) plus compute threads beyond the host's CPUs.
+ * headroom. Oversubscription: more compute threads than the host's CPUs, or
+ * a loader whose CPU demand is material (above RP_LOADER_CORES_MATERIAL
+ * cores) and, added to the compute threads, beyond the host's CPUs. The
+ * loader's demand in cores is workers x busy_frac x busy_cpu_frac (an
+ * advised, larger worker count is taken as busy all the time; a missing
+ * busy_cpu_frac counts each worker as a full core), so workers blocked on a
+ * full ring or waiting on reads may outnumber the CPUs.
  * Prefetch advice from the spread of batch latency (p95 / p50).
  *
  * Loader statistics read (all optional, under the record's "loader" object,
  * as data_loader/ writes them): consumer_samples_per_sec,
  * producer_samples_per_sec, producer_samples_per_sec_per_worker,
- * busy_cpu_frac, batch_ms_p50, batch_ms_p95, wait_ms_p50, wait_ms_p95; the
+ * busy_frac, busy_cpu_frac, batch_ms_p50, batch_ms_p95, wait_ms_p50, wait_ms_p95; the
  * host's CPU count from versions.host_cpus and compute threads from
  * versions.threads.
  */
@@ -31,6 +36,7 @@
 #define RP_INPUT_BOUND_HIGH 0.20
 #define RP_INPUT_BOUND_MODERATE 0.05
 #define RP_WORKER_HEADROOM 0.20
+#define RP_LOADER_CORES_MATERIAL 0.25 /* loader CPU demand, in cores, below which it contends with nothing */
 
 enum rp_bound { RP_BOUND_UNKNOWN, RP_BOUND_NOT, RP_BOUND_MODERATE, RP_BOUND_HIGH };
 
@@ -45,6 +51,9 @@ struct rp_diagnosis {
 	int supply_measured;     /* 1: from the loader's statistics; 0: inferred */
 	double per_worker_sps;   /* NAN when unknown */
 	double worker_cpu_frac;  /* share of the workers' busy time spent computing; NAN when unknown */
+	double worker_busy_frac; /* share of the workers' lifetime spent busy; NAN when unknown */
+	int loader_threads;      /* worker threads checked: the advised count when more are advised, else the record's */
+	double loader_cores;     /* CPU those workers compute on, in cores */
 	int workers_needed;      /* -1 when it cannot be told */
 	int compute_threads, host_cpus; /* 0 when not recorded */
 	int oversubscribed;      /* -1 unknown */

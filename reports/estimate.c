@@ -122,9 +122,17 @@ static int est_gpt(const struct rp_est_input *in, struct rp_estimate *e)
 		}
 		e->heads = in->heads ? in->heads : (e->d_model >= 128 ? e->d_model / 128 : 1);
 		double shape_params = 12.0 * e->layers * e->d_model * (double)e->d_model + (e->vocab + e->seq) * (double)e->d_model;
+		/* the embeddings and d_model's floor of 64 set a minimum: never estimate a shape far bigger than asked */
+		if (shape_params > RP_SHAPE_PARAMS_SLACK * in->params)
+			return kn_error(KN_EUSAGE,
+					"option '--params' is %.4g, too few for a GPT-style transformer: the shape it resolves "
+					"to (%d layers, d_model %d, vocab %d, context %d) has %.3gM parameters; ask for at "
+					"least that many, or set a smaller shape with --layers, --d-model, --vocab and --seq",
+					in->params, e->layers, e->d_model, e->vocab, e->seq, shape_params / 1e6);
 		snprintf(e->shape, sizeof e->shape,
-			 "generic GPT-style transformer: %d layers, d_model %d, %d heads, vocab %d (a shape of %.3gB parameters)",
-			 e->layers, e->d_model, e->heads, e->vocab, shape_params / 1e9);
+			 "generic GPT-style transformer: %d layers, d_model %d, %d heads, vocab %d (a shape of %.3g%s parameters)",
+			 e->layers, e->d_model, e->heads, e->vocab, shape_params / (shape_params < 1e9 ? 1e6 : 1e9),
+			 shape_params < 1e9 ? "M" : "B");
 		double C = e->d_model, L = e->layers;
 		double matmul = 12 * L * C * C + e->vocab * C;
 		e->flops_per_step = (6 * matmul + 12 * L * C * e->seq) * in->batch * e->seq;

@@ -26,6 +26,9 @@ enum rp_est_mode { RP_EST_TRAIN, RP_EST_INFER };
 enum rp_est_optim { RP_OPT_ADAMW, RP_OPT_SGD };
 
 #define RP_GPU_RUNTIME_BYTES (512.0 * 1048576.0) /* CUDA context + cuBLAS/cuDNN workspaces */
+/* A generic transformer's resolved shape may hold at most this many times the --params asked
+ * for (d_model is rounded to a multiple of 64); beyond it the count is refused as too small. */
+#define RP_SHAPE_PARAMS_SLACK 1.5
 
 struct rp_est_input {
 	char model[16];   /* a family name: "gpt", "cnn" */

@@ -26,6 +26,26 @@ double rp_median(double *v, int n)
 	return k % 2 ? v[k / 2] : 0.5 * (v[k / 2 - 1] + v[k / 2]);
 }
 
+double rp_tail_loss(const struct rp_record *r)
+{
+	int n = r->n_loss_curve, k = (n + 3) / 4;
+	double sum = 0;
+	if (n == 0)
+		return NAN;
+	for (int i = n - k; i < n; i++)
+		sum += r->loss_curve[i].loss;
+	return isfinite(sum) ? sum / k : NAN;
+}
+
+const char *rp_loss_kind_name(enum rp_loss_kind k)
+{
+	switch (k) {
+	case RP_LOSS_EVAL: return "eval loss";
+	case RP_LOSS_TAIL: return "training loss (mean of the last quarter)";
+	default: return "final training loss";
+	}
+}
+
 /* The median over ok repeats of the double at byte offset `off` of a record. */
 static double median_of(const struct rp_point *p, size_t off)
 {
@@ -64,13 +84,19 @@ static void summarise(struct rp_point *p)
 	p->peak_device_bytes = MEDIAN(p, peak_device_bytes);
 	p->final_loss = MEDIAN(p, final_loss);
 	p->eval_loss = MEDIAN(p, eval_loss);
+	double tails[64];
+	int n_tails = 0;
+	for (int i = 0; i < p->n_reps && n_tails < 64; i++)
+		if (strcmp(p->reps[i]->status, "ok") == 0)
+			tails[n_tails++] = rp_tail_loss(p->reps[i]);
+	p->tail_loss = rp_median(tails, n_tails);
 	p->data_wait_frac = MEDIAN(p, data_wait_frac);
 	p->mfu = MEDIAN(p, mfu);
 	p->mem_bytes = MEDIAN(p, peak_device_bytes_driver);
 	if (!isfinite(p->mem_bytes))
 		p->mem_bytes = p->peak_device_bytes;
 	p->cost_per_epoch = p->cost_per_m_samples = p->cost_per_m_tokens = NAN;
-	p->best_loss_same_steps = NAN;
+	p->rule_loss = p->best_loss_same_steps = NAN;
 	double best = INFINITY;
 	int have = 0;
 	for (int i = 0; i < p->n_reps; i++) {

@@ -22,6 +22,13 @@ enum rp_axis {
 	RP_AXIS_CPU = 1024, /* CPU points differ in their CPU or thread count */
 };
 
+/* The loss the recommendation rule compares within a group of points (rp_recommend). */
+enum rp_loss_kind {
+	RP_LOSS_EVAL,  /* eval_loss: every ok point of the group has one */
+	RP_LOSS_TAIL,  /* the mean of the last quarter of the training-loss curve */
+	RP_LOSS_FINAL, /* the last training loss: some point has neither of the above */
+};
+
 struct rp_point {
 	const struct rp_record *cfg;    /* the configuration: the first ok repeat, else the first */
 	const struct rp_record *rep;    /* the ok repeat nearest the median samples/s (curves, phases); or cfg */
@@ -31,13 +38,16 @@ struct rp_point {
 	const char *status;             /* "ok" when any repeat is, else the first repeat's status */
 	double step_ms_p50, step_ms_p95, samples_per_sec, tokens_per_sec, epoch_s, peak_device_bytes, final_loss,
 		eval_loss, data_wait_frac, mfu;
+	double tail_loss;               /* rp_tail_loss() of the ok repeats (median) */
 	double sps_min, sps_max;
 	double mem_bytes;               /* device memory needed: the driver's peak when measured, else the allocator's */
 	int epoch_s_extrapolated;       /* any ok repeat's epoch time was extrapolated */
 	struct rp_price price;
 	double cost_per_epoch, cost_per_m_samples, cost_per_m_tokens;
 	/* set by rp_recommend() */
-	double best_loss_same_steps;
+	enum rp_loss_kind loss_kind;    /* which loss the rule compared in this point's group */
+	double rule_loss;               /* this point's loss of that kind */
+	double best_loss_same_steps;    /* the group's best loss of that kind */
 	int loss_ok, eligible;
 };
 
@@ -66,6 +76,11 @@ const char *rp_point_label_without(const struct rp_points *pts, const struct rp_
  * extrapolated from the timed steps rather than measured over an epoch. */
 const char *rp_point_epoch_str(const struct rp_point *p, char *out, size_t n);
 const char *rp_point_cost_str(const struct rp_point *p, char *out, size_t n);
+/* The mean of the last quarter (at least one) of a record's loss-curve samples: a training loss
+ * smoothed over the end of the run. NAN when the curve is empty or a loss in that quarter is not finite. */
+double rp_tail_loss(const struct rp_record *r);
+/* "eval loss", "training loss (mean of the last quarter)", "final training loss". */
+const char *rp_loss_kind_name(enum rp_loss_kind k);
 /* Median of the finite values among n (NAN if none); reorders v. */
 double rp_median(double *v, int n);
 

@@ -23,8 +23,8 @@ static int cheaper(const struct rp_point *a, int ia, const struct rp_point *b, i
 		return a->cost_per_epoch < b->cost_per_epoch ? -1 : 1;
 	if (a->epoch_s != b->epoch_s)
 		return a->epoch_s < b->epoch_s ? -1 : 1;
-	if (a->final_loss != b->final_loss)
-		return a->final_loss < b->final_loss ? -1 : 1;
+	if (a->rule_loss != b->rule_loss)
+		return a->rule_loss < b->rule_loss ? -1 : 1;
 	return ia < ib ? -1 : ia > ib;
 }
 
@@ -35,16 +35,38 @@ static int faster(const struct rp_point *a, int ia, const struct rp_point *b, in
 	return cheaper(a, ia, b, ib);
 }
 
+static double loss_of(const struct rp_point *p, enum rp_loss_kind k)
+{
+	return k == RP_LOSS_EVAL ? p->eval_loss : k == RP_LOSS_TAIL ? p->tail_loss : p->final_loss;
+}
+
+/* The loss a group compares: eval loss when every ok point of it has one, else the smoothed
+ * tail of the training loss when every one has that, else the last training loss. */
+static enum rp_loss_kind group_loss_kind(const struct rp_points *pts, const struct rp_point *p)
+{
+	int eval = 1, tail = 1;
+	for (int k = 0; k < pts->n; k++) {
+		const struct rp_point *q = &pts->p[k];
+		if (!is_ok(q) || !same_task(p->cfg, q->cfg))
+			continue;
+		eval &= isfinite(q->eval_loss);
+		tail &= isfinite(q->tail_loss);
+	}
+	return eval ? RP_LOSS_EVAL : tail ? RP_LOSS_TAIL : RP_LOSS_FINAL;
+}
+
 static void mark_loss(struct rp_points *pts, double tol)
 {
 	for (int i = 0; i < pts->n; i++) {
 		struct rp_point *p = &pts->p[i];
 		double best = INFINITY;
+		p->loss_kind = group_loss_kind(pts, p);
+		p->rule_loss = loss_of(p, p->loss_kind);
 		for (int k = 0; k < pts->n; k++)
-			if (is_ok(&pts->p[k]) && same_task(p->cfg, pts->p[k].cfg) && isfinite(pts->p[k].final_loss))
-				best = fmin(best, pts->p[k].final_loss);
+			if (is_ok(&pts->p[k]) && same_task(p->cfg, pts->p[k].cfg) && isfinite(loss_of(&pts->p[k], p->loss_kind)))
+				best = fmin(best, loss_of(&pts->p[k], p->loss_kind));
 		p->best_loss_same_steps = isfinite(best) ? best : NAN;
-		p->loss_ok = is_ok(p) && isfinite(p->final_loss) && p->final_loss <= best + tol * fabs(best);
+		p->loss_ok = is_ok(p) && isfinite(p->rule_loss) && p->rule_loss <= best + tol * fabs(best);
 		p->eligible = p->loss_ok && isfinite(p->epoch_s) && isfinite(p->cost_per_epoch);
 	}
 }
@@ -139,14 +161,15 @@ int rp_recommend(struct rp_points *pts, double loss_tol, struct rp_reco *r)
 	    !pts->p[r->cheapest_any].eligible)
 		r->excluded_cheaper = r->cheapest_any;
 	snprintf(r->rule, sizeof r->rule,
-		 "the lowest cost per epoch among ok points whose final loss is within %g%% of the best final loss "
-		 "reached at the same step count (same model, size and dataset); ties go to the shorter epoch, then the "
-		 "lower loss",
+		 "the lowest cost per epoch among ok points whose loss is within %g%% of the best loss reached at the "
+		 "same step count (same model, size and dataset), comparing the eval loss where every such point has "
+		 "one, else the mean of the last quarter of the training-loss curve; ties go to the shorter epoch, then "
+		 "the lower loss",
 		 100 * loss_tol);
 	if (r->best < 0)
 		snprintf(r->why_none, sizeof r->why_none, "%s",
 			 r->n_ok == 0 ? "no point finished ok"
-				      : "no ok point has a final loss, a time per epoch and a price");
+				      : "no ok point has a loss, a time per epoch and a price");
 	verdict(pts, r);
 	return KN_OK;
 }

@@ -1,12 +1,15 @@
 /*
  * reports/recommend.h — the decision: which point to run.
  *
- * Rule: among points that finished `ok`, keep those whose final loss is
- * within `loss_tol` (relative) of the best final loss reached by any ok point
- * of the same model, size, dataset and step count, so that a fast point that
- * is diverging or learning badly is never picked; of those, recommend the one
- * with the lowest cost per epoch. Ties go to the shorter epoch, then the lower
- * final loss, then the earlier line of the results file. Beside it: the
+ * Rule: among points that finished `ok`, keep those whose loss is within
+ * `loss_tol` (relative) of the best loss reached by any ok point of the same
+ * model, size, dataset and step count, so that a fast point that is diverging
+ * or learning badly is never picked; of those, recommend the one with the
+ * lowest cost per epoch. The loss is the eval loss where every ok point of
+ * the group has one, else the mean of the last quarter of the training-loss
+ * curve (rp_tail_loss), else the last training loss: never one minibatch's
+ * loss when something steadier was measured. Ties go to the shorter epoch,
+ * then the lower loss, then the earlier line of the results file. Beside it: the
  * fastest such point, the time/cost Pareto front, and a CPU-vs-GPU verdict
  * comparing the cheapest qualifying point of each kind.
  */

@@ -8,13 +8,23 @@
 #include "kernels/error.h"
 #include "reports/estimate.h"
 
+/* The optimizer a record trained with: its "optimizer" field (cnn records carry it), else what
+ * `amptune train` uses for the model by default. */
+static enum rp_est_optim record_optimizer(const struct rp_record *r)
+{
+	const cJSON *o = cJSON_GetObjectItemCaseSensitive(r->extra, "optimizer");
+	if (cJSON_IsString(o))
+		return strcmp(o->valuestring, "sgd") == 0 ? RP_OPT_SGD : RP_OPT_ADAMW;
+	return strcmp(r->model, "cnn") == 0 ? RP_OPT_SGD : RP_OPT_ADAMW;
+}
+
 /* The estimator against the allocator's measured peak, for our own models. */
 static void check_estimator(struct rp_report *rep)
 {
 	rep->est_max_err = NAN;
 	for (int i = 0; i < rep->pts.n; i++) {
 		const struct rp_point *p = &rep->pts.p[i];
-		struct rp_est_input in = { .batch = p->cfg->batch, .seq = p->cfg->seq, .mode = RP_EST_TRAIN };
+		struct rp_est_input in = { .batch = p->cfg->batch, .mode = RP_EST_TRAIN, .optimizer = record_optimizer(p->cfg) };
 		struct rp_estimate e;
 		rep->est_err[i] = NAN;
 		if (strcmp(p->status, "ok") || !isfinite(p->peak_device_bytes) || p->peak_device_bytes <= 0 ||
@@ -22,6 +32,7 @@ static void check_estimator(struct rp_report *rep)
 			continue;
 		snprintf(in.model, sizeof in.model, "%s", p->cfg->model);
 		snprintf(in.size, sizeof in.size, "%s", p->cfg->size);
+		in.seq = strcmp(p->cfg->model, "gpt") == 0 ? p->cfg->seq : 0; /* a cnn record's seq is its image side */
 		in.cuda_layout = strcmp(p->cfg->device, "cuda") == 0; /* against the allocator's peak: no runtime */
 		if (rp_estimate(&in, &e) || !e.exact)
 			continue;
@@ -118,18 +129,20 @@ static void md_point(const struct rp_report *rep, struct rp_buf *b, int i)
 static void md_facts(struct rp_buf *b, const struct rp_point *p)
 {
 	char e[48], c[48], s[32];
-	rp_buf_printf(b, "%s per epoch, %s per epoch, %s samples/s, final loss %.4g", rp_point_cost_str(p, c, sizeof c),
-		      rp_point_epoch_str(p, e, sizeof e), rp_fmt_num(s, sizeof s, p->samples_per_sec), p->final_loss);
+	rp_buf_printf(b, "%s per epoch, %s per epoch, %s samples/s, %s %.4g", rp_point_cost_str(p, c, sizeof c),
+		      rp_point_epoch_str(p, e, sizeof e), rp_fmt_num(s, sizeof s, p->samples_per_sec),
+		      rp_loss_kind_name(p->loss_kind), p->rule_loss);
 }
 
 void rp_report_loss_gap(const struct rp_report *rep, int i, struct rp_buf *b)
 {
 	const struct rp_point *q = &rep->pts.p[i];
-	if (isfinite(q->final_loss))
-		rp_buf_printf(b, ", final loss %.4g against the best %.4g (%+.1f%%).", q->final_loss, q->best_loss_same_steps,
-			      100 * (q->final_loss / q->best_loss_same_steps - 1));
+	const char *kind = rp_loss_kind_name(q->loss_kind);
+	if (isfinite(q->rule_loss))
+		rp_buf_printf(b, ", %s %.4g against the best %.4g (%+.1f%%).", kind, q->rule_loss, q->best_loss_same_steps,
+			      100 * (q->rule_loss / q->best_loss_same_steps - 1));
 	else
-		rp_buf_puts(b, ", which recorded no final loss.");
+		rp_buf_printf(b, ", which recorded no %s.", kind);
 }
 
 static void md_excluded(const struct rp_report *rep, struct rp_buf *b, int i, const char *what)
@@ -152,7 +165,8 @@ static void md_recommendation(const struct rp_report *rep, struct rp_buf *b)
 		md_point(rep, b, r->best);
 		rp_buf_puts(b, ": ");
 		md_facts(b, p);
-		rp_buf_printf(b, " (best at %ld steps: %.4g).\n\n", p->cfg->steps, p->best_loss_same_steps);
+		rp_buf_printf(b, " (the best %s at %ld steps: %.4g).\n\n", rp_loss_kind_name(p->loss_kind), p->cfg->steps,
+			      p->best_loss_same_steps);
 		rp_buf_puts(b, "- Fastest qualifying point: ");
 		md_point(rep, b, r->fastest);
 		rp_buf_puts(b, ": ");
@@ -342,6 +356,22 @@ static void csv_str(struct rp_buf *b, const char *s)
 	rp_buf_csv(b, s);
 }
 
+/* The scalar fields train and sweep write beyond the fixed ones (docs/results-schema.md), kept in a
+ * record's `extra`: an empty cell where a record lacks one or holds null. */
+static const char *const csv_extra_nums[] = { "point", "repeat", "exit_code", "term_signal", "wall_s", "time_limit_s",
+					      "price_per_hour", "params", "steps_done", "timed_steps", "warmup_steps",
+					      "steps_per_epoch", "lr", "eval_batches", "loss_scale_final" };
+static const char *const csv_extra_strs[] = { "optimizer", "stderr_tail" };
+
+static void csv_extra(struct rp_buf *b, const struct rp_record *r, const char *key, int is_string)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->extra, key);
+	if (is_string)
+		csv_str(b, cJSON_IsString(v) ? v->valuestring : "");
+	else
+		csv_num(b, cJSON_IsNumber(v) ? v->valuedouble : NAN);
+}
+
 void rp_report_csv(const struct rp_report *rep, struct rp_buf *b)
 {
 	rp_buf_puts(b, "id,line,status,message,model,size,dataset,device,device_name,precision,batch,seq,workers,"
@@ -349,7 +379,12 @@ void rp_report_csv(const struct rp_report *rep, struct rp_buf *b)
 		       "epoch_s,epoch_s_extrapolated,peak_device_bytes,peak_host_bytes,pinned_bytes,initial_loss,"
 		       "final_loss,eval_loss,eval_accuracy,data_wait_frac,loss_scale_skips,usd_per_hour,price_basis,"
 		       "cost_per_epoch_usd,cost_per_million_samples_usd,cost_per_million_tokens_usd,recommended,pareto,"
-		       "started_at,finished_at\n");
+		       "started_at,finished_at,sweep,peak_device_bytes_driver");
+	for (size_t k = 0; k < sizeof csv_extra_nums / sizeof *csv_extra_nums; k++)
+		rp_buf_printf(b, ",%s", csv_extra_nums[k]);
+	for (size_t k = 0; k < sizeof csv_extra_strs / sizeof *csv_extra_strs; k++)
+		rp_buf_printf(b, ",%s", csv_extra_strs[k]);
+	rp_buf_puts(b, "\n");
 	for (int i = 0; i < rep->pts.n; i++) {
 		const struct rp_point *p = &rep->pts.p[i];
 		for (int k = 0; k < p->n_reps; k++) {
@@ -385,6 +420,12 @@ void rp_report_csv(const struct rp_report *rep, struct rp_buf *b)
 				      rp_report_on_pareto(rep, i) ? "true" : "false");
 			csv_str(b, r->started_at);
 			csv_str(b, r->finished_at);
+			csv_extra(b, r, "sweep", 1);
+			csv_num(b, r->peak_device_bytes_driver);
+			for (size_t x = 0; x < sizeof csv_extra_nums / sizeof *csv_extra_nums; x++)
+				csv_extra(b, r, csv_extra_nums[x], 0);
+			for (size_t x = 0; x < sizeof csv_extra_strs / sizeof *csv_extra_strs; x++)
+				csv_extra(b, r, csv_extra_strs[x], 1);
 			rp_buf_puts(b, "\n");
 		}
 	}
@@ -402,9 +443,9 @@ void rp_report_summary(const struct rp_report *rep, struct rp_buf *b)
 		rp_buf_printf(b, "no recommendation: %s\n", r->why_none);
 	} else {
 		const struct rp_point *p = &rep->pts.p[r->best], *f = &rep->pts.p[r->fastest];
-		rp_buf_printf(b, "recommended: %s (id %s): %s per epoch, %s per epoch, final loss %.4g\n",
+		rp_buf_printf(b, "recommended: %s (id %s): %s per epoch, %s per epoch, %s %.4g\n",
 			      rp_point_label(&rep->pts, p, l, sizeof l), p->cfg->id, rp_point_cost_str(p, c, sizeof c),
-			      rp_point_epoch_str(p, e, sizeof e), p->final_loss);
+			      rp_point_epoch_str(p, e, sizeof e), rp_loss_kind_name(p->loss_kind), p->rule_loss);
 		rp_buf_printf(b, "fastest:     %s (id %s): %s per epoch, %s per epoch\n",
 			      rp_point_label(&rep->pts, f, l, sizeof l), f->cfg->id, rp_point_epoch_str(f, e, sizeof e),
 			      rp_point_cost_str(f, c, sizeof c));

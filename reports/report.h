@@ -54,7 +54,7 @@ void rp_html_end(struct rp_buf *b);
 int rp_report_on_pareto(const struct rp_report *rep, int i);
 /* 1 when point i opens a row of the prices table: ok, and the first with its device and price. */
 int rp_report_price_row(const struct rp_report *rep, int i);
-/* ", final loss 3.9 against the best 2.43 (+60.5%)." for a point the loss rule excluded. */
+/* ", eval loss 3.9 against the best 2.43 (+60.5%)." for a point the loss rule excluded (the loss it compared). */
 void rp_report_loss_gap(const struct rp_report *rep, int i, struct rp_buf *b);
 /* "n records, m points (k repeated): 3 ok, 1 oom" into b, escaped for neither format (no strings from data). */
 void rp_report_counts(const struct rp_report *rep, struct rp_buf *b);

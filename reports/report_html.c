@@ -101,8 +101,8 @@ static void reco_card(const struct rp_report *rep, struct rp_buf *b)
 		kpi(b, rp_point_cost_str(p, t, sizeof t), "per epoch");
 		kpi(b, rp_point_epoch_str(p, t, sizeof t), "per epoch");
 		kpi(b, rp_fmt_num(t, sizeof t, p->samples_per_sec), "samples/s");
-		snprintf(t, sizeof t, "%.4g", p->final_loss);
-		kpi(b, t, "final loss");
+		snprintf(t, sizeof t, "%.4g", p->rule_loss);
+		kpi(b, t, rp_loss_kind_name(p->loss_kind));
 		int tier = rp_tier_for(p->mem_bytes, RP_TIER_HEADROOM);
 		if (tier >= 0)
 			snprintf(t, sizeof t, "%d GB", rp_tier_gib[tier]);

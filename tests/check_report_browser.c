@@ -154,7 +154,7 @@ START_TEST(test_write_report)
 		r[i].samples_per_sec = sps[i];
 		r[i].epoch_s = 576000 / sps[i];
 		r[i].peak_device_bytes = 5e7 + 3e7 * batch[i] * (i >= 2 ? 4 : 1);
-		r[i].final_loss = 2.5 - 0.01 * i;
+		r[i].final_loss = r[i].eval_loss = 2.5 - 0.01 * i;
 		r[i].epoch_s_extrapolated = i == 1;
 		r[i].n_loss_curve = 0; /* each its own curve; the diverged one climbs */
 		for (int k = 0; k <= 10; k++)
@@ -166,7 +166,7 @@ START_TEST(test_write_report)
 		cJSON_AddNumberToObject(ph, "optimizer", 10);
 	}
 	strcpy(r[4].precision, "fp16");
-	r[4].final_loss = 3.9;
+	r[4].final_loss = r[4].eval_loss = 3.9;
 	strcpy(r[5].precision, "fp16");
 	strcpy(r[5].status, "diverged");
 	char path[1200];

@@ -94,13 +94,16 @@ START_TEST(test_matching_and_verdicts)
 
 	struct rp_buf why;
 	rp_buf_init(&why);
-	ck_assert_int_eq(rp_compare_regressions(&c, 10, &why), 2);
+	int missing = -1;
+	ck_assert_int_eq(rp_compare_regressions(&c, 10, &why, &missing), 3);
+	ck_assert_int_eq(missing, 1); /* a128, ok in A, is not in B at all */
 	ck_assert_str_eq(rp_buf_str(&why), "  fp32 b64 (id a64): 20.0% slower (300 -> 240 samples/s)\n"
-					    "  fp32 b8 (id a8): ok in A, oom in B\n");
+					    "  fp32 b8 (id a8): ok in A, oom in B\n"
+					    "  fp32 b128 (id a128): ok in A, missing from B\n");
 	rp_buf_release(&why);
 	rp_buf_init(&why);
-	ck_assert_int_eq(rp_compare_regressions(&c, 20.5, &why), 1); /* only the lost point */
-	ck_assert_int_eq(rp_compare_regressions(&c, 1, &why), 2);    /* 1%: still not the 2.5% inside the noise */
+	ck_assert_int_eq(rp_compare_regressions(&c, 20.5, &why, NULL), 2); /* only the lost points */
+	ck_assert_int_eq(rp_compare_regressions(&c, 1, &why, NULL), 3);    /* 1%: still not the 2.5% inside the noise */
 	rp_buf_release(&why);
 
 	struct rp_buf md;
@@ -219,9 +222,10 @@ START_TEST(test_starved_workers_oversubscribe)
 	ck_assert_int_eq(rp_diagnose(&r, &d), KN_OK);
 	ck_assert_double_eq_tol(d.per_worker_sps, 80, 1e-9);
 	ck_assert_int_eq(d.workers_needed, 5); /* ceil(320 x 1.2 / 80) = ceil(4.8) */
-	ck_assert_int_eq(d.oversubscribed, 1); /* 4 + 5 > 8 CPUs */
-	ck_assert_ptr_nonnull(strstr(d.explanation, "use --workers 5, though with the compute threads that is more "
-						    "threads than the 8 CPUs"));
+	ck_assert_int_eq(d.oversubscribed, 1); /* 4 + 5 > 8 CPUs: no busy_cpu_frac, so each worker is a full core */
+	ck_assert_double_eq_tol(d.loader_cores, 5, 1e-12);
+	ck_assert_ptr_nonnull(strstr(d.explanation, "use --workers 5, but then the workers compute on about 5 cores beside "
+						    "4 compute threads on 8 CPUs: expect less than linear gains"));
 	rp_record_release(&r);
 
 	loader_record(&r, 4, 100, 30);
@@ -249,10 +253,70 @@ START_TEST(test_loader_statistics)
 	ck_assert_double_eq(d.demand_sps, 400);
 	ck_assert_int_eq(d.supply_measured, 1);
 	ck_assert_int_eq(d.workers_needed, 10); /* ceil(400 x 1.2 / 50) */
-	ck_assert_int_eq(d.oversubscribed, 0);  /* 10 workers at 5% CPU + 4 compute threads fit 8 CPUs */
+	ck_assert_int_eq(d.oversubscribed, 0);  /* 10 workers at 5% CPU (0.5 cores) + 4 compute threads fit 8 CPUs */
 	ck_assert_str_eq(d.explanation, "The trainer waited for data 60.0% of each step. The loader supplies 100 samples/s "
 					"but the compute could take 400: use --workers 10 (the workers spend 5% of their "
-					"busy time computing, the rest waiting on reads, so more workers than CPUs is fine).");
+					"busy time on CPU, the rest waiting on reads, so more workers than the 8 CPUs is fine).");
+	rp_record_release(&r);
+}
+END_TEST
+
+/* A loader record on a 2-CPU host with 2 compute threads and the workers' busy and CPU shares. */
+static void two_cpus(struct rp_record *r, int workers, double wait_ms, double busy_frac, double busy_cpu_frac)
+{
+	loader_record(r, workers, 100, wait_ms);
+	cJSON_SetNumberValue(cJSON_GetObjectItem(r->versions, "threads"), 2);
+	cJSON_SetNumberValue(cJSON_GetObjectItem(r->versions, "host_cpus"), 2);
+	cJSON_AddNumberToObject(r->loader, "busy_frac", busy_frac);
+	cJSON_AddNumberToObject(r->loader, "busy_cpu_frac", busy_cpu_frac);
+}
+
+/* Workers that wait (on reads, or blocked on a full ring) take no core: only the loader's CPU demand
+ * in cores, workers x busy_frac x busy_cpu_frac, counts, and only when it is material. */
+START_TEST(test_waiting_workers_fit)
+{
+	struct rp_record r;
+	struct rp_diagnosis d;
+	/* a slow store: 4 workers busy all the time, 0.2% of it on CPU, beside 2 compute threads on 2 CPUs */
+	two_cpus(&r, 4, 1, 1.0, 0.002);
+	ck_assert_int_eq(rp_diagnose(&r, &d), KN_OK);
+	ck_assert_double_eq_tol(d.loader_cores, 0.008, 1e-12);
+	ck_assert_int_eq(d.oversubscribed, 0);
+	ck_assert_str_eq(d.explanation, "The trainer waited for data 1.0% of each step. Loading keeps up; more workers or "
+					"prefetch will not speed this point up.");
+	/* starved on that store: 10 more workers are still fine, as the trainer's live warning says */
+	rp_record_release(&r);
+	two_cpus(&r, 1, 75, 1.0, 0.002);
+	ck_assert_int_eq(rp_diagnose(&r, &d), KN_OK);
+	ck_assert_int_eq(d.workers_needed, 5); /* ceil(16 / 25 ms x 1.2 / 160) */
+	ck_assert_int_eq(d.oversubscribed, 0);
+	ck_assert_ptr_nonnull(strstr(d.explanation, "use --workers 5 (the workers spend 0% of their busy time on CPU, the "
+						    "rest waiting on reads, so more workers than the 2 CPUs is fine)."));
+	rp_record_release(&r);
+
+	/* the default run: 2 workers blocked on a full ring almost all the time */
+	two_cpus(&r, 2, 0, 7.7e-5, 0.81);
+	ck_assert_int_eq(rp_diagnose(&r, &d), KN_OK);
+	ck_assert_int_eq(d.oversubscribed, 0);
+	ck_assert_ptr_null(strstr(d.explanation, "oversubscribe"));
+	/* the same workers computing: augmenting and decoding, busy 90% of the time, 90% of it on CPU */
+	cJSON_SetNumberValue(cJSON_GetObjectItem(r.loader, "busy_frac"), 0.9);
+	cJSON_SetNumberValue(cJSON_GetObjectItem(r.loader, "busy_cpu_frac"), 0.9);
+	ck_assert_int_eq(rp_diagnose(&r, &d), KN_OK);
+	ck_assert_double_eq_tol(d.loader_cores, 1.62, 1e-12);
+	ck_assert_int_eq(d.oversubscribed, 1);
+	ck_assert_str_eq(d.explanation, "The trainer waited for data 0.0% of each step. Loading keeps up; more workers or "
+					"prefetch will not speed this point up. Note: 2 workers computing on about 1.6 cores "
+					"and 2 compute threads oversubscribe the 2 CPUs.");
+	/* a material but small demand that still fits beside the compute threads */
+	cJSON_SetNumberValue(cJSON_GetObjectItem(r.versions, "host_cpus"), 4);
+	ck_assert_int_eq(rp_diagnose(&r, &d), KN_OK);
+	ck_assert_int_eq(d.oversubscribed, 0);
+	/* more compute threads than CPUs oversubscribe whatever the loader does */
+	cJSON_SetNumberValue(cJSON_GetObjectItem(r.versions, "threads"), 8);
+	cJSON_SetNumberValue(cJSON_GetObjectItem(r.loader, "busy_frac"), 0.0);
+	ck_assert_int_eq(rp_diagnose(&r, &d), KN_OK);
+	ck_assert_int_eq(d.oversubscribed, 1);
 	rp_record_release(&r);
 }
 END_TEST
@@ -297,6 +361,7 @@ int main(void)
 	tcase_add_test(diag, test_trainer_thread_loading);
 	tcase_add_test(diag, test_starved_workers_oversubscribe);
 	tcase_add_test(diag, test_loader_statistics);
+	tcase_add_test(diag, test_waiting_workers_fit);
 	tcase_add_test(diag, test_prefetch_and_not_bound);
 	suite_add_tcase(s, cmp);
 	suite_add_tcase(s, diag);

@@ -43,14 +43,14 @@ static void unload(struct set *s)
 	rp_results_release(&s->res);
 }
 
-/* gpu point: device name, precision, batch, samples/s, epoch seconds, final loss */
+/* gpu point: device name, precision, batch, samples/s, epoch seconds, final and eval loss */
 static void gpu(struct rp_record *r, const char *id, const char *name, const char *prec, int batch, double sps,
 		double epoch_s, double loss)
 {
 	fx_record(r, id);
 	fx_device(r, name);
 	snprintf(r->precision, sizeof r->precision, "%s", prec);
-	r->batch = batch, r->samples_per_sec = sps, r->epoch_s = epoch_s, r->final_loss = loss;
+	r->batch = batch, r->samples_per_sec = sps, r->epoch_s = epoch_s, r->final_loss = r->eval_loss = loss;
 }
 
 static double price_of(const char *device_name, const struct rp_prices *p, char *basis)
@@ -217,6 +217,7 @@ static void scenario(struct set *s)
 {
 	struct rp_record r[6];
 	fx_record(&r[0], "c16");
+	r[0].eval_loss = 2.5;
 	gpu(&r[1], "g32", H100, "fp32", 32, 8000, 72, 2.44);
 	gpu(&r[2], "g64", H100, "fp32", 64, 14000, 41, 2.43);
 	gpu(&r[3], "h64", H100, "fp16", 64, 30000, 19, 3.9);
@@ -254,12 +255,12 @@ START_TEST(test_loss_tolerance_boundary)
 	struct rp_record r[3];
 	struct set s;
 	fx_record(&r[0], "best");
-	r[0].final_loss = 2.0;
+	r[0].eval_loss = 2.0;
 	fx_record(&r[1], "edge");
-	r[1].final_loss = 2.1; /* exactly 5% above: kept */
+	r[1].eval_loss = 2.1; /* exactly 5% above: kept */
 	r[1].epoch_s = 1800;
 	fx_record(&r[2], "over");
-	r[2].final_loss = 2.1001; /* just beyond: excluded though cheapest */
+	r[2].eval_loss = 2.1001; /* just beyond: excluded though cheapest */
 	r[2].epoch_s = 900;
 	load(&s, r, 3, NULL);
 	ck_assert_int_eq(s.pts.p[1].loss_ok, 1);
@@ -274,13 +275,81 @@ START_TEST(test_loss_compared_at_same_steps)
 	struct rp_record r[2];
 	struct set s;
 	fx_record(&r[0], "long");
-	r[0].steps = 1000, r[0].final_loss = 1.5;
+	r[0].steps = 1000, r[0].eval_loss = 1.5;
 	fx_record(&r[1], "short"); /* far above 1.5, but the best of its own step count */
-	r[1].steps = 100, r[1].final_loss = 2.5, r[1].epoch_s = 100;
+	r[1].steps = 100, r[1].eval_loss = 2.5, r[1].epoch_s = 100;
 	load(&s, r, 2, NULL);
 	ck_assert_int_eq(s.pts.p[1].loss_ok, 1);
 	ck_assert_str_eq(s.pts.p[s.reco.best].cfg->id, "short");
 	unload(&s);
+}
+END_TEST
+
+/* The last minibatch's loss is noise: a faster, cheaper point whose eval loss is better is not excluded
+ * for a final loss 7.6% above the best. */
+START_TEST(test_loss_compares_eval_loss)
+{
+	struct rp_record r[2];
+	struct set s;
+	fx_record(&r[0], "slow");
+	r[0].final_loss = 2.5, r[0].eval_loss = 2.6;
+	fx_record(&r[1], "fast");
+	r[1].final_loss = 2.69, r[1].eval_loss = 2.55, r[1].epoch_s = 1800;
+	load(&s, r, 2, NULL);
+	ck_assert_int_eq(s.pts.p[1].loss_kind, RP_LOSS_EVAL);
+	ck_assert_double_eq(s.pts.p[1].rule_loss, 2.55);
+	ck_assert_double_eq(s.pts.p[0].best_loss_same_steps, 2.55);
+	ck_assert_int_eq(s.pts.p[0].loss_ok, 1); /* 2.6 is 2% above 2.55 */
+	ck_assert_int_eq(s.pts.p[1].loss_ok, 1);
+	ck_assert_str_eq(s.pts.p[s.reco.best].cfg->id, "fast");
+	ck_assert_ptr_nonnull(strstr(s.reco.rule, "comparing the eval loss where every such point has one, else the mean "
+						  "of the last quarter of the training-loss curve"));
+	unload(&s);
+}
+END_TEST
+
+static void curve(struct rp_record *r, const double *loss, int n)
+{
+	r->n_loss_curve = 0;
+	for (int i = 0; i < n; i++)
+		rp_record_add_loss(r, 10 * i, loss[i]);
+	r->final_loss = loss[n - 1];
+}
+
+/* Without an eval loss on every point of the group, the smoothed tail of the training loss decides. */
+START_TEST(test_loss_falls_back_to_curve_tail)
+{
+	static const double spiky[] = { 5.5, 4, 3, 2.6, 2.4, 2.3, 2.2, 2.7 }; /* tail (2.2 + 2.7) / 2 = 2.45 */
+	static const double flat[] = { 5.5, 4, 3, 2.6, 2.5, 2.5, 2.5, 2.5 };
+	struct rp_record r[2];
+	struct set s;
+	fx_record(&r[0], "flat");
+	curve(&r[0], flat, 8);
+	fx_record(&r[1], "spiky"); /* final 2.7 is 8% above 2.5; no eval loss */
+	curve(&r[1], spiky, 8);
+	r[1].eval_loss = NAN, r[1].epoch_s = 1800;
+	ck_assert_double_eq_tol(rp_tail_loss(&r[1]), 2.45, 1e-12);
+	load(&s, r, 2, NULL);
+	ck_assert_int_eq(s.pts.p[0].loss_kind, RP_LOSS_TAIL);
+	ck_assert_double_eq_tol(s.pts.p[1].rule_loss, 2.45, 1e-12);
+	ck_assert_int_eq(s.pts.p[0].loss_ok, 1); /* 2.5 is 2% above 2.45 */
+	ck_assert_int_eq(s.pts.p[1].loss_ok, 1);
+	ck_assert_str_eq(s.pts.p[s.reco.best].cfg->id, "spiky");
+	ck_assert_str_eq(rp_loss_kind_name(s.pts.p[1].loss_kind), "training loss (mean of the last quarter)");
+	unload(&s);
+
+	/* the quarter rounds up and holds at least one sample; a non-finite loss in it makes the tail unknown */
+	struct rp_record t;
+	fx_record(&t, "t");
+	curve(&t, (const double[]){ 3.0 }, 1);
+	ck_assert_double_eq(rp_tail_loss(&t), 3.0);
+	curve(&t, (const double[]){ 9, 9, 9, 2.0, 4.0 }, 5);
+	ck_assert_double_eq(rp_tail_loss(&t), 3.0);
+	curve(&t, (const double[]){ 9, 9, 2.0, NAN }, 4);
+	ck_assert(isnan(rp_tail_loss(&t)));
+	t.n_loss_curve = 0;
+	ck_assert(isnan(rp_tail_loss(&t)));
+	rp_record_release(&t);
 }
 END_TEST
 
@@ -290,8 +359,8 @@ START_TEST(test_ties)
 	struct set s;
 	for (int i = 0; i < 4; i++)
 		fx_record(&r[i], (const char *[]){ "a", "b", "c", "d" }[i]);
-	r[2].final_loss = 2.4; /* same cost and time: the lower loss wins */
-	r[3].final_loss = 2.4; /* ... and of equals, the earlier line */
+	r[2].eval_loss = 2.5; /* same cost and time: the lower loss wins */
+	r[3].eval_loss = 2.5; /* ... and of equals, the earlier line */
 	load(&s, r, 4, NULL);
 	ck_assert_str_eq(s.pts.p[s.reco.best].cfg->id, "c");
 	ck_assert_int_eq(s.reco.n_pareto, 4); /* identical on both axes: none dominates another */
@@ -323,10 +392,11 @@ START_TEST(test_all_failed_and_one_point)
 	unload(&s);
 
 	fx_record(&r[0], "noloss"); /* ok, but nothing to check the loss rule against */
-	r[0].final_loss = NAN;
+	r[0].final_loss = r[0].eval_loss = NAN;
+	r[0].n_loss_curve = 0;
 	load(&s, r, 1, NULL);
 	ck_assert_int_eq(s.reco.best, -1);
-	ck_assert_str_eq(s.reco.why_none, "no ok point has a final loss, a time per epoch and a price");
+	ck_assert_str_eq(s.reco.why_none, "no ok point has a loss, a time per epoch and a price");
 	unload(&s);
 }
 END_TEST
@@ -427,6 +497,8 @@ int main(void)
 	tcase_add_test(rule, test_recommendation_rule);
 	tcase_add_test(rule, test_loss_tolerance_boundary);
 	tcase_add_test(rule, test_loss_compared_at_same_steps);
+	tcase_add_test(rule, test_loss_compares_eval_loss);
+	tcase_add_test(rule, test_loss_falls_back_to_curve_tail);
 	tcase_add_test(rule, test_ties);
 	tcase_add_test(rule, test_all_failed_and_one_point);
 	tcase_add_test(rule, test_split_verdict);

@@ -155,6 +155,22 @@ START_TEST(test_bad_input)
 	ck_assert_int_eq(rp_estimate(&in, &e), KN_EUSAGE);
 	ck_assert_str_eq(kn_last_error(), "the cnn 'tiny' preset takes 28x28 images, not 32");
 	in.image = 0;
+	/* a count no GPT-style shape has: the embeddings alone (vocab 50304 x d_model 64) hold 3.35M */
+	strcpy(in.model, "gpt");
+	in.size[0] = 0;
+	in.seq = 0;
+	in.params = 100;
+	ck_assert_int_eq(rp_estimate(&in, &e), KN_EUSAGE);
+	ck_assert_str_eq(kn_last_error(), "option '--params' is 100, too few for a GPT-style transformer: the shape it "
+					  "resolves to (12 layers, d_model 64, vocab 50304, context 2048) has 3.94M "
+					  "parameters; ask for at least that many, or set a smaller shape with --layers, "
+					  "--d-model, --vocab and --seq");
+	in.params = 3e6; /* within the slack of d_model's rounding */
+	ck_assert_int_eq(rp_estimate(&in, &e), KN_OK);
+	ck_assert_str_eq(e.shape, "generic GPT-style transformer: 12 layers, d_model 64, 1 heads, vocab 50304 (a shape of "
+				  "3.94M parameters)");
+	in.params = 1e5, in.layers = 1, in.d_model = 64, in.vocab = 256, in.seq = 64; /* a shape that small, given */
+	ck_assert_int_eq(rp_estimate(&in, &e), KN_OK);
 	in.batch = 0;
 	ck_assert_int_eq(rp_estimate(&in, &e), KN_EUSAGE);
 	ck_assert_str_eq(kn_last_error(), "option '--batch' must be at least 1");

@@ -29,13 +29,13 @@ run() { "$A" "$@" >"$T/out" 2>"$T/err" </dev/null; }
 
 H100='"NVIDIA H100 80GB HBM3"'
 sweep() { # the report's scenario: a CPU point, H100 fp32/fp16 points, a diverged and an oom point
-	rec id='"c16"' batch=16 samples_per_sec=160 epoch_s=3600
-	rec id='"c32"' batch=32 samples_per_sec=250 epoch_s=2300 peak_device_bytes=180000000 final_loss=2.45 epoch_s_extrapolated=true
-	rec id='"g32"' batch=32 device='"cuda"' device_name="$H100" samples_per_sec=8000 epoch_s=72 peak_device_bytes=2000000000 final_loss=2.44
-	rec id='"g64"' batch=64 device='"cuda"' device_name="$H100" samples_per_sec=14000 epoch_s=41 peak_device_bytes=3900000000 final_loss=2.43
-	rec id='"h64"' batch=64 precision='"fp16"' device='"cuda"' device_name="$H100" samples_per_sec=30000 epoch_s=19 final_loss=3.9
-	rec id='"h128"' batch=128 precision='"fp16"' status='"diverged"' message='"loss nan at step 40"' device='"cuda"' device_name="$H100" samples_per_sec=55000 epoch_s=10 final_loss=null
-	rec id='"o256"' batch=256 status='"oom"' message='"out of memory"' device='"cuda"' device_name="$H100" samples_per_sec=null epoch_s=null final_loss=null peak_device_bytes=null loss_curve='[]'
+	rec id='"c16"' batch=16 samples_per_sec=160 epoch_s=3600 eval_loss=2.5
+	rec id='"c32"' batch=32 samples_per_sec=250 epoch_s=2300 peak_device_bytes=180000000 final_loss=2.45 eval_loss=2.45 epoch_s_extrapolated=true
+	rec id='"g32"' batch=32 device='"cuda"' device_name="$H100" samples_per_sec=8000 epoch_s=72 peak_device_bytes=2000000000 final_loss=2.44 eval_loss=2.44
+	rec id='"g64"' batch=64 device='"cuda"' device_name="$H100" samples_per_sec=14000 epoch_s=41 peak_device_bytes=3900000000 final_loss=2.43 eval_loss=2.43
+	rec id='"h64"' batch=64 precision='"fp16"' device='"cuda"' device_name="$H100" samples_per_sec=30000 epoch_s=19 final_loss=3.9 eval_loss=3.9
+	rec id='"h128"' batch=128 precision='"fp16"' status='"diverged"' message='"loss nan at step 40"' device='"cuda"' device_name="$H100" samples_per_sec=55000 epoch_s=10 final_loss=null eval_loss=null
+	rec id='"o256"' batch=256 status='"oom"' message='"out of memory"' device='"cuda"' device_name="$H100" samples_per_sec=null epoch_s=null final_loss=null eval_loss=null peak_device_bytes=null loss_curve='[]'
 }
 S=$T/sweep
 mkdir -p "$S"
@@ -73,20 +73,46 @@ expect 64 "plan.ini: \[prices\] 'H100' expects dollars per hour \(a positive num
 if run report "$S"; then ok; else bad "report exit $?: $(cat "$T/err")"; fi
 cat >"$T/want" <<EOT
 7 records, 7 points: 5 ok, 1 oom, 1 diverged
-recommended: H100 fp32 b64 (id g64): \$0.0456 per epoch, 41.0 s per epoch, final loss 2.43
+recommended: H100 fp32 b64 (id g64): \$0.0456 per epoch, 41.0 s per epoch, eval loss 2.43
 fastest:     H100 fp32 b64 (id g64): 41.0 s per epoch, \$0.0456 per epoch
 The GPU wins: an epoch takes 41.0 s on the H100 against 38.3 min* on the CPU (56.1x faster) and costs \$0.0456 against \$0.1278* (2.8x cheaper).
 * extrapolated from the timed steps: the runs were shorter than an epoch
 wrote $S/report.md, $S/report.html and $S/results.csv
 EOT
 if diff "$T/want" "$T/out" >/dev/null; then ok; else bad "report summary: $(diff "$T/want" "$T/out")"; fi
-has "$S/report.md" "- Faster, but excluded by the loss rule: **H100 fp16 b64** (id h64), final loss 3.9 against the best 2.43 (+60.5%)."
+has "$S/report.md" "- Faster, but excluded by the loss rule: **H100 fp16 b64** (id h64), eval loss 3.9 against the best 2.43 (+60.5%)."
+has "$S/report.md" "(the best eval loss at 100 steps: 2.43)."
+has "$S/report.md" "comparing the eval loss where every such point has one, else the mean of the last quarter of the training-loss curve;"
 has "$S/report.md" "the smallest tier that holds it is 8 GB."
 has "$S/report.md" "| c32 | cpu fp32 b32 | ok | 100 / 110 ms | 250 | 20.5k | 38.3 min* | \$0.1278* |"
 has "$S/report.md" "- h128 (diverged): loss nan at step 40"
 has "$S/report.md" "| cuda NVIDIA H100 80GB HBM3 | 4.00 | default: top-tier GPU (H100) at \$4.00 per GPU-hour (typical on-demand cloud price) |"
 has "$S/results.csv" "c32,2,ok,,gpt,tiny,fortunes,cpu,Test CPU (4 threads),fp32,32,128,0,0,1337,100,100,110,250,20480,1e+10,,2300,true,180000000,"
 [ "$(wc -l <"$S/results.csv")" = 8 ] && ok || bad "results.csv has $(wc -l <"$S/results.csv") lines, expected 8"
+# every scalar field, the sweep's and train's further ones included, formulas escaped
+mkdir -p "$T/csv"
+{
+	rec id='"s1"' sweep='"=cmd()"' point=3 repeat=2 exit_code=0 wall_s=1.5 time_limit_s=300 price_per_hour=0.1 \
+		params=842496 steps_done=100 timed_steps=97 warmup_steps=3 steps_per_epoch=1139 lr=0.001 eval_batches=4 \
+		peak_device_bytes_driver=250000000 optimizer='"@sgd"'
+	rec id='"s2"' status='"failed"' message='"exit 1"' exit_code=null term_signal=9 stderr_tail='"-boom,\n"'
+} >"$T/csv/results.jsonl"
+run report "$T/csv" && ok || bad "report for csv exit $?: $(cat "$T/err")"
+python3 - "$T/csv/results.csv" >"$T/csvcheck" 2>&1 <<'EOP'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+want = {"sweep": "'=cmd()", "point": "3", "repeat": "2", "exit_code": "0", "wall_s": "1.5", "time_limit_s": "300",
+        "price_per_hour": "0.1", "params": "842496", "steps_done": "100", "timed_steps": "97", "warmup_steps": "3",
+        "steps_per_epoch": "1139", "lr": "0.001", "eval_batches": "4", "peak_device_bytes_driver": "250000000",
+        "optimizer": "'@sgd", "term_signal": "", "stderr_tail": ""}
+got = {k: rows[0].get(k) for k in want}
+assert got == want, got
+want = {"exit_code": "", "term_signal": "9", "stderr_tail": "'-boom,\n", "sweep": "", "params": ""}
+got = {k: rows[1].get(k) for k in want}
+assert got == want, got
+print("csv ok")
+EOP
+has "$T/csvcheck" "csv ok"
 if command -v xmllint >/dev/null; then
 	xmllint --noout "$S/report.html" && ok || bad "report.html is not well-formed XML"
 fi
@@ -99,7 +125,7 @@ run report "$S" --price H100=0.5 --price cpu=0.01
 has "$T/out" "recommended: H100 fp32 b64 (id g64): \$0.00569 per epoch"
 has "$S/report.md" "| cuda NVIDIA H100 80GB HBM3 | 0.50 | --price: H100 = \$0.50 per hour |"
 run report "$S" --loss-tol 1
-has "$T/out" "recommended: H100 fp16 b64 (id h64): \$0.0211 per epoch, 19.0 s per epoch, final loss 3.9"
+has "$T/out" "recommended: H100 fp16 b64 (id h64): \$0.0211 per epoch, 19.0 s per epoch, eval loss 3.9"
 printf '[sweep]\nname = quick\n[prices]\nH100 = 2\n' >"$S/plan.ini"
 run report "$S"
 has "$T/out" "recommended: H100 fp32 b64 (id g64): \$0.0228 per epoch"
@@ -116,7 +142,23 @@ has "$T/out" "no recommendation: no point finished ok"
 has "$T/failed/report.md" "No recommendation: no point finished ok."
 mkdir -p "$T/one" && rec >"$T/one/results.jsonl"
 run report "$T/one" && ok || bad "one-point report exit $?"
-has "$T/out" "recommended: cpu fp32 b16 (id p1): \$0.2000 per epoch, 60.0 min per epoch, final loss 2.5"
+has "$T/out" "recommended: cpu fp32 b16 (id p1): \$0.2000 per epoch, 60.0 min per epoch, eval loss 2.6"
+# the loss rule compares eval losses, not the last minibatch's loss; without them, the curve's last quarter
+mkdir -p "$T/loss"
+{
+	rec id='"slow"' final_loss=2.5 eval_loss=2.6
+	rec id='"fast"' batch=32 epoch_s=1800 final_loss=2.69 eval_loss=2.55
+} >"$T/loss/results.jsonl"
+run report "$T/loss" && ok || bad "loss report exit $?: $(cat "$T/err")"
+has "$T/out" "recommended: cpu fp32 b32 (id fast): \$0.1000 per epoch, 30.0 min per epoch, eval loss 2.55"
+{
+	rec id='"slow"' final_loss=2.5 eval_loss=null loss_curve='[[0,5.5],[15,4],[30,3.5],[45,3.0],[60,2.8],[75,2.6],[90,2.5],[99,2.5]]'
+	rec id='"fast"' batch=32 epoch_s=1800 final_loss=2.7 loss_curve='[[0,5.5],[15,4],[30,3.5],[45,3.0],[60,2.8],[75,2.6],[90,2.2],[99,2.7]]'
+	rec id='"noisy"' batch=64 epoch_s=900 final_loss=2.45 loss_curve='[[0,5.5],[15,4],[30,3.5],[45,3.0],[60,2.8],[75,2.6],[90,3.2],[99,2.45]]'
+} >"$T/loss/results.jsonl"
+run report "$T/loss" && ok || bad "loss report exit $?: $(cat "$T/err")"
+has "$T/out" "recommended: cpu fp32 b32 (id fast): \$0.1000 per epoch, 30.0 min per epoch, training loss (mean of the last quarter) 2.45"
+has "$T/loss/report.md" "- Faster, but excluded by the loss rule: **cpu fp32 b64** (id noisy), training loss (mean of the last quarter) 2.825 against the best 2.45 (+15.3%)."
 
 # ---- compare ----
 sweep >"$S/results.jsonl"
@@ -137,9 +179,20 @@ has "$T/out" "| fp32 b16 | cpu | cpu | 160 | 200 | 1.250x | faster (no repeats) 
 has "$T/out" "| fp32 b32 | H100 | A100-SXM4-80GB | 8k | 6k | 0.750x | slower (no repeats) | -95.0% | +0.0000 |"
 has "$T/out" "- cpu fp32 b512 (id new, ok)"
 command -v xmllint >/dev/null && { xmllint --noout "$T/cmp.html" && ok || bad "cmp.html is not well-formed"; }
-expect 1 "amptune compare: 1 matched point is slower than allowed \(--fail-if-slower 10\):" -- compare "$S" "$B" --fail-if-slower 10
+# B lost c32, g64 and h64, ok in A: a point missing from B is not ok in B
+expect 1 "amptune compare: 1 matched point is slower than allowed or not ok in B, and 3 points ok in A are missing from B \(--fail-if-slower 10\):" -- compare "$S" "$B" --fail-if-slower 10
 has "$T/err" "  fp32 b32 (id g32): 25.0% slower (8000 -> 6000 samples/s)"
-run compare "$S" "$B" --fail-if-slower 30 && ok || bad "compare --fail-if-slower 30 exit $?"
+has "$T/err" "  fp32 b32 (id c32): ok in A, missing from B"
+has "$T/err" "  fp32 b64 (id g64): ok in A, missing from B"
+has "$T/err" "  fp16 b64 (id h64): ok in A, missing from B"
+hasnt "$T/err" "id o256" # not ok in A: nothing lost
+expect 1 "amptune compare: 3 points ok in A are missing from B \(--fail-if-slower 30\):" -- compare "$S" "$B" --fail-if-slower 30
+# B holds 1 of A's 4 points, unchanged
+{ rec id='"a"' batch=8; rec id='"b"' batch=16; rec id='"c"' batch=32; rec id='"d"' batch=64; } >"$T/four.jsonl"
+rec id='"b"' batch=16 >"$T/one.jsonl"
+expect 1 "amptune compare: 3 points ok in A are missing from B \(--fail-if-slower 5\):" -- compare "$T/four.jsonl" "$T/one.jsonl" --fail-if-slower 5
+has "$T/err" "  fp32 b8 (id a): ok in A, missing from B"
+run compare "$T/one.jsonl" "$T/four.jsonl" --fail-if-slower 5 && ok || bad "points new in B fail the gate: $(cat "$T/err")"
 # repeats: a difference inside the spread is no change, and does not fail the gate
 { rec id='"r"' samples_per_sec=100; rec id='"r"' samples_per_sec=120; } >"$T/ra.jsonl"
 { rec id='"r"' samples_per_sec=95; rec id='"r"' samples_per_sec=105; } >"$T/rb.jsonl"
@@ -156,9 +209,25 @@ if run diagnose "$T/diag.jsonl"; then ok; else bad "diagnose exit $?: $(cat "$T/
 has "$T/out" "- data wait: 50.0% of step time: **highly input-bound**"
 has "$T/out" "- supply: 160 samples/s from 2 workers (inferred: the trainer consumed what the workers made)"
 has "$T/out" "- workers: 80 samples/s per worker, so 5 would meet demand with 20% headroom (now 2)"
-has "$T/out" "- threads: 4 compute + 5 loader on 8 CPUs: oversubscribed"
+has "$T/out" "- threads: 4 compute + 5 loader on 8 CPUs: oversubscribed (the loader computes on about 5 cores: busy_cpu_frac not recorded, so each worker counts as a full core)"
 has "$T/out" "- data wait: 1.0% of step time: **not input-bound**"
 has "$T/out" "status oom: nothing to diagnose. out of memory"
+# workers waiting on a slow store, or blocked on a full ring, take no core: more of them than CPUs is fine
+{
+	rec id='"slow"' workers=1 prefetch=4 step_ms_p50=100 samples_per_sec=160 data_wait_frac=0.75 phase_ms='{"data_wait":75}' \
+		versions='{"threads":2,"host_cpus":2}' loader='{"busy_frac":1,"busy_cpu_frac":0.002}'
+	rec id='"ring"' workers=2 prefetch=4 data_wait_frac=0 versions='{"threads":2,"host_cpus":2}' \
+		loader='{"busy_frac":7.7e-5,"busy_cpu_frac":0.81}'
+	rec id='"busy"' workers=2 prefetch=4 data_wait_frac=0 versions='{"threads":2,"host_cpus":2}' \
+		loader='{"busy_frac":0.9,"busy_cpu_frac":0.9}'
+} >"$T/wait.jsonl"
+run diagnose "$T/wait.jsonl" && ok || bad "diagnose of waiting workers exit $?: $(cat "$T/err")"
+has "$T/out" "use --workers 5 (the workers spend 0% of their busy time on CPU, the rest waiting on reads, so more workers than the 2 CPUs is fine)."
+has "$T/out" "- threads: 2 compute + 5 loader on 2 CPUs: fits (the loader computes on about 0.01 cores: each worker busy all the time, 0% of it on CPU; workers that mostly wait, on a full ring or on reads, take no core, so more threads than CPUs is fine)"
+has "$T/out" "- threads: 2 compute + 2 loader on 2 CPUs: fits (the loader computes on about 0.00012 cores: the workers are busy 0.0077% of the time, 81% of that on CPU;"
+has "$T/out" "- threads: 2 compute + 2 loader on 2 CPUs: oversubscribed (the loader computes on about 1.6 cores: the workers are busy 90% of the time, 90% of that on CPU)"
+has "$T/out" "Note: 2 workers computing on about 1.6 cores and 2 compute threads oversubscribe the 2 CPUs."
+[ "$(grep -c oversubscribe "$T/out")" = 2 ] && ok || bad "diagnose calls waiting workers oversubscribed: $(grep oversubscribe "$T/out")"
 expect 64 "amptune diagnose: expects one sweep directory, results file or '-'" -- diagnose
 expect 65 "amptune diagnose: .*/bad2/results.jsonl:2: missing field 'batch'" -- diagnose "$T/bad2"
 
@@ -170,9 +239,31 @@ if "$A" "${TR[@]}" --batch 2 2>/dev/null | "$A" diagnose - >"$T/out" 2>"$T/err";
 has "$T/out" "# amptune diagnose: stdin"
 has "$T/out" "of step time: **not input-bound**"
 has "$T/out" "- threads: 1 compute + 0 loader on"
+# the default loader (2 workers, all cores computing) mostly waits on a full ring: no oversubscription
+"$A" train --steps 3 --eval-batches 1 --warmup-steps 1 --json --quiet --device cpu --seq 16 --batch 2 2>/dev/null |
+	"$A" diagnose - >"$T/out" 2>"$T/err" && ok || bad "default train --json | diagnose -: $(cat "$T/err")"
+grep -qE -- "- threads: [0-9]+ compute \+ 2 loader on [0-9]+ CPUs: fits" "$T/out" && ok || bad "default run: $(grep threads "$T/out")"
+hasnt "$T/out" "oversubscribe"
 run report "$T/real" && ok || bad "report of real records exit $?: $(cat "$T/err")"
 has "$T/real/report.md" "The estimator (\`amptune estimate\`) against the measured peaks of 2 points: largest error 0.00%."
 has "$T/real/report.md" "| cpu, gpt-tiny, fp32, seq 16 | 2 |"
+# a cnn sweep: the check estimates with the record's optimizer (sgd) and its preset's images, not seq
+FM=${FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
+mkdir -p "$T/fm" && ln -s "$FM"/train-*-ubyte.gz "$T/fm/"
+python3 - "$FM" "$T/fm" <<'EOP' # 16 t10k images keep the eval short
+import gzip, struct, sys
+src, dst, n = sys.argv[1], sys.argv[2], 16
+for name, magic, head, size in (("images-idx3", 0x803, 16, 784), ("labels-idx1", 0x801, 8, 1)):
+    data = gzip.open(f"{src}/t10k-{name}-ubyte.gz").read()
+    dims = struct.pack(">ii", 28, 28) if size > 1 else b""
+    with gzip.open(f"{dst}/t10k-{name}-ubyte.gz", "wb") as f:
+        f.write(struct.pack(">ii", magic, n) + dims + data[head:head + n * size])
+EOP
+printf '[sweep]\nname = cnn\nmodel = cnn\nsize = tiny\ndata = fashion-mnist:%s\nsteps = 3\nwarmup_steps = 1\nbatch_sizes = 8\ndevices = cpu\nprecisions = fp32\n' \
+	"$T/fm" >"$T/cnn.ini"
+"$A" sweep "$T/cnn.ini" --out "$T/cnn" --quiet >/dev/null 2>"$T/err" || bad "cnn sweep: $(cat "$T/err")"
+run report "$T/cnn" && ok || bad "report of a cnn sweep exit $?: $(cat "$T/err")"
+has "$T/cnn/report.md" "The estimator (\`amptune estimate\`) against the measured peaks of 1 point: largest error 0.00%."
 # records from the CUDA backend are not held to the CPU's layout (its scratch is not modelled byte for byte)
 mkdir -p "$T/realcuda"
 sed 's/"device":"cpu"/"device":"cuda"/' "$T/real/results.jsonl" >"$T/realcuda/results.jsonl"
@@ -199,6 +290,16 @@ expect 64 "options '--size' and '--params' cannot be used together" -- estimate 
 expect 64 "option '--model' expects gpt, cnn, got 'rnn'" -- estimate --model rnn --params 1M
 expect 64 "option '--mode' expects train or infer, got 'serve'" -- estimate --params 1M --mode serve
 expect 64 "a preset fixes the shape" -- estimate --size tiny --layers 3
+# what no shape, run or backend can be: refused as train and plans refuse them
+expect 64 "option '--params' is 100, too few for a GPT-style transformer: the shape it resolves to \(12 layers, d_model 64, vocab 50304, context 2048\) has 3.94M parameters" -- estimate --params 100
+expect 64 "option '--batch' has an empty value in '1,,2'" -- estimate --size tiny --batch 1,,2
+expect 64 "option '--batch' has an empty value in '1,2,'" -- estimate --size tiny --batch 1,2,
+expect 64 "option '--batch' expects" -- estimate --size tiny --batch 1,x
+expect 64 "option '--seq' is for --model gpt; a cnn's input is square images \(--image N\)" -- estimate --model cnn --size tiny --seq 5
+expect 69 "amptune estimate: precision 'bf16' is not available on the cpu backend, which trains in fp32 only" -- estimate --size tiny --precision bf16 --device cpu
+run estimate --size tiny --precision bf16 && ok || bad "estimate bf16 on cuda exit $?: $(cat "$T/err")"
+run estimate --size tiny --batch 1,2,4 --device cpu && ok || bad "estimate --batch 1,2,4 exit $?: $(cat "$T/err")"
+has "$T/out" "batch 1        batch 2        batch 4"
 run estimate --size tiny --batch 4 --seq 32 --device cpu
 has "$T/out" "842,496 parameters; training, fp32, AdamW, on the CPU, sequence length 32"
 has "$T/out" "  total                        18.1 MiB"
