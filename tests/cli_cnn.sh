@@ -101,5 +101,15 @@ expect 65 "IDX images '$tmp/bad/imgs.gz' is truncated: its header declares 2 ima
 expect 64 "option '--data' names text ('fortunes'); the cnn model trains on images" -- --model cnn --data fortunes
 expect 65 "cnn data '$tmp/bad/imgs' is a file: give a directory of IDX files (train-* and t10k-*) or idx:IMAGES,LABELS[,VAL_IMAGES,VAL_LABELS]" -- --model cnn --data "$tmp/bad/imgs"
 
+# the summary line leaves out what was not measured: no "eval nan" without evaluation; the epoch says how it was got
+"$AMPTUNE" train --model cnn --data synthetic-images:64 --steps 3 --warmup-steps 1 --batch 8 --eval-images 0 \
+	--threads 1 --log-every 0 >/dev/null 2>"$tmp/err"
+grep -q '^summary: cpu cnn tiny fp32 batch 8 | .* img/s | loss [0-9.]* -> [0-9.]* | epoch [0-9.]* s (extrapolated) |' "$tmp/err" &&
+	! grep -q nan "$tmp/err" && ok || fail "cnn summary without evaluation: $(cat "$tmp/err")"
+"$AMPTUNE" train --model cnn --data synthetic-images:64 --epochs 1 --warmup-steps 1 --batch 8 --eval-images 8 \
+	--threads 1 --log-every 0 >/dev/null 2>"$tmp/err"
+grep -q '^summary: .*, eval [0-9.]*, accuracy [0-9.]*% | epoch [0-9.]* s (measured) |' "$tmp/err" && ok ||
+	fail "cnn summary of a measured epoch: $(cat "$tmp/err")"
+
 echo "cli_cnn: $passes passed, $fails failed"
 [ "$fails" = 0 ]

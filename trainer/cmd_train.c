@@ -105,16 +105,27 @@ void cmd_train_usage(FILE *out)
 
 static void on_signal(int sig) { tr_stop_signal = sig; }
 
+/* One line on stderr; what was not measured (no evaluation, say) is left out. */
 static void print_summary(const struct rp_record *r)
 {
-	char eval[32] = "", peak[32], rss[32];
+	char shape[64], rate[32], eval[64] = "", acc[32] = "", peak[32], rss[32];
+	int cnn = strcmp(r->model, "cnn") == 0;
+	if (cnn) {
+		snprintf(shape, sizeof shape, "cnn %s %s batch %d", r->size, r->precision, r->batch);
+		snprintf(rate, sizeof rate, "%.0f img/s", r->samples_per_sec);
+	} else {
+		snprintf(shape, sizeof shape, "%s %s batch %d seq %d", r->size, r->precision, r->batch, r->seq);
+		snprintf(rate, sizeof rate, "%.0f tok/s", r->tokens_per_sec);
+	}
+	if (isfinite(r->eval_accuracy))
+		snprintf(acc, sizeof acc, ", accuracy %.2f%%", 100.0 * r->eval_accuracy);
 	if (isfinite(r->eval_loss))
-		snprintf(eval, sizeof eval, ", eval %.4f", r->eval_loss);
+		snprintf(eval, sizeof eval, ", eval %.4f%s", r->eval_loss, acc);
 	fprintf(stderr,
-		"summary: %s %s %s batch %d seq %d | step %.2f ms p50, %.2f ms p95 | %.0f tok/s | loss %.4f -> %.4f%s | "
-		"epoch %.1f s%s | peak %s backend, %s rss\n",
-		r->device, r->size, r->precision, r->batch, r->seq, r->step_ms_p50, r->step_ms_p95, r->tokens_per_sec,
-		r->initial_loss, r->final_loss, eval, r->epoch_s, r->epoch_s_extrapolated ? " (extrapolated)" : " (measured)",
+		"summary: %s %s | step %.2f ms p50, %.2f ms p95 | %s | loss %.4f -> %.4f%s | epoch %.1f s%s | "
+		"peak %s backend, %s rss\n",
+		r->device, shape, r->step_ms_p50, r->step_ms_p95, rate, r->initial_loss, r->final_loss, eval, r->epoch_s,
+		r->epoch_s_extrapolated ? " (extrapolated)" : " (measured)",
 		kn_fmt_bytes(peak, sizeof peak, r->peak_device_bytes), kn_fmt_bytes(rss, sizeof rss, r->peak_host_bytes));
 }
 
@@ -340,15 +351,6 @@ int cmd_train(int argc, char **argv)
 	rc = tr_train(&cfg, &rec);
 	if (rc)
 		fprintf(stderr, "amptune train: %s\n", kn_last_error());
-	else if (!cfg.quiet && strcmp(cfg.model, "cnn") == 0)
-		fprintf(stderr,
-			"summary: %s cnn %s %s batch %d | step %.2f ms p50, %.2f ms p95 | %.0f img/s | "
-			"loss %.4f -> %.4f, eval %.4f, accuracy %.2f%% | epoch %.1f s%s | peak %.1f MiB backend, "
-			"%.1f MiB rss\n",
-			rec.device, rec.size, rec.precision, rec.batch, rec.step_ms_p50, rec.step_ms_p95, rec.samples_per_sec,
-			rec.initial_loss, rec.final_loss, rec.eval_loss, 100.0 * rec.eval_accuracy, rec.epoch_s,
-			rec.epoch_s_extrapolated ? " (extrapolated)" : "", rec.peak_device_bytes / 1048576.0,
-			rec.peak_host_bytes / 1048576.0);
 	else if (!cfg.quiet)
 		print_summary(&rec);
 	if (cfg.json && rc != KN_EUSAGE) {
