@@ -304,12 +304,18 @@ done:
 
 int cmd_diagnose(int argc, char **argv)
 {
-	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
-		cmd_diagnose_usage(stdout);
-		return 0;
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			cmd_diagnose_usage(stdout);
+			return 0;
+		}
+	if (argc == 2 && argv[1][0] == '-' && argv[1][1]) {
+		char msg[300];
+		snprintf(msg, sizeof msg, "unknown option '%.250s'", argv[1]);
+		return tr_usage_error("diagnose", msg);
 	}
-	if (argc != 2 || (argv[1][0] == '-' && argv[1][1]))
-		return tr_usage_error("diagnose", argc == 2 ? "unknown option" : "expects one sweep directory, results file or '-'");
+	if (argc != 2)
+		return tr_usage_error("diagnose", "expects one sweep directory, results file or '-'");
 	struct side *s = calloc(1, sizeof *s);
 	if (!s) {
 		fprintf(stderr, "amptune diagnose: out of memory\n");

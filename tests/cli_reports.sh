@@ -229,6 +229,8 @@ has "$T/out" "- threads: 2 compute + 2 loader on 2 CPUs: oversubscribed (the loa
 has "$T/out" "Note: 2 workers computing on about 1.6 cores and 2 compute threads oversubscribe the 2 CPUs."
 [ "$(grep -c oversubscribe "$T/out")" = 2 ] && ok || bad "diagnose calls waiting workers oversubscribed: $(grep oversubscribe "$T/out")"
 expect 64 "amptune diagnose: expects one sweep directory, results file or '-'" -- diagnose
+expect 64 "amptune diagnose: unknown option '-q'" -- diagnose -q
+"$A" diagnose "$T/bad2" --help | grep -q "^usage: amptune diagnose" && ok || bad "diagnose DIR --help does not print help"
 expect 65 "amptune diagnose: .*/bad2/results.jsonl:2: missing field 'batch'" -- diagnose "$T/bad2"
 
 # ---- real records: train --json into diagnose, report and the estimator ----

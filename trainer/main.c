@@ -55,6 +55,15 @@ static void main_usage(FILE *out)
 
 static int cmd_version(int argc, char **argv)
 {
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		version_usage(stdout);
+		return 0;
+	}
+	if (argc > 1) {
+		char msg[300];
+		snprintf(msg, sizeof msg, "unexpected argument '%.250s'", argv[1]);
+		return tr_usage_error("version", msg);
+	}
 	printf("amptune %s (commit %s, CUDA %s", AMPTUNE_VERSION, AMPTUNE_GIT_COMMIT,
 	       AMPTUNE_HAVE_CUDA ? "compiled in for " AMPTUNE_CUDA_ARCHS : "not compiled in");
 	if (AMPTUNE_HAVE_CUDA)
@@ -87,7 +96,7 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
 		return cmd_help(1, argv);
 	if (strcmp(argv[1], "--version") == 0)
-		return cmd_version(1, argv);
+		return cmd_version(argc - 1, argv + 1);
 	const struct tr_command *c = find_command(argv[1]);
 	if (!c) {
 		fprintf(stderr, "amptune: unknown command '%s'\nsee 'amptune --help'\n", argv[1]);
