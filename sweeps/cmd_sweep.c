@@ -499,8 +499,11 @@ static int run_all(struct sweep *s)
 	if (!s->quiet) {
 		sw_summary_print(stdout, &s->plan, s->sel, s->nsel, &s->rec);
 		printf("results: %s\n", s->results_path);
-		printf("sweep overhead: %.2f s of %.2f s wall (%.1f%%) outside the points' own processes\n",
-		       wall_s - points_s, wall_s, wall_s > 0 ? 100.0 * (wall_s - points_s) / wall_s : 0.0);
+		if (done == s->nsel)
+			printf("nothing to run: every point was already recorded\n");
+		else
+			printf("sweep overhead: %.2f s of %.2f s wall (%.1f%%) outside the points' own processes\n",
+			       wall_s - points_s, wall_s, wall_s > 0 ? 100.0 * (wall_s - points_s) / wall_s : 0.0);
 		if (s->nshards)
 			printf("shard %d/%d done; when every shard is: amptune merge %s\n", s->shard, s->nshards, s->out);
 	}

@@ -115,6 +115,8 @@ same "--no-predict rerun logged the point" "$(ls pred/points | wc -l)" 4
 same "rerun exit" "$?" 0
 same "rerun appends nothing" "$(wc -l <run/results.jsonl)" 4
 grep -q "resuming 'statuses': 4 of 4 points already recorded" run2.err && ok || bad "rerun: $(cat run2.err)"
+grep -q "^nothing to run: every point was already recorded$" run2.out && ! grep -q "sweep overhead" run2.out && ok ||
+	bad "a sweep with nothing to run reports overhead: $(cat run2.out)"
 # a cuda point where no GPU can run it gets its real status, not a prediction; and
 # --device-mem-limit bounds the allocator's bytes (as train enforces it), not the GPU runtime's
 if [ "$("$A" sweep s.ini --dry-run --set devices=cuda --set precisions=fp32 --set batch_sizes=8 | grep -c 'unsupported here')" = 1 ]; then
