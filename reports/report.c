@@ -215,7 +215,7 @@ static void md_tiers(const struct rp_report *rep, struct rp_buf *b)
 		rp_buf_puts(b, "No ok point measured its peak memory.\n\n");
 		return;
 	}
-	rp_buf_puts(b, "Largest batch whose fitted peak fits each tier (GiB, no headroom). Fit: peak = a + b x batch over "
+	rp_buf_puts(b, "Largest batch whose fitted peak fits each tier (a card of N GB counted as N GiB, no headroom). Fit: peak = a + b x batch over "
 		       "the measured peaks of points that differ only in batch size.\n\n"
 		       "| device, model, precision, seq | points | a | b per sample | max fit error |");
 	for (int t = 0; t < RP_NTIERS; t++)

@@ -474,7 +474,7 @@ static void tiers_table(const struct rp_report *rep, struct rp_buf *b)
 		rp_buf_puts(b, "<p>No ok point measured its peak memory.</p>\n");
 		return;
 	}
-	rp_buf_puts(b, "<p class=\"sub\">Largest batch whose fitted peak fits each tier (GiB, no headroom). Fit: peak = a + "
+	rp_buf_puts(b, "<p class=\"sub\">Largest batch whose fitted peak fits each tier (a card of N GB counted as N GiB, no headroom). Fit: peak = a + "
 		       "b &#215; batch over the measured peaks of points that differ only in batch size.</p>\n");
 	th_row(b, cols, 10, 0x3fe);
 	for (int k = 0; k < rep->n_fits; k++) {
