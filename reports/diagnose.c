@@ -66,8 +66,9 @@ static void explain(const struct rp_record *r, struct rp_diagnosis *d)
 		SAY(" Look at the dataset's per-sample cost (decoding, augmentation, storage latency).");
 	}
 	if (d->oversubscribed == 1 && d->bound == RP_BOUND_NOT)
-		SAY(" Note: %d workers computing on about %.2g cores and %d compute threads oversubscribe the %d CPUs.",
-		    r->workers, d->loader_cores, d->compute_threads, d->host_cpus);
+		SAY(" Note: %d worker%s computing on about %.2g cores and %d compute thread%s oversubscribe the %d CPU%s.",
+		    r->workers, r->workers == 1 ? "" : "s", d->loader_cores, d->compute_threads,
+		    d->compute_threads == 1 ? "" : "s", d->host_cpus, d->host_cpus == 1 ? "" : "s");
 #undef SAY
 }
 
