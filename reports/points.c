@@ -147,18 +147,14 @@ int rp_points_build(struct rp_points *pts, const struct rp_results *res)
 		rp_points_release(pts);
 		return kn_error(KN_ERR, "out of memory grouping %d records", res->n);
 	}
-	/* owner[i]: the point record i belongs to */
+	/* owner[i]: the point record i belongs to, its id's number from the reader */
 	for (int i = 0; i < res->n; i++) {
-		int k;
-		for (k = 0; k < pts->n; k++)
-			if (strcmp(pts->p[k].cfg->id, res->recs[i].id) == 0)
-				break;
-		if (k == pts->n) {
+		int k = owner[i] = res->group[i];
+		if (k == pts->n) { /* ids are numbered in order of first appearance */
 			pts->p[k].cfg = &res->recs[i];
 			pts->p[k].line = res->lines[i];
 			pts->n++;
 		}
-		owner[i] = k;
 		pts->p[k].n_reps++;
 	}
 	const struct rp_record **slot = pts->slots;
@@ -175,13 +171,16 @@ int rp_points_build(struct rp_points *pts, const struct rp_results *res)
 			p->cfg = &res->recs[i];
 	}
 	free(owner);
+	const struct rp_record *first_cpu = NULL; /* CPUs vary when any differs from the first */
 	for (int k = 0; k < pts->n; k++) {
 		summarise(&pts->p[k]);
 		pts->varies |= differences(pts->p[0].cfg, pts->p[k].cfg);
-		for (int j = 0; j < k; j++)
-			if (!rp_is_gpu(pts->p[j].cfg) && !rp_is_gpu(pts->p[k].cfg) &&
-			    strcmp(pts->p[j].cfg->device_name, pts->p[k].cfg->device_name))
-				pts->varies |= RP_AXIS_CPU;
+		if (rp_is_gpu(pts->p[k].cfg))
+			continue;
+		if (!first_cpu)
+			first_cpu = pts->p[k].cfg;
+		else if (strcmp(first_cpu->device_name, pts->p[k].cfg->device_name))
+			pts->varies |= RP_AXIS_CPU;
 	}
 	return KN_OK;
 }

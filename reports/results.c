@@ -17,9 +17,11 @@ void rp_results_release(struct rp_results *res)
 		rp_record_release(&res->recs[i]);
 	free(res->recs);
 	free(res->lines);
+	free(res->group);
 	res->recs = NULL;
 	res->lines = NULL;
-	res->n = res->cap = 0;
+	res->group = NULL;
+	res->n = res->cap = res->ngroups = 0;
 }
 
 /* The configuration repeats of a point share. A 0 in batch, seq, prefetch or
@@ -167,6 +169,8 @@ static int check_repeat(struct rp_results *res, struct id_index *ix, int i)
 	char what[1300];
 	if (!g)
 		return kn_error(KN_ERR, "out of memory reading '%s'", res->path);
+	res->group[i] = (int)(g - ix->groups);
+	res->ngroups = ix->ngroups;
 	for (size_t k = 0; k < N_CONFIG; k++) {
 		int ref = g->rec[k];
 		if (ref >= 0 && field_differs(&res->recs[ref], r, k, what, sizeof what))
@@ -230,9 +234,12 @@ static int add_record(struct rp_results *res, struct id_index *ix, const char *l
 		if (r)
 			res->recs = r;
 		long *lines = r ? realloc(res->lines, (size_t)cap * sizeof *lines) : NULL;
-		if (!lines)
+		if (lines)
+			res->lines = lines;
+		int *group = lines ? realloc(res->group, (size_t)cap * sizeof *group) : NULL;
+		if (!group)
 			return kn_error(KN_ERR, "out of memory reading '%s'", res->path);
-		res->lines = lines;
+		res->group = group;
 		res->cap = cap;
 	}
 	struct rp_record *r = &res->recs[res->n];

@@ -32,7 +32,8 @@ struct rp_plan_price {
 struct rp_results {
 	struct rp_record *recs;
 	long *lines;          /* the line each record came from */
-	int n, cap;
+	int *group;           /* each record's id, numbered 0.. in order of first appearance */
+	int n, cap, ngroups;
 	char path[4096];      /* the results file read ("-" for stdin) */
 	char dir[4096];       /* the sweep directory; "" when a file was named */
 	char plan_path[4160]; /* DIR/plan.ini when it exists; else "" */
