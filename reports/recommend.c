@@ -35,40 +35,71 @@ static int faster(const struct rp_point *a, int ia, const struct rp_point *b, in
 	return cheaper(a, ia, b, ib);
 }
 
+static const struct rp_points *sort_pts; /* qsort's context for cmp_faster */
+
+static int cmp_faster(const void *x, const void *y)
+{
+	int i = *(const int *)x, k = *(const int *)y;
+	return faster(&sort_pts->p[i], i, &sort_pts->p[k], k);
+}
+
 static double loss_of(const struct rp_point *p, enum rp_loss_kind k)
 {
 	return k == RP_LOSS_EVAL ? p->eval_loss : k == RP_LOSS_TAIL ? p->tail_loss : p->final_loss;
 }
 
-/* The loss a group compares: eval loss when every ok point of it has one, else the smoothed
+/* The ok points of one task (model, size, dataset, steps): what the loss rule compares. */
+struct task {
+	const struct rp_record *cfg;
+	int eval, tail;        /* every ok point has an eval loss / a tail of the training loss */
+	double best[3];        /* the least finite loss of each rp_loss_kind; INFINITY: none */
+};
+
+/* The loss a task compares: eval loss when every ok point of it has one, else the smoothed
  * tail of the training loss when every one has that, else the last training loss. */
-static enum rp_loss_kind group_loss_kind(const struct rp_points *pts, const struct rp_point *p)
+static enum rp_loss_kind task_loss_kind(const struct task *t)
 {
-	int eval = 1, tail = 1;
-	for (int k = 0; k < pts->n; k++) {
-		const struct rp_point *q = &pts->p[k];
-		if (!is_ok(q) || !same_task(p->cfg, q->cfg))
-			continue;
-		eval &= isfinite(q->eval_loss);
-		tail &= isfinite(q->tail_loss);
-	}
-	return eval ? RP_LOSS_EVAL : tail ? RP_LOSS_TAIL : RP_LOSS_FINAL;
+	return t->eval ? RP_LOSS_EVAL : t->tail ? RP_LOSS_TAIL : RP_LOSS_FINAL;
 }
 
-static void mark_loss(struct rp_points *pts, double tol)
+static int mark_loss(struct rp_points *pts, double tol)
 {
+	struct task *tasks = malloc(((size_t)pts->n + 1) * sizeof *tasks);
+	int *of = malloc(((size_t)pts->n + 1) * sizeof *of), ntasks = 0;
+	if (!tasks || !of) {
+		free(tasks);
+		free(of);
+		return kn_error(KN_ERR, "out of memory");
+	}
+	for (int i = 0; i < pts->n; i++) { /* a sweep has few tasks: a scan of them is short */
+		const struct rp_point *p = &pts->p[i];
+		int t = 0;
+		while (t < ntasks && !same_task(tasks[t].cfg, p->cfg))
+			t++;
+		if (t == ntasks)
+			tasks[ntasks++] = (struct task){ p->cfg, 1, 1, { INFINITY, INFINITY, INFINITY } };
+		of[i] = t;
+		if (!is_ok(p))
+			continue;
+		tasks[t].eval &= isfinite(p->eval_loss);
+		tasks[t].tail &= isfinite(p->tail_loss);
+		for (int k = 0; k < 3; k++) /* each rp_loss_kind */
+			if (isfinite(loss_of(p, (enum rp_loss_kind)k)))
+				tasks[t].best[k] = fmin(tasks[t].best[k], loss_of(p, (enum rp_loss_kind)k));
+	}
 	for (int i = 0; i < pts->n; i++) {
 		struct rp_point *p = &pts->p[i];
-		double best = INFINITY;
-		p->loss_kind = group_loss_kind(pts, p);
+		const struct task *t = &tasks[of[i]];
+		p->loss_kind = task_loss_kind(t);
 		p->rule_loss = loss_of(p, p->loss_kind);
-		for (int k = 0; k < pts->n; k++)
-			if (is_ok(&pts->p[k]) && same_task(p->cfg, pts->p[k].cfg) && isfinite(loss_of(&pts->p[k], p->loss_kind)))
-				best = fmin(best, loss_of(&pts->p[k], p->loss_kind));
+		double best = t->best[p->loss_kind];
 		p->best_loss_same_steps = isfinite(best) ? best : NAN;
 		p->loss_ok = is_ok(p) && isfinite(p->rule_loss) && p->rule_loss <= best + tol * fabs(best);
 		p->eligible = p->loss_ok && isfinite(p->epoch_s) && isfinite(p->cost_per_epoch);
 	}
+	free(tasks);
+	free(of);
+	return KN_OK;
 }
 
 static void verdict(const struct rp_points *pts, struct rp_reco *r)
@@ -113,7 +144,9 @@ int rp_recommend(struct rp_points *pts, double loss_tol, struct rp_reco *r)
 	r->loss_tol = loss_tol;
 	r->best = r->fastest = r->fastest_any = r->cheapest_any = r->cpu_best = r->gpu_best = -1;
 	r->excluded_faster = r->excluded_cheaper = -1;
-	mark_loss(pts, loss_tol);
+	int rc = mark_loss(pts, loss_tol);
+	if (rc)
+		return rc;
 	r->pareto = calloc((size_t)pts->n + 1, sizeof *r->pareto);
 	if (!r->pareto)
 		return kn_error(KN_ERR, "out of memory");
@@ -138,22 +171,28 @@ int rp_recommend(struct rp_points *pts, double loss_tol, struct rp_reco *r)
 		if (*kind < 0 || cheaper(p, i, &pts->p[*kind], *kind) < 0)
 			*kind = i;
 	}
-	for (int i = 0; i < pts->n; i++) {
-		const struct rp_point *p = &pts->p[i];
-		int dominated = !p->eligible;
-		for (int k = 0; k < pts->n && !dominated; k++) {
-			const struct rp_point *q = &pts->p[k];
-			dominated = q->eligible && q->epoch_s <= p->epoch_s && q->cost_per_epoch <= p->cost_per_epoch &&
-				    (q->epoch_s < p->epoch_s || q->cost_per_epoch < p->cost_per_epoch);
+	/* the Pareto front of the eligible points over (time, cost): in order of time, a point is on
+	 * it when no faster point costs as little and no equally fast one costs less */
+	int n = 0;
+	for (int i = 0; i < pts->n; i++)
+		if (pts->p[i].eligible)
+			r->pareto[n++] = i;
+	sort_pts = pts;
+	qsort(r->pareto, (size_t)n, sizeof *r->pareto, cmp_faster);
+	double cheapest_before = INFINITY; /* the least cost among strictly faster points */
+	for (int a = 0; a < n;) {
+		int b = a;
+		double t = pts->p[r->pareto[a]].epoch_s, least = pts->p[r->pareto[a]].cost_per_epoch;
+		while (b < n && pts->p[r->pareto[b]].epoch_s == t)
+			b++;
+		/* [a, b) are equally fast, the cheapest first (cheaper() breaks faster()'s ties) */
+		for (int k = a; k < b; k++) {
+			double c = pts->p[r->pareto[k]].cost_per_epoch;
+			if (!(cheapest_before <= c) && !(least < c))
+				r->pareto[r->n_pareto++] = r->pareto[k];
 		}
-		if (!dominated) {
-			int j = r->n_pareto++;
-			while (j > 0 && faster(p, i, &pts->p[r->pareto[j - 1]], r->pareto[j - 1]) < 0) {
-				r->pareto[j] = r->pareto[j - 1];
-				j--;
-			}
-			r->pareto[j] = i;
-		}
+		cheapest_before = fmin(cheapest_before, least);
+		a = b;
 	}
 	if (r->fastest_any >= 0 && r->fastest_any != r->fastest && !pts->p[r->fastest_any].eligible)
 		r->excluded_faster = r->fastest_any;

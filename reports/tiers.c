@@ -28,7 +28,10 @@ static int same_group(const struct rp_record *a, const struct rp_record *b)
 	       !strcmp(a->size, b->size) && !strcmp(a->precision, b->precision) && a->seq == b->seq;
 }
 
-static void fit_group(const struct rp_points *pts, struct rp_tier_fit *f)
+static int cmp_int(const void *a, const void *b) { return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b); }
+
+/* `batches` has room for every point (scratch for counting distinct batch sizes). */
+static void fit_group(const struct rp_points *pts, struct rp_tier_fit *f, int *batches)
 {
 	const struct rp_record *g = pts->p[f->first].cfg;
 	double sx = 0, sy = 0, sxx = 0, sxy = 0;
@@ -38,14 +41,14 @@ static void fit_group(const struct rp_points *pts, struct rp_tier_fit *f)
 		if (!usable(p) || !same_group(g, p->cfg))
 			continue;
 		double x = p->cfg->batch, y = p->mem_bytes;
-		sx += x, sy += y, sxx += x * x, sxy += x * y, n++;
-		int repeat = 0;
-		for (int k = f->first; k < i && !repeat; k++)
-			repeat = usable(&pts->p[k]) && same_group(g, pts->p[k].cfg) && pts->p[k].cfg->batch == p->cfg->batch;
-		f->n_batches += !repeat;
+		sx += x, sy += y, sxx += x * x, sxy += x * y;
+		batches[n++] = p->cfg->batch;
 		lo = lo < 0 || p->cfg->batch < lo ? p->cfg->batch : lo;
 		hi = p->cfg->batch > hi ? p->cfg->batch : hi;
 	}
+	qsort(batches, (size_t)n, sizeof *batches, cmp_int);
+	for (int i = 0; i < n; i++)
+		f->n_batches += i == 0 || batches[i] != batches[i - 1];
 	f->n_points = n;
 	for (int t = 0; t < RP_NTIERS; t++)
 		f->max_batch[t] = -1;
@@ -76,8 +79,13 @@ int rp_tiers_fit(const struct rp_points *pts, struct rp_tier_fit **out, int *n)
 {
 	*n = 0;
 	*out = calloc((size_t)pts->n + 1, sizeof **out);
-	if (!*out)
+	int *batches = malloc(((size_t)pts->n + 1) * sizeof *batches);
+	if (!*out || !batches) {
+		free(*out);
+		free(batches);
+		*out = NULL;
 		return kn_error(KN_ERR, "out of memory");
+	}
 	for (int i = 0; i < pts->n; i++) {
 		if (!usable(&pts->p[i]))
 			continue;
@@ -88,7 +96,8 @@ int rp_tiers_fit(const struct rp_points *pts, struct rp_tier_fit **out, int *n)
 			continue;
 		struct rp_tier_fit *f = &(*out)[(*n)++];
 		f->first = i;
-		fit_group(pts, f);
+		fit_group(pts, f, batches);
 	}
+	free(batches);
 	return KN_OK;
 }
