@@ -110,7 +110,7 @@ int rp_prices_check_flags(const struct rp_prices *p, const struct rp_results *re
 		char devices[1024] = "";
 		size_t len = 0;
 		for (int k = 0; k < res->n && len < sizeof devices - 200; k++) {
-			int seen = 0;
+			int seen = !res->recs[k].device_name[0]; /* no backend opened ("auto" ''): no device to price */
 			for (int j = 0; j < k && !seen; j++)
 				seen = !strcmp(res->recs[j].device, res->recs[k].device) &&
 				       !strcmp(res->recs[j].device_name, res->recs[k].device_name);

@@ -98,6 +98,9 @@ same "predicted message" "$(sed -n 2p pred/results.jsonl | field /dev/stdin mess
 same "predicted point ran nothing" "$(ls pred/points | wc -l)" 3
 same "predicted summary" "$(grep -E '^4 points:' pred.out)" "4 points: 1 ok, 1 oom-predicted, 2 unsupported"
 "$A" report pred >/dev/null 2>pred.rep && ok || bad "report of a sweep with oom-predicted: $(cat pred.rep)"
+# a price for a device the sweep lacks names the devices that ran, not the points that never opened one
+"$A" report pred --price H100=3 >/dev/null 2>pred.rep
+grep -q "(devices there: cpu '[^']*')$" pred.rep && ok || bad "--price for a missing device: $(cat pred.rep)"
 # --dry-run --no-predict says the predicted point would run; the real rerun runs it, moving its record aside
 same "--no-predict dry-run" "$("$A" sweep s.ini --out pred --device-mem-limit 21M --dry-run --no-predict | tail -1)" \
 	"plan 'statuses' is valid: 4 points, 1 to run, 1 can run here"
