@@ -408,13 +408,20 @@ int rp_record_from_json(struct rp_record *r, const cJSON *o)
 /* The offset of the first byte below 0x20 that JSON does not allow (any inside a
  * string; outside, all but tab and CR), or -1. cJSON takes them: inside a string
  * a NUL would cut the value short, outside it any of them passes for a space. */
-static long control_byte(const char *line, size_t len)
+/* The offset of a raw control byte, or (*nul set) of a \u0000 escape inside a string, which
+ * the record's C strings would silently cut at; -1 when there is neither. */
+static long control_byte(const char *line, size_t len, int *nul)
 {
 	int in_string = 0;
+	*nul = 0;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)line[i];
 		if (c < 0x20 && (in_string || (c != '\t' && c != '\r')))
 			return (long)i;
+		if (in_string && c == '\\' && i + 5 < len && line[i + 1] == 'u' && strncmp(line + i + 2, "0000", 4) == 0) {
+			*nul = 1;
+			return (long)i;
+		}
 		if (in_string && c == '\\' && i + 1 < len && (unsigned char)line[i + 1] >= 0x20)
 			i++; /* an escaped character, '"' included */
 		else if (c == '"')
@@ -425,7 +432,10 @@ static long control_byte(const char *line, size_t len)
 
 int rp_record_parse(struct rp_record *r, const char *line, size_t len)
 {
-	long bad = control_byte(line, len);
+	int nul;
+	long bad = control_byte(line, len, &nul);
+	if (bad >= 0 && nul)
+		return kn_error(KN_EDATA, "a NUL character (\\u0000) in a string at byte %ld", bad + 1);
 	if (bad >= 0)
 		return kn_error(KN_EDATA, "not JSON (control character 0x%02x at byte %ld)", (unsigned char)line[bad], bad + 1);
 	const char *end = NULL;

@@ -233,6 +233,16 @@ START_TEST(test_control_characters)
 	b = with(g, "\"message\":\"\"", "\"message\":\"a\\tb\\n\\u0001\"");
 	expect_parse(b, KN_OK, NULL);
 	free(b);
+	/* but an escaped NUL would cut the C string short, silently: refused; an escaped backslash
+	 * followed by the text u0000 is not one */
+	b = with(g, "\"message\":\"\"", "\"message\":\"ab\\u0000cd\"");
+	snprintf(want, sizeof want, "a NUL character (\\u0000) in a string at byte %ld",
+		 (long)(strstr(b, "\\u0000") - b) + 1);
+	expect_parse(b, KN_EDATA, want);
+	free(b);
+	b = with(g, "\"message\":\"\"", "\"message\":\"ab\\\\u0000cd\"");
+	expect_parse(b, KN_OK, NULL);
+	free(b);
 
 	/* in a file: named with its line; a NUL mid-line does not end the line */
 	b = with(g, "\"size\":\"tiny\"", "\"size\":\"ti@ny\"");
