@@ -472,6 +472,7 @@ START_TEST(shared_cases_fp32_match_fp64)
 	cnn_io_keep(&io, want);
 	run(&f32, &io, 1);
 	ck_assert_int_gt(io.n_res, 0);
+	ck_assert_msg(!io.bwd_data_skipped, "%s: backward-data skipped on the cpu", name);
 	for (int k = 0; k < io.n_res; k++) {
 		double e = cnn_max_err(KN_FP32, &io.res[k], io.res[k].x, want[k]);
 		ck_assert_msg(e <= 1.0, "%s: fp32 %s differs from fp64 (%.3g x tolerance %.3g)", name, io.res[k].name, e,

@@ -70,16 +70,6 @@ static const struct {
 };
 enum { NPREC = sizeof precisions / sizeof *precisions };
 
-static void train_ok(const struct tr_config *c, struct rp_record *r)
-{
-	rp_record_init(r);
-	int rc = tr_train(c, r);
-	ck_assert_msg(rc == KN_OK, "%s %s: %s (status %s: %s)", c->device, kn_precision_name(c->precision),
-		      kn_last_error(), r->status, r->message);
-	ck_assert_str_eq(r->status, "ok");
-	ck_assert_int_eq(r->n_loss_curve, c->steps);
-}
-
 START_TEST(test_loss_curve_matches_cpu)
 {
 	enum kn_precision p = precisions[_i].p;
@@ -88,12 +78,12 @@ START_TEST(test_loss_curve_matches_cpu)
 	struct tr_config c;
 	struct rp_record cpu, gpu;
 	config(&c, "cpu", KN_FP32);
-	train_ok(&c, &cpu);
+	tu_train_ok(&c, &cpu);
 	/* the comparison means something only if the model learned */
 	ck_assert_msg(cpu.final_loss < cpu.initial_loss - 0.5, "cpu loss %.4f -> %.4f", cpu.initial_loss, cpu.final_loss);
 	ck_assert_double_gt(cpu.eval_accuracy, 0.3);
 	config(&c, "cuda", p);
-	train_ok(&c, &gpu);
+	tu_train_ok(&c, &gpu);
 	ck_assert_str_eq(gpu.device, "cuda");
 	ck_assert(gpu.peak_device_bytes > 0);
 	/* fp16 trains through its loss scaler, which skips nothing here: the
@@ -133,8 +123,8 @@ START_TEST(test_deterministic)
 	config(&c, "cuda", p);
 	c.steps = 20;
 	c.eval_images = 500;
-	train_ok(&c, &a);
-	train_ok(&c, &b);
+	tu_train_ok(&c, &a);
+	tu_train_ok(&c, &b);
 	tu_assert_same_losses(&a, &b, kn_precision_name(p));
 	ck_assert_msg(memcmp(&a.eval_loss, &b.eval_loss, sizeof(double)) == 0, "eval loss %.17g then %.17g", a.eval_loss,
 		      b.eval_loss);
@@ -153,7 +143,7 @@ START_TEST(test_fp16_overflow_backs_off)
 	struct rp_record r;
 	config(&c, "cuda", KN_FP16);
 	c.loss_scale_init = 16777216.0;
-	train_ok(&c, &r);
+	tu_train_ok(&c, &r);
 	ck_assert_int_ge(r.loss_scale_skips, 1);
 	ck_assert_int_lt(r.loss_scale_skips, c.steps / 2);
 	cJSON *fin = cJSON_GetObjectItem(r.extra, "loss_scale_final");

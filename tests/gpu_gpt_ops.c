@@ -1,16 +1,23 @@
 /*
- * Every GPT op on CUDA against the fp64 CPU reference on the same inputs, in
- * each precision; outputs the op overwrites start as NaN. AdamW, the cast to
- * compute weights, zeroing and the host reductions against the same formulas
- * in double. Exits 77 (skipped) when no CUDA device is present or CUDA is not
- * compiled in.
+ * Every GPT op on CUDA against the fp64 CPU reference, in each precision;
+ * outputs the op overwrites start as NaN, gradients it accumulates start
+ * from a nonzero pattern (helpers/gpt_op_cases.h). The inputs are first
+ * rounded to what the GPU stores (act-typed; the loss scale to float), so the
+ * reference computes on exactly the GPU's operands and the tolerance covers
+ * the op's own arithmetic only. AdamW, the cast to compute weights, zeroing
+ * and the host reductions against the same formulas in double. Exits 77 only
+ * when no GPU is present (helpers/gpu_suite.h).
  *
- * Tolerances (|cuda - fp64| <= atol + rtol |fp64|), from each format's unit
- * roundoff u and the few roundings an op's result passes through:
- *   fp32 (TF32 off)       atol 1e-5, rtol 1e-5
- *   tf32 (10-bit mantissa) atol 5e-3, rtol 5e-3
- *   fp16 (10-bit, u=4.9e-4) atol 1e-2, rtol 1e-2
- *   bf16 (7-bit,  u=2.0e-3) atol 6e-2, rtol 4e-2
+ * Tolerances (|cuda - fp64| <= atol + rtol |fp64|; the inputs and outputs are
+ * of size 1), from the unit roundoff u of the act type, with room for the
+ * few roundings to it an op's intermediates pass through and, in fp32, for
+ * sums of up to a few hundred terms (16 sqrt(depth) u):
+ *   fp32 (TF32 off, u = 2^-24 = 6.0e-8)      atol 1e-5, rtol 1e-5 (~170 u)
+ *   tf32 (products of 11 bits, 2^-11 = 4.9e-4) atol 5e-3, rtol 5e-3 (~10 x 2^-11)
+ *   fp16 (u = 2^-11 = 4.9e-4)                atol 1e-2, rtol 1e-2 (~20 u)
+ *   bf16 (u = 2^-8  = 3.9e-3)                atol 6e-2, rtol 4e-2 (~15 u, 10 u)
+ * fp16 results must be finite: the cases' values stay far inside its range
+ * (|x| < 65504), so an inf is an overflow in the kernel, not in the data.
  */
 #include <check.h>
 #include <math.h>
@@ -19,6 +26,7 @@
 #include <string.h>
 
 #include "gpt_op_cases.h"
+#include "gpu_suite.h"
 #include "kernels/backend.h"
 #include "testutil.h"
 
@@ -33,6 +41,25 @@ static const struct {
 };
 enum { NPREC = sizeof precisions / sizeof *precisions };
 
+/* x[0..n) rounded to be's act type, through an upload and download */
+static void round_to_device(struct kn_backend *be, double *x, size_t n)
+{
+	if (!x || !n)
+		return;
+	void *p = tu_dev(be, x, n, 0);
+	double *h = tu_host(be, p, n, 0);
+	memcpy(x, h, n * sizeof *x);
+	free(h);
+	kn_free(be, p, n * be->act_bytes);
+}
+
+/* the fp64 results are finite and within fp16's range: the tolerance has a meaning */
+static void check_reference(const char *name, const char *what, const double *x, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ck_assert_msg(isfinite(x[i]) && fabs(x[i]) < 65504, "%s: fp64 %s element %zu is %g", name, what, i, x[i]);
+}
+
 START_TEST(test_op_on_cuda)
 {
 	int prec = _i / GPT_OP_NCASES, k = _i % GPT_OP_NCASES;
@@ -40,7 +67,14 @@ START_TEST(test_op_on_cuda)
 	struct op_io io;
 	const char *name;
 	op_runner run = gpt_op_case(k, &io, &name);
+	const char *pn = kn_precision_name(precisions[prec].p);
+	int rc = kn_backend_open(&gpu, "cuda", precisions[prec].p, 0);
+	ck_assert_msg(rc == KN_OK, "opening cuda: %s", kn_last_error());
 	ck_assert_int_eq(kn_backend_open_reference(&ref), KN_OK);
+	/* the operands as the GPU holds them */
+	for (int i = 0; i < io.n_in; i++)
+		round_to_device(&gpu, io.in[i], io.in_n[i]);
+	round_to_device(&gpu, io.R, io.out_n);
 	run(&ref, &io, 1);
 	double *out = io.out, *grad[MAXIN] = { 0 };
 	io.out = NULL;
@@ -48,14 +82,15 @@ START_TEST(test_op_on_cuda)
 		grad[i] = io.grad[i];
 		io.grad[i] = NULL;
 	}
-	int rc = kn_backend_open(&gpu, "cuda", precisions[prec].p, 0);
-	ck_assert_msg(rc == KN_OK, "opening cuda: %s", kn_last_error());
 	run(&gpu, &io, 1);
-	ck_assert_msg(kn_sync(&gpu) == KN_OK, "%s: %s", name, kn_last_error());
-	const char *pn = kn_precision_name(precisions[prec].p);
+	ck_assert_msg(kn_sync(&gpu) == KN_OK, "%s %s: %s", name, pn, kn_last_error());
+	ck_assert_msg(io.out_n > 0 && io.out && out, "%s %s: no forward output", name, pn);
+	check_reference(name, "forward", out, io.out_n);
 	double e = tu_max_err(io.out, out, io.out_n, precisions[prec].atol, precisions[prec].rtol);
 	ck_assert_msg(e <= 1.0, "%s %s: forward differs from fp64 (%.3g x tolerance)", name, pn, e);
 	for (int i = 0; i < io.n_in; i++) {
+		ck_assert_msg(io.in_n[i] > 0 && io.grad[i] && grad[i], "%s %s: gradient %d not fetched", name, pn, i);
+		check_reference(name, "gradient", grad[i], io.in_n[i]);
 		e = tu_max_err(io.grad[i], grad[i], io.in_n[i], precisions[prec].atol, precisions[prec].rtol);
 		ck_assert_msg(e <= 1.0, "%s %s: gradient %d differs from fp64 (%.3g x tolerance)", name, pn, i, e);
 		free(grad[i]);
@@ -185,13 +220,8 @@ START_TEST(test_matmul_bias_alignment_on_cuda)
 }
 END_TEST
 
-int main(void)
+static Suite *suite(void)
 {
-	if (tu_cuda_device_count_forked() == 0) {
-		printf("gpu_gpt_ops: no CUDA device present (or CUDA not compiled in): skipped\n");
-		return 77;
-	}
-	setenv("AMPTUNE_CUDA_UNVALIDATED", "1", 1);
 	Suite *s = suite_create("gpu_gpt_ops");
 	TCase *tc = tcase_create("ops");
 	tcase_set_timeout(tc, 120);
@@ -200,5 +230,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_reductions_on_cuda, 0, NPREC);
 	tcase_add_loop_test(tc, test_matmul_bias_alignment_on_cuda, 0, NPREC);
 	suite_add_tcase(s, tc);
-	return tu_run_suite(s);
+	return s;
 }
+
+int main(void) { return tu_gpu_suite_main("gpu_gpt_ops", suite); }

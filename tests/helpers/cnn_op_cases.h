@@ -64,6 +64,17 @@ struct cnn_io {
 	float lr, sgd_momentum, weight_decay, grad_scale;
 	size_t work_bytes;      /* conv: what conv2d_workspace_bytes reported (set by the runner) */
 	long expect;            /* count_correct: the count worked out on the host, which the runner asserts */
+	/* conv: a layer whose input gradient the model never computes (the stem, on
+	 * the images). On the cuda backend only, backward-data may then fail with
+	 * exactly the error the backend gives when cuDNN offers no deterministic
+	 * algorithm for it (kernels/cuda/cuda_cnn.cu, no_bwd_data); the runner then
+	 * sets bwd_data_skipped, leaves "conv dinp" unfetched and puts the
+	 * backend's message in skip_note. The backend has failed (its errors are
+	 * sticky): the caller must release it and open a new one. Any other error,
+	 * and any error on another backend, fails as usual. */
+	int bwd_data_optional;
+	int bwd_data_skipped;
+	char skip_note[400];
 };
 
 typedef void (*cnn_runner)(struct kn_backend *be, struct cnn_io *io, int backward);
@@ -73,6 +84,10 @@ typedef void (*cnn_runner)(struct kn_backend *be, struct cnn_io *io, int backwar
 cnn_runner cnn_op_case(int k, struct cnn_io *io, const char **name);
 /* Builders for other shapes (inputs drawn from seed). */
 cnn_runner cnn_conv_case(struct cnn_io *io, struct kn_conv_shape s, uint64_t seed);
+/* the index of the conv's "conv dinp" result, which bwd_data_skipped leaves unfetched */
+#define CNN_CONV_DINP 1
+/* 1 when result k of io was not computed (see bwd_data_skipped) and must not be compared */
+int cnn_res_skipped(const struct cnn_io *io, int k);
 cnn_runner cnn_batchnorm_case(struct cnn_io *io, int M, int C, int residual, int relu, int train, uint64_t seed);
 /* 1 for the convolution and batch-norm runners */
 int cnn_is_conv(cnn_runner run);
@@ -103,7 +118,8 @@ double cnn_acc_start(size_t i);
  * that fraction of S, times 4. Exact results: 0.
  */
 double cnn_tolerance(enum kn_precision p, const struct cnn_buf *b);
-/* max_i |got[i] - want[i]| / (tol * S); <= 1 passes, NaN counts as infinite */
+/* max_i |got[i] - want[i]| / (tol * S); <= 1 passes. NaN counts as infinite, and so does a
+ * comparison of nothing (no elements, a result never fetched) or a non-finite want. */
 double cnn_max_err(enum kn_precision p, const struct cnn_buf *b, const double *got, const double *want);
 
 #endif

@@ -1,17 +1,97 @@
 #include "gpu_suite.h"
 
 #include <check.h>
+#include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
+#include "kernels/backend.h"
+#include "reports/record.h"
+#include "trainer/train.h"
 #include "testutil.h"
+
+/* An NVIDIA GPU as the kernel shows it, whatever this build can do with it: 1 and its path in `where`. */
+static int nvidia_gpu_visible(char *where, size_t n)
+{
+	DIR *d = opendir("/proc/driver/nvidia/gpus");
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d)))
+			if (e->d_name[0] != '.') {
+				snprintf(where, n, "/proc/driver/nvidia/gpus/%s", e->d_name);
+				closedir(d);
+				return 1;
+			}
+		closedir(d);
+	}
+	for (int i = 0; i < 16; i++) {
+		char dev[32];
+		snprintf(dev, sizeof dev, "/dev/nvidia%d", i);
+		if (access(dev, F_OK) == 0) {
+			snprintf(where, n, "%s", dev);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* a GPU is there but cannot be tested: a failure, never a skip */
+static int unusable(const char *name, const char *gpu, const char *why)
+{
+	printf("%s: FAILED: an NVIDIA GPU is present (%s) but %s\n", name, gpu, why);
+	return 1;
+}
+
+void tu_train_ok(const struct tr_config *c, struct rp_record *r)
+{
+	rp_record_init(r);
+	int rc = tr_train(c, r);
+	ck_assert_msg(rc == KN_OK, "%s %s: %s (status %s: %s)", c->device, kn_precision_name(c->precision),
+		      kn_last_error(), r->status, r->message);
+	ck_assert_str_eq(r->status, "ok");
+	ck_assert_int_eq(r->n_loss_curve, c->steps);
+	ck_assert_msg(isfinite(r->final_loss) && isfinite(r->eval_loss), "final loss %g, eval loss %g", r->final_loss,
+		      r->eval_loss);
+}
 
 int tu_gpu_suite_main(const char *name, Suite *(*make)(void))
 {
-	if (tu_cuda_device_count_forked() == 0) {
-		printf("%s: no CUDA device present (or CUDA not compiled in): skipped\n", name);
+	char gpu[300] = "";
+	int visible = nvidia_gpu_visible(gpu, sizeof gpu);
+	const char *cvd = getenv("CUDA_VISIBLE_DEVICES");
+	if (!kn_cuda_compiled()) {
+		if (visible)
+			return unusable(name, gpu, "this build has no CUDA backend (no nvcc at configure time, or "
+						   "-DAMPTUNE_CUDA=OFF)");
+		printf("%s: no GPU present (and CUDA not compiled in): skipped\n", name);
+		return 77;
+	}
+	int n = tu_cuda_device_count_forked();
+	if (n < 0) {
+		printf("%s: FAILED: the child process counting CUDA devices did not exit normally\n", name);
+		return 1;
+	}
+	if (n == 0) {
+		if (cvd) {
+			printf("%s: CUDA_VISIBLE_DEVICES='%s' leaves no CUDA device: skipped\n", name, cvd);
+			return 77;
+		}
+		if (visible)
+			return unusable(name, gpu, "CUDA counts no device (a driver older than this build's CUDA runtime?)");
+		printf("%s: no CUDA device present: skipped\n", name);
 		return 77;
 	}
 	setenv("AMPTUNE_CUDA_UNVALIDATED", "1", 1);
-	return tu_run_suite(make());
+	SRunner *sr = srunner_create(make());
+	srunner_set_fork_status(sr, CK_FORK);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr), run = srunner_ntests_run(sr);
+	srunner_free(sr);
+	if (run == 0) {
+		printf("%s: FAILED: no test ran\n", name);
+		return 1;
+	}
+	return failed ? 1 : 0;
 }

@@ -4,11 +4,27 @@
 
 struct Suite;
 
-/* Exits 77 (ctest: skipped) with a line naming the suite when no CUDA device
- * is present or CUDA is not compiled in (counted in a child process: see
- * tu_cuda_device_count_forked); else lets the CUDA backend open before its
- * validation gate has passed (AMPTUNE_CUDA_UNVALIDATED=1: these suites are
- * that validation) and runs the suite make() builds. Returns the exit code. */
+/*
+ * Exits 77 (ctest: skipped), with a line naming the suite, only when no GPU
+ * is there to test: CUDA counts no device (counted in a child process: see
+ * tu_cuda_device_count_forked) and the kernel shows no NVIDIA GPU either
+ * (/proc/driver/nvidia/gpus, /dev/nvidiaN), or CUDA_VISIBLE_DEVICES hides
+ * them. A GPU the kernel shows but this build or its CUDA runtime cannot use
+ * (CUDA not compiled in; a driver too old for the runtime) fails with exit 1
+ * and says which, as does a device count that could not be taken. Otherwise
+ * lets the CUDA backend open before its validation gate has passed
+ * (AMPTUNE_CUDA_UNVALIDATED=1: these suites are that validation) and runs the
+ * suite make() builds, each test in its own forked process whatever CK_FORK
+ * says: the CUDA backend is one per process and its errors are sticky, so a
+ * test that fails must not leave its backend, device memory or error to the
+ * next. Returns the exit code: 0, or 1 on any failure.
+ */
 int tu_gpu_suite_main(const char *name, struct Suite *(*make)(void));
+
+/* tr_train(c, r) on a fresh record r, as `amptune train` runs it, asserting
+ * it succeeded: status "ok", c->steps losses, finite final and eval losses. */
+struct tr_config;
+struct rp_record;
+void tu_train_ok(const struct tr_config *c, struct rp_record *r);
 
 #endif

@@ -64,14 +64,14 @@ int tu_cuda_device_count_forked(void)
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0)
-		return 0;
+		return -1;
 	if (pid == 0) {
 		int n = kn_cuda_device_count();
 		_exit(n > 100 ? 100 : n);
 	}
 	int st;
 	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
-		return 0;
+		return -1;
 	return WEXITSTATUS(st);
 }
 

@@ -27,7 +27,8 @@ struct rp_record;
 void tu_assert_same_losses(const struct rp_record *a, const struct rp_record *b, const char *what);
 /* Number of CUDA devices, counted in a child process: the CUDA driver cannot
  * be used in a process forked after it was initialised, and Check runs each
- * test in a forked child, so a GPU suite's main() must not touch CUDA itself. */
+ * test in a forked child, so a GPU suite's main() must not touch CUDA itself.
+ * -1 when the child could not be run or did not exit normally. */
 int tu_cuda_device_count_forked(void);
 /* A scratch directory path unique to this process, created on first use. */
 const char *tu_tmpdir(void);
