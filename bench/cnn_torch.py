@@ -31,7 +31,6 @@ Always prints one JSON line, also when the point fails: status ok, oom, unsuppor
 """
 import argparse
 import gzip
-import json
 import math
 import os
 import platform
@@ -45,7 +44,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cpu_cnn_torch import Net  # noqa: E402  the same model class as the CPU bench
-from peer_util import EXIT, lr_at  # noqa: E402
+from peer_util import lr_at, run_point  # noqa: E402
 
 SIZES = {  # widths, blocks per stage: as trainer/config.c
     "tiny": ((16, 32, 64), (1, 1, 1)),
@@ -207,15 +206,7 @@ def main():
            "steps": a.steps, "warmup_steps": a.warmup, "feed": a.feed, "data": a.data, "params": None,
            "step_ms_p50": None, "step_ms_p95": None, "samples_per_sec": None, "peak_device_bytes": None,
            "warmup_s": None, "initial_loss": None, "final_loss": None}
-    try:
-        status, message = run(a, rec)
-    except torch.cuda.OutOfMemoryError as e:
-        status, message = "oom", str(e).split("\n")[0]
-    except Exception as e:  # a failed point is a row of the table, not the end of the benchmark
-        status, message = "failed", f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
-    rec.update(status=status, message=message[:300])
-    print(json.dumps(rec), flush=True)
-    sys.exit(EXIT[status])
+    run_point(run, a, rec)
 
 
 if __name__ == "__main__":

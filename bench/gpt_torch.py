@@ -21,7 +21,6 @@ Always prints one JSON line, also when the point fails: status ok, oom,
 unsupported or failed (with message); the exit code is 0, 75, 69 or 1 as amptune's.
 """
 import argparse
-import json
 import math
 import os
 import statistics
@@ -33,7 +32,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from peer_util import EXIT, lr_at  # noqa: E402
+from peer_util import lr_at, run_point  # noqa: E402
 
 SIZES = {  # max_seq, vocab, layers, heads, channels: as trainer/config.c
     "tiny": (128, 256, 4, 4, 128),
@@ -206,16 +205,7 @@ def main():
            "params": None, "flops_per_step": None, "step_ms_p50": None, "step_ms_p95": None,
            "step_ms_min": None, "tokens_per_sec": None, "mfu": None, "peak_device_bytes": None,
            "warmup_s": None, "initial_loss": None, "final_loss": None}
-    try:
-        status, message = run(a, rec)
-    except torch.cuda.OutOfMemoryError as e:
-        status, message = "oom", str(e).split("\n")[0]
-    except Exception as e:  # a failed point is a row of the table, not the end of the benchmark
-        text = str(e).strip()
-        status, message = "failed", f"{type(e).__name__}: {text.splitlines()[0] if text else ''}"
-    rec.update(status=status, message=message[:300])
-    print(json.dumps(rec), flush=True)
-    sys.exit(EXIT.get(status, 1))
+    run_point(run, a, rec)
 
 
 if __name__ == "__main__":
