@@ -199,8 +199,8 @@ def main():
     ap.add_argument("--threads", type=int, default=0, help="cpu threads (default all cores)")
     ap.add_argument("--seed", type=int, default=1337)
     a = ap.parse_args()
-    if a.warmup >= a.steps or a.pool < 1:
-        ap.error("--warmup must be below --steps, and --pool at least 1")
+    if a.warmup >= a.steps or a.pool < 1 or a.batch < 1:
+        ap.error("--warmup must be below --steps, and --pool and --batch at least 1")
     rec = {"peer": "pytorch-compile" if a.compile else "pytorch-eager", "torch": torch.__version__,
            "device": a.device, "device_name": None, "size": a.size, "precision": a.precision, "batch": a.batch,
            "steps": a.steps, "warmup_steps": a.warmup, "feed": a.feed, "data": a.data, "params": None,

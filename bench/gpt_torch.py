@@ -195,8 +195,8 @@ def main():
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--precision", default="fp32", choices=["fp32", "tf32", "bf16", "fp16"])
     a = ap.parse_args()
-    if not 0 <= a.warmup < a.steps:
-        ap.error("--warmup must be at least 0 and below --steps")
+    if not 0 <= a.warmup < a.steps or a.batch < 1:
+        ap.error("--warmup must be at least 0 and below --steps, and --batch at least 1")
     if not 1 <= a.seq <= SIZES[a.size][0]:
         ap.error(f"--seq must be in 1..{SIZES[a.size][0]} for {a.size}")
     rec = {"peer": "pytorch" + ("-compile" if a.compile else "-eager"), "torch": torch.__version__,
