@@ -20,9 +20,10 @@ or random ones with --data synthetic):
                   its pinned loader slots too, on a copy stream that overlaps the previous step
 A step is timed with CUDA events around batch, forward, backward and optimiser step, and
 synchronised at its end (as amptune's step is); the first --warmup steps (cudnn.benchmark's
-search, torch.compile's compilation) are excluded; median and p95 over the rest. Peak memory is
-torch.cuda.max_memory_allocated less the pool's batches beyond the one in use (amptune's peak
-counts its two input slots).
+search, torch.compile's compilation) are excluded, their wall time reported as warmup_s; median
+and p95 over the rest. Peak memory is torch.cuda.max_memory_allocated over the timed steps (reset
+after the warm-up, so cudnn.benchmark's trial workspaces do not count) less the pool's batches
+beyond the one in use (amptune's peak counts its two input slots).
 
 Always prints one JSON line, also when the point fails: status ok, oom, unsupported or failed
 (with message); the exit code is 0, 75, 69 or 1 as amptune's.
@@ -30,7 +31,6 @@ Always prints one JSON line, also when the point fails: status ok, oom, unsuppor
 """
 import argparse
 import gzip
-import json
 import math
 import os
 import platform
@@ -44,12 +44,12 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cpu_cnn_torch import Net  # noqa: E402  the same model class as the CPU bench
+from peer_util import lr_at, run_point  # noqa: E402
 
 SIZES = {  # widths, blocks per stage: as trainer/config.c
     "tiny": ((16, 32, 64), (1, 1, 1)),
     "resnet": ((64, 128, 256, 512), (2, 2, 2, 2)),
 }
-EXIT = {"ok": 0, "failed": 1, "unsupported": 69, "oom": 75}
 
 
 def read_idx(path):
@@ -62,16 +62,6 @@ def read_idx(path):
     ndim = data[3]
     dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
     return torch.frombuffer(bytearray(data[4 + 4 * ndim:]), dtype=torch.uint8).reshape(dims)
-
-
-def lr_at(step, total, peak, min_frac=0.1):
-    """amptune's schedule (trainer/train.c tr_lr_at): linear warm-up over 10% of the steps, then
-    cosine decay to peak / 10."""
-    warmup = total // 10
-    if step < warmup:
-        return peak * (step + 1) / warmup
-    progress = (step - warmup) / (total - warmup) if total > warmup else 1.0
-    return peak * min_frac + 0.5 * peak * (1 - min_frac) * (1 + math.cos(math.pi * progress))
 
 
 def step_timer(cuda):
@@ -161,7 +151,13 @@ def run(a, rec):
     fwd = torch.compile(model) if a.compile else model
     model.train()
     times, losses = [], []
+    t_start = time.perf_counter()
     for step in range(a.steps):
+        if step == a.warmup:  # compilation and cudnn.benchmark's search are behind: time and peak from here
+            rec["warmup_s"] = time.perf_counter() - t_start
+            if cuda:
+                torch.cuda.synchronize()
+                torch.cuda.reset_peak_memory_stats()
         stop = step_timer(cuda)
         x, y = batches[step % a.pool]
         if copy_per_step:
@@ -203,22 +199,14 @@ def main():
     ap.add_argument("--threads", type=int, default=0, help="cpu threads (default all cores)")
     ap.add_argument("--seed", type=int, default=1337)
     a = ap.parse_args()
-    if a.warmup >= a.steps or a.pool < 1:
-        ap.error("--warmup must be below --steps, and --pool at least 1")
+    if a.warmup >= a.steps or a.pool < 1 or a.batch < 1:
+        ap.error("--warmup must be below --steps, and --pool and --batch at least 1")
     rec = {"peer": "pytorch-compile" if a.compile else "pytorch-eager", "torch": torch.__version__,
            "device": a.device, "device_name": None, "size": a.size, "precision": a.precision, "batch": a.batch,
            "steps": a.steps, "warmup_steps": a.warmup, "feed": a.feed, "data": a.data, "params": None,
            "step_ms_p50": None, "step_ms_p95": None, "samples_per_sec": None, "peak_device_bytes": None,
-           "initial_loss": None, "final_loss": None}
-    try:
-        status, message = run(a, rec)
-    except torch.cuda.OutOfMemoryError as e:
-        status, message = "oom", str(e).split("\n")[0]
-    except Exception as e:  # a failed point is a row of the table, not the end of the benchmark
-        status, message = "failed", f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
-    rec.update(status=status, message=message[:300])
-    print(json.dumps(rec), flush=True)
-    sys.exit(EXIT[status])
+           "warmup_s": None, "initial_loss": None, "final_loss": None}
+    run_point(run, a, rec)
 
 
 if __name__ == "__main__":

@@ -6,15 +6,21 @@
 # are present (bench/gpu_run.sh runs it); not part of CI.
 #
 #   AMPTUNE=.device/bin/amptune bench/cnn_vs_torch.sh       (after bench/gpu_pack.sh)
-#   env: AMPTUNE (default build/amptune), PYTHON (default python3, with torch), OUT (default bench/results)
+#   env: AMPTUNE (default build/amptune), PYTHON (default: python3 if it imports torch, else
+#        bench/.venv/bin/python), OUT (default bench/results)
 #        SIZES ("tiny resnet"), BATCHES ("64 256 1024"), PRECISIONS ("fp32 tf32 bf16 fp16"),
 #        STEPS (60), WARMUP (10): steps per run and how many of the first are not timed
 #        LR (0.02): SGD's peak learning rate on both sides (amptune's defaults: 0.2 for tiny,
 #              0.05 for resnet, which diverges at 0.2; one rate keeps the two models comparable)
 #        WORKERS (8), PREFETCH (2 x WORKERS): amptune's loader in the comparison
 #        FEED (device | pinned): the peer's batches, see bench/cnn_torch.py
-#        COMPILE (1; 0 leaves out torch.compile, its columns then say "skipped")
-#        RUN_TIMEOUT (900): seconds one run may take before it is stopped (a row with its status)
+#        COMPILE (1; 0 leaves out torch.compile, its columns then say "skipped"),
+#        COMPILE_PRECISIONS ("bf16 fp16", where the targets ask for it; the others say "skipped")
+#        RUN_TIMEOUT (240): seconds one run may take before it is stopped (a row with its status)
+#        BUDGET_S (540; 0 = none): no run starts once the script has run this long, nor is given
+#              more than what is left; the runs left out say "budget" (split the run with SIZES)
+#        PEER_LD_LIBRARY_PATH: LD_LIBRARY_PATH for the PyTorch runs when amptune needs another
+#              (gpu_run.sh passes the one it started with)
 #        DATA: a Fashion-MNIST directory (default .device/data/fashion-mnist, else
 #              /usr/share/datasets/fashion-mnist) or "synthetic" (random images on both sides)
 #        EPOCH_WORKERS ("2 4 8 16"; "" leaves out the epoch section), EPOCH_BATCH (128),
@@ -35,7 +41,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 AMPTUNE=${AMPTUNE:-build/amptune}
-PYTHON=${PYTHON:-python3}
+if [ -z "${PYTHON:-}" ]; then
+	PYTHON=python3
+	if ! python3 -c 'import torch' 2>/dev/null && [ -x bench/.venv/bin/python ]; then PYTHON=bench/.venv/bin/python; fi
+fi
 OUT=${OUT:-bench/results}
 DEVICE=${DEVICE:-cuda}
 SIZES=${SIZES:-tiny resnet}
@@ -48,7 +57,11 @@ WORKERS=${WORKERS:-8}
 PREFETCH=${PREFETCH:-$((2 * WORKERS))}
 FEED=${FEED:-device}
 COMPILE=${COMPILE:-1}
-RUN_TIMEOUT=${RUN_TIMEOUT:-900}
+COMPILE_PRECISIONS=${COMPILE_PRECISIONS:-bf16 fp16}
+RUN_TIMEOUT=${RUN_TIMEOUT:-240}
+BUDGET_S=${BUDGET_S:-540}
+peer_env=(env)
+[ -n "${PEER_LD_LIBRARY_PATH+set}" ] && peer_env=(env "LD_LIBRARY_PATH=$PEER_LD_LIBRARY_PATH")
 EPOCH_WORKERS=${EPOCH_WORKERS-2 4 8 16}
 EPOCH_BATCH=${EPOCH_BATCH:-128}
 EPOCH_PRECISION=${EPOCH_PRECISION:-fp32}
@@ -76,14 +89,32 @@ mkdir -p "$OUT"
 stamp=$(date -u +%Y%m%d)
 out=$OUT/cnn_vs_torch-$stamp.md
 raw=$OUT/cnn_vs_torch-$stamp.jsonl # every record of this run, amptune's and the peer's
+log=$OUT/cnn_vs_torch-$stamp.log   # the runs' stderr
 : >"$raw"
+: >"$log"
+# seconds the next run may take (RUN_TIMEOUT, or what is left of BUDGET_S); prints 0 when the budget is spent
+run_limit() {
+	local left
+	[ "$BUDGET_S" -gt 0 ] || { echo "$RUN_TIMEOUT"; return; }
+	left=$((BUDGET_S - SECONDS))
+	if [ "$left" -lt 20 ]; then echo 0; elif [ "$left" -lt "$RUN_TIMEOUT" ]; then echo "$left"; else echo "$RUN_TIMEOUT"; fi
+}
+# runs "$@" under the run limit with its stderr in the log; "budget" as its exit code when it did not start
+limited() {
+	local to
+	to=$(run_limit)
+	if [ "$to" = 0 ]; then echo budget; return; fi
+	echo "== $*" >>"$log"
+	timeout "$to" "$@" 2>>"$log"
+	echo "$?"
+}
 if [ "$DEVICE" = cpu ]; then
 	where="the CPU ($(nproc) cores; DEVICE=cpu smoke test, not a GPU measurement)"
 else
 	where=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1)
 	where=${where:-an unknown GPU (nvidia-smi not found)}
 fi
-torch_version=$($PYTHON -c 'import torch; print(torch.__version__)' 2>/dev/null || echo "not importable by $PYTHON")
+torch_version=$("${peer_env[@]}" "$PYTHON" -c 'import torch; print(torch.__version__)' 2>/dev/null || echo "not importable by $PYTHON")
 
 # The tables' rows and notes, from the records (one JSON line each, or nothing when a run died
 # before writing one). Modes: point, points-notes, epoch, epoch-notes.
@@ -95,7 +126,9 @@ def load(rc, s, **tags):
     try:
         r = json.loads(s.strip().splitlines()[-1])
     except (ValueError, IndexError):
-        r = {"status": "failed", "message": f"exit {rc}{' (past RUN_TIMEOUT)' if rc == '124' else ''} without a record"}
+        r = {"status": "budget", "message": "not run: the time budget (BUDGET_S) was spent"} if rc == "budget" else \
+            {"status": "failed", "message": f"exit {rc}{' (past RUN_TIMEOUT or the budget)' if rc == '124' else ''} "
+                                            "without a record (stderr: the .log beside the table)"}
     r.update(tags)
     return r
 
@@ -202,24 +235,25 @@ PY
 for size in $SIZES; do
 	for b in $BATCHES; do
 		for p in $PRECISIONS; do
-			peer=(timeout "$RUN_TIMEOUT" "$PYTHON" bench/cnn_torch.py --device "$DEVICE" --size "$size" --batch "$b" --precision "$p"
+			peer=("${peer_env[@]}" "$PYTHON" bench/cnn_torch.py --device "$DEVICE" --size "$size" --batch "$b" --precision "$p"
 				--steps "$STEPS" --warmup "$WARMUP" --lr "$LR" --feed "$FEED" --data "$DATA")
-			a=$(timeout "$RUN_TIMEOUT" "$AMPTUNE" train --model cnn --device "$DEVICE" --size "$size" --precision "$p" --batch "$b" \
+			# each output's last line is the exit code (or "budget"), the line before it the record
+			a=$(limited "$AMPTUNE" train --model cnn --device "$DEVICE" --size "$size" --precision "$p" --batch "$b" \
 				--steps "$STEPS" --warmup-steps "$WARMUP" --lr "$LR" --workers "$WORKERS" --prefetch "$PREFETCH" \
-				--data "$adata" --no-augment --eval-images 0 --quiet --json 2>/dev/null)
-			arc=$?
-			e=$("${peer[@]}" 2>/dev/null)
-			erc=$?
+				--data "$adata" --no-augment --eval-images 0 --quiet --json)
+			arc=${a##*$'\n'} a=${a%"$arc"}
+			e=$(limited "${peer[@]}")
+			erc=${e##*$'\n'} e=${e%"$erc"}
 			c="" crc=skip
-			if [ "$COMPILE" = 1 ]; then
-				c=$("${peer[@]}" --compile 2>/dev/null)
-				crc=$?
+			if [ "$COMPILE" = 1 ] && [[ " $COMPILE_PRECISIONS " == *" $p "* ]]; then
+				c=$(limited "${peer[@]}" --compile)
+				crc=${c##*$'\n'} c=${c%"$crc"}
 			fi
-			$PYTHON -c "$fmt" point "$raw" "$size" "$b" "$p" "$arc" "$a" "$erc" "$e" "$crc" "$c" | tee -a "$out"
+			python3 -c "$fmt" point "$raw" "$size" "$b" "$p" "$arc" "$a" "$erc" "$e" "$crc" "$c" | tee -a "$out"
 		done
 	done
 done
-$PYTHON -c "$fmt" points-notes "$raw" | tee -a "$out"
+python3 -c "$fmt" points-notes "$raw" | tee -a "$out"
 
 if [ -n "$EPOCH_WORKERS" ]; then
 	if [ "$DATA" = synthetic ]; then
@@ -239,13 +273,13 @@ if [ -n "$EPOCH_WORKERS" ]; then
 			echo "|---|---|---|---|---|---|---|---|---|---|"
 		} | tee -a "$out"
 		for w in $EPOCH_WORKERS; do
-			r=$(timeout "$RUN_TIMEOUT" "$AMPTUNE" train --model cnn --device "$DEVICE" --size tiny --data "$DATA" --epochs "$EPOCHS" \
+			r=$(limited "$AMPTUNE" train --model cnn --device "$DEVICE" --size tiny --data "$DATA" --epochs "$EPOCHS" \
 				--batch "$EPOCH_BATCH" --precision "$EPOCH_PRECISION" --workers "$w" --warmup-steps "$WARMUP" \
-				--quiet --json 2>/dev/null)
-			rrc=$?
-			$PYTHON -c "$fmt" epoch "$raw" "$w" "$rrc" "$r" | tee -a "$out"
+				--quiet --json)
+			rrc=${r##*$'\n'} r=${r%"$rrc"}
+			python3 -c "$fmt" epoch "$raw" "$w" "$rrc" "$r" | tee -a "$out"
 		done
-		$PYTHON -c "$fmt" epoch-notes "$raw" | tee -a "$out"
+		python3 -c "$fmt" epoch-notes "$raw" | tee -a "$out"
 	fi
 fi
-echo >&2 "table written to $out, records to $raw"
+echo >&2 "table written to $out, records to $raw, the runs' stderr to $log"

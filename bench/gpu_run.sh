@@ -9,10 +9,11 @@
 #                                 and sanitize (not by default): the op suites under
 #                                 compute-sanitizer's memcheck, racecheck and synccheck
 #
-# A stage fits a 10-minute command on an H100; run them one per command where
-# commands are time-limited.
+# Where commands are time-limited (10 minutes), run one stage per command; gpt-bench and cnn-bench
+# stop starting runs after BUDGET_S (540 s) and say which runs they left out, and RUN_TIMEOUT
+# stops a hung training run (docs/benchmarks.md: how to split them).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 OUT=${OUT:-gpu-out}
 stages=${*:-tests train gpt-bench cnn-bench}
 for st in $stages; do
@@ -34,8 +35,12 @@ if [ ! -x .device/bin/amptune ] && [ -f .device.tar.xz ]; then
 		{ echo "gpu_run.sh: cannot unpack .device.tar.xz" >&2; exit 66; }
 fi
 [ -x .device/bin/amptune ] || { echo "gpu_run.sh: no .device/bin/amptune: run bench/gpu_pack.sh first" >&2; exit 66; }
-libs=$(find / \( -name 'libcublasLt.so.1*' -o -name 'libcudnn.so.9*' \) \( -type f -o -type l \) -not -path '/proc/*' \
-	-not -path '*/.debug/*' 2>/dev/null | xargs -r -n1 dirname | sort -u | tr '\n' ':')
+libs=$(find / \( -path /proc -o -path /sys -o -path /dev -o -path '*/.debug' \) -prune -o \
+	\( -name 'libcublasLt.so.1*' -o -name 'libcudnn.so.9*' \) \( -type f -o -type l \) -printf '%h\n' 2>/dev/null |
+	sort -u | tr '\n' ':')
+# amptune's library path (Debian's libstdc++, libgomp, ... and every CUDA library directory) is
+# not PyTorch's: the peers of the benchmarks run with the one this script started with
+export PEER_LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}
 export LD_LIBRARY_PATH=$PWD/.device/lib:${libs}${LD_LIBRARY_PATH:-}
 {
 	date -u
@@ -105,17 +110,28 @@ fi
 export AMPTUNE_CUDA_UNVALIDATED=1
 cnn_data=.device/data/fashion-mnist # from bench/gpu_pack.sh
 [ -d "$cnn_data" ] || cnn_data=synthetic-images
+# one short training run, its record appended to train.jsonl (a "failed" one when it wrote none)
+train_run() { # model size precision args...
+	local o rc
+	o=$(timeout "${RUN_TIMEOUT:-240}" .device/bin/amptune train --model "$1" --size "$2" --precision "$3" "${@:4}" \
+		2>>"$OUT/train.log")
+	rc=$?
+	if [ -n "$o" ]; then
+		echo "$o" | tail -1 >>"$OUT/train.jsonl"
+	else
+		printf '{"model": "%s", "size": "%s", "precision": "%s", "status": "failed", "message": "exit %s without a record (train.log)"}\n' \
+			"$1" "$2" "$3" "$rc" >>"$OUT/train.jsonl"
+	fi
+}
 if want train; then
 : >"$OUT/train.jsonl"
 for p in fp32 tf32 bf16 fp16; do
 	for s in tiny gpt2-124m; do
-		.device/bin/amptune train --device cuda --size "$s" --precision "$p" --steps 30 --warmup-steps 10 \
-			--eval-batches 0 --log-every 10 --json >>"$OUT/train.jsonl" 2>>"$OUT/train.log"
+		train_run gpt "$s" "$p" --device cuda --steps 30 --warmup-steps 10 --eval-batches 0 --log-every 10 --json
 	done
 	for s in tiny resnet; do
-		.device/bin/amptune train --model cnn --device cuda --size "$s" --precision "$p" --data "$cnn_data" \
-			--steps 30 --warmup-steps 10 --workers 8 --eval-images 1000 --log-every 10 --json \
-			>>"$OUT/train.jsonl" 2>>"$OUT/train.log"
+		train_run cnn "$s" "$p" --device cuda --data "$cnn_data" --steps 30 --warmup-steps 10 --workers 8 \
+			--eval-images 1000 --log-every 10 --json
 	done
 done
 python3 - "$OUT/train.jsonl" <<'PY' | tee "$OUT/summary.md"
@@ -132,7 +148,8 @@ for line in open(sys.argv[1]):
         continue
     cnn = r.get("model") == "cnn"
     peak, mfu, acc = r.get("peak_device_bytes"), r.get("mfu"), r.get("eval_accuracy")
-    print(f"| {r.get('model', 'gpt')} | {r['size']} | {r['precision']} | {r['batch']} x {r['seq']}{'x%d' % r['seq'] if cnn else ''} | "
+    print(f"| {r.get('model', 'gpt')} | {r['size']} | {r['precision']} | {r.get('batch', '-')} x {r.get('seq', '-')}"
+          f"{'x%d' % r['seq'] if cnn and r.get('seq') else ''} | "
           f"{fmt(r.get('step_ms_p50'), '.2f')} ({fmt(r.get('step_ms_p95'), '.2f')}) | {fmt(r.get('samples_per_sec'), '.0f')} | "
           f"{fmt(r.get('tokens_per_sec'), '.0f')} | {fmt(None if mfu is None else 100 * mfu, '.1f', '%')} | "
           f"{fmt(None if peak is None else peak / 2**20, '.0f', ' MiB')} | {fmt(None if acc is None else 100 * acc, '.1f', '%')} | "
