@@ -44,8 +44,9 @@ all: build
 deps:
 	$(call install_missing,$(BUILD_PACKAGES))
 
-test-deps:
-	$(call install_missing,$(BUILD_PACKAGES) $(TEST_PACKAGES))
+# after deps, so `make -j test` never runs two apt-gets at once
+test-deps: deps
+	$(call install_missing,$(TEST_PACKAGES))
 
 configure: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null

@@ -90,7 +90,10 @@ static int parse_batches(const char *s, int *batches, int *n)
 			return kn_error(KN_EUSAGE, "option '--batch' has an empty value in '%s'", s);
 		if (*n == MAX_BATCHES)
 			return kn_error(KN_EUSAGE, "option '--batch' takes at most %d sizes", MAX_BATCHES);
-		snprintf(buf, sizeof buf, "%.*s", (int)(len < sizeof buf ? len : sizeof buf - 1), tok);
+		if (len >= sizeof buf)
+			return kn_error(KN_EUSAGE, "option '--batch' expects an integer in [1, 16777216], got '%.*s'", (int)len,
+					tok);
+		snprintf(buf, sizeof buf, "%.*s", (int)len, tok);
 		if (tr_parse_long("--batch", buf, 1, 1 << 24, &v))
 			return KN_EUSAGE;
 		batches[(*n)++] = (int)v;

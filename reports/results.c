@@ -27,19 +27,22 @@ void rp_results_release(struct rp_results *res)
 /* The configuration repeats of a point share. A 0 in batch, seq, prefetch or
  * steps is a value the run never resolved (a record written before train
  * resolved its default, or steps from epochs), so it matches any other;
- * workers 0 is a setting (no loader threads). Device is not compared: a sweep's
- * record of a point that never started says "auto" where a run says "cuda". */
+ * workers 0 is a setting (no loader threads), except in a record whose backend
+ * never opened (no device_name): a sweep made it from the plan, and older
+ * sweeps wrote 0 there for workers the plan left unset.
+ * Device is not compared: a sweep's record of a point that never started says
+ * "auto" where a run says "cuda". */
 enum config_type { C_STR, C_INT, C_LONG, C_U64 };
 
 static const struct config_field {
 	const char *name;
 	enum config_type type;
 	size_t off;
-	int zero_unresolved;
+	int zero_unresolved; /* 1: always; 2: in a record whose backend never opened */
 } config_fields[] = {
 #define CFG(name, type, zero) { #name, type, offsetof(struct rp_record, name), zero }
 	CFG(model, C_STR, 0), CFG(size, C_STR, 0), CFG(dataset, C_STR, 0), CFG(precision, C_STR, 0),
-	CFG(batch, C_INT, 1), CFG(seq, C_INT, 1), CFG(workers, C_INT, 0), CFG(prefetch, C_INT, 1),
+	CFG(batch, C_INT, 1), CFG(seq, C_INT, 1), CFG(workers, C_INT, 2), CFG(prefetch, C_INT, 1),
 	CFG(seed, C_U64, 0), CFG(steps, C_LONG, 1),
 #undef CFG
 };
@@ -56,7 +59,8 @@ static void config_value(const struct rp_record *r, const struct config_field *f
 		snprintf(buf, n, "'%s'", p);
 	else
 		snprintf(buf, n, "%llu", v);
-	*unresolved = f->zero_unresolved && f->type != C_STR && v == 0;
+	*unresolved = (f->zero_unresolved == 1 || (f->zero_unresolved == 2 && !r->device_name[0])) &&
+		      f->type != C_STR && v == 0;
 }
 
 #define N_CONFIG (sizeof config_fields / sizeof *config_fields)

@@ -68,8 +68,9 @@ void sw_free_paths(char **paths, int n);
 int sw_push_path(char ***paths, int *n, const char *path);
 /* Parses one line into e (e->line is left alone) with the reports' strict
  * reader (rp_record_parse, which also checks repeat, point and sweep when
- * present), so what a sweep or merge accepts, reports read, and the other way
- * round. KN_OK, or KN_EDATA with a message without location. */
+ * present), so each line a sweep or merge accepts, reports read, and the other
+ * way round; reports also check that the repeats of an id share a
+ * configuration (reports/results.c). KN_OK, or KN_EDATA with a message without location. */
 int sw_entry_parse(struct sw_entry *e, const char *line, size_t len);
 /* Index of the first record of (id, repeat), or -1. */
 int sw_results_find(const struct sw_results *r, const char *id, int repeat);

@@ -430,6 +430,21 @@ START_TEST(test_repeats_unresolved_values)
 	r[0].steps = 0, r[1].steps = 100, r[2].steps = 200;
 	expect_repeats(r, 3, "3: id 'same' repeats with steps 200, not 100 as on line 2");
 
+	/* workers 0 is a setting, except in a record whose backend never opened: older sweeps wrote
+	 * 0 there for workers the plan left unset (a timed-out point's record) */
+	for (int i = 0; i < 3; i++)
+		fx_record(&r[i], "same");
+	r[0].workers = 2, r[1].workers = 0, r[2].workers = 2;
+	strcpy(r[1].status, "timeout");
+	strcpy(r[1].device, "auto");
+	r[1].device_name[0] = 0;
+	expect_repeats(r, 3, NULL);
+	for (int i = 0; i < 3; i++)
+		fx_record(&r[i], "same");
+	r[0].workers = 2, r[1].workers = 0, r[2].workers = 2;
+	strcpy(r[1].status, "timeout"); /* it ran: its 0 is the setting it ran with */
+	expect_repeats(r, 3, "2: id 'same' repeats with workers 0, not 2 as on line 1");
+
 	/* records of other ids are no repeats */
 	for (int i = 0; i < 3; i++)
 		fx_record(&r[i], i == 1 ? "other" : "same");

@@ -298,6 +298,7 @@ expect 64 "option '--params' is 100, too few for a GPT-style transformer: the sh
 expect 64 "option '--batch' has an empty value in '1,,2'" -- estimate --size tiny --batch 1,,2
 expect 64 "option '--batch' has an empty value in '1,2,'" -- estimate --size tiny --batch 1,2,
 expect 64 "option '--batch' expects" -- estimate --size tiny --batch 1,x
+expect 64 "option '--batch' expects an integer in \[1, 16777216\], got '0000000000000000000000000000004abc'" -- estimate --size tiny --batch 2,0000000000000000000000000000004abc
 expect 64 "option '--seq' is for --model gpt; a cnn's input is square images \(--image N\)" -- estimate --model cnn --size tiny --seq 5
 expect 69 "amptune estimate: precision 'bf16' is not available on the cpu backend, which trains in fp32 only" -- estimate --size tiny --precision bf16 --device cpu
 run estimate --size tiny --precision bf16 && ok || bad "estimate bf16 on cuda exit $?: $(cat "$T/err")"

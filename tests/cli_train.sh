@@ -35,6 +35,7 @@ expect 75 "out of memory on 'cpu': need .* free .* of the 1.0 MiB limit" -- trai
 expect 75 "out of memory on 'cpu': need [0-9]+ bytes, free [0-9]+ bytes of the 18.1 MiB limit" -- \
 	train --steps 4 --batch 4 --seq 32 --eval-batches 1 --warmup-steps 1 --quiet --device cpu --device-mem-limit 18996735
 expect 64 "option '--warmup-steps' \(3, its default\) must be below the number of steps \(2\)" -- train --steps 2 --device cpu --quiet
+expect 64 "option '--warmup-steps' \(3\) must be below the number of steps \(3\)" -- train --steps 3 --warmup-steps 3 --device cpu --quiet
 expect 64 "amptune: unknown command 'trian'" -- trian
 expect 64 "amptune help: unknown command 'nope'" -- help nope
 

@@ -220,7 +220,11 @@ static int parse_args(int argc, char **argv, struct tr_config *c)
 		case OPT_SEQ: rc = tr_parse_long("--seq", a, 1, 1 << 20, &v); c->seq = (int)v; have_seq = 1; break;
 		case OPT_STEPS: rc = tr_parse_long("--steps", a, 1, 100000000, &v); c->steps = v; have_steps = 1; break;
 		case OPT_EPOCHS: rc = tr_parse_double("--epochs", a, 1e-6, 1e6, &c->epochs); have_epochs = 1; break;
-		case OPT_WARMUP: rc = tr_parse_long("--warmup-steps", a, 0, 100000000, &v); c->warmup_steps = (int)v; break;
+		case OPT_WARMUP:
+			rc = tr_parse_long("--warmup-steps", a, 0, 100000000, &v);
+			c->warmup_steps = (int)v;
+			c->warmup_steps_given = 1;
+			break;
 		case OPT_LR: rc = tr_parse_double("--lr", a, 0, 10, &c->lr); have_lr = 1; break;
 		case OPT_LR_WARMUP: rc = tr_parse_long("--lr-warmup", a, 0, 100000000, &v); c->lr_warmup = (int)v; break;
 		case OPT_WD: rc = tr_parse_double("--weight-decay", a, 0, 10, &c->weight_decay); have_wd = 1; break;

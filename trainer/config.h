@@ -46,6 +46,7 @@ struct tr_config {
 	long steps;             /* 0 = derive from epochs */
 	double epochs;          /* 0 = use steps */
 	int warmup_steps;       /* excluded from timing statistics */
+	int warmup_steps_given; /* --warmup-steps was on the command line (for messages) */
 	int lr_warmup;          /* learning-rate warm-up steps; -1 = 10% of steps */
 	double lr, min_lr_frac, weight_decay, grad_clip, beta1, beta2, eps;
 	enum tr_optimizer optimizer;

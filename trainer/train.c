@@ -102,14 +102,12 @@ void tr_fill_versions(struct rp_record *rec)
 
 int tr_steps_for(const struct tr_config *c, long steps_per_epoch, long *steps)
 {
-	struct tr_config d;
-	tr_config_defaults(&d);
 	*steps = c->steps ? c->steps : (long)ceil(c->epochs * (double)steps_per_epoch);
 	if (*steps < 1)
 		*steps = 1;
 	if (c->warmup_steps >= *steps)
 		return kn_error(KN_EUSAGE, "option '--warmup-steps' (%d%s) must be below the number of steps (%ld)",
-				c->warmup_steps, c->warmup_steps == d.warmup_steps ? ", its default" : "", *steps);
+				c->warmup_steps, c->warmup_steps_given ? "" : ", its default", *steps);
 	return KN_OK;
 }
 
