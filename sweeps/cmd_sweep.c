@@ -289,6 +289,32 @@ static int take_locks(struct sweep *s)
 	return KN_OK;
 }
 
+/* The results file this run appends to: its shard's, or DIR/results.jsonl. */
+static void set_results_path(struct sweep *s)
+{
+	if (s->nshards)
+		snprintf(s->results_path, sizeof s->results_path, "%s/shards/%d.jsonl", s->out, s->shard);
+	else
+		snprintf(s->results_path, sizeof s->results_path, "%s/results.jsonl", s->out);
+}
+
+/* 1 when `path` already holds `line` as a whole line (a move cut short and run again). */
+static int holds_line(const char *path, const char *line)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	size_t n = strlen(line), lcap = 0;
+	int found = 0;
+	ssize_t got;
+	char *l = NULL;
+	while (!found && (got = getline(&l, &lcap, f)) > 0)
+		found = (size_t)got >= n && strncmp(l, line, n) == 0 && (l[n] == '\n' || l[n] == 0);
+	free(l);
+	fclose(f);
+	return found;
+}
+
 /* With --no-predict, the points of this run recorded 'oom-predicted' are run for real: their
  * records move from this run's results file to FILE.predicted (appended and synced before the
  * file is rewritten, so a crash in between loses nothing). A point recorded so in a file this
@@ -334,7 +360,7 @@ static int unrecord_predicted(struct sweep *s)
 			continue;
 		if (!drop[i])
 			fprintf(f, "%s\n", s->rec.e[i].line);
-		else if (rc == KN_OK)
+		else if (rc == KN_OK && !holds_line(moved_path, s->rec.e[i].line))
 			rc = sw_results_append(moved_path, s->rec.e[i].line, &note);
 	}
 	if (f && fclose(f) && rc == KN_OK)
@@ -362,10 +388,7 @@ static int prepare_dir(struct sweep *s)
 	snprintf(path, sizeof path, "%s/points", s->out);
 	if ((rc = sw_mkdirs(path)) || (rc = take_locks(s)))
 		return rc;
-	if (s->nshards)
-		snprintf(s->results_path, sizeof s->results_path, "%s/shards/%d.jsonl", s->out, s->shard);
-	else
-		snprintf(s->results_path, sizeof s->results_path, "%s/results.jsonl", s->out);
+	set_results_path(s);
 	/* the plan's name before anything in DIR changes; a torn line is cut before reading */
 	if ((rc = check_plan_file(s)) || (rc = read_recorded(s, s->results_path)) || (rc = check_record_names(s)) ||
 	    (s->no_predict && (rc = unrecord_predicted(s))))
@@ -514,7 +537,13 @@ static int run_all(struct sweep *s)
 static const char *dry_note(struct sweep *s, const struct sw_point *pt, char *buf, size_t n, int *runnable)
 {
 	int e = s->out ? sw_results_find(&s->rec, pt->id, pt->repeat) : -1;
-	if (e >= 0 && !(s->no_predict && strcmp(s->rec.e[e].status, "oom-predicted") == 0)) {
+	int rerun = e >= 0 && s->no_predict && strcmp(s->rec.e[e].status, "oom-predicted") == 0;
+	if (rerun && strcmp(s->rec.e[e].file, s->results_path) != 0) {
+		snprintf(buf, n, "recorded: oom-predicted in '%s', which --no-predict cannot rerun from here",
+			 s->rec.e[e].file);
+		return buf;
+	}
+	if (e >= 0 && !rerun) {
 		snprintf(buf, n, "recorded: %s", s->rec.e[e].status);
 		return buf;
 	}
@@ -547,6 +576,7 @@ static int dry_run(struct sweep *s)
 		return rc;
 	}
 	if (s->out) {
+		set_results_path(s);
 		if ((rc = check_plan_file(s)) || (rc = read_recorded(s, NULL)) || (rc = check_record_names(s)))
 			return rc;
 	}

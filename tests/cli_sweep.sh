@@ -105,6 +105,8 @@ grep -q "(devices there: cpu '[^']*')$" pred.rep && ok || bad "--price for a mis
 same "--no-predict dry-run" "$("$A" sweep s.ini --out pred --device-mem-limit 21M --dry-run --no-predict | tail -1)" \
 	"plan 'statuses' is valid: 4 points, 1 to run, 1 can run here"
 predicted_line=$(sed -n 2p pred/results.jsonl)
+# as if an earlier move was cut short after copying the record: it is not copied twice
+printf '%s\n' "$predicted_line" >pred/results.jsonl.predicted
 "$A" sweep s.ini --out pred --device-mem-limit 21M --no-predict >pred2.out 2>pred2.err
 same "--no-predict rerun exit" "$?" 0
 same "--no-predict rerun statuses" "$(records pred/results.jsonl | awk '{ print $3 }' | tr '\n' ' ')" "ok unsupported unsupported oom "

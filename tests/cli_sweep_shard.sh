@@ -122,6 +122,9 @@ cp pred/results.jsonl pred.before
 expect 64 "^amptune sweep: 'pred/results.jsonl' line $line records point '[0-9a-f]+' as oom-predicted, and --no-predict can run it again only when its records are in this run's own results file 'pred/shards/$shard.jsonl'; use another --out$" -- \
 	sweep p.ini --out pred --shard $shard/2 --device-mem-limit 21M --no-predict
 cmp -s pred.before pred/results.jsonl && ok || bad "a refused --no-predict rerun changed results.jsonl"
+"$A" sweep p.ini --out pred --shard $shard/2 --device-mem-limit 21M --no-predict --dry-run >dry.out 2>&1
+grep -q "recorded: oom-predicted in 'pred/results.jsonl', which --no-predict cannot rerun from here" dry.out && ok ||
+	bad "--dry-run --no-predict of a point it cannot rerun: $(cat dry.out)"
 same "a refused rerun moves nothing" "$(ls pred/shards/*.predicted 2>/dev/null)" ""
 
 # a bad line in the middle is an error naming the file and line
