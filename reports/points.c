@@ -46,20 +46,21 @@ const char *rp_loss_kind_name(enum rp_loss_kind k)
 	}
 }
 
-/* The median over ok repeats of the double at byte offset `off` of a record. */
-static double median_of(const struct rp_point *p, size_t off)
+/* The median over ok repeats of the double at byte offset `off` of a record; v has room for
+ * every repeat. */
+static double median_of(const struct rp_point *p, size_t off, double *v)
 {
-	double v[64];
 	int n = 0;
-	for (int i = 0; i < p->n_reps && n < 64; i++)
+	for (int i = 0; i < p->n_reps; i++)
 		if (strcmp(p->reps[i]->status, "ok") == 0)
 			v[n++] = *(const double *)((const char *)p->reps[i] + off);
 	return rp_median(v, n);
 }
 
-#define MEDIAN(p, field) median_of(p, offsetof(struct rp_record, field))
+#define MEDIAN(p, field) median_of(p, offsetof(struct rp_record, field), v)
 
-static void summarise(struct rp_point *p)
+/* `v`: scratch for as many values as the point has repeats */
+static void summarise(struct rp_point *p, double *v)
 {
 	p->status = p->cfg->status;
 	p->rep = p->cfg;
@@ -84,12 +85,11 @@ static void summarise(struct rp_point *p)
 	p->peak_device_bytes = MEDIAN(p, peak_device_bytes);
 	p->final_loss = MEDIAN(p, final_loss);
 	p->eval_loss = MEDIAN(p, eval_loss);
-	double tails[64];
 	int n_tails = 0;
-	for (int i = 0; i < p->n_reps && n_tails < 64; i++)
+	for (int i = 0; i < p->n_reps; i++)
 		if (strcmp(p->reps[i]->status, "ok") == 0)
-			tails[n_tails++] = rp_tail_loss(p->reps[i]);
-	p->tail_loss = rp_median(tails, n_tails);
+			v[n_tails++] = rp_tail_loss(p->reps[i]);
+	p->tail_loss = rp_median(v, n_tails);
 	p->data_wait_frac = MEDIAN(p, data_wait_frac);
 	p->mfu = MEDIAN(p, mfu);
 	p->mem_bytes = MEDIAN(p, peak_device_bytes_driver);
@@ -171,9 +171,14 @@ int rp_points_build(struct rp_points *pts, const struct rp_results *res)
 			p->cfg = &res->recs[i];
 	}
 	free(owner);
+	double *scratch = malloc(((size_t)res->n + 1) * sizeof *scratch);
+	if (!scratch) {
+		rp_points_release(pts);
+		return kn_error(KN_ERR, "out of memory summarising %d records", res->n);
+	}
 	const struct rp_record *first_cpu = NULL; /* CPUs vary when any differs from the first */
 	for (int k = 0; k < pts->n; k++) {
-		summarise(&pts->p[k]);
+		summarise(&pts->p[k], scratch);
 		pts->varies |= differences(pts->p[0].cfg, pts->p[k].cfg);
 		if (rp_is_gpu(pts->p[k].cfg))
 			continue;
@@ -182,6 +187,7 @@ int rp_points_build(struct rp_points *pts, const struct rp_results *res)
 		else if (strcmp(first_cpu->device_name, pts->p[k].cfg->device_name))
 			pts->varies |= RP_AXIS_CPU;
 	}
+	free(scratch);
 	return KN_OK;
 }
 

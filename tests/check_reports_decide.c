@@ -195,6 +195,27 @@ START_TEST(test_repeats_are_medians)
 }
 END_TEST
 
+START_TEST(test_many_repeats)
+{
+	/* a plan allows 1000 repeats: the median is over all of them (it once stopped at 64) */
+	enum { N = 201 };
+	struct rp_record *r = calloc(N, sizeof *r);
+	struct set s;
+	ck_assert_ptr_nonnull(r);
+	for (int i = 0; i < N; i++) {
+		fx_record(&r[i], "rep");
+		r[i].samples_per_sec = 1000 + i; /* the median is the 101st: 1100 */
+		r[i].epoch_s = 16 * 3600 / r[i].samples_per_sec;
+	}
+	load(&s, r, N, NULL);
+	ck_assert_int_eq(s.pts.n, 1);
+	ck_assert_int_eq(s.pts.p[0].n_ok, N);
+	ck_assert_double_eq(s.pts.p[0].samples_per_sec, 1100);
+	unload(&s);
+	free(r);
+}
+END_TEST
+
 START_TEST(test_labels)
 {
 	struct rp_record r;
@@ -493,6 +514,7 @@ int main(void)
 	tcase_add_test(cost, test_unknown_price_device);
 	tcase_add_test(cost, test_costs);
 	tcase_add_test(rule, test_repeats_are_medians);
+	tcase_add_test(rule, test_many_repeats);
 	tcase_add_test(rule, test_labels);
 	tcase_add_test(rule, test_recommendation_rule);
 	tcase_add_test(rule, test_loss_tolerance_boundary);
