@@ -106,7 +106,9 @@ limited() {
 	if [ "$to" = 0 ]; then echo budget; return; fi
 	echo "== $*" >>"$log"
 	timeout "$to" "$@" 2>>"$log"
-	echo "$?"
+	local rc=$?
+	# stopped by what was left of the budget, not by RUN_TIMEOUT: left out, like a run not started
+	if [ "$rc" = 124 ] && [ "$to" -lt "$RUN_TIMEOUT" ]; then echo; echo budget; else echo "$rc"; fi
 }
 if [ "$DEVICE" = cpu ]; then
 	where="the CPU ($(nproc) cores; DEVICE=cpu smoke test, not a GPU measurement)"

@@ -175,7 +175,7 @@ export POINTS PRECISIONS
 
 # runs one side of a point unless it is done or the budget is spent, and records it
 run_side() { # size b t precision side command...
-	local size=$1 b=$2 t=$3 p=$4 side=$5 left to o rc
+	local size=$1 b=$2 t=$3 p=$4 side=$5 left to o rc clipped=0
 	shift 5
 	python3 -c "$py" isdone "$raw" "$size" "$b" "$t" "$p" "$side" && return
 	to=$RUN_TIMEOUT
@@ -185,11 +185,13 @@ run_side() { # size b t precision side command...
 			python3 -c "$py" record "$raw" "$size" "$b" "$t" "$p" "$side" budget ""
 			return
 		fi
-		[ "$left" -lt "$to" ] && to=$left
+		[ "$left" -lt "$to" ] && to=$left clipped=1
 	fi
 	echo "== $size $b x $t $p $side: $*" >>"$log"
 	o=$(timeout "$to" "$@" 2>>"$log")
 	rc=$?
+	# stopped by what was left of the budget, not by RUN_TIMEOUT: a run for RESUME to do again
+	[ "$rc" = 124 ] && [ "$clipped" = 1 ] && rc=budget o=""
 	python3 -c "$py" record "$raw" "$size" "$b" "$t" "$p" "$side" "$rc" "$o"
 }
 table() { python3 -c "$py" table "$raw" | tee -a "$out"; }

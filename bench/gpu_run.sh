@@ -3,7 +3,8 @@
 # libraries (toolkit or PyTorch's wheels), runs the GPU test suites, then short
 # training runs per precision (GPT tiny and gpt2-124m, CNN tiny and resnet), then
 # amptune against PyTorch (bench/gpt_vs_torch.sh, bench/cnn_vs_torch.sh), and
-# writes everything to ${OUT:-gpu-out}/.
+# writes everything to ${GPU_OUT:-gpu-out}/ (its own variable: an OUT inherited from the
+# caller's environment is not taken for it).
 #
 #   bench/gpu_run.sh [STAGE...]   stages: tests train gpt-bench cnn-bench (default: all four),
 #                                 and sanitize (not by default): the op suites under
@@ -14,7 +15,7 @@
 # stops a hung training run (docs/benchmarks.md: how to split them).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
-OUT=${OUT:-gpu-out}
+OUT=${GPU_OUT:-gpu-out}
 stages=${*:-tests train gpt-bench cnn-bench}
 for st in $stages; do
 	case $st in
@@ -25,8 +26,12 @@ done
 # ARCHIVE=FILE.tgz: everything under $OUT also packed into one file at the end (where only a few
 # files can be fetched back from the machine)
 if [ -n "${ARCHIVE:-}" ]; then
-	trap 'tar -C "$OUT" -czf "$ARCHIVE" . 2>/dev/null' EXIT
-	trap 'exit 143' TERM INT
+	case $(realpath -m "$ARCHIVE")/ in
+	$(realpath -m "$OUT")/*) echo "gpu_run.sh: ARCHIVE must lie outside GPU_OUT ($OUT)" >&2; exit 64 ;;
+	esac
+	trap 'mkdir -p "$(dirname "$ARCHIVE")" && tar -C "$OUT" -czf "$ARCHIVE" .' EXIT
+	trap 'exit 143' TERM
+	trap 'exit 130' INT
 fi
 want() { case " $stages " in *" $1 "*) return 0 ;; esac; return 1; }
 mkdir -p "$OUT"

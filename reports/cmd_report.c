@@ -309,11 +309,12 @@ int cmd_diagnose(int argc, char **argv)
 			cmd_diagnose_usage(stdout);
 			return 0;
 		}
-	if (argc == 2 && argv[1][0] == '-' && argv[1][1]) {
-		char msg[300];
-		snprintf(msg, sizeof msg, "unknown option '%.250s'", argv[1]);
-		return tr_usage_error("diagnose", msg);
-	}
+	for (int i = 1; i < argc; i++)
+		if (argv[i][0] == '-' && argv[i][1]) {
+			char msg[300];
+			snprintf(msg, sizeof msg, "unknown option '%.250s'", argv[i]);
+			return tr_usage_error("diagnose", msg);
+		}
 	if (argc != 2)
 		return tr_usage_error("diagnose", "expects one sweep directory, results file or '-'");
 	struct side *s = calloc(1, sizeof *s);

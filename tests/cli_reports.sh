@@ -230,6 +230,7 @@ has "$T/out" "Note: 2 workers computing on about 1.6 cores and 2 compute threads
 [ "$(grep -c oversubscribe "$T/out")" = 2 ] && ok || bad "diagnose calls waiting workers oversubscribed: $(grep oversubscribe "$T/out")"
 expect 64 "amptune diagnose: expects one sweep directory, results file or '-'" -- diagnose
 expect 64 "amptune diagnose: unknown option '-q'" -- diagnose -q
+expect 64 "amptune diagnose: unknown option '--foo'" -- diagnose --foo "$T/bad2"
 "$A" diagnose "$T/bad2" --help | grep -q "^usage: amptune diagnose" && ok || bad "diagnose DIR --help does not print help"
 expect 65 "amptune diagnose: .*/bad2/results.jsonl:2: missing field 'batch'" -- diagnose "$T/bad2"
 
