@@ -140,7 +140,6 @@ END_TEST
 START_TEST(test_mem_limit_oom)
 {
 	struct tr_config c;
-	struct rp_record r;
 	config(&c, "cuda", KN_BF16);
 	if (_i == 0) {
 		struct kn_backend be;
@@ -153,12 +152,7 @@ START_TEST(test_mem_limit_oom)
 	} else {
 		c.device_mem_limit = 1u << 20;
 	}
-	rp_record_init(&r);
-	int rc = tr_train(&c, &r);
-	ck_assert_msg(rc == KN_ENOMEM, "limit %zu bytes: rc %d (%s)", c.device_mem_limit, rc, kn_last_error());
-	ck_assert_str_eq(r.status, "oom");
-	ck_assert_msg(strstr(r.message, "out of memory") != NULL, "message: '%s'", r.message);
-	rp_record_release(&r);
+	tu_train_oom(&c);
 }
 END_TEST
 

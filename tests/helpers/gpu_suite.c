@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "kernels/backend.h"
@@ -54,6 +55,17 @@ void tu_train_ok(const struct tr_config *c, struct rp_record *r)
 	ck_assert_int_eq(r->n_loss_curve, c->steps);
 	ck_assert_msg(isfinite(r->final_loss) && isfinite(r->eval_loss), "final loss %g, eval loss %g", r->final_loss,
 		      r->eval_loss);
+}
+
+void tu_train_oom(const struct tr_config *c)
+{
+	struct rp_record r;
+	rp_record_init(&r);
+	int rc = tr_train(c, &r);
+	ck_assert_msg(rc == KN_ENOMEM, "limit %zu bytes: rc %d (%s)", c->device_mem_limit, rc, kn_last_error());
+	ck_assert_str_eq(r.status, "oom");
+	ck_assert_msg(strstr(r.message, "out of memory") != NULL, "message: '%s'", r.message);
+	rp_record_release(&r);
 }
 
 int tu_gpu_suite_main(const char *name, Suite *(*make)(void))

@@ -26,5 +26,8 @@ int tu_gpu_suite_main(const char *name, struct Suite *(*make)(void));
 struct tr_config;
 struct rp_record;
 void tu_train_ok(const struct tr_config *c, struct rp_record *r);
+/* tr_train(c) asserting it ran out of memory under c->device_mem_limit: KN_ENOMEM, status
+ * "oom", an "out of memory" message. */
+void tu_train_oom(const struct tr_config *c);
 
 #endif
