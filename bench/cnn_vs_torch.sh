@@ -41,10 +41,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 AMPTUNE=${AMPTUNE:-build/amptune}
-if [ -z "${PYTHON:-}" ]; then
-	PYTHON=python3
-	if ! python3 -c 'import torch' 2>/dev/null && [ -x bench/.venv/bin/python ]; then PYTHON=bench/.venv/bin/python; fi
-fi
+. bench/peers.sh # PYTHON, peer_env, run_limit
 OUT=${OUT:-bench/results}
 DEVICE=${DEVICE:-cuda}
 SIZES=${SIZES:-tiny resnet}
@@ -60,8 +57,6 @@ COMPILE=${COMPILE:-1}
 COMPILE_PRECISIONS=${COMPILE_PRECISIONS:-bf16 fp16}
 RUN_TIMEOUT=${RUN_TIMEOUT:-240}
 BUDGET_S=${BUDGET_S:-540}
-peer_env=(env)
-[ -n "${PEER_LD_LIBRARY_PATH+set}" ] && peer_env=(env "LD_LIBRARY_PATH=$PEER_LD_LIBRARY_PATH")
 EPOCH_WORKERS=${EPOCH_WORKERS-2 4 8 16}
 EPOCH_BATCH=${EPOCH_BATCH:-128}
 EPOCH_PRECISION=${EPOCH_PRECISION:-fp32}
@@ -92,13 +87,6 @@ raw=$OUT/cnn_vs_torch-$stamp.jsonl # every record of this run, amptune's and the
 log=$OUT/cnn_vs_torch-$stamp.log   # the runs' stderr
 : >"$raw"
 : >"$log"
-# seconds the next run may take (RUN_TIMEOUT, or what is left of BUDGET_S); prints 0 when the budget is spent
-run_limit() {
-	local left
-	[ "$BUDGET_S" -gt 0 ] || { echo "$RUN_TIMEOUT"; return; }
-	left=$((BUDGET_S - SECONDS))
-	if [ "$left" -lt 20 ]; then echo 0; elif [ "$left" -lt "$RUN_TIMEOUT" ]; then echo "$left"; else echo "$RUN_TIMEOUT"; fi
-}
 # runs "$@" under the run limit with its stderr in the log; "budget" as its exit code when it did not start
 limited() {
 	local to

@@ -31,10 +31,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 AMPTUNE=${AMPTUNE:-build/amptune}
-if [ -z "${PYTHON:-}" ]; then
-	PYTHON=python3
-	if ! python3 -c 'import torch' 2>/dev/null && [ -x bench/.venv/bin/python ]; then PYTHON=bench/.venv/bin/python; fi
-fi
+. bench/peers.sh # PYTHON, peer_env, run_limit
 STEPS=${STEPS:-40}
 WARMUP=${WARMUP:-10}
 OUT=${OUT:-bench/results}
@@ -47,8 +44,6 @@ BUDGET_S=${BUDGET_S:-540}
 DEVICE=${DEVICE:-cuda}
 RESUME=${RESUME:-}
 export AMPTUNE_CUDA_UNVALIDATED=${AMPTUNE_CUDA_UNVALIDATED:-1}
-peer_env=(env)
-[ -n "${PEER_LD_LIBRARY_PATH+set}" ] && peer_env=(env "LD_LIBRARY_PATH=$PEER_LD_LIBRARY_PATH")
 mkdir -p "$OUT" || exit 1
 stamp=$(date -u +%Y%m%d)
 out=$OUT/gpt_vs_torch-$stamp.md
@@ -175,23 +170,19 @@ export POINTS PRECISIONS
 
 # runs one side of a point unless it is done or the budget is spent, and records it
 run_side() { # size b t precision side command...
-	local size=$1 b=$2 t=$3 p=$4 side=$5 left to o rc clipped=0
+	local size=$1 b=$2 t=$3 p=$4 side=$5 to o rc
 	shift 5
 	python3 -c "$py" isdone "$raw" "$size" "$b" "$t" "$p" "$side" && return
-	to=$RUN_TIMEOUT
-	if [ "$BUDGET_S" -gt 0 ]; then
-		left=$((BUDGET_S - SECONDS))
-		if [ "$left" -lt 20 ]; then
-			python3 -c "$py" record "$raw" "$size" "$b" "$t" "$p" "$side" budget ""
-			return
-		fi
-		[ "$left" -lt "$to" ] && to=$left clipped=1
+	to=$(run_limit)
+	if [ "$to" = 0 ]; then
+		python3 -c "$py" record "$raw" "$size" "$b" "$t" "$p" "$side" budget ""
+		return
 	fi
 	echo "== $size $b x $t $p $side: $*" >>"$log"
 	o=$(timeout "$to" "$@" 2>>"$log")
 	rc=$?
 	# stopped by what was left of the budget, not by RUN_TIMEOUT: a run for RESUME to do again
-	[ "$rc" = 124 ] && [ "$clipped" = 1 ] && rc=budget o=""
+	[ "$rc" = 124 ] && [ "$to" -lt "$RUN_TIMEOUT" ] && rc=budget o=""
 	python3 -c "$py" record "$raw" "$size" "$b" "$t" "$p" "$side" "$rc" "$o"
 }
 table() { python3 -c "$py" table "$raw" | tee -a "$out"; }
