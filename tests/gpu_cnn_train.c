@@ -92,16 +92,8 @@ START_TEST(test_loss_curve_matches_cpu)
 	 * curves part, so it is checked before them) */
 	ck_assert_msg(gpu.loss_scale_skips == 0, "%s: %ld steps skipped for overflow", pn, gpu.loss_scale_skips);
 	ck_assert(isfinite(gpu.final_loss) && isfinite(gpu.eval_loss));
-	double worst = 0;
-	long worst_step = 0;
-	for (int i = 0; i < cpu.n_loss_curve; i++) {
-		ck_assert_int_eq(gpu.loss_curve[i].step, cpu.loss_curve[i].step);
-		double d = fabs(gpu.loss_curve[i].loss - cpu.loss_curve[i].loss);
-		if (!(d <= worst)) {
-			worst = isnan(d) ? INFINITY : d;
-			worst_step = cpu.loss_curve[i].step;
-		}
-	}
+	long worst_step;
+	double worst = tu_loss_curve_gap(&cpu, &gpu, &worst_step);
 	ck_assert_msg(worst <= tol, "%s: loss curve differs from the cpu by up to %.4g nats (step %ld), tolerance %g", pn,
 		      worst, worst_step, tol);
 	ck_assert_msg(fabs(gpu.eval_loss - cpu.eval_loss) <= tol, "%s: eval loss %.5f, cpu %.5f", pn, gpu.eval_loss,

@@ -67,16 +67,8 @@ START_TEST(test_loss_curve_matches_cpu)
 	/* at the default scale 65536 the loss gradient is at most 65536 / (8 * 64) = 128 per logit:
 	 * fp16 skips nothing (a skip would also make the curves part, so it is checked first) */
 	ck_assert_msg(gpu.loss_scale_skips == 0, "%s: %ld steps skipped for overflow", pn, gpu.loss_scale_skips);
-	double worst = 0;
-	long worst_step = 0;
-	for (int i = 0; i < cpu.n_loss_curve; i++) {
-		ck_assert_int_eq(gpu.loss_curve[i].step, cpu.loss_curve[i].step);
-		double d = fabs(gpu.loss_curve[i].loss - cpu.loss_curve[i].loss);
-		if (!(d <= worst)) { /* NaN counts as the worst */
-			worst = isnan(d) ? INFINITY : d;
-			worst_step = cpu.loss_curve[i].step;
-		}
-	}
+	long worst_step;
+	double worst = tu_loss_curve_gap(&cpu, &gpu, &worst_step);
 	double eval_d = fabs(gpu.eval_loss - cpu.eval_loss);
 	printf("note: gpt cuda %s: loss curve within %.3g nats of the cpu (step %ld), eval loss %.3g; tolerance %g\n", pn,
 	       worst, worst_step, eval_d, tol);

@@ -57,6 +57,22 @@ void tu_train_ok(const struct tr_config *c, struct rp_record *r)
 		      r->eval_loss);
 }
 
+double tu_loss_curve_gap(const struct rp_record *a, const struct rp_record *b, long *at)
+{
+	double worst = 0;
+	*at = 0;
+	ck_assert_int_eq(a->n_loss_curve, b->n_loss_curve);
+	for (int i = 0; i < a->n_loss_curve; i++) {
+		ck_assert_int_eq(a->loss_curve[i].step, b->loss_curve[i].step);
+		double d = fabs(a->loss_curve[i].loss - b->loss_curve[i].loss);
+		if (!(d <= worst)) { /* NaN counts as the worst */
+			worst = isnan(d) ? INFINITY : d;
+			*at = a->loss_curve[i].step;
+		}
+	}
+	return worst;
+}
+
 void tu_train_oom(const struct tr_config *c)
 {
 	struct rp_record r;

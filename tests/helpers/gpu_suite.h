@@ -26,6 +26,9 @@ int tu_gpu_suite_main(const char *name, struct Suite *(*make)(void));
 struct tr_config;
 struct rp_record;
 void tu_train_ok(const struct tr_config *c, struct rp_record *r);
+/* The largest |loss gap| between two loss curves of the same steps (asserted), NaN counting
+ * as infinite; *at receives its step. */
+double tu_loss_curve_gap(const struct rp_record *a, const struct rp_record *b, long *at);
 /* tr_train(c) asserting it ran out of memory under c->device_mem_limit: KN_ENOMEM, status
  * "oom", an "out of memory" message. */
 void tu_train_oom(const struct tr_config *c);
