@@ -123,13 +123,18 @@ char *rp_record_to_line(const struct rp_record *r)
 	return s;
 }
 
-void rp_hash_id(char out[13], const char *text, size_t n)
+uint64_t rp_fnv1a(uint64_t h, const char *text, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
 	for (size_t i = 0; i < n; i++) {
 		h ^= (unsigned char)text[i];
 		h *= 0x100000001b3ull;
 	}
+	return h;
+}
+
+void rp_hash_id(char out[13], const char *text, size_t n)
+{
+	uint64_t h = rp_fnv1a(RP_FNV1A_BASIS, text, n);
 	snprintf(out, 13, "%012llx", (unsigned long long)(h & 0xffffffffffffull));
 }
 

@@ -74,6 +74,10 @@ int rp_status_known(const char *status);
 
 /* 12 hex digits of FNV-1a over n bytes of text: the hash behind every id. */
 void rp_hash_id(char out[13], const char *text, size_t n);
+/* 64-bit FNV-1a of n bytes, continuing from h (RP_FNV1A_BASIS to start): rp_hash_id's hash, and
+ * the one the results' hash indexes use. */
+#define RP_FNV1A_BASIS 0xcbf29ce484222325ull
+uint64_t rp_fnv1a(uint64_t h, const char *text, size_t n);
 /* The stable id of a configuration: rp_hash_id() of "model|size|dataset|device|
  * precision|batch|seq|workers|prefetch|seed|steps" followed by `extra` (each
  * other setting that differs from its default, as "|name=value"; "" for none). */

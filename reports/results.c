@@ -113,9 +113,7 @@ static void id_index_release(struct id_index *ix)
 
 static size_t id_hash(const char *id)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (; *id; id++)
-		h = (h ^ (unsigned char)*id) * 0x100000001b3ull;
+	uint64_t h = rp_fnv1a(RP_FNV1A_BASIS, id, strlen(id));
 	return (size_t)(h ^ (h >> 29));
 }
 

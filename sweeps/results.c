@@ -123,9 +123,7 @@ fail:
 
 static size_t key_hash(const char *id, int repeat)
 {
-	uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)repeat;
-	for (; *id; id++)
-		h = (h ^ (unsigned char)*id) * 0x100000001b3ull;
+	uint64_t h = rp_fnv1a(RP_FNV1A_BASIS ^ (uint64_t)repeat, id, strlen(id));
 	return (size_t)(h ^ (h >> 29));
 }
 
