@@ -72,6 +72,27 @@ assert r["versions"]["amptune"] and len(r["id"]) == 12
 PY
 grep -q "^step     1/4 | loss 5\.5" "$T/err" && bad "--quiet still logged steps" || ok
 
+# the BLAS kernels in the record: the user's OPENBLAS_CORETYPE is kept and named; without it the
+# kernels are the library's pick or the CPU's best (kernels/cpu/blas.c); the loss does not depend
+# on the family beyond rounding
+OPENBLAS_CORETYPE=Sandybridge "$A" train "${Q[@]}" --device cpu --json >"$T/forced" 2>"$T/err" &&
+	env -u OPENBLAS_CORETYPE "$A" train "${Q[@]}" --device cpu --json >"$T/free" 2>>"$T/err" && ok ||
+	bad "train under OPENBLAS_CORETYPE: $(cat "$T/err")"
+python3 - "$T/forced" "$T/free" <<'PY' && ok || bad "versions.blas*"
+import json, sys
+f, u = (json.load(open(p)) for p in sys.argv[1:3])
+fv, uv = f["versions"], u["versions"]
+assert fv["blas"].startswith("OpenBLAS 0.") and fv["blas"] == uv["blas"], (fv["blas"], uv["blas"])
+assert (fv["blas_kernels"], fv["blas_kernels_by"]) == ("Sandybridge", "OPENBLAS_CORETYPE"), fv
+assert uv["blas_kernels_by"] in ("library", "amptune"), uv
+best = uv["blas_cpu_best"]
+assert best in ("Haswell", "SkylakeX", "Cooperlake"), best  # builds are x86-64-v3: AVX2 at least
+if uv["blas_kernels_by"] == "amptune":
+    assert uv["blas_kernels"].lower() == best.lower(), uv
+for a, b in zip(f["loss_curve"], u["loss_curve"]):
+    assert a[0] == b[0] and abs(a[1] - b[1]) < 1e-4 * abs(a[1]), (f["loss_curve"], u["loss_curve"])
+PY
+
 # the default id names the whole configuration: the same settings give the same id, and a
 # setting that changes the measurement (--lr, --threads, ...) gives another
 jid() { "$A" train "${Q[@]}" --device cpu --steps 2 --json "$@" 2>/dev/null | sed -E 's/.*"id":"([0-9a-f]+)".*/\1/'; }
@@ -91,5 +112,7 @@ python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert r['status']=
 expect 64 "amptune version: unexpected argument '--bogus'" -- version --bogus
 expect 64 "amptune version: unexpected argument 'extra'" -- --version extra
 "$A" --version | grep -qE "^amptune [0-9]+\.[0-9]+\.[0-9]+ \(commit [0-9a-f]+(-dirty)?|unknown, CUDA (compiled in|not compiled in)" && ok || bad "--version"
+OPENBLAS_CORETYPE=Sandybridge "$A" version | grep -qE "^cpu BLAS: OpenBLAS 0\.[0-9.]+, Sandybridge kernels \(set by OPENBLAS_CORETYPE; this CPU runs (Haswell|SkylakeX|Cooperlake) kernels\)$" && ok ||
+	bad "version under OPENBLAS_CORETYPE: $(OPENBLAS_CORETYPE=Sandybridge "$A" version)"
 
 finish

@@ -4,6 +4,7 @@
 
 #include "amptune_version.h"
 #include "kernels/backend.h"
+#include "kernels/cpu/blas.h"
 #include "trainer/commands.h"
 
 static int cmd_help(int argc, char **argv);
@@ -20,7 +21,7 @@ static const struct tr_command commands[] = {
 	{ "diagnose", cmd_diagnose, cmd_diagnose_usage, "tell whether points were starved of data, and the fix" },
 	{ "estimate", cmd_estimate, cmd_estimate_usage, "predict memory and FLOPs of a model before running it" },
 	{ "help", cmd_help, help_usage, "show help for amptune or one command" },
-	{ "version", cmd_version, version_usage, "print the version, git commit and whether CUDA is compiled in" },
+	{ "version", cmd_version, version_usage, "print the version, git commit, whether CUDA is compiled in, and the BLAS" },
 };
 static const int ncommands = sizeof commands / sizeof *commands;
 
@@ -69,6 +70,18 @@ static int cmd_version(int argc, char **argv)
 	if (AMPTUNE_HAVE_CUDA)
 		printf(", %d device(s) present", kn_cuda_device_count());
 	printf(")\n");
+	const struct kn_blas_info *blas = kn_blas_setup();
+	printf("cpu BLAS: %s", blas->library);
+	if (blas->kernels[0])
+		printf(", %s kernels", blas->kernels);
+	if (!strcmp(blas->source, "amptune"))
+		printf(" (chosen for this CPU; the library picked %s; OPENBLAS_CORETYPE overrides)", blas->library_kernels);
+	else if (!strcmp(blas->source, "OPENBLAS_CORETYPE")) {
+		int below = kn_blas_family_rank(blas->cpu_best) > kn_blas_family_rank(blas->kernels);
+		printf(" (set by OPENBLAS_CORETYPE%s%s%s)", below ? "; this CPU runs " : "", below ? blas->cpu_best : "",
+		       below ? " kernels" : "");
+	}
+	printf("\n");
 	return 0;
 }
 
@@ -89,6 +102,7 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	kn_blas_setup(); /* before any thread or GEMM (kernels/cpu/blas.h) */
 	if (argc < 2) {
 		main_usage(stderr);
 		return 64;

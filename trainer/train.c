@@ -11,6 +11,7 @@
 #include "data_loader/dataset.h"
 #include "data_loader/loader.h"
 #include "kernels/backend.h"
+#include "kernels/cpu/blas.h"
 #include "trainer/gpt.h"
 #include "trainer/loss_scale.h"
 #include "trainer/metrics.h"
@@ -90,6 +91,11 @@ void tr_fill_versions(struct rp_record *rec)
 	cJSON_AddStringToObject(v, "openmp", buf);
 	cJSON_AddNumberToObject(v, "threads", omp_get_max_threads());
 	cJSON_AddNumberToObject(v, "host_cpus", omp_get_num_procs());
+	const struct kn_blas_info *blas = kn_blas_setup();
+	cJSON_AddStringToObject(v, "blas", blas->library);
+	cJSON_AddStringToObject(v, "blas_kernels", blas->kernels);
+	cJSON_AddStringToObject(v, "blas_kernels_by", blas->source);
+	cJSON_AddStringToObject(v, "blas_cpu_best", blas->cpu_best);
 	if (kn_cuda_compiled()) {
 		struct kn_cuda_versions cv;
 		kn_cuda_versions(&cv);

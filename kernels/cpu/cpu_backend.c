@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "kernels/backend.h"
+#include "kernels/cpu/blas.h"
 #include "kernels/cpu/ops.h"
 
 struct cpu_impl {
@@ -130,6 +131,7 @@ int kn_cpu_open(struct kn_backend *be, enum kn_precision precision)
 	be->impl = calloc(1, sizeof(struct cpu_impl));
 	if (!be->impl)
 		return kn_error(KN_ENOMEM, "out of memory opening the cpu backend");
+	kn_blas_setup();
 	be->name = precision == KN_FP64 ? "cpu64" : "cpu";
 	be->precision = precision;
 	be->act_bytes = be->master_bytes = precision == KN_FP64 ? 8 : 4;
