@@ -75,7 +75,8 @@ void cmd_diagnose_usage(FILE *out)
 		"moderately, < 5%% not), demand (samples/s the compute alone could take) against supply\n"
 		"(samples/s the loader makes), the worker count that would meet demand with 20%%\n"
 		"headroom from the per-worker rate, whether loader workers and compute threads\n"
-		"oversubscribe the CPUs, prefetch advice from the spread of batch latency, and a short\n"
+		"oversubscribe the CPUs, prefetch advice from the spread of batch latency, for CPU points\n"
+		"whether the BLAS ran kernels below the best the CPU runs (OPENBLAS_CORETYPE), and a short\n"
 		"explanation. Markdown on stdout.\n"
 		"\n"
 		"exit codes: 0 ok, 64 usage, 65 bad results file.\n");

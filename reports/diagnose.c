@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kernels/cpu/blas.h"
 #include "kernels/error.h"
 
 const char *rp_bound_name(enum rp_bound b)
@@ -27,6 +28,31 @@ static double num(const cJSON *o, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 	return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static void str(char *dst, size_t n, const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	snprintf(dst, n, "%s", cJSON_IsString(v) ? v->valuestring : "");
+}
+
+/* a cpu point whose GEMMs ran kernels below the CPU's best (records before versions.blas* have none) */
+static void blas_check(const struct rp_record *r, struct rp_diagnosis *d)
+{
+	if (strncmp(r->device, "cpu", 3))
+		return;
+	str(d->blas_kernels, sizeof d->blas_kernels, r->versions, "blas_kernels");
+	str(d->blas_cpu_best, sizeof d->blas_cpu_best, r->versions, "blas_cpu_best");
+	str(d->blas_by, sizeof d->blas_by, r->versions, "blas_kernels_by");
+	d->blas_below = d->blas_kernels[0] && kn_blas_family_rank(d->blas_cpu_best) > kn_blas_family_rank(d->blas_kernels);
+}
+
+static void blas_advice(const struct rp_diagnosis *d, char *s, size_t n)
+{
+	if (!strcmp(d->blas_by, "OPENBLAS_CORETYPE"))
+		snprintf(s, n, "OPENBLAS_CORETYPE forced them: unset it to measure this CPU at its best");
+	else
+		snprintf(s, n, "the library could not select the better family: a newer OpenBLAS may");
 }
 
 static void explain(const struct rp_record *r, struct rp_diagnosis *d)
@@ -69,6 +95,13 @@ static void explain(const struct rp_record *r, struct rp_diagnosis *d)
 		SAY(" Note: %d worker%s computing on about %.2g cores and %d compute thread%s oversubscribe the %d CPU%s.",
 		    r->workers, r->workers == 1 ? "" : "s", d->loader_cores, d->compute_threads,
 		    d->compute_threads == 1 ? "" : "s", d->host_cpus, d->host_cpus == 1 ? "" : "s");
+	if (d->blas_below) {
+		char advice[160];
+		blas_advice(d, advice, sizeof advice);
+		SAY(" Note: the CPU's matrix products ran OpenBLAS's %s kernels, below the %s kernels this CPU runs, so the "
+		    "compute measured is slower than the CPU's (%s).",
+		    d->blas_kernels, d->blas_cpu_best, advice);
+	}
 #undef SAY
 }
 
@@ -130,6 +163,7 @@ int rp_diagnose(const struct rp_record *r, struct rp_diagnosis *d)
 		int k = (int)ceil(d->latency_p95_ms / d->compute_ms) + 1;
 		d->prefetch_advice = k > r->prefetch ? k : r->prefetch + 1;
 	}
+	blas_check(r, d);
 	explain(r, d);
 	return KN_OK;
 }
@@ -180,6 +214,23 @@ void rp_diagnosis_markdown(const struct rp_record *r, const struct rp_diagnosis 
 		rp_buf_printf(b, "- batch latency: p50 %.3g ms, p95 %.3g ms\n", d->latency_p50_ms, d->latency_p95_ms);
 	if (d->prefetch_advice)
 		rp_buf_printf(b, "- prefetch: raise --prefetch from %d to %d\n", r->prefetch, d->prefetch_advice);
+	if (d->blas_kernels[0]) {
+		rp_buf_puts(b, "- BLAS: OpenBLAS ");
+		rp_buf_md(b, d->blas_kernels);
+		rp_buf_puts(b, " kernels (chosen by ");
+		rp_buf_md(b, !strcmp(d->blas_by, "library") ? "the library" : d->blas_by);
+		if (d->blas_below) {
+			char advice[160];
+			blas_advice(d, advice, sizeof advice);
+			rp_buf_puts(b, "), **below this CPU's ");
+			rp_buf_md(b, d->blas_cpu_best);
+			rp_buf_puts(b, "**: ");
+			rp_buf_md(b, advice);
+			rp_buf_puts(b, "\n");
+		} else {
+			rp_buf_puts(b, d->blas_cpu_best[0] ? "), the best this CPU runs\n" : ")\n");
+		}
+	}
 	rp_buf_puts(b, "\n");
 	rp_buf_md(b, d->explanation);
 	rp_buf_puts(b, "\n");

@@ -19,6 +19,9 @@
  * busy_cpu_frac counts each worker as a full core), so workers blocked on a
  * full ring or waiting on reads may outnumber the CPUs.
  * Prefetch advice from the spread of batch latency (p95 / p50).
+ * CPU points: whether the GEMMs ran a BLAS kernel family below the best the
+ * CPU runs (versions.blas_kernels against versions.blas_cpu_best, ranked as
+ * kernels/cpu/blas.h does): then the compute measured is not the CPU's.
  *
  * Loader statistics read (all optional, under the record's "loader" object,
  * as data_loader/ writes them): consumer_samples_per_sec,
@@ -59,7 +62,9 @@ struct rp_diagnosis {
 	int oversubscribed;      /* -1 unknown */
 	double latency_p50_ms, latency_p95_ms; /* batch latency (production, else wait) */
 	int prefetch_advice;     /* suggested --prefetch; 0 = no change */
-	char explanation[1024];
+	int blas_below;          /* cpu point whose BLAS kernels rank below the CPU's best (names below) */
+	char blas_kernels[24], blas_cpu_best[24], blas_by[24];
+	char explanation[1280];
 };
 
 const char *rp_bound_name(enum rp_bound b);

@@ -350,6 +350,54 @@ START_TEST(test_prefetch_and_not_bound)
 }
 END_TEST
 
+/* CPU points whose GEMMs ran BLAS kernels below the CPU's best: said, with who chose them */
+START_TEST(test_blas_below_the_cpu)
+{
+	struct rp_record r;
+	struct rp_diagnosis d;
+	loader_record(&r, 2, 100, 1);
+	cJSON_AddStringToObject(r.versions, "blas_kernels", "Haswell");
+	cJSON_AddStringToObject(r.versions, "blas_kernels_by", "OPENBLAS_CORETYPE");
+	cJSON_AddStringToObject(r.versions, "blas_cpu_best", "Cooperlake");
+	ck_assert_int_eq(rp_diagnose(&r, &d), KN_OK);
+	ck_assert_int_eq(d.blas_below, 1);
+	ck_assert_str_eq(d.explanation, "The trainer waited for data 1.0% of each step. Loading keeps up; more workers or "
+					"prefetch will not speed this point up. Note: the CPU's matrix products ran OpenBLAS's "
+					"Haswell kernels, below the Cooperlake kernels this CPU runs, so the compute measured is "
+					"slower than the CPU's (OPENBLAS_CORETYPE forced them: unset it to measure this CPU at "
+					"its best).");
+	struct rp_buf md;
+	rp_buf_init(&md);
+	rp_diagnosis_markdown(&r, &d, &md);
+	ck_assert_ptr_nonnull(strstr(rp_buf_str(&md), "- BLAS: OpenBLAS Haswell kernels (chosen by OPENBLAS\\_CORETYPE), "
+						       "**below this CPU's Cooperlake**"));
+	rp_buf_release(&md);
+
+	/* the library's own pick, below the best (amptune's reselection failed): a newer library may help */
+	cJSON_ReplaceItemInObject(r.versions, "blas_kernels_by", cJSON_CreateString("library"));
+	cJSON_ReplaceItemInObject(r.versions, "blas_kernels", cJSON_CreateString("Sandybridge"));
+	ck_assert_int_eq(rp_diagnose(&r, &d), KN_OK);
+	ck_assert_ptr_nonnull(strstr(d.explanation, "ran OpenBLAS's Sandybridge kernels, below the Cooperlake kernels"));
+	ck_assert_ptr_nonnull(strstr(d.explanation, "a newer OpenBLAS may"));
+
+	/* the best family (any case), an unknown best, an older record, a GPU point: nothing said */
+	const char *cases[][3] = { { "cpu", "cooperlake", "Cooperlake" }, { "cpu", "Haswell", "" },
+				   { "cpu", NULL, NULL }, { "cuda", "Haswell", "Cooperlake" } };
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		snprintf(r.device, sizeof r.device, "%s", cases[i][0]);
+		cJSON_DeleteItemFromObject(r.versions, "blas_kernels");
+		cJSON_DeleteItemFromObject(r.versions, "blas_cpu_best");
+		if (cases[i][1]) {
+			cJSON_AddStringToObject(r.versions, "blas_kernels", cases[i][1]);
+			cJSON_AddStringToObject(r.versions, "blas_cpu_best", cases[i][2]);
+		}
+		ck_assert_int_eq(rp_diagnose(&r, &d), KN_OK);
+		ck_assert_msg(!d.blas_below && !strstr(d.explanation, "OpenBLAS"), "case %zu: %s", i, d.explanation);
+	}
+	rp_record_release(&r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("reports_compare");
@@ -363,6 +411,7 @@ int main(void)
 	tcase_add_test(diag, test_loader_statistics);
 	tcase_add_test(diag, test_waiting_workers_fit);
 	tcase_add_test(diag, test_prefetch_and_not_bound);
+	tcase_add_test(diag, test_blas_below_the_cpu);
 	suite_add_tcase(s, cmp);
 	suite_add_tcase(s, diag);
 	return fx_run(s);
