@@ -7,6 +7,7 @@
 #   bench/cpu_cnn.sh                 threads = all cores, batch 128, 60 steps
 #   THREADS=2 BATCH=64 STEPS=100 bench/cpu_cnn.sh
 #   EPOCH=1 bench/cpu_cnn.sh         also one full epoch of amptune with t10k accuracy
+#   KEEP_OPENBLAS_CORETYPE=1         keep an OPENBLAS_CORETYPE from the environment (bench/cpu_blas.sh)
 #
 # PyTorch comes from a virtual environment the script creates in bench/.venv
 # (pip install torch: a large download the first time). Not part of CI.
@@ -31,20 +32,24 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import torch" 2>/dev/
 fi
 
 export OMP_NUM_THREADS=$THREADS
+source bench/cpu_blas.sh
 # like for like: the peer loads and normalises each batch on its main thread, without augmentation
 # and without loader threads (on a 2-core machine, loader threads beside the compute threads would
 # oversubscribe the cores: 2 workers cost amptune ~10% of its step there)
-ours=$("$BUILD/amptune" train --model cnn --size tiny --data "$DATA" --threads "$THREADS" --batch "$BATCH" \
+ours=$("${amptune_env[@]}" "$BUILD/amptune" train --model cnn --size tiny --data "$DATA" --threads "$THREADS" --batch "$BATCH" \
 	--steps "$STEPS" --warmup-steps "$WARMUP" --eval-images 0 --workers 0 --no-augment --json --quiet)
 theirs=$("$VENV/bin/python" -W ignore bench/cpu_cnn_torch.py --data "$DATA" --threads "$THREADS" --batch "$BATCH" \
 	--steps "$STEPS" --warmup "$WARMUP")
 
-python3 - "$ours" "$theirs" <<'PY'
+python3 - "$ours" "$theirs" "$(peer_isa "$VENV/bin/python")" <<'PY'
 import json, sys
 a, t = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 assert a["status"] == "ok", a["message"]
+v = a["versions"]
 print(f"cpu: {a['device_name']}, {t['threads']} threads, batch {t['batch']}, "
-      f"{t['steps']} steps (median after warm-up), torch {t['torch']}\n")
+      f"{t['steps']} steps (median after warm-up), torch {t['torch']}")
+print(f"amptune's GEMMs: {v['blas']}, {v['blas_kernels']} kernels (chosen by {v['blas_kernels_by']}); "
+      f"PyTorch's CPU kernels: {sys.argv[3]}\n")
 print("| implementation | params | step ms (p50) | images/s | ratio |")
 print("| --- | ---: | ---: | ---: | ---: |")
 print(f"| amptune cnn tiny | {a['params']:,} | {a['step_ms_p50']:.1f} | {a['samples_per_sec']:.0f} | "
@@ -53,7 +58,7 @@ print(f"| PyTorch (same model) | {t['params']:,} | {t['step_ms_p50']:.1f} | {t['
 PY
 
 if [ "${EPOCH:-0}" = 1 ]; then
-	epoch=$("$BUILD/amptune" train --model cnn --size tiny --data "$DATA" --threads "$THREADS" --batch "$BATCH" \
+	epoch=$("${amptune_env[@]}" "$BUILD/amptune" train --model cnn --size tiny --data "$DATA" --threads "$THREADS" --batch "$BATCH" \
 		--epochs 1 --log-every 0 --json 2>/dev/null)
 	python3 - "$epoch" <<'PY'
 import json, sys

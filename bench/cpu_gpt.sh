@@ -4,7 +4,8 @@
 #
 #   bench/cpu_gpt.sh [SIZES...]        default: tiny small
 #   env: THREADS (default: nproc), STEPS (default 30), WARMUP (default 5),
-#        VENV (default bench/.venv; created with PyTorch from PyPI if missing)
+#        VENV (default bench/.venv; created with PyTorch from PyPI if missing),
+#        KEEP_OPENBLAS_CORETYPE=1 (keep an OPENBLAS_CORETYPE from the environment; bench/cpu_blas.sh)
 #
 # Prints a markdown table; speedup = PyTorch ms / amptune ms (> 1: amptune is faster).
 # Also writes it to bench/results/cpu_gpt-<date>.md.
@@ -24,6 +25,7 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import torch" 2>/dev/
 	"$VENV/bin/pip" install -q torch numpy
 fi
 export OMP_NUM_THREADS=$THREADS
+source bench/cpu_blas.sh
 
 declare -A BATCH=([tiny]=16 [small]=8 [gpt2-124m]=4)
 declare -A SEQ=([tiny]=128 [small]=256 [gpt2-124m]=1024)
@@ -32,15 +34,16 @@ torchv=$("$VENV/bin/python" -c "import torch; print(torch.__version__)")
 out=bench/results/cpu_gpt-$(date -u +%Y%m%d).md
 mkdir -p bench/results
 {
-	echo "CPU GPT training step, fp32: amptune $(./build/amptune --version | cut -d' ' -f2-) vs PyTorch $torchv (eager)"
+	echo "CPU GPT training step, fp32: amptune $(./build/amptune --version | head -1 | cut -d' ' -f2-) vs PyTorch $torchv (eager)"
 	echo "host: $cpu, $THREADS threads; $STEPS steps, first $WARMUP excluded; median (p95) ms per step"
+	echo "amptune's GEMMs: $(blas_line ./build/amptune); PyTorch's CPU kernels: $(peer_isa "$VENV/bin/python")"
 	echo
 	echo "| size | batch x seq | amptune ms | PyTorch ms | speedup |"
 	echo "|---|---|---|---|---|"
 } | tee "$out"
 for s in "${SIZES[@]}"; do
 	b=${BATCH[$s]} t=${SEQ[$s]}
-	a=$(./build/amptune train --device cpu --size "$s" --batch "$b" --seq "$t" --steps "$STEPS" \
+	a=$("${amptune_env[@]}" ./build/amptune train --device cpu --size "$s" --batch "$b" --seq "$t" --steps "$STEPS" \
 		--warmup-steps "$WARMUP" --threads "$THREADS" --eval-batches 0 --quiet --json)
 	p=$("$VENV/bin/python" bench/gpt_torch.py --size "$s" --batch "$b" --seq "$t" --steps "$STEPS" \
 		--warmup "$WARMUP" --threads "$THREADS")
