@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "kernels/error.h"
 #include "reports/report.h"
@@ -16,6 +17,24 @@ static int same_config(const struct rp_record *a, const struct rp_record *b)
 }
 
 static int is_ok(const struct rp_point *p) { return strcmp(p->status, "ok") == 0; }
+
+static const char *blas_kernels(const struct rp_record *r)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->versions, "blas_kernels");
+	return strncmp(r->device, "cpu", 3) == 0 && cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
+}
+
+/* a matched pair of CPU points whose GEMMs ran different OpenBLAS kernel families */
+static void note_blas(struct rp_compare *c, const struct rp_record *a, const struct rp_record *b)
+{
+	const char *ka = blas_kernels(a), *kb = blas_kernels(b);
+	if (!ka || !kb || !strcasecmp(ka, kb))
+		return;
+	if (!c->n_blas_differ++) {
+		snprintf(c->blas_a, sizeof c->blas_a, "%s", ka);
+		snprintf(c->blas_b, sizeof c->blas_b, "%s", kb);
+	}
+}
 
 const char *rp_verdict_name(enum rp_verdict v)
 {
@@ -87,6 +106,7 @@ int rp_compare(struct rp_compare *c, const struct rp_points *a, const struct rp_
 		m->a = i;
 		m->b = pair_a[i];
 		judge(m, &a->p[i], &b->p[m->b]);
+		note_blas(c, a->p[i].cfg, b->p[m->b].cfg);
 		if (isfinite(m->speedup)) {
 			logsum += log(m->speedup);
 			c->n_geomean++;
@@ -177,7 +197,9 @@ static void match_cells(const struct rp_compare *c, const struct rp_match *m, st
 	snprintf(t->loss, sizeof t->loss, isfinite(m->loss_change) ? "%+.4f" : "n/a", m->loss_change);
 }
 
-static void summary_line(const struct rp_compare *c, struct rp_buf *b)
+static void text(struct rp_buf *b, int html, const char *s);
+
+static void summary_line(const struct rp_compare *c, struct rp_buf *b, int html)
 {
 	rp_buf_printf(b, "Matched %d point%s by configuration (device and host ignored); %d only in A, %d only in B. ",
 		      c->n, c->n == 1 ? "" : "s", c->n_only_a, c->n_only_b);
@@ -186,6 +208,18 @@ static void summary_line(const struct rp_compare *c, struct rp_buf *b)
 			      c->n_geomean, c->n_geomean == 1 ? "" : "s");
 	else
 		rp_buf_puts(b, "No matched point is ok on both sides: no speedup.");
+	if (c->n_blas_differ) {
+		int one = c->n_blas_differ == 1;
+		rp_buf_printf(b, " Note: %d matched CPU point%s ran different OpenBLAS kernels in A and B (", c->n_blas_differ,
+			      one ? "" : "s");
+		text(b, html, c->blas_a);
+		rp_buf_puts(b, " in A, ");
+		text(b, html, c->blas_b);
+		rp_buf_printf(b, " in B%s): %s include%s the change of kernels (", one ? "" : ", for the first",
+			      one ? "its speedup" : "their speedups", one ? "s" : "");
+		text(b, html, "versions.blas_kernels");
+		rp_buf_puts(b, ").");
+	}
 }
 
 static const char *const headers[] = { "point", "A device", "B device", "A samples/s", "B samples/s", "B/A",
@@ -213,7 +247,7 @@ static void render(const struct rp_compare *c, const char *path_a, const char *p
 	rp_buf_printf(b, " (%d points)%s", c->a->n, html ? " &#183; B: " : "  \nB: ");
 	text(b, html, path_b);
 	rp_buf_printf(b, " (%d points)%s", c->b->n, html ? "</p>\n</header>\n<p>" : "\n\n");
-	summary_line(c, b);
+	summary_line(c, b, html);
 	rp_buf_puts(b, html ? "</p>\n<div class=\"tw\"><table>\n<thead><tr>" : "\n\n");
 	for (int h = 0; h < 9 && (html || c->n); h++)
 		rp_buf_printf(b, html ? "<th>%s</th>" : h ? " %s |" : "| %s |", headers[h]);

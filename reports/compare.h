@@ -11,6 +11,10 @@
  * Speedup is B's samples/s over A's. With repeats on either side, a speedup
  * whose samples/s ranges (min..max over the ok repeats) overlap is "no
  * change": the difference is inside the measured spread.
+ *
+ * Matched CPU points whose GEMMs ran different OpenBLAS kernel families
+ * (versions.blas_kernels, case ignored; both recorded) are counted, and the
+ * summary says their speedups include the change of kernels.
  */
 #ifndef RP_COMPARE_H
 #define RP_COMPARE_H
@@ -37,6 +41,8 @@ struct rp_compare {
 	int n_only_a, n_only_b;
 	double geomean;       /* geometric mean of the speedups; NAN when none */
 	int n_geomean;
+	int n_blas_differ;    /* matched cpu pairs on different BLAS kernel families */
+	char blas_a[24], blas_b[24]; /* the first such pair's families */
 };
 
 int rp_compare(struct rp_compare *c, const struct rp_points *a, const struct rp_points *b);

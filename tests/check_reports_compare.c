@@ -170,6 +170,65 @@ START_TEST(test_nothing_matches)
 }
 END_TEST
 
+/* CPU points on different OpenBLAS kernel families: counted and said, with escaping per format */
+START_TEST(test_blas_kernels_differ)
+{
+	struct side a, b;
+	struct rp_record ra[3], rb[3];
+	const char *ka[] = { "Haswell", "SkylakeX", NULL }, *kb[] = { "Cooperlake", "skylakex", "Haswell" };
+	for (int i = 0; i < 3; i++) {
+		char id[8];
+		snprintf(id, sizeof id, "p%d", i);
+		point(&ra[i], id, "cpu", 16 << i, 100);
+		point(&rb[i], id, "cpu", 16 << i, 150);
+		if (ka[i])
+			cJSON_AddStringToObject(ra[i].versions, "blas_kernels", ka[i]);
+		cJSON_AddStringToObject(rb[i].versions, "blas_kernels", kb[i]);
+	}
+	side(&a, "a.jsonl", ra, 3);
+	side(&b, "b.jsonl", rb, 3);
+	struct rp_compare c;
+	ck_assert_int_eq(rp_compare(&c, &a.pts, &b.pts), KN_OK);
+	ck_assert_int_eq(c.n, 3);
+	ck_assert_int_eq(c.n_blas_differ, 1); /* same family in another case, and a record without one, do not count */
+	ck_assert_str_eq(c.blas_a, "Haswell");
+	ck_assert_str_eq(c.blas_b, "Cooperlake");
+	struct rp_buf md;
+	rp_buf_init(&md);
+	rp_compare_markdown(&c, "a", "b", &md);
+	ck_assert_ptr_nonnull(strstr(rp_buf_str(&md), "Note: 1 matched CPU point ran different OpenBLAS kernels in A and B "
+						      "(Haswell in A, Cooperlake in B): its speedup includes the change of "
+						      "kernels (versions.blas\\_kernels)."));
+	rp_buf_release(&md);
+	rp_compare_release(&c);
+	drop(&a);
+	drop(&b);
+
+	/* a hostile family name is escaped in HTML; a GPU pair is not a CPU pair */
+	point(&ra[0], "p0", "cpu", 16, 100);
+	point(&rb[0], "p0", "cpu", 16, 150);
+	point(&ra[1], "p1", H100, 32, 100);
+	point(&rb[1], "p1", H100, 32, 150);
+	cJSON_AddStringToObject(ra[0].versions, "blas_kernels", "Haswell");
+	cJSON_AddStringToObject(rb[0].versions, "blas_kernels", "<b>x</b>");
+	cJSON_AddStringToObject(ra[1].versions, "blas_kernels", "Haswell");
+	cJSON_AddStringToObject(rb[1].versions, "blas_kernels", "Zen");
+	side(&a, "a.jsonl", ra, 2);
+	side(&b, "b.jsonl", rb, 2);
+	ck_assert_int_eq(rp_compare(&c, &a.pts, &b.pts), KN_OK);
+	ck_assert_int_eq(c.n_blas_differ, 1);
+	struct rp_buf html;
+	rp_buf_init(&html);
+	rp_compare_html(&c, "a", "b", &html);
+	ck_assert_ptr_null(strstr(rp_buf_str(&html), "<b>x</b>"));
+	ck_assert_ptr_nonnull(strstr(rp_buf_str(&html), "&lt;b&gt;x&lt;/b&gt; in B): its speedup includes"));
+	rp_buf_release(&html);
+	rp_compare_release(&c);
+	drop(&a);
+	drop(&b);
+}
+END_TEST
+
 /* ---- diagnose ---- */
 
 static void loader_record(struct rp_record *r, int workers, double step_ms, double wait_ms)
@@ -405,6 +464,7 @@ int main(void)
 	tcase_add_test(cmp, test_matching_and_verdicts);
 	tcase_add_test(cmp, test_same_device_paired_first);
 	tcase_add_test(cmp, test_nothing_matches);
+	tcase_add_test(cmp, test_blas_kernels_differ);
 	tcase_add_test(diag, test_bound_thresholds);
 	tcase_add_test(diag, test_trainer_thread_loading);
 	tcase_add_test(diag, test_starved_workers_oversubscribe);
