@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# bench/cpu_cnn.sh — images/s of `amptune train --model cnn --size tiny` against
+# bench/cpu_cnn.sh — images/s of `amptune train --model cnn --size SIZE` against
 # a PyTorch twin of the same model (bench/cpu_cnn_torch.py) on the CPU: same
 # threads, batch, steps, warm-up and data (Fashion-MNIST). One run each; the
 # median step time after warm-up gives images/s; prints a ratio table.
 #
 #   bench/cpu_cnn.sh                 threads = all cores, batch 128, 60 steps
 #   THREADS=2 BATCH=64 STEPS=100 bench/cpu_cnn.sh
+#   SIZE=resnet STEPS=20 WARMUP=5 bench/cpu_cnn.sh   the 11.2M-parameter preset (default SIZE=tiny)
 #   EPOCH=1 bench/cpu_cnn.sh         also one full epoch of amptune with t10k accuracy
 #   KEEP_OPENBLAS_CORETYPE=1         keep an OPENBLAS_CORETYPE from the environment (bench/cpu_blas.sh)
 #
@@ -18,13 +19,13 @@ BATCH=${BATCH:-128}
 STEPS=${STEPS:-60}
 WARMUP=${WARMUP:-10}
 DATA=${DATA:-/usr/share/datasets/fashion-mnist}
+SIZE=${SIZE:-tiny}
 BUILD=${BUILD:-build}
 VENV=bench/.venv
 
-if [ ! -x "$BUILD/amptune" ]; then
-	cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-	cmake --build "$BUILD" -j "$THREADS" >/dev/null
-fi
+# always an up-to-date build: a stale binary would measure other code than the tree's
+[ -f "$BUILD/CMakeCache.txt" ] || cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD" -j "$THREADS" >/dev/null
 if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
 	echo "creating $VENV with PyTorch (pip install torch)..." >&2
 	python3 -m venv "$VENV"
@@ -36,9 +37,9 @@ source bench/cpu_blas.sh
 # like for like: the peer loads and normalises each batch on its main thread, without augmentation
 # and without loader threads (on a 2-core machine, loader threads beside the compute threads would
 # oversubscribe the cores: 2 workers cost amptune ~10% of its step there)
-ours=$("${amptune_env[@]}" "$BUILD/amptune" train --model cnn --size tiny --data "$DATA" --threads "$THREADS" --batch "$BATCH" \
+ours=$("${amptune_env[@]}" "$BUILD/amptune" train --model cnn --size "$SIZE" --data "$DATA" --threads "$THREADS" --batch "$BATCH" \
 	--steps "$STEPS" --warmup-steps "$WARMUP" --eval-images 0 --workers 0 --no-augment --json --quiet)
-theirs=$("$VENV/bin/python" -W ignore bench/cpu_cnn_torch.py --data "$DATA" --threads "$THREADS" --batch "$BATCH" \
+theirs=$("$VENV/bin/python" -W ignore bench/cpu_cnn_torch.py --size "$SIZE" --data "$DATA" --threads "$THREADS" --batch "$BATCH" \
 	--steps "$STEPS" --warmup "$WARMUP")
 
 python3 - "$ours" "$theirs" "$(peer_isa "$VENV/bin/python")" <<'PY'
@@ -52,7 +53,8 @@ print(f"amptune's GEMMs: {v['blas']}, {v['blas_kernels']} kernels (chosen by {v[
       f"PyTorch's CPU kernels: {sys.argv[3]}\n")
 print("| implementation | params | step ms (p50) | images/s | ratio |")
 print("| --- | ---: | ---: | ---: | ---: |")
-print(f"| amptune cnn tiny | {a['params']:,} | {a['step_ms_p50']:.1f} | {a['samples_per_sec']:.0f} | "
+assert a["params"] == t["params"], (a["params"], t["params"])
+print(f"| amptune cnn {a['size']} | {a['params']:,} | {a['step_ms_p50']:.1f} | {a['samples_per_sec']:.0f} | "
       f"{a['samples_per_sec'] / t['samples_per_sec']:.2f} |")
 print(f"| PyTorch (same model) | {t['params']:,} | {t['step_ms_p50']:.1f} | {t['samples_per_sec']:.0f} | 1.00 |")
 PY

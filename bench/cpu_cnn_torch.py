@@ -1,4 +1,4 @@
-"""PyTorch twin of amptune's `cnn tiny` (bench/cpu_cnn.sh runs it).
+"""PyTorch twin of amptune's `cnn tiny` and `cnn resnet` (bench/cpu_cnn.sh runs it).
 
 Same architecture (NCHW here, NHWC in amptune), same optimiser (SGD, momentum
 0.9, weight decay 5e-4 on every parameter here vs conv/FC weights only in
@@ -52,6 +52,10 @@ class Net(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
+# amptune's presets (trainer/config.c): channels and basic blocks per stage
+SIZES = {"tiny": ((16, 32, 64), (1, 1, 1)), "resnet": ((64, 128, 256, 512), (2, 2, 2, 2))}
+
+
 def read_idx(path):
     with gzip.open(path, "rb") as f:
         data = f.read()
@@ -65,6 +69,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     ap.add_argument("--threads", type=int, required=True)
+    ap.add_argument("--size", choices=sorted(SIZES), default="tiny")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--warmup", type=int, default=10)
@@ -74,7 +79,7 @@ def main():
     torch.manual_seed(a.seed)
     images = read_idx(f"{a.data}/train-images-idx3-ubyte.gz")
     labels = read_idx(f"{a.data}/train-labels-idx1-ubyte.gz").long()
-    model = Net()
+    model = Net(*SIZES[a.size])
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
     model.train()
     perm = torch.randperm(images.shape[0])
@@ -91,7 +96,7 @@ def main():
         losses.append(loss.item())
         times.append((time.perf_counter() - t0) * 1e3)
     p50 = statistics.median(times[a.warmup:])
-    print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "threads": a.threads, "batch": a.batch,
+    print(json.dumps({"impl": "pytorch", "size": a.size, "torch": torch.__version__, "threads": a.threads, "batch": a.batch,
                       "steps": a.steps, "step_ms_p50": p50, "samples_per_sec": a.batch / (p50 / 1e3),
                       "initial_loss": losses[0], "final_loss": losses[-1],
                       "params": sum(p.numel() for p in model.parameters())}))

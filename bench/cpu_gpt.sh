@@ -8,7 +8,7 @@
 #        KEEP_OPENBLAS_CORETYPE=1 (keep an OPENBLAS_CORETYPE from the environment; bench/cpu_blas.sh)
 #
 # Prints a markdown table; speedup = PyTorch ms / amptune ms (> 1: amptune is faster).
-# Also writes it to bench/results/cpu_gpt-<date>.md.
+# Also appends it to bench/results/cpu_gpt-<date>.md (runs of one day follow each other there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES=("$@")
@@ -33,6 +33,7 @@ cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
 torchv=$("$VENV/bin/python" -c "import torch; print(torch.__version__)")
 out=bench/results/cpu_gpt-$(date -u +%Y%m%d).md
 mkdir -p bench/results
+[ -s "$out" ] && echo >>"$out"
 {
 	echo "CPU GPT training step, fp32: amptune $(./build/amptune --version | head -1 | cut -d' ' -f2-) vs PyTorch $torchv (eager)"
 	echo "host: $cpu, $THREADS threads; $STEPS steps, first $WARMUP excluded; median (p95) ms per step"
@@ -40,7 +41,7 @@ mkdir -p bench/results
 	echo
 	echo "| size | batch x seq | amptune ms | PyTorch ms | speedup |"
 	echo "|---|---|---|---|---|"
-} | tee "$out"
+} | tee -a "$out"
 for s in "${SIZES[@]}"; do
 	b=${BATCH[$s]} t=${SEQ[$s]}
 	a=$("${amptune_env[@]}" ./build/amptune train --device cpu --size "$s" --batch "$b" --seq "$t" --steps "$STEPS" \
