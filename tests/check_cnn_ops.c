@@ -198,16 +198,19 @@ START_TEST(conv_1x1_stride2)
 }
 END_TEST
 
-/* Larger shapes through every path of conv.c: many row tiles and filter slots
- * (16 channels), several workspace chunks (28x28x64 images are 9 to a chunk),
- * the column-tiled filter gradient of wide layers (128 -> 256 channels) and
- * the stem's single input channel. */
+/* Larger shapes through every path of conv.c: many row tiles (of the wide
+ * size: 20 28x28 images have rows for 16 of them) and filter slots (16
+ * channels), several workspace chunks (28x28x64 images are 9 to a chunk), the
+ * column-tiled filter gradient of wide layers (128 -> 256 channels: 9 column
+ * blocks, output channels split in 2; 100 -> 200: ragged column and channel
+ * blocks) and the stem's single input channel. */
 START_TEST(conv_large_shapes)
 {
 	check_conv((struct kn_conv_shape){ 20, 28, 28, 16, 8, 3, 1, 1 }, 0);
 	check_conv((struct kn_conv_shape){ 20, 28, 28, 16, 8, 3, 2, 1 }, 0);
 	check_conv((struct kn_conv_shape){ 10, 28, 28, 64, 4, 3, 1, 1 }, 0);
 	check_conv((struct kn_conv_shape){ 2, 4, 4, 128, 256, 3, 1, 1 }, 0);
+	check_conv((struct kn_conv_shape){ 2, 5, 5, 100, 200, 3, 1, 1 }, 0);
 	check_conv((struct kn_conv_shape){ 6, 28, 28, 1, 16, 3, 1, 1 }, 0); /* the stem */
 }
 END_TEST
@@ -518,6 +521,35 @@ START_TEST(reductions_ignore_thread_count)
 }
 END_TEST
 
+/* a wide layer's column-tiled filter gradient, in ragged channel and column blocks, and the
+ * forward and data gradient in row tiles that outnumber nothing: 1 and N threads agree bitwise */
+START_TEST(wide_conv_ignores_thread_count)
+{
+	struct kn_conv_shape s = { 3, 5, 5, 100, 200, 3, 1, 1 };
+	size_t ni = in_elems(&s), nw = w_elems(&s), no = out_elems(&s);
+	double *x64 = drandom(ni, 71), *d64 = drandom(no, 72), *w64 = drandom(nw, 73);
+	float *x = to_f32(x64, ni), *d = to_f32(d64, no), *w = to_f32(w64, nw), *res[2][3];
+	void *work = workspace(&f32, &s);
+	int max_threads = omp_get_max_threads();
+	for (int run = 0; run < 2; run++) {
+		omp_set_num_threads(run == 0 ? 1 : (max_threads > 1 ? max_threads : 2));
+		res[run][0] = calloc(nw, 4), res[run][1] = calloc(no, 4), res[run][2] = calloc(ni, 4);
+		ck_assert(res[run][0] && res[run][1] && res[run][2]);
+		f32.ops->conv2d_backward_filter(res[run][0], d, x, work, &s);
+		f32.ops->conv2d_forward(res[run][1], x, w, work, &s);
+		f32.ops->conv2d_backward_data(res[run][2], d, w, work, &s);
+	}
+	omp_set_num_threads(max_threads);
+	ck_assert_msg(memcmp(res[0][0], res[1][0], nw * 4) == 0, "conv dweight differs between 1 and N threads");
+	ck_assert_msg(memcmp(res[0][1], res[1][1], no * 4) == 0, "conv forward differs between 1 and N threads");
+	ck_assert_msg(memcmp(res[0][2], res[1][2], ni * 4) == 0, "conv dinp differs between 1 and N threads");
+	for (int r = 0; r < 2; r++)
+		for (int k = 0; k < 3; k++)
+			free(res[r][k]);
+	free(x64), free(d64), free(w64), free(x), free(d), free(w), free(work);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cnn_ops");
@@ -535,6 +567,7 @@ int main(void)
 	tcase_add_test(tc, image_to_nhwc_layout);
 	tcase_add_test(tc, fp32_matches_fp64);
 	tcase_add_test(tc, reductions_ignore_thread_count);
+	tcase_add_test(tc, wide_conv_ignores_thread_count);
 	tcase_add_loop_test(tc, shared_cases_fp32_match_fp64, 0, CNN_OP_NCASES);
 	suite_add_tcase(s, tc);
 	return tu_run_suite(s);

@@ -4,10 +4,13 @@
  * An im2col row holds the K*K*C inputs one output pixel sees, in (ky, kx, c)
  * order, so with weights [OC, K*K*C] the forward is a GEMM:
  * out[rows, OC] = cols[rows, KKC] @ W^T. Work is cut into fixed tiles of
- * ROW_TILE output rows; each tile is one single-threaded BLAS call inside our
- * OpenMP loop (BLAS's own threading picks its blocking from the thread count,
- * which changes the rounding, so it is kept out). Tiles are dealt to LANES
- * lanes (tile t to lane t % LANES); a lane owns a cache-sized buffer and runs
+ * ROW_TILE output rows (ROW_TILE_WIDE where the layer has rows for LANES such
+ * tiles: a bigger GEMM packs the weights once for more rows); each tile is one
+ * single-threaded BLAS call inside our OpenMP loop (BLAS's own threading picks
+ * its blocking from the thread count, which changes the rounding, so it is
+ * kept out). Tiles are dealt to LANES lanes (tile t to lane t % LANES), and
+ * lanes to threads round-robin (so that a layer with fewer tiles than lanes
+ * still keeps every thread busy); a lane owns a cache-sized buffer and runs
  * its tiles in order. Tiles, lanes and chunks depend on the shape alone, so
  * every result is bitwise identical for any thread count.
  *
@@ -16,9 +19,12 @@
  *   sums its tiles into its own partial and the partials are added in lane
  *   order (for short im2col rows, like the stem's, by outer products in a
  *   plain loop rather than BLAS). Where LANES partials would not fit the
- *   budget (wide layers, which have few rows), the weight columns are tiled
- *   instead (COL_TILE per call) over chunks of whole images whose cols fit
- *   CONV_WORK_ELEMS.
+ *   budget (wide layers, which have few rows), dW is tiled instead, in
+ *   blocks of COL_TILE columns (and of output channels, until there are
+ *   LANES blocks), over chunks of whole images whose cols fit
+ *   CONV_WORK_ELEMS; a block's GEMM packs its slice of dout once per
+ *   COL_TILE columns, so COL_TILE is wide (at 32 the packing cost a quarter
+ *   of the resnet's filter gradients).
  * backward-data: for "same" stride-1 convs, the forward of dout with flipped,
  *   channel-swapped weights; otherwise dcols = dout @ W per tile, then col2im
  *   as a gather, over chunks of whole images.
@@ -29,13 +35,21 @@
 #include "kernels/cpu/real.h"
 
 #define CONV_WORK_ELEMS (1 << 22)
-#define ROW_TILE 128
-#define COL_TILE 32
+#define ROW_TILE 128       /* output rows per tile ... */
+#define ROW_TILE_WIDE 256  /* ... or these where the layer has rows for LANES of them (bigger GEMMs) */
+#define COL_TILE 128
 #define LANES 16
 #define SMALL_KKC 16
 
-/* one past the last row of tile t */
-static inline long tile_end(long t, long rows) { return (t + 1) * ROW_TILE < rows ? (t + 1) * ROW_TILE : rows; }
+/* rows per tile: from the shape alone, so results do not depend on the thread count */
+static int row_tile(const struct kn_conv_shape *s)
+{
+	long rows = (long)s->N * kn_conv_out_dim(s->H, s->K, s->stride, s->pad) * kn_conv_out_dim(s->W, s->K, s->stride, s->pad);
+	return rows >= (long)LANES * ROW_TILE_WIDE ? ROW_TILE_WIDE : ROW_TILE;
+}
+
+/* one past the last row of tile t of rt rows */
+static inline long tile_end(long t, int rt, long rows) { return (t + 1) * rt < rows ? (t + 1) * rt : rows; }
 
 static int images_per_chunk(const struct kn_conv_shape *s)
 {
@@ -50,7 +64,7 @@ static int images_per_chunk(const struct kn_conv_shape *s)
 static size_t slot_elems(const struct kn_conv_shape *s)
 {
 	size_t KKC = (size_t)s->K * s->K * s->C;
-	return (size_t)LANES * (ROW_TILE * KKC + (size_t)s->OC * KKC);
+	return (size_t)LANES * ((size_t)row_tile(s) * KKC + (size_t)s->OC * KKC);
 }
 
 static int filter_uses_slots(const struct kn_conv_shape *s) { return slot_elems(s) <= CONV_WORK_ELEMS; }
@@ -65,7 +79,7 @@ static size_t chunk_elems(const struct kn_conv_shape *s)
  * rows: such filter gradients sum outer products in a plain loop. */
 static int is_small(const struct kn_conv_shape *s) { return s->K * s->K * s->C < SMALL_KKC; }
 
-static size_t lane_elems(const struct kn_conv_shape *s) { return (size_t)LANES * ROW_TILE * s->K * s->K * s->C; }
+static size_t lane_elems(const struct kn_conv_shape *s) { return (size_t)LANES * row_tile(s) * s->K * s->K * s->C; }
 
 /* A "same" stride-1 convolution's data gradient is itself such a convolution:
  * of dout, with the weights flipped in space and input/output channels swapped. */
@@ -160,14 +174,15 @@ void KN_CPU_FN(conv2d_forward)(void *out_, const void *inp_, const void *weight_
 	const real *inp = inp_, *w = weight_;
 	int OH = kn_conv_out_dim(s->H, s->K, s->stride, s->pad), OW = kn_conv_out_dim(s->W, s->K, s->stride, s->pad);
 	int KKC = s->K * s->K * s->C;
-	long rows = (long)s->N * OH * OW, ntiles = (rows + ROW_TILE - 1) / ROW_TILE;
+	int rt = row_tile(s);
+	long rows = (long)s->N * OH * OW, ntiles = (rows + rt - 1) / rt;
 	int OC = s->OC;
 	/* a lane gathers a tile's rows into its own cache-sized buffer and multiplies them there */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static, 1)
 	for (int lane = 0; lane < LANES; lane++) {
-		real *cols = work + (size_t)lane * ROW_TILE * KKC;
+		real *cols = work + (size_t)lane * rt * KKC;
 		for (long t = lane; t < ntiles; t += LANES) {
-			long r0 = t * ROW_TILE, r1 = tile_end(t, rows);
+			long r0 = t * rt, r1 = tile_end(t, rt, rows);
 			im2col_rows(cols, inp, s, 0, r0, r1);
 			KN_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0), OC, KKC, 1, cols, KKC, w, KKC, 0,
 				out + (size_t)r0 * OC, OC);
@@ -180,16 +195,17 @@ static void filter_by_slots(real *dw, const real *dout, const real *inp, real *w
 {
 	int OH = kn_conv_out_dim(s->H, s->K, s->stride, s->pad), OW = kn_conv_out_dim(s->W, s->K, s->stride, s->pad);
 	int KKC = s->K * s->K * s->C, OC = s->OC;
-	long rows = (long)s->N * OH * OW, ntiles = (rows + ROW_TILE - 1) / ROW_TILE;
+	int rt = row_tile(s);
+	long rows = (long)s->N * OH * OW, ntiles = (rows + rt - 1) / rt;
 	size_t wsz = (size_t)OC * KKC;
 	int small = is_small(s);
 	real *part = work, *cols = work + LANES * wsz;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static, 1)
 	for (int slot = 0; slot < LANES; slot++) {
-		real *p = part + slot * wsz, *c = cols + (size_t)slot * ROW_TILE * KKC;
+		real *p = part + slot * wsz, *c = cols + (size_t)slot * rt * KKC;
 		memset(p, 0, wsz * sizeof(real));
 		for (long t = slot; t < ntiles; t += LANES) {
-			long r0 = t * ROW_TILE, r1 = tile_end(t, rows);
+			long r0 = t * rt, r1 = tile_end(t, rt, rows);
 			im2col_rows(c, inp, s, 0, r0, r1);
 			if (!small) {
 				KN_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, OC, KKC, (int)(r1 - r0), 1, dout + (size_t)r0 * OC,
@@ -227,21 +243,29 @@ void KN_CPU_FN(conv2d_backward_filter)(void *dweight_, const void *dout_, const 
 	int OH = kn_conv_out_dim(s->H, s->K, s->stride, s->pad), OW = kn_conv_out_dim(s->W, s->K, s->stride, s->pad);
 	int KKC = s->K * s->K * s->C, chunk = images_per_chunk(s);
 	int ncoltiles = (KKC + COL_TILE - 1) / COL_TILE;
+	/* output channels split too, as evenly as 16-multiples allow, until there are LANES blocks */
+	int nocb = (LANES + ncoltiles - 1) / ncoltiles, OCB;
+	if (nocb > s->OC / 16)
+		nocb = s->OC / 16 > 0 ? s->OC / 16 : 1;
+	OCB = ((s->OC + nocb - 1) / nocb + 15) / 16 * 16;
+	nocb = (s->OC + OCB - 1) / OCB;
 	for (int n0 = 0; n0 < s->N; n0 += chunk) {
 		int nimg = s->N - n0 < chunk ? s->N - n0 : chunk;
-		long rows = (long)nimg * OH * OW, ntiles = (rows + ROW_TILE - 1) / ROW_TILE;
+		int rt = row_tile(s);
+		long rows = (long)nimg * OH * OW, ntiles = (rows + rt - 1) / rt;
 		const real *d = dout + (size_t)n0 * OH * OW * s->OC;
 #pragma omp parallel for schedule(static)
 		for (long t = 0; t < ntiles; t++) {
-			long r0 = t * ROW_TILE, r1 = tile_end(t, rows);
+			long r0 = t * rt, r1 = tile_end(t, rt, rows);
 			im2col_rows(cols + (size_t)r0 * KKC, inp, s, n0, r0, r1);
 		}
-		/* dW[:, j0:j1] += dout[rows, OC]^T @ cols[rows, j0:j1]; chunks add in order */
+		/* dW[o0:o1, j0:j1] += dout[rows, o0:o1]^T @ cols[rows, j0:j1]; chunks add in order */
 #pragma omp parallel for schedule(static)
-		for (int t = 0; t < ncoltiles; t++) {
-			int j0 = t * COL_TILE, j1 = j0 + COL_TILE < KKC ? j0 + COL_TILE : KKC;
-			KN_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, s->OC, j1 - j0, (int)rows, 1, d, s->OC, cols + j0, KKC,
-				1, dw + j0, KKC);
+		for (int t = 0; t < ncoltiles * nocb; t++) {
+			int j0 = t % ncoltiles * COL_TILE, j1 = j0 + COL_TILE < KKC ? j0 + COL_TILE : KKC;
+			int o0 = t / ncoltiles * OCB, o1 = o0 + OCB < s->OC ? o0 + OCB : s->OC;
+			KN_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, o1 - o0, j1 - j0, (int)rows, 1, d + o0, s->OC,
+				cols + j0, KKC, 1, dw + (size_t)o0 * KKC + j0, KKC);
 		}
 	}
 }
@@ -318,12 +342,13 @@ void KN_CPU_FN(conv2d_backward_data)(void *dinp_, const void *dout_, const void 
 	}
 	for (int n0 = 0; n0 < s->N; n0 += chunk) {
 		int nimg = s->N - n0 < chunk ? s->N - n0 : chunk;
-		long rows = (long)nimg * OH * OW, ntiles = (rows + ROW_TILE - 1) / ROW_TILE;
+		int rt = row_tile(s);
+		long rows = (long)nimg * OH * OW, ntiles = (rows + rt - 1) / rt;
 		const real *d = dout + (size_t)n0 * OH * OW * s->OC;
 		/* dcols[rows, KKC] = dout[rows, OC] @ W[OC, KKC] */
 #pragma omp parallel for schedule(static)
 		for (long t = 0; t < ntiles; t++) {
-			long r0 = t * ROW_TILE, r1 = tile_end(t, rows);
+			long r0 = t * rt, r1 = tile_end(t, rt, rows);
 			KN_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(r1 - r0), KKC, s->OC, 1, d + (size_t)r0 * s->OC,
 				s->OC, w, KKC, 0, dcols + (size_t)r0 * KKC, KKC);
 		}
