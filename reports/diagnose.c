@@ -36,20 +36,20 @@ static void str(char *dst, size_t n, const cJSON *o, const char *key)
 	snprintf(dst, n, "%s", cJSON_IsString(v) ? v->valuestring : "");
 }
 
-/* a cpu point whose GEMMs ran kernels below the CPU's best (records before versions.blas* have none) */
-static void blas_check(const struct rp_record *r, struct rp_diagnosis *d)
+int rp_record_blas_below(const struct rp_record *r, struct rp_blas_note *n)
 {
+	memset(n, 0, sizeof *n);
 	if (strncmp(r->device, "cpu", 3))
-		return;
-	str(d->blas_kernels, sizeof d->blas_kernels, r->versions, "blas_kernels");
-	str(d->blas_cpu_best, sizeof d->blas_cpu_best, r->versions, "blas_cpu_best");
-	str(d->blas_by, sizeof d->blas_by, r->versions, "blas_kernels_by");
-	d->blas_below = d->blas_kernels[0] && kn_blas_family_rank(d->blas_cpu_best) > kn_blas_family_rank(d->blas_kernels);
+		return 0;
+	str(n->kernels, sizeof n->kernels, r->versions, "blas_kernels");
+	str(n->cpu_best, sizeof n->cpu_best, r->versions, "blas_cpu_best");
+	str(n->by, sizeof n->by, r->versions, "blas_kernels_by");
+	return n->kernels[0] && kn_blas_family_rank(n->cpu_best) > kn_blas_family_rank(n->kernels);
 }
 
 static void blas_advice(const struct rp_diagnosis *d, char *s, size_t n)
 {
-	if (!strcmp(d->blas_by, "OPENBLAS_CORETYPE"))
+	if (!strcmp(d->blas.by, "OPENBLAS_CORETYPE"))
 		snprintf(s, n, "OPENBLAS_CORETYPE forced them: unset it to measure this CPU at its best");
 	else
 		snprintf(s, n, "the library could not select the better family: a newer OpenBLAS may");
@@ -100,7 +100,7 @@ static void explain(const struct rp_record *r, struct rp_diagnosis *d)
 		blas_advice(d, advice, sizeof advice);
 		SAY(" Note: the CPU's matrix products ran OpenBLAS's %s kernels, below the %s kernels this CPU runs, so the "
 		    "compute measured is slower than the CPU's (%s).",
-		    d->blas_kernels, d->blas_cpu_best, advice);
+		    d->blas.kernels, d->blas.cpu_best, advice);
 	}
 #undef SAY
 }
@@ -163,7 +163,7 @@ int rp_diagnose(const struct rp_record *r, struct rp_diagnosis *d)
 		int k = (int)ceil(d->latency_p95_ms / d->compute_ms) + 1;
 		d->prefetch_advice = k > r->prefetch ? k : r->prefetch + 1;
 	}
-	blas_check(r, d);
+	d->blas_below = rp_record_blas_below(r, &d->blas);
 	explain(r, d);
 	return KN_OK;
 }
@@ -214,21 +214,21 @@ void rp_diagnosis_markdown(const struct rp_record *r, const struct rp_diagnosis 
 		rp_buf_printf(b, "- batch latency: p50 %.3g ms, p95 %.3g ms\n", d->latency_p50_ms, d->latency_p95_ms);
 	if (d->prefetch_advice)
 		rp_buf_printf(b, "- prefetch: raise --prefetch from %d to %d\n", r->prefetch, d->prefetch_advice);
-	if (d->blas_kernels[0]) {
+	if (d->blas.kernels[0]) {
 		rp_buf_puts(b, "- BLAS: OpenBLAS ");
-		rp_buf_md(b, d->blas_kernels);
+		rp_buf_md(b, d->blas.kernels);
 		rp_buf_puts(b, " kernels (chosen by ");
-		rp_buf_md(b, !strcmp(d->blas_by, "library") ? "the library" : d->blas_by);
+		rp_buf_md(b, !strcmp(d->blas.by, "library") ? "the library" : d->blas.by);
 		if (d->blas_below) {
 			char advice[160];
 			blas_advice(d, advice, sizeof advice);
 			rp_buf_puts(b, "), **below this CPU's ");
-			rp_buf_md(b, d->blas_cpu_best);
+			rp_buf_md(b, d->blas.cpu_best);
 			rp_buf_puts(b, "**: ");
 			rp_buf_md(b, advice);
 			rp_buf_puts(b, "\n");
 		} else {
-			rp_buf_puts(b, d->blas_cpu_best[0] ? "), the best this CPU runs\n" : ")\n");
+			rp_buf_puts(b, d->blas.cpu_best[0] ? "), the best this CPU runs\n" : ")\n");
 		}
 	}
 	rp_buf_puts(b, "\n");

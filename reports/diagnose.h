@@ -41,6 +41,14 @@
 #define RP_WORKER_HEADROOM 0.20
 #define RP_LOADER_CORES_MATERIAL 0.25 /* loader CPU demand, in cores, below which it contends with nothing */
 
+/* A cpu record's BLAS kernels against the best its CPU runs (versions.blas_kernels,
+ * blas_cpu_best, blas_kernels_by; empty strings where not recorded). Returns 1 when the
+ * kernels rank below the CPU's best (kernels/cpu/blas.h), 0 otherwise and for other devices. */
+struct rp_blas_note {
+	char kernels[24], cpu_best[24], by[24];
+};
+int rp_record_blas_below(const struct rp_record *r, struct rp_blas_note *n);
+
 enum rp_bound { RP_BOUND_UNKNOWN, RP_BOUND_NOT, RP_BOUND_MODERATE, RP_BOUND_HIGH };
 
 struct rp_diagnosis {
@@ -62,8 +70,8 @@ struct rp_diagnosis {
 	int oversubscribed;      /* -1 unknown */
 	double latency_p50_ms, latency_p95_ms; /* batch latency (production, else wait) */
 	int prefetch_advice;     /* suggested --prefetch; 0 = no change */
-	int blas_below;          /* cpu point whose BLAS kernels rank below the CPU's best (names below) */
-	char blas_kernels[24], blas_cpu_best[24], blas_by[24];
+	int blas_below;          /* cpu point whose BLAS kernels rank below the CPU's best */
+	struct rp_blas_note blas;
 	char explanation[1280];
 };
 

@@ -59,7 +59,37 @@ int rp_report_build(struct rp_report *rep, const struct rp_results *res, const s
 	if ((rc = rp_recommend(&rep->pts, loss_tol, &rep->reco)) || (rc = rp_tiers_fit(&rep->pts, &rep->fits, &rep->n_fits)))
 		return rc;
 	check_estimator(rep);
+	for (int i = 0; i < rep->pts.n; i++) {
+		struct rp_blas_note n;
+		if (!strcmp(rep->pts.p[i].status, "ok") && rp_record_blas_below(rep->pts.p[i].cfg, &n) && !rep->blas_below++)
+			rep->blas = n;
+	}
 	return KN_OK;
+}
+
+static void put(struct rp_buf *b, int fmt, const char *s)
+{
+	if (fmt == RP_NOTE_HTML)
+		rp_buf_html(b, s);
+	else if (fmt == RP_NOTE_MD)
+		rp_buf_md(b, s);
+	else
+		rp_buf_puts(b, s);
+}
+
+void rp_report_blas_note(const struct rp_report *rep, struct rp_buf *b, int fmt)
+{
+	int one = rep->blas_below == 1, forced = !strcmp(rep->blas.by, "OPENBLAS_CORETYPE");
+	rp_buf_printf(b, "%d CPU point%s ran OpenBLAS's ", rep->blas_below, one ? "" : "s");
+	put(b, fmt, rep->blas.kernels);
+	rp_buf_puts(b, " kernels");
+	put(b, fmt, forced ? " (forced by OPENBLAS_CORETYPE)" : "");
+	rp_buf_puts(b, ", below the ");
+	put(b, fmt, rep->blas.cpu_best);
+	rp_buf_printf(b, " kernels %s CPU runs: %s matrix products, and so %s times, understate the CPU", one ? "its" : "their",
+		      one ? "its" : "their", one ? "its" : "their");
+	put(b, fmt, forced ? " (unset OPENBLAS_CORETYPE to measure it at its best)" : "");
+	rp_buf_puts(b, ".");
 }
 
 void rp_report_release(struct rp_report *rep)
@@ -331,6 +361,11 @@ void rp_report_markdown(const struct rp_report *rep, struct rp_buf *b)
 	rp_buf_puts(b, ".\n");
 	if (rep->res->torn_line)
 		rp_buf_printf(b, "\nWarning: line %ld was torn (a write cut short) and was ignored.\n", rep->res->torn_line);
+	if (rep->blas_below) {
+		rp_buf_puts(b, "\nNote: ");
+		rp_report_blas_note(rep, b, RP_NOTE_MD);
+		rp_buf_puts(b, "\n");
+	}
 	rp_buf_puts(b, "\n");
 	md_recommendation(rep, b);
 	md_tiers(rep, b);
@@ -458,6 +493,11 @@ void rp_report_summary(const struct rp_report *rep, struct rp_buf *b)
 		rp_buf_puts(b, "* extrapolated from the timed steps: the runs were shorter than an epoch\n");
 	if (rep->res->torn_line)
 		rp_buf_printf(b, "warning: %s:%ld: torn last line ignored\n", rep->res->path, rep->res->torn_line);
+	if (rep->blas_below) {
+		rp_buf_puts(b, "note: ");
+		rp_report_blas_note(rep, b, RP_NOTE_PLAIN);
+		rp_buf_puts(b, "\n");
+	}
 }
 
 int rp_report_write(const struct rp_report *rep, const char *dir)

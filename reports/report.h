@@ -14,6 +14,7 @@
 #define RP_REPORT_H
 
 #include "reports/cost.h"
+#include "reports/diagnose.h"
 #include "reports/points.h"
 #include "reports/recommend.h"
 #include "reports/results.h"
@@ -30,6 +31,8 @@ struct rp_report {
 	int est_checked;        /* ok points of our own models the estimator was checked on */
 	double est_max_err;     /* largest |estimate - measured| / measured among them */
 	double *est_err;        /* per point (NAN when not checked) */
+	int blas_below;         /* ok cpu points whose BLAS kernels rank below their CPU's best ... */
+	struct rp_blas_note blas; /* ... the first one's kernels, the CPU's best, and who chose them */
 };
 
 /* `flags` holds the --price rules (may be NULL); plan prices are added here.
@@ -41,6 +44,10 @@ void rp_report_release(struct rp_report *rep);
 void rp_report_markdown(const struct rp_report *rep, struct rp_buf *b);
 void rp_report_html(const struct rp_report *rep, struct rp_buf *b);
 void rp_report_csv(const struct rp_report *rep, struct rp_buf *b);
+/* "N CPU points ran OpenBLAS's X kernels ..., below the Y kernels ...": the note the report and
+ * its summary give when blas_below, as plain text or escaped for Markdown or HTML. */
+enum { RP_NOTE_PLAIN, RP_NOTE_MD, RP_NOTE_HTML };
+void rp_report_blas_note(const struct rp_report *rep, struct rp_buf *b, int fmt);
 /* The recommendation in a few plain lines for the terminal. */
 void rp_report_summary(const struct rp_report *rep, struct rp_buf *b);
 /* Writes DIR/report.md, DIR/report.html and DIR/results.csv. */

@@ -228,6 +228,25 @@ has "$T/out" "- threads: 2 compute + 2 loader on 2 CPUs: fits (the loader comput
 has "$T/out" "- threads: 2 compute + 2 loader on 2 CPUs: oversubscribed (the loader computes on about 1.6 cores: the workers are busy 90% of the time, 90% of that on CPU)"
 has "$T/out" "Note: 2 workers computing on about 1.6 cores and 2 compute threads oversubscribe the 2 CPUs."
 [ "$(grep -c oversubscribe "$T/out")" = 2 ] && ok || bad "diagnose calls waiting workers oversubscribed: $(grep oversubscribe "$T/out")"
+# CPU points measured on BLAS kernels below their CPU's best: diagnose, report and compare say so
+BL='"blas":"OpenBLAS 0.3.21","blas_kernels":"Haswell","blas_kernels_by":"OPENBLAS_CORETYPE","blas_cpu_best":"Cooperlake"'
+mkdir -p "$T/blas"
+{
+	rec id='"h16"' batch=16 versions="{\"threads\":2,\"host_cpus\":2,$BL}"
+	rec id='"h32"' batch=32 versions="{\"threads\":2,\"host_cpus\":2,$BL}"
+} >"$T/blas/results.jsonl"
+run diagnose "$T/blas" && ok || bad "diagnose of blas records exit $?: $(cat "$T/err")"
+has "$T/out" "- BLAS: OpenBLAS Haswell kernels (chosen by OPENBLAS\\_CORETYPE), **below this CPU's Cooperlake**: OPENBLAS\\_CORETYPE forced them: unset it to measure this CPU at its best"
+run report "$T/blas" && ok || bad "report of blas records exit $?: $(cat "$T/err")"
+has "$T/out" "note: 2 CPU points ran OpenBLAS's Haswell kernels (forced by OPENBLAS_CORETYPE), below the Cooperlake kernels their CPU runs: their matrix products, and so their times, understate the CPU (unset OPENBLAS_CORETYPE to measure it at its best)."
+has "$T/blas/report.md" "Note: 2 CPU points ran OpenBLAS's Haswell kernels (forced by OPENBLAS\\_CORETYPE)"
+has "$T/blas/report.html" '<p class="warn">2 CPU points ran OpenBLAS'"'"'s Haswell kernels (forced by OPENBLAS_CORETYPE)'
+mkdir -p "$T/blas-best"
+sed 's/"Haswell"/"Cooperlake"/' "$T/blas/results.jsonl" >"$T/blas-best/results.jsonl"
+run report "$T/blas-best" && ok || bad "report of best-kernel records exit $?: $(cat "$T/err")"
+hasnt "$T/out" "OpenBLAS"
+run compare "$T/blas" "$T/blas-best" && ok || bad "compare of blas records exit $?: $(cat "$T/err")"
+has "$T/out" "Note: 2 matched CPU points ran different OpenBLAS kernels in A and B (Haswell in A, Cooperlake in B, for the first): their speedups include the change of kernels (versions.blas\\_kernels)."
 expect 64 "amptune diagnose: expects one sweep directory, results file or '-'" -- diagnose
 expect 64 "amptune diagnose: unknown option '-q'" -- diagnose -q
 expect 64 "amptune diagnose: unknown option '--foo'" -- diagnose --foo "$T/bad2"
