@@ -171,6 +171,21 @@ START_TEST(test_setup_respects_openblas_coretype)
 }
 END_TEST
 
+/* a name the library did not know: it picked for itself, so the pick is judged as its own */
+START_TEST(test_setup_ignores_an_unknown_coretype)
+{
+	if (!switchable())
+		return;
+	unsetenv("OPENBLAS_CORETYPE");
+	ck_assert_int_eq(kn_blas_select("Sandybridge"), 0); /* the library's pick */
+	setenv("OPENBLAS_CORETYPE", "NoSuchFamily", 1);
+	const struct kn_blas_info *b = kn_blas_setup();
+	ck_assert_str_eq(b->library_kernels, "Sandybridge");
+	ck_assert_str_eq(b->source, kn_blas_family_rank(b->cpu_best) > kn_blas_family_rank("Sandybridge") ? "amptune" : "library");
+	ck_assert_str_eq(getenv("OPENBLAS_CORETYPE"), "NoSuchFamily"); /* the environment as it was */
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("blas");
@@ -182,6 +197,7 @@ int main(void)
 	tcase_add_test(tc, test_setup_upgrades_a_low_pick);
 	tcase_add_test(tc, test_setup_keeps_a_good_pick);
 	tcase_add_test(tc, test_setup_respects_openblas_coretype);
+	tcase_add_test(tc, test_setup_ignores_an_unknown_coretype);
 	suite_add_tcase(s, tc);
 	return tu_run_suite(s);
 }

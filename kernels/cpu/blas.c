@@ -125,8 +125,9 @@ static void choose(void)
 	library_name(info.library, sizeof info.library, get_config());
 	snprintf(info.library_kernels, sizeof info.library_kernels, "%s", get_corename());
 	snprintf(info.kernels, sizeof info.kernels, "%s", info.library_kernels);
+	/* a forced family the library took is kept; a name it did not know, it ignored, and so do we */
 	const char *forced = getenv("OPENBLAS_CORETYPE");
-	if (forced && *forced) {
+	if (forced && *forced && !strcasecmp(forced, info.kernels)) {
 		info.source = "OPENBLAS_CORETYPE";
 		info.library_kernels[0] = 0; /* the library's own pick was never made */
 		return;

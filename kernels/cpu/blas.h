@@ -13,7 +13,8 @@ struct kn_blas_info {
 	char library[48];          /* "OpenBLAS 0.3.21", or "not OpenBLAS" */
 	char kernels[24];          /* kernel family in use: "SkylakeX" ("" when unknown) */
 	char library_kernels[24];  /* the library's own pick ("" when OPENBLAS_CORETYPE forced one) */
-	const char *source;        /* who chose `kernels`: "library", "amptune" or "OPENBLAS_CORETYPE" */
+	const char *source;        /* who chose `kernels`: "library", "amptune" or "OPENBLAS_CORETYPE" (a name the
+	                            * library took; one it did not know it ignored, and the pick is its own) */
 	const char *cpu_best;      /* the best family this CPU runs (kn_blas_family_for_cpu) */
 };
 
