@@ -106,6 +106,16 @@ void tr_fill_versions(struct rp_record *rec)
 	}
 }
 
+void tr_log_blas_note(const struct tr_config *c, const struct kn_backend *be)
+{
+	const struct kn_blas_info *b = kn_blas_setup();
+	if (strncmp(be->name, "cpu", 3) || !b->kernels[0] || kn_blas_family_rank(b->cpu_best) <= kn_blas_family_rank(b->kernels))
+		return;
+	tr_log(c, "amptune train: note: OpenBLAS runs its %s kernels%s; this CPU runs %s kernels, which are faster%s\n",
+	       b->kernels, strcmp(b->source, "OPENBLAS_CORETYPE") ? "" : " (set by OPENBLAS_CORETYPE)", b->cpu_best,
+	       strcmp(b->source, "OPENBLAS_CORETYPE") ? "" : ": unset OPENBLAS_CORETYPE to measure the CPU at its best");
+}
+
 int tr_steps_for(const struct tr_config *c, long steps_per_epoch, long *steps)
 {
 	*steps = c->steps ? c->steps : (long)ceil(c->epochs * (double)steps_per_epoch);
@@ -492,6 +502,7 @@ int tr_train(const struct tr_config *cfg, struct rp_record *rec)
 		tr_log(cfg, "amptune train: %s %s on %s (%s), %s, batch %d x seq %d, %ld steps (%ld per epoch), %.2fM params\n",
 		      cfg->model, cfg->size, r.be.name, r.be.device_name, kn_precision_name(cfg->precision), r.B, r.T,
 		      r.loop.steps, r.steps_per_epoch, (double)r.model.num_params / 1e6);
+		tr_log_blas_note(cfg, &r.be);
 		struct tr_stepper gpt = { &r.model, stage_batch, use_batch, forward, backward, grad_norm, update,
 					  cfg->grad_clip, 1, log_step };
 		rc = tr_run_steps(cfg, rec, &r.be, &r.train_ld, &r.loop, &gpt);

@@ -35,6 +35,8 @@ struct kn_backend;
 double tr_lr_at(const struct tr_config *c, long step, long total, long warmup);
 /* Human log line to stderr unless --quiet. */
 void tr_log(const struct tr_config *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* On the cpu backend, a log line when OpenBLAS runs kernels below the CPU's best (kernels/cpu/blas.h). */
+void tr_log_blas_note(const struct tr_config *c, const struct kn_backend *be);
 void tr_fill_versions(struct rp_record *rec);
 void tr_fill_config(const struct tr_config *c, struct rp_record *rec);
 /* Step-time percentiles, throughput, data wait, phase times and time per

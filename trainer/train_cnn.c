@@ -192,6 +192,7 @@ int tr_train_cnn(const struct tr_config *cfg, struct rp_record *rec)
 		       cfg->size, r.be.name, r.be.device_name, kn_precision_name(cfg->precision), r.B, r.data.C, r.data.H,
 		       r.data.W, r.loop.steps, r.steps_per_epoch, (double)r.model.num_params / 1e6,
 		       cfg->optimizer == TR_OPT_SGD ? "sgd" : "adamw");
+		tr_log_blas_note(cfg, &r.be);
 		/* no clipping (the cnn trains without it); the norm only tells an fp16 overflow */
 		struct tr_stepper cnn = { &r.model, stage_batch, use_batch, forward, backward, grad_norm, update, 0.0, 0,
 					  log_step };
