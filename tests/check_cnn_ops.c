@@ -24,6 +24,8 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "data_loader/rng.h"
 #include "kernels/backend.h"
@@ -550,6 +552,42 @@ START_TEST(wide_conv_ignores_thread_count)
 }
 END_TEST
 
+/* The model sizes one workspace for its largest batch and calls with fewer images (a last
+ * partial batch): every path must fit. The buffer ends at an inaccessible page, so an overrun
+ * faults (Check reports the signal) instead of corrupting memory. */
+START_TEST(workspace_sized_for_the_batch_fits_fewer_images)
+{
+	static const struct kn_conv_shape shapes[] = {
+		{ 64, 16, 16, 64, 256, 3, 2, 1 }, /* slots at 128-row tiles, not at 256: the path once depended on N */
+		{ 64, 16, 16, 48, 384, 3, 2, 1 }, { 64, 8, 8, 384, 512, 1, 2, 0 }, { 40, 28, 28, 16, 32, 3, 1, 1 },
+		{ 24, 14, 14, 128, 128, 3, 1, 1 },
+	};
+	long page = sysconf(_SC_PAGESIZE);
+	for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++) {
+		struct kn_conv_shape s = shapes[k];
+		size_t bytes = f32.ops->conv2d_workspace_bytes(&s), span = (bytes + page - 1) / page * page;
+		unsigned char *map = mmap(NULL, span + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		ck_assert(map != MAP_FAILED);
+		ck_assert_int_eq(mprotect(map + span, page, PROT_NONE), 0);
+		void *work = map + span - bytes; /* its last byte is the one before the guard page */
+		int B = s.N;
+		size_t ni = in_elems(&s), nw = w_elems(&s), no = out_elems(&s);
+		float *x = calloc(ni, 4), *w = calloc(nw, 4), *d = calloc(no, 4), *dw = calloc(nw, 4), *dx = calloc(ni, 4),
+		      *out = calloc(no, 4);
+		ck_assert(x && w && d && dw && dx && out);
+		for (int n = B; n >= 1; n = n > 1 ? n / 2 : 0) {
+			s.N = n;
+			ck_assert_msg(f32.ops->conv2d_workspace_bytes(&s) <= bytes, "shape %zu: n %d needs more than B %d", k, n, B);
+			f32.ops->conv2d_forward(out, x, w, work, &s);
+			f32.ops->conv2d_backward_data(dx, d, w, work, &s);
+			f32.ops->conv2d_backward_filter(dw, d, x, work, &s);
+		}
+		free(x), free(w), free(d), free(dw), free(dx), free(out);
+		munmap(map, span + page);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cnn_ops");
@@ -568,6 +606,7 @@ int main(void)
 	tcase_add_test(tc, fp32_matches_fp64);
 	tcase_add_test(tc, reductions_ignore_thread_count);
 	tcase_add_test(tc, wide_conv_ignores_thread_count);
+	tcase_add_test(tc, workspace_sized_for_the_batch_fits_fewer_images);
 	tcase_add_loop_test(tc, shared_cases_fp32_match_fp64, 0, CNN_OP_NCASES);
 	suite_add_tcase(s, tc);
 	return tu_run_suite(s);

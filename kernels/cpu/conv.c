@@ -61,10 +61,13 @@ static int images_per_chunk(const struct kn_conv_shape *s)
 	return n > (size_t)s->N ? s->N : (int)n;
 }
 
+/* The filter gradient's slots at the widest tile, whatever this N's tile: the path must not depend
+ * on N, or a call with fewer images than the workspace was sized for could take the slot path the
+ * sizing ruled out, and overrun it. */
 static size_t slot_elems(const struct kn_conv_shape *s)
 {
 	size_t KKC = (size_t)s->K * s->K * s->C;
-	return (size_t)LANES * ((size_t)row_tile(s) * KKC + (size_t)s->OC * KKC);
+	return (size_t)LANES * ((size_t)ROW_TILE_WIDE * KKC + (size_t)s->OC * KKC);
 }
 
 static int filter_uses_slots(const struct kn_conv_shape *s) { return slot_elems(s) <= CONV_WORK_ELEMS; }
