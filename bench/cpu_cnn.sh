@@ -60,13 +60,13 @@ print(f"| PyTorch (same model) | {t['params']:,} | {t['step_ms_p50']:.1f} | {t['
 PY
 
 if [ "${EPOCH:-0}" = 1 ]; then
-	epoch=$("${amptune_env[@]}" "$BUILD/amptune" train --model cnn --size tiny --data "$DATA" --threads "$THREADS" --batch "$BATCH" \
+	epoch=$("${amptune_env[@]}" "$BUILD/amptune" train --model cnn --size "$SIZE" --data "$DATA" --threads "$THREADS" --batch "$BATCH" \
 		--epochs 1 --log-every 0 --json 2>/dev/null)
 	python3 - "$epoch" <<'PY'
 import json, sys
 r = json.loads(sys.argv[1])
 assert r["status"] == "ok", r["message"]
-print(f"\none epoch of cnn tiny (batch {r['batch']}, {r['steps']} steps, lr {r['lr']}): "
+print(f"\none epoch of cnn {r['size']} (batch {r['batch']}, {r['steps']} steps, lr {r['lr']}): "
       f"t10k accuracy {100 * r['eval_accuracy']:.2f}% ({r['eval_images']} images), eval loss {r['eval_loss']:.4f}, "
       f"{r['epoch_s']:.1f} s/epoch, {r['samples_per_sec']:.0f} images/s (p50)")
 PY

@@ -106,7 +106,8 @@ int rp_compare(struct rp_compare *c, const struct rp_points *a, const struct rp_
 		m->a = i;
 		m->b = pair_a[i];
 		judge(m, &a->p[i], &b->p[m->b]);
-		note_blas(c, a->p[i].cfg, b->p[m->b].cfg);
+		if (isfinite(m->speedup)) /* the note is about speedups */
+			note_blas(c, a->p[i].cfg, b->p[m->b].cfg);
 		if (isfinite(m->speedup)) {
 			logsum += log(m->speedup);
 			c->n_geomean++;

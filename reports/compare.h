@@ -12,9 +12,9 @@
  * whose samples/s ranges (min..max over the ok repeats) overlap is "no
  * change": the difference is inside the measured spread.
  *
- * Matched CPU points whose GEMMs ran different OpenBLAS kernel families
- * (versions.blas_kernels, case ignored; both recorded) are counted, and the
- * summary says their speedups include the change of kernels.
+ * Matched CPU points with a speedup whose GEMMs ran different OpenBLAS kernel
+ * families (versions.blas_kernels, case ignored; both recorded) are counted,
+ * and the summary says their speedups include the change of kernels.
  */
 #ifndef RP_COMPARE_H
 #define RP_COMPARE_H
@@ -41,7 +41,7 @@ struct rp_compare {
 	int n_only_a, n_only_b;
 	double geomean;       /* geometric mean of the speedups; NAN when none */
 	int n_geomean;
-	int n_blas_differ;    /* matched cpu pairs on different BLAS kernel families */
+	int n_blas_differ;    /* matched cpu pairs with a speedup, on different BLAS kernel families */
 	char blas_a[24], blas_b[24]; /* the first such pair's families */
 };
 

@@ -217,18 +217,22 @@ void rp_diagnosis_markdown(const struct rp_record *r, const struct rp_diagnosis 
 	if (d->blas.kernels[0]) {
 		rp_buf_puts(b, "- BLAS: OpenBLAS ");
 		rp_buf_md(b, d->blas.kernels);
-		rp_buf_puts(b, " kernels (chosen by ");
-		rp_buf_md(b, !strcmp(d->blas.by, "library") ? "the library" : d->blas.by);
+		rp_buf_puts(b, " kernels");
+		if (d->blas.by[0]) {
+			rp_buf_puts(b, " (chosen by ");
+			rp_buf_md(b, !strcmp(d->blas.by, "library") ? "the library" : d->blas.by);
+			rp_buf_puts(b, ")");
+		}
 		if (d->blas_below) {
 			char advice[160];
 			blas_advice(d, advice, sizeof advice);
-			rp_buf_puts(b, "), **below this CPU's ");
+			rp_buf_puts(b, ", **below this CPU's ");
 			rp_buf_md(b, d->blas.cpu_best);
 			rp_buf_puts(b, "**: ");
 			rp_buf_md(b, advice);
 			rp_buf_puts(b, "\n");
 		} else {
-			rp_buf_puts(b, d->blas.cpu_best[0] ? "), the best this CPU runs\n" : ")\n");
+			rp_buf_puts(b, d->blas.cpu_best[0] ? ", the best this CPU runs\n" : "\n");
 		}
 	}
 	rp_buf_puts(b, "\n");

@@ -61,8 +61,13 @@ int rp_report_build(struct rp_report *rep, const struct rp_results *res, const s
 	check_estimator(rep);
 	for (int i = 0; i < rep->pts.n; i++) {
 		struct rp_blas_note n;
-		if (!strcmp(rep->pts.p[i].status, "ok") && rp_record_blas_below(rep->pts.p[i].cfg, &n) && !rep->blas_below++)
+		if (strcmp(rep->pts.p[i].status, "ok") || !rp_record_blas_below(rep->pts.p[i].cfg, &n))
+			continue;
+		if (!rep->blas_below++)
 			rep->blas = n;
+		else if (strcmp(n.kernels, rep->blas.kernels) || strcmp(n.cpu_best, rep->blas.cpu_best) ||
+			 strcmp(n.by, rep->blas.by))
+			rep->blas_mixed = 1;
 	}
 	return KN_OK;
 }
@@ -86,8 +91,9 @@ void rp_report_blas_note(const struct rp_report *rep, struct rp_buf *b, int fmt)
 	put(b, fmt, forced ? " (forced by OPENBLAS_CORETYPE)" : "");
 	rp_buf_puts(b, ", below the ");
 	put(b, fmt, rep->blas.cpu_best);
-	rp_buf_printf(b, " kernels %s CPU runs: %s matrix products, and so %s times, understate the CPU", one ? "its" : "their",
-		      one ? "its" : "their", one ? "its" : "their");
+	rp_buf_printf(b, " kernels %s CPU runs%s: %s matrix products, and so %s times, understate the CPU",
+		      one ? "its" : "their", rep->blas_mixed ? " (for the first; the others differ)" : "", one ? "its" : "their",
+		      one ? "its" : "their");
 	put(b, fmt, forced ? " (unset OPENBLAS_CORETYPE to measure it at its best)" : "");
 	rp_buf_puts(b, ".");
 }

@@ -33,6 +33,7 @@ struct rp_report {
 	double *est_err;        /* per point (NAN when not checked) */
 	int blas_below;         /* ok cpu points whose BLAS kernels rank below their CPU's best ... */
 	struct rp_blas_note blas; /* ... the first one's kernels, the CPU's best, and who chose them */
+	int blas_mixed;         /* those points do not all share the first one's note */
 };
 
 /* `flags` holds the --price rules (may be NULL); plan prices are added here.

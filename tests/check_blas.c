@@ -100,7 +100,7 @@ START_TEST(test_select_switches_and_gemms_stay_right)
 	}
 	ck_assert_int_eq(kn_blas_select("Sandybridge"), 0);
 	check_sgemm("Sandybridge");
-	ck_assert_int_eq(kn_blas_select("NoSuchFamily"), -1); /* the library falls back to its own pick */
+	ck_assert_int_eq(kn_blas_select("NoSuchFamily"), -1); /* the library falls back (how depends on its release) */
 }
 END_TEST
 
@@ -171,18 +171,63 @@ START_TEST(test_setup_respects_openblas_coretype)
 }
 END_TEST
 
-/* a name the library did not know: it picked for itself, so the pick is judged as its own */
-START_TEST(test_setup_ignores_an_unknown_coretype)
+/* anything set in OPENBLAS_CORETYPE is the user's: never overridden, even a name the library ignored */
+START_TEST(test_setup_never_overrides_openblas_coretype)
 {
 	if (!switchable())
 		return;
 	unsetenv("OPENBLAS_CORETYPE");
-	ck_assert_int_eq(kn_blas_select("Sandybridge"), 0); /* the library's pick */
+	ck_assert_int_eq(kn_blas_select("Sandybridge"), 0); /* what runs */
 	setenv("OPENBLAS_CORETYPE", "NoSuchFamily", 1);
 	const struct kn_blas_info *b = kn_blas_setup();
-	ck_assert_str_eq(b->library_kernels, "Sandybridge");
-	ck_assert_str_eq(b->source, kn_blas_family_rank(b->cpu_best) > kn_blas_family_rank("Sandybridge") ? "amptune" : "library");
-	ck_assert_str_eq(getenv("OPENBLAS_CORETYPE"), "NoSuchFamily"); /* the environment as it was */
+	ck_assert_str_eq(b->source, "OPENBLAS_CORETYPE");
+	ck_assert_str_eq(b->kernels, "Sandybridge");
+	ck_assert_str_eq(getenv("OPENBLAS_CORETYPE"), "NoSuchFamily");
+}
+END_TEST
+
+/* kn_blas_upgrade against a fake library that knows only some names */
+static const char *known[4];
+static char selected[32][24];
+static int nselected;
+
+static int fake_select(const char *family)
+{
+	snprintf(selected[nselected++], sizeof selected[0], "%s", family);
+	for (int i = 0; i < 4 && known[i]; i++)
+		if (!strcmp(known[i], family))
+			return 0;
+	return -1;
+}
+
+static const char *upgrade_with(const char *pick, const char *best, const char *k0, const char *k1, const char *k2)
+{
+	known[0] = k0, known[1] = k1, known[2] = k2, known[3] = NULL;
+	nselected = 0;
+	return kn_blas_upgrade(pick, best, fake_select);
+}
+
+START_TEST(test_upgrade_walks_down_and_restores)
+{
+	/* the library knows the best: taken at once */
+	ck_assert_str_eq(upgrade_with("Haswell", "Cooperlake", "Cooperlake", "SkylakeX", "Haswell"), "Cooperlake");
+	ck_assert_int_eq(nselected, 1);
+	/* an old library without Cooperlake: SkylakeX next */
+	ck_assert_str_eq(upgrade_with("Haswell", "Cooperlake", "SkylakeX", "Haswell", NULL), "SkylakeX");
+	ck_assert_int_eq(nselected, 2);
+	ck_assert_str_eq(selected[0], "Cooperlake");
+	/* nothing above the pick is known: the pick is selected again (the failed tries changed it) */
+	ck_assert_ptr_null(upgrade_with("Zen", "Cooperlake", "Zen", "Haswell", NULL));
+	ck_assert_int_eq(nselected, 3); /* Cooperlake, SkylakeX, then Zen back; Haswell ranks as Zen: not tried */
+	ck_assert_str_eq(selected[2], "Zen");
+	/* from a low pick, AVX2 is above it */
+	ck_assert_str_eq(upgrade_with("Sandybridge", "SkylakeX", "Haswell", NULL, NULL), "Haswell");
+	ck_assert_str_eq(selected[0], "SkylakeX");
+	/* the pick is already the best, or better than what the CPU is known to run: nothing selected */
+	ck_assert_ptr_null(upgrade_with("Cooperlake", "Cooperlake", "Cooperlake", NULL, NULL));
+	ck_assert_ptr_null(upgrade_with("SapphireRapids", "Cooperlake", "Cooperlake", NULL, NULL));
+	ck_assert_ptr_null(upgrade_with("Haswell", "", "Haswell", NULL, NULL));
+	ck_assert_int_eq(nselected, 0);
 }
 END_TEST
 
@@ -197,7 +242,8 @@ int main(void)
 	tcase_add_test(tc, test_setup_upgrades_a_low_pick);
 	tcase_add_test(tc, test_setup_keeps_a_good_pick);
 	tcase_add_test(tc, test_setup_respects_openblas_coretype);
-	tcase_add_test(tc, test_setup_ignores_an_unknown_coretype);
+	tcase_add_test(tc, test_setup_never_overrides_openblas_coretype);
+	tcase_add_test(tc, test_upgrade_walks_down_and_restores);
 	suite_add_tcase(s, tc);
 	return tu_run_suite(s);
 }

@@ -174,9 +174,9 @@ END_TEST
 START_TEST(test_blas_kernels_differ)
 {
 	struct side a, b;
-	struct rp_record ra[3], rb[3];
-	const char *ka[] = { "Haswell", "SkylakeX", NULL }, *kb[] = { "Cooperlake", "skylakex", "Haswell" };
-	for (int i = 0; i < 3; i++) {
+	struct rp_record ra[4], rb[4];
+	const char *ka[] = { "Haswell", "SkylakeX", NULL, "Haswell" }, *kb[] = { "Cooperlake", "skylakex", "Haswell", "Zen" };
+	for (int i = 0; i < 4; i++) {
 		char id[8];
 		snprintf(id, sizeof id, "p%d", i);
 		point(&ra[i], id, "cpu", 16 << i, 100);
@@ -185,12 +185,14 @@ START_TEST(test_blas_kernels_differ)
 			cJSON_AddStringToObject(ra[i].versions, "blas_kernels", ka[i]);
 		cJSON_AddStringToObject(rb[i].versions, "blas_kernels", kb[i]);
 	}
-	side(&a, "a.jsonl", ra, 3);
-	side(&b, "b.jsonl", rb, 3);
+	strcpy(rb[3].status, "oom"); /* no speedup: its kernels do not count */
+	rb[3].samples_per_sec = NAN;
+	side(&a, "a.jsonl", ra, 4);
+	side(&b, "b.jsonl", rb, 4);
 	struct rp_compare c;
 	ck_assert_int_eq(rp_compare(&c, &a.pts, &b.pts), KN_OK);
-	ck_assert_int_eq(c.n, 3);
-	ck_assert_int_eq(c.n_blas_differ, 1); /* same family in another case, and a record without one, do not count */
+	ck_assert_int_eq(c.n, 4);
+	ck_assert_int_eq(c.n_blas_differ, 1); /* same family in another case, a record without one, no speedup: not counted */
 	ck_assert_str_eq(c.blas_a, "Haswell");
 	ck_assert_str_eq(c.blas_b, "Cooperlake");
 	struct rp_buf md;
@@ -438,6 +440,14 @@ START_TEST(test_blas_below_the_cpu)
 	ck_assert_int_eq(rp_diagnose(&r, &d), KN_OK);
 	ck_assert_ptr_nonnull(strstr(d.explanation, "ran OpenBLAS's Sandybridge kernels, below the Cooperlake kernels"));
 	ck_assert_ptr_nonnull(strstr(d.explanation, "a newer OpenBLAS may"));
+
+	/* a record without blas_kernels_by: no "chosen by" */
+	cJSON_DeleteItemFromObject(r.versions, "blas_kernels_by");
+	ck_assert_int_eq(rp_diagnose(&r, &d), KN_OK);
+	rp_buf_init(&md);
+	rp_diagnosis_markdown(&r, &d, &md);
+	ck_assert_ptr_nonnull(strstr(rp_buf_str(&md), "- BLAS: OpenBLAS Sandybridge kernels, **below this CPU's Cooperlake**"));
+	rp_buf_release(&md);
 
 	/* the best family (any case), an unknown best, an older record, a GPU point: nothing said */
 	const char *cases[][3] = { { "cpu", "cooperlake", "Cooperlake" }, { "cpu", "Haswell", "" },

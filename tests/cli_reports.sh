@@ -241,6 +241,11 @@ run report "$T/blas" && ok || bad "report of blas records exit $?: $(cat "$T/err
 has "$T/out" "note: 2 CPU points ran OpenBLAS's Haswell kernels (forced by OPENBLAS_CORETYPE), below the Cooperlake kernels their CPU runs: their matrix products, and so their times, understate the CPU (unset OPENBLAS_CORETYPE to measure it at its best)."
 has "$T/blas/report.md" "Note: 2 CPU points ran OpenBLAS's Haswell kernels (forced by OPENBLAS\\_CORETYPE)"
 has "$T/blas/report.html" '<p class="warn">2 CPU points ran OpenBLAS'"'"'s Haswell kernels (forced by OPENBLAS_CORETYPE)'
+rec id='"s64"' batch=64 versions='{"threads":2,"host_cpus":2,"blas_kernels":"Sandybridge","blas_cpu_best":"Cooperlake"}' \
+	>>"$T/blas/results.jsonl"
+run report "$T/blas" && ok || bad "report of mixed blas records exit $?: $(cat "$T/err")"
+has "$T/out" "note: 3 CPU points ran OpenBLAS's Haswell kernels (forced by OPENBLAS_CORETYPE), below the Cooperlake kernels their CPU runs (for the first; the others differ):"
+sed -i '$d' "$T/blas/results.jsonl"
 mkdir -p "$T/blas-best"
 sed 's/"Haswell"/"Cooperlake"/' "$T/blas/results.jsonl" >"$T/blas-best/results.jsonl"
 run report "$T/blas-best" && ok || bad "report of best-kernel records exit $?: $(cat "$T/err")"

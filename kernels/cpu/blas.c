@@ -7,7 +7,7 @@
  * unknown Intel models to Prescott, before OpenBLAS fixed its fallbacks
  * (upstream issues 3620 and 4267; Debian 12 ships 0.3.21). The family matters:
  * on an AVX-512 CPU (AMD EPYC, Zen 5) the AVX2 Haswell kernels make amptune's
- * fp32 step 1.3-1.6x slower than the AVX-512 SkylakeX/Cooperlake kernels
+ * fp32 step 1.2-1.7x slower than the AVX-512 SkylakeX/Cooperlake kernels
  * (docs/benchmarks.md), and a CPU point measured so would mislead the
  * CPU-against-GPU comparison. So before the first GEMM, if the library's pick
  * ranks below the best family the CPU and the OS support,
@@ -17,9 +17,9 @@
  *   avx2 + fma                  -> Haswell
  *
  * we ask the library to select again with that family, as OPENBLAS_CORETYPE
- * would have at load time. A newer library's pick, or its tuned Zen kernels
- * on an AVX2 CPU, are kept, and so is any family the user forced with
- * OPENBLAS_CORETYPE (the records say so, and `amptune diagnose` points out a
+ * would have at load time (or the next one down that it takes:
+ * kn_blas_upgrade). A newer library's pick, or its tuned Zen kernels on an
+ * AVX2 CPU, are kept, and so is anything the user set in OPENBLAS_CORETYPE (the records say so, and `amptune diagnose` points out a
  * forced family below the CPU's best). The entry points are looked up at run
  * time, so a BLAS without them (a single-target OpenBLAS, another library) is
  * left alone. What runs, and who chose it, goes into every record.
@@ -112,6 +112,23 @@ int kn_blas_select(const char *family)
 	return strcasecmp(get_corename(), family) == 0 ? 0 : -1;
 }
 
+const char *kn_blas_upgrade(const char *library_pick, const char *cpu_best, int (*select)(const char *family))
+{
+	/* a library older than a family may not know its name, and then falls back to a family of its own
+	 * choosing (old releases: Prescott); so the families are tried from the best down, and the
+	 * library's pick is selected again when none of those above it is taken */
+	static const char *const order[] = { "SapphireRapids", "Cooperlake", "SkylakeX", "Haswell" };
+	int best = kn_blas_family_rank(cpu_best), floor = kn_blas_family_rank(library_pick);
+	for (size_t i = 0; i < sizeof order / sizeof *order; i++) {
+		int r = kn_blas_family_rank(order[i]);
+		if (r <= best && r > floor && select(order[i]) == 0)
+			return order[i];
+	}
+	if (best > floor)
+		select(library_pick);
+	return NULL;
+}
+
 static void choose(void)
 {
 	char *(*get_config)(void) = (char *(*)(void))dlsym(RTLD_DEFAULT, "openblas_get_config");
@@ -125,19 +142,17 @@ static void choose(void)
 	library_name(info.library, sizeof info.library, get_config());
 	snprintf(info.library_kernels, sizeof info.library_kernels, "%s", get_corename());
 	snprintf(info.kernels, sizeof info.kernels, "%s", info.library_kernels);
-	/* a forced family the library took is kept; a name it did not know, it ignored, and so do we */
+	/* whatever the user forced is kept, even a name the library mapped to another family or ignored:
+	 * kernels says what runs */
 	const char *forced = getenv("OPENBLAS_CORETYPE");
-	if (forced && *forced && !strcasecmp(forced, info.kernels)) {
+	if (forced && *forced) {
 		info.source = "OPENBLAS_CORETYPE";
 		info.library_kernels[0] = 0; /* the library's own pick was never made */
 		return;
 	}
-	if (kn_blas_family_rank(info.cpu_best) <= kn_blas_family_rank(info.library_kernels))
-		return;
-	kn_blas_select(info.cpu_best);
-	snprintf(info.kernels, sizeof info.kernels, "%s", get_corename());
-	if (strcasecmp(info.kernels, info.library_kernels))
+	if (kn_blas_upgrade(info.library_kernels, info.cpu_best, kn_blas_select))
 		info.source = "amptune";
+	snprintf(info.kernels, sizeof info.kernels, "%s", get_corename());
 }
 
 const struct kn_blas_info *kn_blas_setup(void)
