@@ -3,8 +3,8 @@
  * of worker threads.
  *
  * Design: the loader owns a ring of prefetch + 1 batch slots. With workers > 0
- * a helper thread opens an OpenMP parallel region of `workers` threads; each
- * worker repeatedly claims the next piece of work — a chunk of rows of the next
+ * it starts `workers` threads (plain threads: an OpenMP team would slow the
+ * compute team's parallel regions, see loader.c); each worker repeatedly claims the next piece of work — a chunk of rows of the next
  * batch not yet claimed — fills those rows (sample, transform, knobs) into the
  * batch's slot, and marks them done; a batch is ready when all its chunks are.
  * Workers run at most `prefetch` batches ahead of the batch the trainer holds,
@@ -25,7 +25,7 @@
  * the worker's message), never a hang, and by every call after it. dl_loader_next() also returns KN_EINTR
  * when *opts.interrupt becomes nonzero while it waits. dl_loader_stop() may be
  * called at any time, mid-epoch or mid-batch: workers finish the sample in
- * hand, the team and helper thread are joined, and statistics stay readable.
+ * hand, the workers are joined, and statistics stay readable.
  *
  * Lifecycle: dl_loader_init() fills a caller-owned struct (and starts the
  * team); dl_loader_release() stops it and frees everything; it is safe on a
@@ -97,9 +97,10 @@ struct dl_loader {
 	atomic_int stop;
 	int err_status;
 	char err_msg[1024];
-	pthread_t team;
-	int team_running;
-	int team_size;           /* threads the OpenMP region actually got */
+	pthread_t *team;         /* the workers' threads */
+	struct worker_arg *team_args;
+	int team_running;        /* threads started (and not yet joined) */
+	int team_size;           /* workers running */
 	struct dl_stats stats;
 };
 
