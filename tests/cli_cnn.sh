@@ -111,5 +111,20 @@ grep -q '^summary: cpu cnn tiny fp32 batch 8 | .* img/s | loss [0-9.]* -> [0-9.]
 grep -q '^summary: .*, eval [0-9.]*, accuracy [0-9.]*% | epoch [0-9.]* s (measured) |' "$tmp/err" && ok ||
 	fail "cnn summary of a measured epoch: $(cat "$tmp/err")"
 
+# SIGINT while evaluating: 130 and an interrupted record, not a full evaluation and "ok"
+# (resnet over all 10,000 test images takes minutes on one thread; the signal comes once
+# training has logged its last step)
+"$AMPTUNE" train --model cnn --size resnet --steps 1 --warmup-steps 0 --batch 4 --eval-images all --threads 1 \
+	--workers 0 --json >"$tmp/int" 2>"$tmp/int.err" &
+pid=$!
+for _ in $(seq 1 600); do grep -q "^step     1/1" "$tmp/int.err" && break; sleep 0.1; done
+sleep 0.5
+kill -INT $pid
+wait $pid
+rc=$?
+[ $rc = 130 ] && ok || fail "SIGINT while evaluating: exit $rc ($(tail -2 "$tmp/int.err"))"
+python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert r['status'] == 'interrupted' and 'while evaluating' in r['message'], r['message']" \
+	"$tmp/int" && ok || fail "record of SIGINT while evaluating: $(cat "$tmp/int")"
+
 echo "cli_cnn: $passes passed, $fails failed"
 [ "$fails" = 0 ]

@@ -140,6 +140,11 @@ static int evaluate(struct cnn_run *r)
 		int cnt = n - i0 < r->B ? (int)(n - i0) : r->B;
 		double loss;
 		long ok;
+		if (tr_stop_signal) { /* (the GPT's evaluation stops in its loader's wait) */
+			rc = kn_error(KN_EINTR, "interrupted by signal %d while evaluating, after %ld of %ld test images",
+				      tr_stop_signal, i0, n);
+			break;
+		}
 		for (int i = 0; i < cnt; i++) /* in order, normalised, no augmentation */
 			dl_image_row(&r->data, test, (uint64_t)(i0 + i), 0, c->seed, 0, r->images + i * image_elems,
 				     &r->labels[i]);
