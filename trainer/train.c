@@ -22,7 +22,7 @@ volatile int tr_stop_signal;
 #define DIVERGE_FACTOR 3.0 /* a loss above 3x the first step's counts as diverged */
 
 struct run {
-	const struct tr_config *cfg;
+	struct tr_config *cfg;   /* the run's copy (tr_loop_init may lower the default warm-up) */
 	struct rp_record *rec;
 	struct kn_backend be;
 	struct dl_dataset data;
@@ -116,14 +116,19 @@ void tr_log_blas_note(const struct tr_config *c, const struct kn_backend *be)
 	       strcmp(b->source, "OPENBLAS_CORETYPE") ? "" : ": unset OPENBLAS_CORETYPE to measure the CPU at its best");
 }
 
-int tr_steps_for(const struct tr_config *c, long steps_per_epoch, long *steps)
+int tr_steps_for(struct tr_config *c, long steps_per_epoch, long *steps)
 {
 	*steps = c->steps ? c->steps : (long)ceil(c->epochs * (double)steps_per_epoch);
 	if (*steps < 1)
 		*steps = 1;
-	if (c->warmup_steps >= *steps)
-		return kn_error(KN_EUSAGE, "option '--warmup-steps' (%d%s) must be below the number of steps (%ld)",
-				c->warmup_steps, c->warmup_steps_given ? "" : ", its default", *steps);
+	if (c->warmup_steps >= *steps && c->warmup_steps_given)
+		return kn_error(KN_EUSAGE, "option '--warmup-steps' (%d) must be below the number of steps (%ld)",
+				c->warmup_steps, *steps);
+	if (c->warmup_steps >= *steps) { /* the default is lowered for a short run, not refused */
+		tr_log(c, "amptune train: note: %ld step%s: warm-up lowered from its default of %d to %ld step%s\n", *steps,
+		       *steps == 1 ? "" : "s", c->warmup_steps, *steps - 1, *steps - 1 == 1 ? "" : "s");
+		c->warmup_steps = (int)(*steps - 1);
+	}
 	return KN_OK;
 }
 
@@ -163,7 +168,7 @@ static int setup(struct run *r)
 	if (c->eval_batches && (rc = dl_loader_init(&r->val_ld, &r->be, &r->data, DL_VAL, r->B, r->T, c->seed, &val_opt)))
 		return rc;
 	r->steps_per_epoch = r->train_ld.steps_per_epoch;
-	if ((rc = tr_loop_init(&r->loop, c, r->steps_per_epoch, r->rec)))
+	if ((rc = tr_loop_init(&r->loop, r->cfg, r->steps_per_epoch, r->rec)))
 		return rc;
 	return tr_gpt_init(&r->model, &r->be, &preset->gpt, r->B, r->T, c->seed);
 }
@@ -249,7 +254,7 @@ int tr_feed_step(struct tr_feed *f, long step, long steps, double *wait_ms, int 
 	return rc;
 }
 
-int tr_loop_init(struct tr_loop *l, const struct tr_config *c, long steps_per_epoch, struct rp_record *rec)
+int tr_loop_init(struct tr_loop *l, struct tr_config *c, long steps_per_epoch, struct rp_record *rec)
 {
 	int rc;
 	memset(l, 0, sizeof *l);
@@ -488,12 +493,13 @@ void tr_finish_record(const struct tr_config *cfg, struct rp_record *rec, int rc
 	tr_utc_now(rec->finished_at, sizeof rec->finished_at);
 }
 
-int tr_train(const struct tr_config *cfg, struct rp_record *rec)
+int tr_train(const struct tr_config *cfg_in, struct rp_record *rec)
 {
+	if (strcmp(cfg_in->model, "cnn") == 0)
+		return tr_train_cnn(cfg_in, rec);
+	struct tr_config copy = *cfg_in, *cfg = &copy;
 	struct run r = { .cfg = cfg, .rec = rec };
 	int rc;
-	if (strcmp(cfg->model, "cnn") == 0)
-		return tr_train_cnn(cfg, rec);
 	tr_utc_now(rec->started_at, sizeof rec->started_at);
 	tr_fill_config(cfg, rec);
 	tr_fill_versions(rec);

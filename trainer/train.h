@@ -80,9 +80,10 @@ int tr_scaler_step(const struct tr_config *c, struct tr_loss_scaler *s, long ste
 		   float *factor);
 /* loss_scale_skips, and loss_scale_final when scaling ran */
 void tr_record_scaler(struct rp_record *rec, const struct tr_loss_scaler *s);
-/* The run's steps: --steps, or --epochs of steps_per_epoch (at least 1); KN_EUSAGE when the
- * warm-up steps would leave none timed. */
-int tr_steps_for(const struct tr_config *c, long steps_per_epoch, long *steps);
+/* The run's steps: --steps, or --epochs of steps_per_epoch (at least 1). KN_EUSAGE when a
+ * --warmup-steps the user gave would leave none timed; the default warm-up is lowered instead
+ * (to steps - 1, with a log note), in *c. */
+int tr_steps_for(struct tr_config *c, long steps_per_epoch, long *steps);
 
 /* The step loop both trainers run, and what it measures. */
 struct tr_loop {
@@ -92,7 +93,7 @@ struct tr_loop {
 	long steps, steps_done;
 };
 /* The steps (tr_steps_for, also into rec->steps), the loss scaler and the timing arrays. */
-int tr_loop_init(struct tr_loop *l, const struct tr_config *c, long steps_per_epoch, struct rp_record *rec);
+int tr_loop_init(struct tr_loop *l, struct tr_config *c, long steps_per_epoch, struct rp_record *rec);
 void tr_loop_release(struct tr_loop *l);
 /* A model as the loop drives it; every hook gets `model` back. */
 struct tr_stepper {

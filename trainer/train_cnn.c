@@ -25,7 +25,7 @@
 #include "trainer/train.h"
 
 struct cnn_run {
-	const struct tr_config *cfg;
+	struct tr_config *cfg;   /* the run's copy (tr_loop_init may lower the default warm-up) */
 	struct rp_record *rec;
 	const struct tr_cnn_preset *preset;
 	struct kn_backend be;
@@ -89,7 +89,7 @@ static int setup(struct cnn_run *r)
 	if ((rc = dl_loader_init(&r->train_ld, &r->be, &r->data, DL_TRAIN, r->B, 0, c->seed, &opt)))
 		return rc;
 	r->steps_per_epoch = r->train_ld.steps_per_epoch;
-	if ((rc = tr_loop_init(&r->loop, c, r->steps_per_epoch, r->rec)) ||
+	if ((rc = tr_loop_init(&r->loop, r->cfg, r->steps_per_epoch, r->rec)) ||
 	    (rc = tr_cnn_init(&r->model, &r->be, mc, r->B, c->optimizer, c->seed)))
 		return rc;
 	r->images = malloc((size_t)r->B * mc->in_channels * mc->height * mc->width * sizeof *r->images);
@@ -183,8 +183,9 @@ static void summarise(struct cnn_run *r)
 	tr_record_scaler(rec, &r->loop.scaler);
 }
 
-int tr_train_cnn(const struct tr_config *cfg, struct rp_record *rec)
+int tr_train_cnn(const struct tr_config *cfg_in, struct rp_record *rec)
 {
+	struct tr_config copy = *cfg_in, *cfg = &copy; /* tr_loop_init may lower the default warm-up */
 	struct cnn_run r = { .cfg = cfg, .rec = rec };
 	int rc;
 	tr_utc_now(rec->started_at, sizeof rec->started_at);
