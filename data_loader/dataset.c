@@ -117,6 +117,12 @@ static void view_images(struct dl_dataset *ds, const struct dl_idx *x)
 
 int dl_dataset_open(struct dl_dataset *ds, const char *spec, int vocab, uint64_t seed)
 {
+	return dl_dataset_open_for(ds, spec, vocab, seed, NULL);
+}
+
+int dl_dataset_open_for(struct dl_dataset *ds, const char *spec, int vocab, uint64_t seed,
+			const struct dl_image_expect *img)
+{
 	struct dl_spec sp;
 	int rc;
 	memset(ds, 0, sizeof *ds);
@@ -146,7 +152,7 @@ int dl_dataset_open(struct dl_dataset *ds, const char *spec, int vocab, uint64_t
 	case DL_SRC_IDX:
 		ds->name = "idx";
 		rc = dl_idx_open(&ds->idx, sp.arg[0], sp.arg[1], sp.n_args > 2 ? sp.arg[2] : NULL,
-				 sp.n_args > 2 ? sp.arg[3] : NULL, 0, 0, 0);
+				 sp.n_args > 2 ? sp.arg[3] : NULL, img ? img->classes : 0, img ? img->H : 0, img ? img->W : 0);
 		break;
 	case DL_SRC_FASHION_MNIST:
 		ds->name = "fashion-mnist";

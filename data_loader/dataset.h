@@ -72,6 +72,15 @@ int dl_spec_parse(const char *spec, struct dl_spec *out);
 /* vocab: the model's vocabulary (token shards are checked against it);
  * seed: for synthetic data. */
 int dl_dataset_open(struct dl_dataset *ds, const char *spec, int vocab, uint64_t seed);
+
+/* What a model takes from IDX images: labels below `classes`, images of H x W (0: any). */
+struct dl_image_expect {
+	int classes, H, W;
+};
+/* dl_dataset_open, with IDX files checked against `img` (NULL: anything) as they are read, so
+ * that an error names the file and the byte offset. */
+int dl_dataset_open_for(struct dl_dataset *ds, const char *spec, int vocab, uint64_t seed,
+			const struct dl_image_expect *img);
 void dl_dataset_release(struct dl_dataset *ds);
 
 #endif

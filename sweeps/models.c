@@ -61,7 +61,7 @@ static int gpt_check_data(const char *spec)
 static int cnn_check_data(const char *spec)
 {
 	struct dl_dataset ds;
-	int rc = tr_cnn_open_data(&ds, spec, 0);
+	int rc = tr_cnn_open_data(&ds, spec, 0, &tr_cnn_sizes[0].cnn);
 	/* every preset takes the same images, as train checks them */
 	if (rc == KN_OK && ds.kind == DL_KIND_IMAGES)
 		rc = tr_cnn_check_images(&ds, &tr_cnn_sizes[0].cnn);

@@ -98,6 +98,17 @@ printf '\x00\x00\x08\x01\x00\x00\x00\x02\x03\x04' >"$tmp/bad/labels"
 expect 65 "IDX images '$tmp/bad/imgs' has wrong dimensions: 1 at byte offset 3, expected 3" -- --model cnn --data "idx:$tmp/bad/imgs,$tmp/bad/labels"
 printf '\x00\x00\x08\x03\x00\x00\x00\x02\x00\x00\x00\x1c\x00\x00\x00\x1c\x07\x07' | gzip >"$tmp/bad/imgs.gz"
 expect 65 "IDX images '$tmp/bad/imgs.gz' is truncated: its header declares 2 images of 28x28, 1568 bytes from byte offset 16, but it ends at byte offset 18 (decompressed)" -- --model cnn --data "idx:$tmp/bad/imgs.gz,$tmp/bad/labels"
+# images or labels that do not fit the model: the file and the byte offset, as the reader finds them
+printf '\x00\x00\x08\x03\x00\x00\x00\x01\x00\x00\x00\x20\x00\x00\x00\x20' >"$tmp/bad/i32"
+head -c 1024 /dev/zero >>"$tmp/bad/i32"
+printf '\x00\x00\x08\x01\x00\x00\x00\x01\x03' >"$tmp/bad/l1"
+expect 65 "IDX images '$tmp/bad/i32' has wrong dimensions: 32x32 images at byte offset 8, expected 28x28" -- \
+	--model cnn --data "idx:$tmp/bad/i32,$tmp/bad/l1"
+printf '\x00\x00\x08\x03\x00\x00\x00\x02\x00\x00\x00\x1c\x00\x00\x00\x1c' >"$tmp/bad/i28"
+head -c 1568 /dev/zero >>"$tmp/bad/i28"
+printf '\x00\x00\x08\x01\x00\x00\x00\x02\x01\xff' >"$tmp/bad/l255"
+expect 65 "IDX labels '$tmp/bad/l255': label 255 at byte offset 9 is not a class below 10" -- \
+	--model cnn --data "idx:$tmp/bad/i28,$tmp/bad/l255"
 expect 64 "option '--data' names text ('fortunes'); the cnn model trains on images" -- --model cnn --data fortunes
 expect 65 "cnn data '$tmp/bad/imgs' is a file: give a directory of IDX files (train-* and t10k-*) or idx:IMAGES,LABELS[,VAL_IMAGES,VAL_LABELS]" -- --model cnn --data "$tmp/bad/imgs"
 

@@ -20,11 +20,12 @@ int tr_train(const struct tr_config *cfg, struct rp_record *rec);
 /* The --model cnn point (trainer/train_cnn.c); tr_train() dispatches to it. */
 int tr_train_cnn(const struct tr_config *cfg, struct rp_record *rec);
 /* Opens what --data names for the cnn: a plain path is a directory of IDX
- * files (fashion-mnist:DIR); other specs as the loader reads them. */
+ * files (fashion-mnist:DIR); other specs as the loader reads them; IDX files
+ * are checked against c's image size and classes as they are read. */
 struct dl_dataset;
-int tr_cnn_open_data(struct dl_dataset *ds, const char *data, uint64_t seed);
-/* KN_EUSAGE unless d holds images, KN_EDATA unless their shape and labels fit c. */
 struct tr_cnn_config;
+int tr_cnn_open_data(struct dl_dataset *ds, const char *data, uint64_t seed, const struct tr_cnn_config *c);
+/* KN_EUSAGE unless d holds images, KN_EDATA unless their shape and labels fit c. */
 int tr_cnn_check_images(const struct dl_dataset *d, const struct tr_cnn_config *c);
 /* Set asynchronously (SIGINT/SIGTERM): the loop stops after the current step. */
 extern volatile int tr_stop_signal;

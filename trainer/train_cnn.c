@@ -53,7 +53,7 @@ int tr_cnn_check_images(const struct dl_dataset *d, const struct tr_cnn_config *
 	return KN_OK;
 }
 
-int tr_cnn_open_data(struct dl_dataset *ds, const char *data, uint64_t seed)
+int tr_cnn_open_data(struct dl_dataset *ds, const char *data, uint64_t seed, const struct tr_cnn_config *c)
 {
 	char spec[600];
 	struct dl_spec parsed;
@@ -64,7 +64,9 @@ int tr_cnn_open_data(struct dl_dataset *ds, const char *data, uint64_t seed)
 	if (plain && stat(data, &st) == 0 && !S_ISDIR(st.st_mode))
 		return kn_error(KN_EDATA, "cnn data '%s' is a file: give a directory of IDX files (train-* and t10k-*) "
 					  "or idx:IMAGES,LABELS[,VAL_IMAGES,VAL_LABELS]", data);
-	return dl_dataset_open(ds, spec, 0, seed);
+	/* IDX files are checked against the model as they are read, so an error names the file and offset */
+	struct dl_image_expect want = { c->classes, c->height, c->width };
+	return dl_dataset_open_for(ds, spec, 0, seed, &want);
 }
 
 static int setup(struct cnn_run *r)
@@ -82,7 +84,7 @@ static int setup(struct cnn_run *r)
 		return rc;
 	snprintf(r->rec->device, sizeof r->rec->device, "%s", r->be.name);
 	snprintf(r->rec->device_name, sizeof r->rec->device_name, "%s", r->be.device_name);
-	if ((rc = tr_cnn_open_data(&r->data, c->data, c->seed)) || (rc = tr_cnn_check_images(&r->data, mc)))
+	if ((rc = tr_cnn_open_data(&r->data, c->data, c->seed, mc)) || (rc = tr_cnn_check_images(&r->data, mc)))
 		return rc;
 	struct dl_options opt = c->loader;
 	opt.interrupt = &tr_stop_signal;
