@@ -183,7 +183,7 @@ same "cnn plan valid" "$?:$(tail -1 out.txt)" "0:plan 'c' is valid: 1 point, 1 t
 python3 -c 'import struct,sys; open("i8", "wb").write(struct.pack(">iiii", 0x803, 16, 8, 8) + bytes(16 * 64)); open("l8", "wb").write(struct.pack(">ii", 0x801, 16) + bytes(16))'
 sed -i "s|data = fashion-mnist|data = idx:$T/i8,$T/l8|" cnn.ini
 "$A" sweep cnn.ini --dry-run >/dev/null 2>err.txt
-same "cnn image shape" "$?:$(head -1 err.txt)" "65:amptune sweep: images in 'idx:$T/i8,$T/l8' are 1x8x8; the cnn presets take 1x28x28"
+same "cnn image shape" "$?:$(head -1 err.txt)" "65:amptune sweep: IDX images '$T/i8' has wrong dimensions: 8x8 images at byte offset 8, expected 28x28"
 # eval_images bounds a cnn point's evaluation (train's --eval-images); it is the cnn's, not the gpt's
 sed -i "s|data = idx:.*|data = fashion-mnist|; s|steps = 5|steps = 3\nwarmup_steps = 1\neval_images = 100|" cnn.ini
 "$A" sweep cnn.ini --out cnnrun --quiet --set threads=1 --set workers=0 && ok || bad "cnn sweep with eval_images"
