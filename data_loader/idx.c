@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "data_loader/file.h"
@@ -187,17 +188,26 @@ int dl_fashion_mnist_open(struct dl_idx *x, const char *dir)
 	static const char *const names[4] = { "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
 					      "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte" };
 	char paths[4][600];
+	int packaged = !dir || !strcmp(dir, DL_FASHION_MNIST_DIR);
+	struct stat st;
 	if (!dir)
 		dir = DL_FASHION_MNIST_DIR;
+	if (!packaged && stat(dir, &st) != 0)
+		return kn_error(KN_EDATA, "image directory '%s' does not exist", dir);
 	for (int i = 0; i < 4; i++) {
 		/* Debian ships the .gz files; accept uncompressed copies too */
 		snprintf(paths[i], sizeof paths[i], "%s/%s.gz", dir, names[i]);
 		if (access(paths[i], F_OK) != 0) {
 			snprintf(paths[i], sizeof paths[i], "%s/%s", dir, names[i]);
-			if (access(paths[i], F_OK) != 0)
+			if (access(paths[i], F_OK) != 0 && packaged)
 				return kn_error(KN_EDATA, "fashion-mnist is missing: '%s/%s.gz' does not exist (install "
 							  "Debian's 'dataset-fashion-mnist' package, or run 'make deps')",
 						dir, names[i]);
+			if (access(paths[i], F_OK) != 0)
+				return kn_error(KN_EDATA, "image directory '%s' has no '%s.gz' nor '%s' (it needs the four IDX "
+							  "files train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+							  "t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, each plain or .gz)",
+						dir, names[i], names[i]);
 		}
 	}
 	return dl_idx_open(x, paths[0], paths[1], paths[2], paths[3], 10, 28, 28);

@@ -341,8 +341,8 @@ START_TEST(test_idx_errors)
 	ck_data_error(dl_dataset_open(&(struct dl_dataset){ 0 }, sp, VOCAB, 1), "train-labels-idx1-ubyte.gz'",
 		      "label 10 at byte offset 18 (decompressed) is not a class below 10");
 	snprintf(sp, sizeof sp, "fashion-mnist:%s", dir("fm_empty"));
-	ck_data_error(dl_dataset_open(&(struct dl_dataset){ 0 }, sp, VOCAB, 1), "fashion-mnist is missing",
-		      "fm_empty/train-images-idx3-ubyte.gz'");
+	ck_data_error(dl_dataset_open(&(struct dl_dataset){ 0 }, sp, VOCAB, 1), "image directory '",
+		      "fm_empty' has no 'train-images-idx3-ubyte.gz' nor 'train-images-idx3-ubyte'");
 }
 END_TEST
 

@@ -91,7 +91,9 @@ expect 64 "option '--eval-images' expects an integer" -- --model cnn --eval-imag
 expect 75 "out of memory on 'cpu': need" -- --model cnn --device-mem-limit 1M --steps 5 --eval-images 0
 
 # data errors: exit 65 naming the file (and the offset where it applies)
-expect 65 "fashion-mnist is missing: '$tmp/none/train-images-idx3-ubyte.gz' does not exist" -- --model cnn --data "$tmp/none"
+expect 65 "image directory '$tmp/none' does not exist" -- --model cnn --data "$tmp/none"
+mkdir -p "$tmp/three" && touch "$tmp/three/train-images-idx3-ubyte.gz" "$tmp/three/train-labels-idx1-ubyte" "$tmp/three/t10k-images-idx3-ubyte.gz"
+expect 65 "image directory '$tmp/three' has no 't10k-labels-idx1-ubyte.gz' nor 't10k-labels-idx1-ubyte' (it needs the four IDX files" -- --model cnn --data "$tmp/three"
 mkdir -p "$tmp/bad"
 printf '\x00\x00\x08\x01\x00\x00\x00\x02\x00\x00\x00\x1c\x00\x00\x00\x1c' >"$tmp/bad/imgs"
 printf '\x00\x00\x08\x01\x00\x00\x00\x02\x03\x04' >"$tmp/bad/labels"

@@ -48,7 +48,7 @@ printf 'not an idx file at all' >"$T/bad-images"
 expect 65 "IDX images '$T/bad-images' has bad magic 0x6e6f7420 at byte offset 0" -- train "${Q[@]}" --data "idx:$T/bad-images,$T/bad-labels"
 printf '\037\213\010\000\000\000\000\000\000\003garbage garbage garbage' >"$T/t.txt.gz"
 expect 65 "cannot read text data '$T/t.txt.gz': .*compressed byte offset" -- train "${Q[@]}" --data "$T/t.txt.gz"
-expect 65 "fashion-mnist is missing: '$T/train-images-idx3-ubyte.gz' does not exist" -- train "${Q[@]}" --data "fashion-mnist:$T"
+expect 65 "image directory '$T' has no 'train-images-idx3-ubyte.gz' nor 'train-images-idx3-ubyte'" -- train "${Q[@]}" --data "fashion-mnist:$T"
 
 # the loader's settings and statistics in the record
 "$A" train "${Q[@]}" --steps 8 --warmup-steps 2 --data synthetic-text:50000 --workers 3 --prefetch 2 --drop-last \
