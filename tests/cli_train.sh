@@ -107,6 +107,14 @@ id1=$(jid) id2=$(jid) id3=$(jid --lr 0.005) id4=$(jid --threads 1) id5=$(jid --n
 [ "$(printf '%s\n' "$id1" "$id3" "$id4" "$id5" | sort -u | wc -l)" = 4 ] && ok ||
 	bad "different configurations share an id: $id1 $id3 $id4 $id5"
 
+# a signal that cuts a blocking open short (a FIFO nobody writes) is an interruption, not bad data
+mkfifo "$T/fifo"
+timeout --preserve-status 1 "$A" train "${Q[@]}" --device cpu --data "$T/fifo" --json >"$T/fifo.json" 2>"$T/fifo.err"
+rc=$?
+[ $rc = 143 ] && grep -q "interrupted by signal 15 (cannot open text data" "$T/fifo.err" &&
+	python3 -c "import json,sys; assert json.load(open(sys.argv[1]))['status'] == 'interrupted'" "$T/fifo.json" && ok ||
+	bad "SIGTERM while opening a FIFO: exit $rc, $(cat "$T/fifo.err")"
+
 # the record is printed for a failed point too (a sweep records it)
 "$A" train "${Q[@]}" --device cpu --device-mem-limit 1M --json >"$T/oom" 2>/dev/null
 python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert r['status']=='oom' and 'need' in r['message']" "$T/oom" && ok || bad "oom record"

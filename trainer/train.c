@@ -479,9 +479,16 @@ static void id_extras(const struct tr_config *c, char *buf, size_t n)
 #undef EXTRA
 }
 
-void tr_finish_record(const struct tr_config *cfg, struct rp_record *rec, int rc)
+int tr_finish_record(const struct tr_config *cfg, struct rp_record *rec, int rc)
 {
 	char extra[1024];
+	/* a failure while a stop signal was pending is the signal's doing: a blocking open or read it
+	 * cut short (EINTR) is not bad data */
+	if (rc != KN_OK && rc != KN_EINTR && rc != KN_EUSAGE && tr_stop_signal) {
+		char why[900];
+		snprintf(why, sizeof why, "%s", kn_last_error());
+		rc = kn_error(KN_EINTR, "interrupted by signal %d (%s)", tr_stop_signal, why);
+	}
 	id_extras(cfg, extra, sizeof extra);
 	if (cfg->id[0])
 		snprintf(rec->id, sizeof rec->id, "%s", cfg->id);
@@ -491,6 +498,7 @@ void tr_finish_record(const struct tr_config *cfg, struct rp_record *rec, int rc
 	snprintf(rec->status, sizeof rec->status, "%s", kn_status_name(rc));
 	snprintf(rec->message, sizeof rec->message, "%s", rc ? kn_last_error() : "");
 	tr_utc_now(rec->finished_at, sizeof rec->finished_at);
+	return rc;
 }
 
 int tr_train(const struct tr_config *cfg_in, struct rp_record *rec)
@@ -518,7 +526,7 @@ int tr_train(const struct tr_config *cfg_in, struct rp_record *rec)
 	if (rc == KN_OK)
 		rc = evaluate(&r);
 	summarise(&r);
-	tr_finish_record(cfg, rec, rc);
+	rc = tr_finish_record(cfg, rec, rc);
 	tr_gpt_release(&r.model);
 	dl_loader_release(&r.train_ld);
 	dl_loader_release(&r.val_ld);

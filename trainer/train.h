@@ -116,7 +116,8 @@ struct tr_stepper {
  * scaling and update, sync, timing, log. l->steps_done counts the finished ones. */
 int tr_run_steps(const struct tr_config *c, struct rp_record *rec, struct kn_backend *be, struct dl_loader *ld,
 		 struct tr_loop *l, const struct tr_stepper *m);
-/* id (unless set), status, message and finish time. */
-void tr_finish_record(const struct tr_config *cfg, struct rp_record *rec, int rc);
+/* id (unless set), status, message and finish time; returns rc, or KN_EINTR when a stop signal
+ * arrived and rc is another failure (a system call the signal cut short). */
+int tr_finish_record(const struct tr_config *cfg, struct rp_record *rec, int rc);
 
 #endif

@@ -211,7 +211,7 @@ int tr_train_cnn(const struct tr_config *cfg_in, struct rp_record *rec)
 	if (rc == KN_OK)
 		rc = evaluate(&r);
 	summarise(&r);
-	tr_finish_record(cfg, rec, rc);
+	rc = tr_finish_record(cfg, rec, rc);
 	tr_cnn_release(&r.model);
 	dl_loader_release(&r.train_ld);
 	dl_dataset_release(&r.data);
