@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include "kernels/error.h"
@@ -24,8 +25,20 @@ static int buf_reserve(struct dl_buf *b, size_t more)
 	return 0;
 }
 
+/* zlib's messages start with the path ("x.gz: unexpected end of file"); ours already name it */
+static const char *gz_message(const char *msg, const char *path)
+{
+	size_t n = strlen(path);
+	return strncmp(msg, path, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ' ? msg + n + 2 : msg;
+}
+
 int dl_read_file(struct dl_buf *b, const char *path, const char *what)
 {
+	/* a device would be read until memory runs out (/dev/zero) or forever; a FIFO is fine */
+	struct stat st;
+	if (stat(path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode)))
+		return kn_error(KN_EDATA, "cannot read %s '%s': it is a %s, not a file", what, path,
+				S_ISSOCK(st.st_mode) ? "socket" : "device");
 	errno = 0;
 	gzFile f = gzopen(path, "rb");
 	if (!f)
@@ -45,7 +58,7 @@ int dl_read_file(struct dl_buf *b, const char *path, const char *what)
 			const char *msg = gzerror(f, &zerr);
 			if (got < 0 || (zerr != Z_OK && zerr != Z_STREAM_END))
 				rc = kn_error(KN_EDATA, "cannot read %s '%s': %s (compressed byte offset %ld, %zu bytes read)",
-					      what, path, zerr == Z_ERRNO ? strerror(errno) : msg, (long)gzoffset(f),
+					      what, path, zerr == Z_ERRNO ? strerror(errno) : gz_message(msg, path), (long)gzoffset(f),
 					      b->n - start);
 			break;
 		}

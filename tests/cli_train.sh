@@ -107,6 +107,9 @@ id1=$(jid) id2=$(jid) id3=$(jid --lr 0.005) id4=$(jid --threads 1) id5=$(jid --n
 [ "$(printf '%s\n' "$id1" "$id3" "$id4" "$id5" | sort -u | wc -l)" = 4 ] && ok ||
 	bad "different configurations share an id: $id1 $id3 $id4 $id5"
 
+expect 65 "cannot read text data '/dev/zero': it is a device, not a file" -- train "${Q[@]}" --device cpu --data /dev/zero
+printf '\037\213\010\000\000\000\000\000\000\003abc' >"$T/cut.gz"
+expect 65 "cannot read text data '$T/cut.gz': unexpected end of file \(compressed byte offset 13, 0 bytes read\)" -- train "${Q[@]}" --device cpu --data "$T/cut.gz"
 # a signal that cuts a blocking open short (a FIFO nobody writes) is an interruption, not bad data
 mkfifo "$T/fifo"
 timeout --preserve-status 1 "$A" train "${Q[@]}" --device cpu --data "$T/fifo" --json >"$T/fifo.json" 2>"$T/fifo.err"
