@@ -119,9 +119,14 @@ expect 65 "cnn data '$tmp/bad/imgs' is a file: give a directory of IDX files (tr
 	--threads 1 --log-every 0 >/dev/null 2>"$tmp/err"
 grep -q '^summary: cpu cnn tiny fp32 batch 8 | .* img/s | loss [0-9.]* -> [0-9.]* | epoch [0-9.]* s (extrapolated) |' "$tmp/err" &&
 	! grep -q nan "$tmp/err" && ok || fail "cnn summary without evaluation: $(cat "$tmp/err")"
+"$AMPTUNE" train --model cnn --data synthetic-images:64 --steps 3 --warmup-steps 1 --batch 8 --eval-images 0 \
+	--threads 1 --quiet --json >"$tmp/noeval.json" 2>/dev/null
+python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert r['eval_images'] == 0 and r['eval_loss'] is None, r" \
+	"$tmp/noeval.json" && ok || fail "--eval-images 0 is not recorded as 0: $(cat "$tmp/noeval.json")"
 "$AMPTUNE" train --model cnn --data synthetic-images:64 --epochs 1 --warmup-steps 1 --batch 8 --eval-images 8 \
 	--threads 1 --log-every 0 >/dev/null 2>"$tmp/err"
-grep -q '^summary: .*, eval [0-9.]*, accuracy [0-9.]*% | epoch [0-9.]* s (measured) |' "$tmp/err" && ok ||
+grep -q '^summary: .*, eval [0-9.]*, accuracy [0-9.]*% | epoch 0\.[0-9][0-9][0-9] s (measured) |' "$tmp/err" &&
+	grep -q '^eval: loss [0-9.]*, accuracy [0-9.]*% over 8 test images$' "$tmp/err" && ok ||
 	fail "cnn summary of a measured epoch: $(cat "$tmp/err")"
 
 # SIGINT while evaluating: 130 and an interrupted record, not a full evaluation and "ok"

@@ -123,9 +123,10 @@ static void print_summary(const struct rp_record *r)
 	if (isfinite(r->eval_loss))
 		snprintf(eval, sizeof eval, ", eval %.4f%s", r->eval_loss, acc);
 	fprintf(stderr,
-		"summary: %s %s | step %.2f ms p50, %.2f ms p95 | %s | loss %.4f -> %.4f%s | epoch %.1f s%s | "
+		"summary: %s %s | step %.2f ms p50, %.2f ms p95 | %s | loss %.4f -> %.4f%s | epoch %.*f s%s | "
 		"peak %s backend, %s rss\n",
-		r->device, shape, r->step_ms_p50, r->step_ms_p95, rate, r->initial_loss, r->final_loss, eval, r->epoch_s,
+		r->device, shape, r->step_ms_p50, r->step_ms_p95, rate, r->initial_loss, r->final_loss, eval,
+		r->epoch_s < 1 ? 3 : 1, r->epoch_s, /* an epoch of a few images takes well under 0.1 s */
 		r->epoch_s_extrapolated ? " (extrapolated)" : " (measured)",
 		kn_fmt_bytes(peak, sizeof peak, r->peak_device_bytes), kn_fmt_bytes(rss, sizeof rss, r->peak_host_bytes));
 }

@@ -61,8 +61,8 @@ int tr_record_step_loss(struct rp_record *rec, long step, long steps, double los
 	if (step % curve_every == 0 || step == steps - 1)
 		rp_record_add_loss(rec, step, loss);
 	if (!isfinite(loss) || loss > DIVERGE_FACTOR * rec->initial_loss)
-		return kn_error(KN_EDIVERGED, "training diverged at step %ld: loss %g (initial %g)", step, loss,
-				rec->initial_loss);
+		return kn_error(KN_EDIVERGED, "training diverged at step %ld of %ld: loss %g (initial %g)", step + 1, steps,
+				loss, rec->initial_loss); /* counted from 1, as the log counts */
 	return KN_OK;
 }
 

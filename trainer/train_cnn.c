@@ -135,8 +135,10 @@ static int evaluate(struct cnn_run *r)
 	double loss_sum = 0, t0 = tr_now_ms();
 	long correct = 0;
 	size_t image_elems = (size_t)r->data.C * r->data.H * r->data.W;
-	if (n == 0)
+	if (n == 0) {
+		cJSON_AddNumberToObject(r->rec->extra, "eval_images", 0); /* asked for none: said, not left out */
 		return KN_OK;
+	}
 	int rc = KN_OK;
 	for (long i0 = 0; i0 < n && rc == KN_OK; i0 += r->B) {
 		int cnt = n - i0 < r->B ? (int)(n - i0) : r->B;
@@ -162,7 +164,7 @@ static int evaluate(struct cnn_run *r)
 	r->rec->eval_accuracy = (double)correct / (double)n;
 	cJSON_AddNumberToObject(r->rec->extra, "eval_images", (double)n);
 	cJSON_AddNumberToObject(r->rec->extra, "eval_s", (tr_now_ms() - t0) / 1e3);
-	tr_log(c, "eval: loss %.4f, accuracy %.2f%% over %ld t10k images\n", r->rec->eval_loss,
+	tr_log(c, "eval: loss %.4f, accuracy %.2f%% over %ld test images\n", r->rec->eval_loss,
 	       100.0 * r->rec->eval_accuracy, n);
 	return KN_OK;
 }
