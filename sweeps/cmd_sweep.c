@@ -561,11 +561,12 @@ static const char *dry_note(struct sweep *s, const struct sw_point *pt, char *bu
 	return buf;
 }
 
-static int dry_run(struct sweep *s)
+/* The plan's data opened as its model would open it, before any point runs (a point would fail with
+ * it, and its record would keep the point from running again once the plan is fixed). */
+static int check_plan_data(struct sweep *s)
 {
 	const struct sw_model *m = sw_find_model(s->plan.model);
-	char note[512];
-	int rc, runnable = 0, to_run = 0;
+	int rc;
 	if (m->check_data && (rc = m->check_data(s->plan.data))) {
 		/* a plan naming the wrong kind of data is a plan error: say where */
 		if (rc == KN_EUSAGE && s->plan.line[SW_DATA] > 0) {
@@ -575,6 +576,15 @@ static int dry_run(struct sweep *s)
 		}
 		return rc;
 	}
+	return KN_OK;
+}
+
+static int dry_run(struct sweep *s)
+{
+	char note[512];
+	int rc, runnable = 0, to_run = 0;
+	if ((rc = check_plan_data(s)))
+		return rc;
 	if (s->out) {
 		set_results_path(s);
 		if ((rc = check_plan_file(s)) || (rc = read_recorded(s, NULL)) || (rc = check_record_names(s)))
@@ -620,7 +630,7 @@ int cmd_sweep(int argc, char **argv)
 	} else if (rc == KN_OK && s.dry_run) {
 		rc = dry_run(&s);
 	} else if (rc == KN_OK) {
-		if ((rc = prepare_dir(&s)) == KN_OK)
+		if ((rc = check_plan_data(&s)) == KN_OK && (rc = prepare_dir(&s)) == KN_OK)
 			rc = run_all(&s);
 	}
 	if (rc && rc != KN_EINTR)

@@ -84,16 +84,24 @@ static int put(cJSON *o, const char *key, cJSON *v)
 
 static cJSON *num_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
 
-/* The last non-blank line of the child's stderr, or "". */
+/* The last non-blank line of the child's stderr that says something, or "": a usage error ends
+ * with the hint "see 'amptune help train'", and the reason is the line before it. */
 static void last_line(const char *tail, char *buf, size_t n)
 {
 	const char *end = tail + strlen(tail);
-	while (end > tail && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
-		end--;
-	const char *start = end;
-	while (start > tail && start[-1] != '\n')
-		start--;
-	snprintf(buf, n, "%.*s", (int)(end - start), start);
+	for (;;) {
+		while (end > tail && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
+			end--;
+		const char *start = end;
+		while (start > tail && start[-1] != '\n')
+			start--;
+		if (start > tail && (size_t)(end - start) >= 17 && strncmp(start, "see 'amptune help", 17) == 0) {
+			end = start;
+			continue;
+		}
+		snprintf(buf, n, "%.*s", (int)(end - start), start);
+		return;
+	}
 }
 
 static void message_for(const struct sw_plan *p, const struct sw_outcome *o, const char *status, int had_record,

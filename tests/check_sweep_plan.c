@@ -88,9 +88,6 @@ static const struct bad_case bad_cases[] = {
 	  "p.ini:7: 'devices' expects values from auto, cpu or cuda, got 'tpu'" },
 	{ "[sweep]\nprecisions = fp32, fp8\n", "p.ini:2: 'precisions' expects values from fp32, tf32, fp16 or bf16, got 'fp8'" },
 	{ BASE "warmup_steps = 10\n", "p.ini:10: 'warmup_steps' (10) must be below 'steps' (10)" },
-	{ "[sweep]\nname = t\nmodel = gpt\nsize = tiny\ndata = fortunes\nsteps = 3\ndevices = cpu\nprecisions = fp32\n"
-	  "batch_sizes = 4\n",
-	  "p.ini:6: 'steps' (3) must be above the default 'warmup_steps' (3)" },
 	{ "[sweep]\nname = t\nmodel = cnn\nsize = resnet\ndata = fashion-mnist\nsteps = 10\ndevices = cpu\n"
 	  "precisions = fp32\nbatch_sizes = 4\nseq = 32\n",
 	  "p.ini:10: 'seq' does not apply to model 'cnn'" },

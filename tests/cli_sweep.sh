@@ -137,6 +137,24 @@ same "diverged exit and quiet" "$?:$(cat div.out)" "0:"
 same "diverged" "$(records div/results.jsonl | awk '{ print $3 }')" "diverged"
 grep -qE '"message":"training diverged at step [1-9][0-9]* of [0-9]+: loss' div/results.jsonl && ok || bad "diverged message: $(cat div/results.jsonl)"
 
+# data a point could not open is a plan error before anything runs: no records that would keep
+# the points from running once the plan is fixed
+plan bad-data.ini bd "batch_sizes = 4" "data = $T/no-such.txt"
+"$A" sweep bad-data.ini --out bd >/dev/null 2>bd.err
+same "missing data before running" "$?:$([ -e bd/results.jsonl ] && echo written)" "65:"
+grep -q "cannot open text data '$T/no-such.txt'" bd.err && ok || bad "missing data message: $(cat bd.err)"
+plan kind.ini kd "batch_sizes = 4" "model = cnn" "seq = " "eval_batches = "
+sed -i '/^seq = $/d; /^eval_batches = $/d' kind.ini
+"$A" sweep kind.ini --out kd >/dev/null 2>kd.err
+same "wrong data kind before running" "$?:$([ -e kd/results.jsonl ] && echo written)" "64:"
+grep -q "kind.ini:5: 'data' names text ('fortunes'); model 'cnn' trains on images" kd.err && ok || bad "data kind message: $(cat kd.err)"
+# a point's usage error is recorded with its reason, not with the usage hint that follows it
+plan use.ini us "batch_sizes = 4" "steps = " "epochs = 0.00003" "warmup_steps = 50"
+sed -i '/^steps = $/d' use.ini
+"$A" sweep use.ini --out us --quiet >/dev/null 2>&1
+grep -q "\"message\":\"exit code 64: amptune train: option '--warmup-steps' (50) must be below the number of steps" us/results.jsonl &&
+	ok || bad "usage-error message: $(cat us/results.jsonl)"
+
 plan o.ini slow "batch_sizes = 4" "steps = 100000" "time_limit_s = 0.5"
 "$A" sweep o.ini --out slow --quiet
 same "timeout" "$(records slow/results.jsonl | awk '{ print $3 }')" "timeout"
@@ -145,13 +163,15 @@ same "timeout message" "$(field slow/results.jsonl message | sed -E 's/[0-9.]+ s
 wall=$(field slow/results.jsonl wall_s)
 awk -v w="$wall" 'BEGIN { exit !(w >= 0.5 && w < 4) }' && ok || bad "timeout wall_s $wall"
 
-plan f.ini broken "batch_sizes = 4, 8" "data = $T/no-such-text"
+# text that opens (the plan's check passes) but is too short for a batch: each point fails on its own
+head -c 600 /usr/share/games/fortunes/fortunes >"$T/short.txt"
+plan f.ini broken "batch_sizes = 4, 8" "data = $T/short.txt"
 "$A" sweep f.ini --out fail --quiet
 same "failed, both points" "$(records fail/results.jsonl | awk '{ print $3 }' | tr '\n' ' ')" "failed failed "
 same "failed message" "$(head -1 fail/results.jsonl | field /dev/stdin message)" \
-	"exit code 65: cannot open text data '$T/no-such-text': No such file or directory"
+	"exit code 65: text data '$T/short.txt': the validation split has 60 bytes, 1 windows of 32+1 bytes; one batch of 4 needs 129 bytes (use a smaller --batch or --seq, or more text)"
 same "failed stderr tail" "$(head -1 fail/results.jsonl | field /dev/stdin stderr_tail)" \
-	"amptune train: cannot open text data '$T/no-such-text': No such file or directory\\n"
+	"amptune train: text data '$T/short.txt': the validation split has 60 bytes, 1 windows of 32+1 bytes; one batch of 4 needs 129 bytes (use a smaller --batch or --seq, or more text)\\n"
 
 # ---- loader axes reach train: workers and prefetch as set, data latency passed on ----
 plan l.ini loader "batch_sizes = 4" "workers = 0, 2" "prefetch = 3" "data_latency_us = 100"
