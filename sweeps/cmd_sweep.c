@@ -551,7 +551,11 @@ static const char *dry_note(struct sweep *s, const struct sw_point *pt, char *bu
 	struct kn_backend be;
 	kn_precision_parse(pt->precision, &prec);
 	int rc = kn_backend_open(&be, pt->device, prec, 0);
-	if (rc == KN_OK) {
+	char oom[400];
+	if (rc == KN_OK && predicted_oom(s, pt, oom, sizeof oom)) {
+		kn_backend_release(&be); /* the run would record it oom-predicted without running it */
+		snprintf(buf, n, "%s", oom);
+	} else if (rc == KN_OK) {
 		snprintf(buf, n, "run on %s", be.name);
 		kn_backend_release(&be);
 		(*runnable)++;

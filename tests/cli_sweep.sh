@@ -62,6 +62,11 @@ same "--dry-run unsupported" "$(grep -c "  unsupported here: precision 'bf16' is
 same "--dry-run total" "$(tail -1 dry.txt)" "plan 'grid' is valid: 16 points, 16 to run, 8 can run here"
 plan d.ini t "batch_sizes = 4" "data = $T/no-such-text"
 expect 65 "amptune sweep: cannot open text data '$T/no-such-text'" -- sweep d.ini --dry-run
+# a point the run would record oom-predicted says so in the dry run
+plan m.ini m "batch_sizes = 2, 64" "device_mem_limit = 30M"
+"$A" sweep m.ini --dry-run >m.txt 2>&1
+same "--dry-run predicted oom" "$?:$(grep -c '  predicted out of memory: the estimate (amptune estimate) is [0-9.]* MiB, over the 30.0 MiB of device_mem_limit' m.txt):$(tail -1 m.txt)" \
+	"0:1:plan 'm' is valid: 2 points, 2 to run, 1 can run here"
 plan d.ini t "batch_sizes = 4" "precisions = bf16"
 expect 69 "amptune sweep: no point of plan 't' can run on this machine" -- sweep d.ini --dry-run
 
