@@ -113,12 +113,64 @@ cJSON *rp_record_to_json(const struct rp_record *r)
 	return o;
 }
 
+long rp_utf8_invalid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < n;) {
+		unsigned c = p[i];
+		size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+		if (!len || i + len > n)
+			return (long)i;
+		unsigned cp = len == 1 ? c : len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
+		for (size_t k = 1; k < len; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return (long)i;
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		}
+		/* overlong forms, UTF-16 surrogates and code points past U+10FFFF are not UTF-8 */
+		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return (long)i;
+		i += len;
+	}
+	return -1;
+}
+
+char *rp_utf8_repair(char *s)
+{
+	if (!s)
+		return NULL;
+	size_t n = strlen(s);
+	if (rp_utf8_invalid(s, n) < 0)
+		return s;
+	char *out = malloc(3 * n + 1), *o = out; /* each bad byte becomes U+FFFD, 3 bytes */
+	if (!out) {
+		free(s);
+		return NULL;
+	}
+	for (size_t i = 0; i < n;) {
+		long bad = rp_utf8_invalid(s + i, n - i);
+		size_t good = bad < 0 ? n - i : (size_t)bad;
+		memcpy(o, s + i, good);
+		o += good;
+		i += good;
+		if (i < n) {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
+	}
+	*o = 0;
+	free(s);
+	return out;
+}
+
 char *rp_record_to_line(const struct rp_record *r)
 {
 	cJSON *o = rp_record_to_json(r);
 	if (!o)
 		return NULL;
-	char *s = cJSON_PrintUnformatted(o);
+	char *s = rp_utf8_repair(cJSON_PrintUnformatted(o));
 	cJSON_Delete(o);
 	return s;
 }
@@ -412,8 +464,8 @@ int rp_record_from_json(struct rp_record *r, const cJSON *o)
 
 /* The offset of the first byte below 0x20 that JSON does not allow (any inside a
  * string; outside, all but tab and CR), or -1. cJSON takes them: inside a string
- * a NUL would cut the value short, outside it any of them passes for a space. */
-/* The offset of a raw control byte, or (*nul set) of a \u0000 escape inside a string, which
+ * a NUL would cut the value short, outside it any of them passes for a space.
+ * The offset of a raw control byte, or (*nul set) of a \u0000 escape inside a string, which
  * the record's C strings would silently cut at; -1 when there is neither. */
 static long control_byte(const char *line, size_t len, int *nul)
 {
@@ -443,6 +495,9 @@ int rp_record_parse(struct rp_record *r, const char *line, size_t len)
 		return kn_error(KN_EDATA, "a NUL character (\\u0000) in a string at byte %ld", bad + 1);
 	if (bad >= 0)
 		return kn_error(KN_EDATA, "not JSON (control character 0x%02x at byte %ld)", (unsigned char)line[bad], bad + 1);
+	/* JSON text is UTF-8 (cJSON does not check): a CSV or report made from other bytes would not be */
+	if ((bad = rp_utf8_invalid(line, len)) >= 0)
+		return kn_error(KN_EDATA, "not UTF-8 (byte 0x%02x at byte %ld)", (unsigned char)line[bad], bad + 1);
 	const char *end = NULL;
 	cJSON *o = cJSON_ParseWithLengthOpts(line, len, &end, 0);
 	if (!o)

@@ -53,6 +53,13 @@ int rp_record_add_loss(struct rp_record *r, long step, double loss);
 cJSON *rp_record_to_json(const struct rp_record *r);
 /* One line of JSON, no trailing newline (caller frees); NULL on OOM. */
 char *rp_record_to_line(const struct rp_record *r);
+/* The offset of the first byte of s[0, n) that is not well-formed UTF-8 (overlong forms,
+ * surrogates and code points past U+10FFFF included), or -1. */
+long rp_utf8_invalid(const char *s, size_t n);
+/* s (malloc'd, taken over) with every byte that is not well-formed UTF-8 replaced by U+FFFD:
+ * s itself when it is all UTF-8, else a new string (s freed); NULL when s is or on no memory.
+ * Records are written through it, since a message or stderr tail may carry a path's bytes. */
+char *rp_utf8_repair(char *s);
 /*
  * Fills an initialised record from one parsed results line, strictly: every
  * field of schema v1 must be present with its type (numbers that were not

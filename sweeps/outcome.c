@@ -138,7 +138,7 @@ char *sw_predicted_record(const struct sw_plan *p, const struct sw_point *pt, co
 		  put(j, "exit_code", cJSON_CreateNull()) || put(j, "wall_s", cJSON_CreateNumber(0));
 	if (p->nprices)
 		bad |= put(j, "price_per_hour", num_or_null(sw_plan_price(p, pt->device, "")));
-	char *line = bad ? NULL : cJSON_PrintUnformatted(j);
+	char *line = bad ? NULL : rp_utf8_repair(cJSON_PrintUnformatted(j));
 	cJSON_Delete(j);
 	return line;
 }
@@ -175,7 +175,7 @@ char *sw_point_record(const struct sw_plan *p, const struct sw_point *pt, const 
 	if (strcmp(status, "ok") != 0)
 		bad |= put(j, "stderr_tail", cJSON_CreateString(o->stderr_tail));
 	/* every field sw_entry_parse() checks is set above, so the line reads back */
-	char *line = bad ? NULL : cJSON_PrintUnformatted(j);
+	char *line = bad ? NULL : rp_utf8_repair(cJSON_PrintUnformatted(j));
 	cJSON_Delete(j);
 	return line;
 }

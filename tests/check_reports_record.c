@@ -488,6 +488,53 @@ START_TEST(test_repeats_among_many_ids)
 }
 END_TEST
 
+/* Records are UTF-8: the reader refuses other bytes with their offset, the writer repairs them */
+START_TEST(test_utf8)
+{
+	static const struct {
+		const char *s;
+		long bad;
+	} cases[] = {
+		{ "plain ascii", -1 },	{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", -1 },
+		{ "x\xff", 1 },		{ "\xc3", 0 },				     /* truncated */
+		{ "a\xc0\xaf", 1 },	{ "\xe0\x80\xaf", 0 },		     /* overlong */
+		{ "\xed\xa0\x80", 0 }, /* a UTF-16 surrogate */ { "\xf4\x90\x80\x80", 0 }, /* past U+10FFFF */
+		{ "ok\xe2\x82", 2 },	{ "\xc3\x28", 0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+		ck_assert_msg(rp_utf8_invalid(cases[i].s, strlen(cases[i].s)) == cases[i].bad, "case %zu", i);
+	char *r = rp_utf8_repair(strdup("a\xff" "b\xc3"));
+	ck_assert_str_eq(r, "a\xef\xbf\xbd" "b\xef\xbf\xbd");
+	free(r);
+	char *same = strdup("caf\xc3\xa9");
+	ck_assert_ptr_eq(rp_utf8_repair(same), same);
+	free(same);
+	ck_assert_ptr_null(rp_utf8_repair(NULL));
+
+	struct rp_record rec;
+	fx_record(&rec, "u");
+	snprintf(rec.message, sizeof rec.message, "cannot open text data '/tmp/\xff.txt'");
+	char *line = rp_record_to_line(&rec);
+	ck_assert_int_eq(rp_utf8_invalid(line, strlen(line)), -1);
+	ck_assert_ptr_nonnull(strstr(line, "/tmp/\xef\xbf\xbd.txt"));
+	struct rp_record back;
+	ck_assert_int_eq(rp_record_init(&back), 0);
+	ck_assert_int_eq(rp_record_parse(&back, line, strlen(line)), KN_OK);
+	rp_record_release(&back);
+	ck_assert_int_eq(rp_record_init(&back), 0);
+	char *raw = strdup(line), *at = strstr(raw, "\xef\xbf\xbd");
+	at[0] = (char)0xff, at[1] = 'x', at[2] = 'x';
+	ck_assert_int_eq(rp_record_parse(&back, raw, strlen(raw)), KN_EDATA);
+	char want[64];
+	snprintf(want, sizeof want, "not UTF-8 (byte 0xff at byte %ld)", (long)(at - raw) + 1);
+	ck_assert_str_eq(kn_last_error(), want);
+	rp_record_release(&back);
+	free(raw);
+	free(line);
+	rp_record_release(&rec);
+}
+END_TEST
+
 START_TEST(test_directory_and_plan)
 {
 	struct rp_record r;
@@ -529,6 +576,7 @@ int main(void)
 	tcase_add_test(tc, test_repeats_unresolved_values);
 	tcase_add_test(tc, test_repeats_among_many_ids);
 	tcase_add_test(tc, test_directory_and_plan);
+	tcase_add_test(tc, test_utf8);
 	suite_add_tcase(s, tc);
 	return fx_run(s);
 }

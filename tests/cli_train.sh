@@ -110,6 +110,10 @@ id1=$(jid) id2=$(jid) id3=$(jid --lr 0.005) id4=$(jid --threads 1) id5=$(jid --n
 expect 65 "cannot read text data '/dev/zero': it is a device, not a file" -- train "${Q[@]}" --device cpu --data /dev/zero
 printf '\037\213\010\000\000\000\000\000\000\003abc' >"$T/cut.gz"
 expect 65 "cannot read text data '$T/cut.gz': unexpected end of file \(compressed byte offset 13, 0 bytes read\)" -- train "${Q[@]}" --device cpu --data "$T/cut.gz"
+# a path that is not UTF-8 reaches the record's message as U+FFFD: every record line is UTF-8
+"$A" train "${Q[@]}" --device cpu --data "$T/$(printf 'bad\377name').txt" --json >"$T/u8" 2>/dev/null
+python3 -c "import json,sys; r=json.loads(open(sys.argv[1], 'rb').read().decode('utf-8')); assert '\ufffd' in r['message'], r['message']" "$T/u8" &&
+	ok || bad "record of a non-UTF-8 path: $(cat -v "$T/u8")"
 # a signal that cuts a blocking open short (a FIFO nobody writes) is an interruption, not bad data
 mkfifo "$T/fifo"
 timeout --preserve-status 1 "$A" train "${Q[@]}" --device cpu --data "$T/fifo" --json >"$T/fifo.json" 2>"$T/fifo.err"
