@@ -97,6 +97,28 @@ static int rule_matches(const struct rp_price_rule *rule, const struct rp_record
 	return strcasecmp(rule->device, r->device) == 0 || rp_word_in(r->device_name, rule->device);
 }
 
+int rp_prices_unmatched_plan(const struct rp_prices *p, const struct rp_results *res, char *out, size_t n)
+{
+	int count = 0;
+	size_t len = 0;
+	out[0] = 0;
+	for (int i = 0; i < p->n; i++) {
+		const char *d = p->rules[i].device;
+		/* a device kind the sweep did not reach (no GPU here) is no misspelling */
+		if (p->rules[i].source != RP_PRICE_PLAN || !strcasecmp(d, "cpu") || !strcasecmp(d, "cuda") ||
+		    !strcasecmp(d, "auto"))
+			continue;
+		int found = 0;
+		for (int k = 0; k < res->n && !found; k++)
+			found = rule_matches(&p->rules[i], &res->recs[k]);
+		if (!found && len < n)
+			len += (size_t)snprintf(out + len, n - len, "%s'%.150s'", count++ ? ", " : "", d);
+		else if (!found)
+			count++;
+	}
+	return count;
+}
+
 int rp_prices_check_flags(const struct rp_prices *p, const struct rp_results *res)
 {
 	for (int i = 0; i < p->n; i++) {

@@ -51,6 +51,9 @@ int rp_prices_add_flag(struct rp_prices *p, const char *arg);
 int rp_prices_add_plan(struct rp_prices *p, const struct rp_results *res);
 /* Every --price rule must match a device in the results: KN_EUSAGE listing
  * the devices there otherwise. */
+/* The plan's [prices] keys other than the device kinds that match no record (a misspelling,
+ * or a device the results do not hold), quoted and comma-separated into out; their count. */
+int rp_prices_unmatched_plan(const struct rp_prices *p, const struct rp_results *res, char *out, size_t n);
 int rp_prices_check_flags(const struct rp_prices *p, const struct rp_results *res);
 /* The price of the device `r` ran on (never fails: a default applies). */
 void rp_price_of(const struct rp_prices *p, const struct rp_record *r, struct rp_price *out);

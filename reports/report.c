@@ -59,6 +59,8 @@ int rp_report_build(struct rp_report *rep, const struct rp_results *res, const s
 	if ((rc = rp_recommend(&rep->pts, loss_tol, &rep->reco)) || (rc = rp_tiers_fit(&rep->pts, &rep->fits, &rep->n_fits)))
 		return rc;
 	check_estimator(rep);
+	rep->n_unmatched_prices =
+		rp_prices_unmatched_plan(&rep->prices, res, rep->unmatched_prices, sizeof rep->unmatched_prices);
 	for (int i = 0; i < rep->pts.n; i++) {
 		struct rp_blas_note n;
 		if (strcmp(rep->pts.p[i].status, "ok") || !rp_record_blas_below(rep->pts.p[i].cfg, &n))
@@ -80,6 +82,16 @@ static void put(struct rp_buf *b, int fmt, const char *s)
 		rp_buf_md(b, s);
 	else
 		rp_buf_puts(b, s);
+}
+
+void rp_report_prices_note(const struct rp_report *rep, struct rp_buf *b, int fmt)
+{
+	put(b, fmt, rep->res->plan_path);
+	rp_buf_printf(b, " [prices] ");
+	put(b, fmt, rep->unmatched_prices);
+	rp_buf_printf(b, " %s no point's device (a key is a device kind, cpu or cuda, or words of a device_name): "
+			 "a misspelling? The points it was meant for get the default price.",
+		      rep->n_unmatched_prices == 1 ? "matches" : "match");
 }
 
 void rp_report_blas_note(const struct rp_report *rep, struct rp_buf *b, int fmt)
@@ -372,6 +384,11 @@ void rp_report_markdown(const struct rp_report *rep, struct rp_buf *b)
 		rp_report_blas_note(rep, b, RP_NOTE_MD);
 		rp_buf_puts(b, "\n");
 	}
+	if (rep->n_unmatched_prices) {
+		rp_buf_puts(b, "\nWarning: ");
+		rp_report_prices_note(rep, b, RP_NOTE_MD);
+		rp_buf_puts(b, "\n");
+	}
 	rp_buf_puts(b, "\n");
 	md_recommendation(rep, b);
 	md_tiers(rep, b);
@@ -502,6 +519,11 @@ void rp_report_summary(const struct rp_report *rep, struct rp_buf *b)
 	if (rep->blas_below) {
 		rp_buf_puts(b, "note: ");
 		rp_report_blas_note(rep, b, RP_NOTE_PLAIN);
+		rp_buf_puts(b, "\n");
+	}
+	if (rep->n_unmatched_prices) {
+		rp_buf_puts(b, "warning: ");
+		rp_report_prices_note(rep, b, RP_NOTE_PLAIN);
 		rp_buf_puts(b, "\n");
 	}
 }

@@ -34,6 +34,8 @@ struct rp_report {
 	int blas_below;         /* ok cpu points whose BLAS kernels rank below their CPU's best ... */
 	struct rp_blas_note blas; /* ... the first one's kernels, the CPU's best, and who chose them */
 	int blas_mixed;         /* those points do not all share the first one's note */
+	int n_unmatched_prices; /* plan [prices] keys that price nothing (rp_prices_unmatched_plan) */
+	char unmatched_prices[400];
 };
 
 /* `flags` holds the --price rules (may be NULL); plan prices are added here.
@@ -49,6 +51,8 @@ void rp_report_csv(const struct rp_report *rep, struct rp_buf *b);
  * its summary give when blas_below, as plain text or escaped for Markdown or HTML. */
 enum { RP_NOTE_PLAIN, RP_NOTE_MD, RP_NOTE_HTML };
 void rp_report_blas_note(const struct rp_report *rep, struct rp_buf *b, int fmt);
+/* "DIR/plan.ini [prices] 'x' matches no point's device ...", when n_unmatched_prices. */
+void rp_report_prices_note(const struct rp_report *rep, struct rp_buf *b, int fmt);
 /* The recommendation in a few plain lines for the terminal. */
 void rp_report_summary(const struct rp_report *rep, struct rp_buf *b);
 /* Writes DIR/report.md, DIR/report.html and DIR/results.csv. */

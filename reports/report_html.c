@@ -609,6 +609,11 @@ void rp_report_html(const struct rp_report *rep, struct rp_buf *b)
 		rp_report_blas_note(rep, b, RP_NOTE_HTML);
 		rp_buf_puts(b, "</p>\n");
 	}
+	if (rep->n_unmatched_prices) {
+		rp_buf_puts(b, "<p class=\"warn\">");
+		rp_report_prices_note(rep, b, RP_NOTE_HTML);
+		rp_buf_puts(b, "</p>\n");
+	}
 	reco_card(rep, b);
 	rp_buf_puts(b, "<h2 id=\"charts\">Charts</h2>\n<div class=\"grid\">\n");
 	chart_throughput_memory(rep, b);

@@ -130,6 +130,14 @@ printf '[sweep]\nname = quick\n[prices]\nH100 = 2\n' >"$S/plan.ini"
 run report "$S"
 has "$T/out" "recommended: H100 fp32 b64 (id g64): \$0.0228 per epoch"
 has "$S/report.md" "# amptune report: quick"
+hasnt "$T/out" "[prices]"
+# a plan price that prices nothing is probably misspelt: said, in the summary and both reports
+printf '[sweep]\nname = quick\n[prices]\nH100 = 2\nH1OO = 3\ncuda = 4\n' >"$S/plan.ini"
+run report "$S"
+has "$T/out" "warning: $S/plan.ini [prices] 'H1OO' matches no point's device (a key is a device kind, cpu or cuda, or words of a device_name): a misspelling?"
+has "$S/report.md" "plan.ini [prices] 'H1OO' matches no point's device"
+has "$S/report.html" "[prices] &#39;H1OO&#39; matches no point"
+printf '[sweep]\nname = quick\n[prices]\nH100 = 2\n' >"$S/plan.ini"
 
 # a torn last line is reported and ignored; all-failed and one-point sweeps still report
 { sweep; printf '{"schema_version":1,"id":"cut'; } >"$S/results.jsonl"
