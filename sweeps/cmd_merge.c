@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "kernels/error.h"
+#include "sweeps/grid.h"
 #include "sweeps/plan.h"
 #include "sweeps/results.h"
 #include "trainer/commands.h"
@@ -191,6 +192,28 @@ static int copy_plan(const char *from, const char *out)
 	return rc;
 }
 
+/* Says (on stderr) which of the plan's runs no record holds yet: a shard still running, failed to
+ * start or never submitted; the merge is still written. Nothing without a plan. */
+static void warn_missing(const struct merge *m, const char *plan_path)
+{
+	struct sw_plan p;
+	struct sw_grid g = { 0 };
+	sw_plan_init(&p);
+	if (plan_path[0] && sw_plan_load(&p, plan_path, NULL, 0) == KN_OK && sw_grid_expand(&g, &p) == KN_OK) {
+		int missing = 0, first = -1;
+		for (int i = 0; i < g.n; i++)
+			if (sw_results_find(&m->rec, g.points[i].id, g.points[i].repeat) < 0 && !missing++)
+				first = i;
+		if (missing)
+			fprintf(stderr,
+				"amptune merge: warning: %d of the %d runs of plan '%s' have no record (the first: point %d, "
+				"id %s, repeat %d): a shard still running, failed or never run? Merge again when it is done\n",
+				missing, g.n, p.name, g.points[first].index, g.points[first].id, g.points[first].repeat);
+	}
+	sw_grid_release(&g);
+	sw_plan_release(&p);
+}
+
 static int merge(struct merge *m)
 {
 	char path[4200], first_plan[4200], busy[4400], *text = NULL;
@@ -226,9 +249,12 @@ static int merge(struct merge *m)
 	if ((rc = sw_write_atomic(path, text, len)) == KN_OK)
 		rc = copy_plan(first_plan, m->out);
 	free(text);
-	if (rc == KN_OK)
+	if (rc == KN_OK) {
 		printf("amptune merge: %d record%s from %d file%s into '%s'; %d identical duplicate%s dropped\n", kept,
 		       kept == 1 ? "" : "s", m->npaths, m->npaths == 1 ? "" : "s", path, dropped, dropped == 1 ? "" : "s");
+		fflush(stdout);
+		warn_missing(m, first_plan);
+	}
 	return rc;
 }
 

@@ -71,6 +71,14 @@ same "merged files in grid order" "$(records part/results.jsonl | awk '{ print $
 same "merge a directory elsewhere" "$?:$(records both/results.jsonl)" "0:$(records sharded/results.jsonl)"
 cmp -s both/plan.ini sharded/plan.ini && ok || bad "merge did not copy plan.ini"
 
+# a shard that has not run yet: merged, with a warning naming how many runs have no record
+mkdir -p partial/shards && cp sharded/plan.ini partial/ && cp sharded/shards/0.jsonl sharded/shards/1.jsonl partial/shards/
+"$A" merge partial >merge.out 2>merge.err
+same "merge with a shard missing" "$?:$(cat merge.out)" \
+	"0:amptune merge: 8 records from 2 files into 'partial/results.jsonl'; 0 identical duplicates dropped"
+grep -qE "^amptune merge: warning: 4 of the 12 runs of plan '[^']+' have no record \(the first: point [0-9]+, id [0-9a-f]{12}, repeat 1\): a shard still running, failed or never run\? Merge again when it is done$" merge.err &&
+	ok || bad "merge warning for a missing shard: $(cat merge.err)"
+
 # two runs of the same points conflict: their measurements differ
 expect 65 "^amptune merge: conflicting records of point '[0-9a-f]+' repeat 1: 'whole/results.jsonl' line 1 and 'sharded/results.jsonl' line 1 differ$" -- \
 	merge whole sharded --out twice
