@@ -143,11 +143,13 @@ int cmd_report(int argc, char **argv)
 		free(flags);
 		return tr_usage_error("report", argc - optind ? "expects one sweep directory" : "missing the sweep directory");
 	}
-	const char *dir = argv[optind];
+	const char *dir = tr_trim_dir(argv[optind]);
 	struct stat st;
 	if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
 		free(flags);
-		return tr_usage_error("report", "expects a sweep directory (it writes the report there), got a file");
+		char msg[600];
+		snprintf(msg, sizeof msg, "expects a sweep directory (it writes the report there); '%.500s' is a file", dir);
+		return tr_usage_error("report", msg);
 	}
 	struct rp_results *res = malloc(sizeof *res);
 	struct rp_report rep;

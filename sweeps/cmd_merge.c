@@ -272,7 +272,7 @@ int cmd_merge(int argc, char **argv)
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		if (opt == 'o' && *optarg)
-			m.out = optarg;
+			m.out = tr_trim_dir(optarg);
 		else if (opt == 'f')
 			m.force = 1;
 		else if (opt == 'h') {
@@ -294,9 +294,17 @@ int cmd_merge(int argc, char **argv)
 		return tr_usage_error("merge", "several sources need --out DIR");
 	if (!m.out) {
 		struct stat st;
-		if (stat(argv[optind], &st) || !S_ISDIR(st.st_mode))
-			return tr_usage_error("merge", "'merge DIR' expects a sweep directory; for files use SRC... --out DIR");
-		m.out = argv[optind];
+		char msg[700];
+		if (stat(argv[optind], &st)) {
+			snprintf(msg, sizeof msg, "no sweep directory '%.500s': %s", argv[optind], strerror(errno));
+			return tr_usage_error("merge", msg);
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			snprintf(msg, sizeof msg, "'merge DIR' expects a sweep directory; '%.500s' is a file (for files use "
+						  "SRC... --out DIR)", argv[optind]);
+			return tr_usage_error("merge", msg);
+		}
+		m.out = tr_trim_dir(argv[optind]);
 	}
 	sw_results_init(&m.rec);
 	for (int i = optind; i < argc && rc == KN_OK; i++)

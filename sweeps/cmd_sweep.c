@@ -155,7 +155,7 @@ static int parse_args(struct sweep *s, int argc, char **argv)
 		case OPT_OUT:
 			if (!*optarg)
 				return kn_error(KN_EUSAGE, "option '--out' expects a directory, got ''");
-			s->out = optarg;
+			s->out = tr_trim_dir(optarg);
 			break;
 		case OPT_SET: s->set[s->nset++] = optarg; break;
 		case OPT_LIST: s->list = 1; break;

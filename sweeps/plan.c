@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <ini.h>
 
@@ -556,8 +557,10 @@ int sw_plan_load(struct sw_plan *p, const char *path, char *const *set, int nset
 	if (!buf)
 		return kn_error(KN_EUSAGE, "cannot read plan '%s': larger than 16 MiB or out of memory", path);
 	if (bad) {
+		struct stat st;
 		free(buf);
-		return kn_error(KN_EUSAGE, "cannot read plan '%s': read error", path);
+		return kn_error(KN_EUSAGE, "cannot read plan '%s': %s", path,
+				stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? "it is a directory, not a plan file" : "read error");
 	}
 	buf[n] = 0;
 	free(p->text);

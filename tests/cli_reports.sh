@@ -45,7 +45,7 @@ sweep >"$S/results.jsonl"
 expect 64 "amptune report: missing the sweep directory" -- report
 expect 64 "see 'amptune help report'" -- report
 expect 64 "amptune report: '/nonexistent/sweep': No such file or directory" -- report /nonexistent/sweep
-expect 64 "expects a sweep directory \(it writes the report there\), got a file" -- report "$S/results.jsonl"
+expect 64 "expects a sweep directory \(it writes the report there\); '$S/results.jsonl' is a file" -- report "$S/results.jsonl"
 expect 64 "unknown option '--bogus'" -- report "$S" --bogus
 mkdir -p "$T/empty"
 expect 65 "amptune report: '.*/empty' has no results.jsonl" -- report "$T/empty"

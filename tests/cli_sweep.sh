@@ -190,6 +190,12 @@ grep -q -- "--data-latency-us 100 --device cpu --precision fp32 --batch 4 --seq 
 
 # ---- help ----
 "$A" help sweep >help.txt && grep -q "^usage: amptune sweep PLAN.ini --out DIR" help.txt && ok || bad "help sweep"
+expect 64 "amptune sweep: cannot read plan '$T': it is a directory, not a plan file" -- sweep "$T" --list
+# a trailing slash on --out does not double in the paths shown
+plan slash.ini sl "batch_sizes = 4" "steps = 2" "warmup_steps = 1"
+"$A" sweep slash.ini --out slash/ --quiet >/dev/null 2>&1
+"$A" report slash/ >slash.out 2>&1
+same "trailing slash" "$?:$(tail -1 slash.out)" "0:wrote slash/report.md, slash/report.html and slash/results.csv"
 "$A" help merge >help.txt && grep -q "^usage: amptune merge DIR" help.txt && ok || bad "help merge"
 "$A" --help | grep -qE "^  sweep +run a plan's grid" && ok || bad "sweep missing from --help"
 

@@ -139,7 +139,8 @@ same "a refused rerun moves nothing" "$(ls pred/shards/*.predicted 2>/dev/null)"
 printf '%s\nnot json\n%s\n' "$(head -1 whole/results.jsonl)" "$(sed -n 2p whole/results.jsonl)" >bad.jsonl
 expect 65 "^amptune merge: 'bad.jsonl' line 2: not JSON \(error near byte 1\)$" -- merge bad.jsonl --out badout
 expect 64 "amptune merge: several sources need --out DIR" -- merge whole sharded
-expect 64 "amptune merge: 'merge DIR' expects a sweep directory" -- merge bad.jsonl
+expect 64 "amptune merge: 'merge DIR' expects a sweep directory; 'bad.jsonl' is a file \(for files use SRC... --out DIR\)" -- merge bad.jsonl
+expect 64 "amptune merge: no sweep directory 'no-such-dir': No such file or directory" -- merge no-such-dir
 expect 64 "amptune merge: cannot read 'nowhere': No such file or directory" -- merge nowhere --out x
 
 finish

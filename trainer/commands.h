@@ -33,5 +33,8 @@ void cmd_estimate_usage(FILE *out);
 
 /* Prints "amptune <cmd>: <msg>\nusage hint" for a usage error and returns 64. */
 int tr_usage_error(const char *cmd, const char *msg);
+/* Drops a directory argument's trailing slashes in place ("runs/x/" -> "runs/x"; "/" stays), so
+ * that paths made from it read "runs/x/results.jsonl"; returns dir. */
+char *tr_trim_dir(char *dir);
 
 #endif

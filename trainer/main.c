@@ -39,6 +39,14 @@ int tr_usage_error(const char *cmd, const char *msg)
 	return 64;
 }
 
+char *tr_trim_dir(char *dir)
+{
+	size_t n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		dir[--n] = 0;
+	return dir;
+}
+
 static void main_usage(FILE *out)
 {
 	fprintf(out, "usage: amptune <command> [options]\n       amptune --help | --version\n\n"
