@@ -58,8 +58,8 @@ int sw_grid_expand(struct sw_grid *g, const struct sw_plan *p)
 	for (int a = 0; a < SW_NAXES; a++)
 		nconfigs *= p->axis[a].n ? p->axis[a].n : 1;
 	if (nconfigs * p->repeats > SW_MAX_POINTS)
-		return kn_error(KN_EUSAGE, "plan '%s' expands to %ld points, more than %d", p->name,
-				nconfigs * p->repeats, SW_MAX_POINTS);
+		return kn_error(KN_EUSAGE, "%s: plan '%s' expands to %ld runs (%ld points x %ld repeats), more than %d",
+				p->file, p->name, nconfigs * p->repeats, nconfigs, (long)p->repeats, SW_MAX_POINTS);
 	g->nconfigs = (int)nconfigs;
 	g->n = (int)(nconfigs * p->repeats);
 	g->points = calloc((size_t)g->n, sizeof *g->points);

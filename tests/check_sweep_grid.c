@@ -225,7 +225,7 @@ START_TEST(test_too_many_points)
 	sw_plan_init(&p);
 	ck_assert_int_eq(sw_plan_parse(&p, "g.ini", text, strlen(text), NULL, 0), KN_OK);
 	ck_assert_int_eq(sw_grid_expand(&g, &p), KN_EUSAGE);
-	ck_assert_str_eq(kn_last_error(), "plan 'g' expands to 1200000 points, more than 1000000");
+	ck_assert_str_eq(kn_last_error(), "g.ini: plan 'g' expands to 1200000 runs (1200 points x 1000 repeats), more than 1000000");
 }
 END_TEST
 
