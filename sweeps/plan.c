@@ -272,8 +272,9 @@ static int set_price(struct sw_plan *p, const char *device, const char *value, i
 			 sizeof p->prices[0].device - 1);
 		return -1;
 	}
-	if (tr_parse_double(device, value, 0, 1e6, &x)) {
-		snprintf(msg, n, "price for '%s' expects dollars per hour in [0, 1e+06], got '%s'", device, value);
+	/* as the report reads prices: above 0 (a cost of 0 would make every ratio of costs meaningless) */
+	if (tr_parse_double(device, value, 0, 1e6, &x) || x <= 0) {
+		snprintf(msg, n, "price for '%s' expects dollars per hour in (0, 1e+06], got '%s'", device, value);
 		return -1;
 	}
 	while (i < p->nprices && strcmp(p->prices[i].device, device) != 0)

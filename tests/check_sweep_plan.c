@@ -97,8 +97,9 @@ static const struct bad_case bad_cases[] = {
 	{ BASE "batch_sizes_2 = 4\n  8\n", "p.ini:10: unknown key 'batch_sizes_2' in [sweep]" },
 	{ "[sweep]\nseq = 16, 32\n  64\n", "p.ini:3: indented line continues key 'seq'; write each key on one line" },
 	{ BASE "[prices]\ncpu = cheap\n",
-	  "p.ini:11: price for 'cpu' expects dollars per hour in [0, 1e+06], got 'cheap'" },
-	{ BASE "[prices]\ncpu = -1\n", "p.ini:11: price for 'cpu' expects dollars per hour in [0, 1e+06], got '-1'" },
+	  "p.ini:11: price for 'cpu' expects dollars per hour in (0, 1e+06], got 'cheap'" },
+	{ BASE "[prices]\ncpu = -1\n", "p.ini:11: price for 'cpu' expects dollars per hour in (0, 1e+06], got '-1'" },
+	{ BASE "[prices]\ncpu = 0\n", "p.ini:11: price for 'cpu' expects dollars per hour in (0, 1e+06], got '0'" },
 	{ BASE "[prices]\ncpu = 1\ncpu = 2\n", "p.ini:12: price for 'cpu' is set twice (first on line 11)" },
 	{ BASE "[ sweep ]\n", "p.ini:10: unknown section [ sweep ] (expected [sweep] or [prices])" },
 	{ "[sweep]\nname = t\x00\n", "p.ini:2: contains a NUL byte" },
@@ -145,7 +146,7 @@ static const struct set_case bad_sets[] = {
 	{ "batch_sizes=", "--set 'batch_sizes=': 'batch_sizes' is empty" },
 	{ "batch_sizes=4,x", "--set 'batch_sizes=4,x': 'batch_sizes' expects integers in [1, 65536], got 'x'" },
 	{ "warmup_steps=20", "--set 'warmup_steps=20': 'warmup_steps' (20) must be below 'steps' (10)" },
-	{ "prices.cpu=x", "--set 'prices.cpu=x': price for 'cpu' expects dollars per hour in [0, 1e+06], got 'x'" },
+	{ "prices.cpu=x", "--set 'prices.cpu=x': price for 'cpu' expects dollars per hour in (0, 1e+06], got 'x'" },
 	{ "sweep.size=huge", "--set 'sweep.size=huge': 'size' expects tiny, small or gpt2-124m for model 'gpt', got 'huge'" },
 };
 
