@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -382,6 +383,9 @@ static int prepare_dir(struct sweep *s)
 {
 	char path[4200];
 	int rc;
+	struct stat st;
+	if (stat(s->out, &st) == 0 && !S_ISDIR(st.st_mode))
+		return kn_error(KN_EUSAGE, "option '--out' names '%s', which is a file, not a sweep directory", s->out);
 	snprintf(path, sizeof path, "%s/%s", s->out, s->nshards ? "shards" : "points");
 	if ((rc = sw_mkdirs(path)))
 		return rc;
