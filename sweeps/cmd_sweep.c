@@ -128,8 +128,13 @@ static int shard_from_env(struct sweep *s)
 	if (tr_parse_long("SLURM_ARRAY_TASK_ID", id, 0, 10000000, &i) ||
 	    tr_parse_long("SLURM_ARRAY_TASK_COUNT", count, 1, 100000, &n) ||
 	    (min && tr_parse_long("SLURM_ARRAY_TASK_MIN", min, 0, 10000000, &lo)) ||
-	    (max && tr_parse_long("SLURM_ARRAY_TASK_MAX", max, 0, 10000000, &hi)))
-		return KN_EUSAGE;
+	    (max && tr_parse_long("SLURM_ARRAY_TASK_MAX", max, 0, 10000000, &hi))) {
+		/* they are environment variables, not options */
+		char msg[600];
+		const char *m = kn_last_error();
+		snprintf(msg, sizeof msg, "%s", strncmp(m, "option ", 7) == 0 ? m + 7 : m);
+		return kn_error(KN_EUSAGE, "environment variable %s", msg);
+	}
 	/* --array=3,7 or 0-9:2 has gaps: task ids do not number the shards */
 	if (min && max && hi - lo + 1 != n)
 		return kn_error(KN_EUSAGE, "the job array %ld-%ld has %ld tasks, not a range of consecutive ids; "

@@ -24,6 +24,10 @@ same "--shard wins over SLURM's variables" \
 	"$(SLURM_ARRAY_TASK_ID=2 SLURM_ARRAY_TASK_COUNT=3 "$A" sweep s.ini --list --shard 0/3 | awk 'NR > 1 { print $2, $3 }')" \
 	"$(cat shard0.txt)"
 
+SLURM_ARRAY_TASK_ID=x SLURM_ARRAY_TASK_COUNT=3 "$A" sweep s.ini --list >/dev/null 2>slurm.err
+same "bad SLURM variable" "$?:$(head -1 slurm.err)" \
+	"64:amptune sweep: environment variable 'SLURM_ARRAY_TASK_ID' expects an integer in [0, 10000000], got 'x'"
+
 # ---- one unsharded run, and three shards (two by --shard, one as a SLURM task) ----
 "$A" sweep s.ini --out whole --quiet
 same "unsharded exit" "$?" 0
