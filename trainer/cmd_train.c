@@ -74,7 +74,7 @@ void cmd_train_usage(FILE *out)
 		"                              (default 0.1), SGD's L2 term (default 5e-4)\n"
 		"  --seed N                    weights, sampling and shuffling (default 1337)\n"
 		"  --eval-batches N            gpt: validation batches for eval_loss (default 16; 0 = none)\n"
-		"  --eval-images N|all         cnn: t10k images for eval_loss and eval_accuracy (default all,\n"
+		"  --eval-images N|all         cnn: test images (t10k) for eval_loss and eval_accuracy (default all,\n"
 		"                              the whole split; 0 = none)\n"
 		"data loader (docs/data-loader.md):\n"
 		"  --workers N                 loader threads filling batches ahead of the trainer\n"
