@@ -221,6 +221,8 @@ static int merge(struct merge *m)
 	int rc, unsupported, kept, dropped;
 	snprintf(path, sizeof path, "%s/results.jsonl", m->out);
 	int have_out = access(path, F_OK) == 0, listed = 0;
+	if (!m->npaths && !have_out) /* an empty results file would only make the report fail later */
+		return kn_error(KN_EUSAGE, "nothing to merge (the warning above says where it looked); nothing written");
 	for (int i = 0; i < m->npaths; i++)
 		listed |= same_file(m->paths[i], path);
 	if (have_out && !listed && (rc = sw_push_path(&m->paths, &m->npaths, path)))

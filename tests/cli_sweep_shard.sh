@@ -145,6 +145,9 @@ expect 65 "^amptune merge: 'bad.jsonl' line 2: not JSON \(error near byte 1\)$" 
 expect 64 "amptune merge: several sources need --out DIR" -- merge whole sharded
 expect 64 "amptune merge: 'merge DIR' expects a sweep directory; 'bad.jsonl' is a file \(for files use SRC... --out DIR\)" -- merge bad.jsonl
 expect 64 "amptune merge: no sweep directory 'no-such-dir': No such file or directory" -- merge no-such-dir
+mkdir -p empty-dir
+expect 64 "amptune merge: nothing to merge \(the warning above says where it looked\); nothing written" -- merge empty-dir
+same "empty merge writes nothing" "$(ls -A empty-dir | grep -v '^.lock$')" ""
 expect 64 "amptune merge: cannot read 'nowhere': No such file or directory" -- merge nowhere --out x
 
 finish
