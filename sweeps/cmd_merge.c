@@ -35,7 +35,7 @@ void cmd_merge_usage(FILE *out)
 		"  --force     merge results of plans with different names\n"
 		"\n"
 		"exit codes: 0 merged, 1 runtime failure (a sweep is still running in a source or\n"
-		"DIR, a write failed), 64 usage or different plans, 65 a bad or conflicting record.\n");
+		"DIR, a write failed), 64 usage, a bad plan.ini or different plans, 65 a bad or conflicting record.\n");
 }
 
 struct merge {
@@ -105,7 +105,7 @@ static int check_names(const struct merge *m, char *first_plan, size_t n)
 		sw_plan_init(&p);
 		int rc = sw_plan_load(&p, path, NULL, 0);
 		if (rc && !m->force)
-			rc = sw_error_around(KN_EDATA, "", " (use --force to merge without it)");
+			rc = sw_error_around(KN_EUSAGE, "", " (use --force to merge without it)"); /* a plan error: 64, as everywhere */
 		else if (rc)
 			rc = KN_OK;
 		else if (!name[0])

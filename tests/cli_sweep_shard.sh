@@ -145,6 +145,10 @@ expect 65 "^amptune merge: 'bad.jsonl' line 2: not JSON \(error near byte 1\)$" 
 expect 64 "amptune merge: several sources need --out DIR" -- merge whole sharded
 expect 64 "amptune merge: 'merge DIR' expects a sweep directory; 'bad.jsonl' is a file \(for files use SRC... --out DIR\)" -- merge bad.jsonl
 expect 64 "amptune merge: no sweep directory 'no-such-dir': No such file or directory" -- merge no-such-dir
+# a broken plan.ini in a source directory is a plan error (64), as for report and sweep
+mkdir -p brokenplan/shards && cp sharded/shards/0.jsonl brokenplan/shards/ && printf '[sweep\n' >brokenplan/plan.ini
+"$A" merge brokenplan >/dev/null 2>bp.err
+same "broken plan.ini" "$?:$(grep -c 'brokenplan/plan.ini' bp.err)" "64:1"
 mkdir -p empty-dir
 expect 64 "amptune merge: nothing to merge \(the warning above says where it looked\); nothing written" -- merge empty-dir
 same "empty merge writes nothing" "$(ls -A empty-dir | grep -v '^.lock$')" ""
