@@ -322,7 +322,10 @@ static void md_points(const struct rp_report *rep, struct rp_buf *b)
 		snprintf(fl, sizeof fl, isfinite(p->final_loss) ? "%.4g" : "n/a", p->final_loss);
 		snprintf(el, sizeof el, isfinite(p->eval_loss) ? "%.4g" : "n/a", p->eval_loss);
 		rp_buf_printf(b, "%s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | ",
-			      i == rep->reco.best ? " (recommended)" : "", p->status, step,
+			      i == rep->reco.best              ? " (recommended)"
+			      : !strcmp(p->status, "ok") && !p->loss_ok ? " (loss rule: excluded)"
+									: "",
+			      p->status, step,
 			      rp_fmt_num(s, sizeof s, p->samples_per_sec), rp_fmt_num(t, sizeof t, p->tokens_per_sec),
 			      rp_point_epoch_str(p, e, sizeof e), rp_point_cost_str(p, c, sizeof c),
 			      rp_fmt_usd(u, sizeof u, p->cost_per_m_samples), rp_fmt_bytes(m, sizeof m, p->mem_bytes), fl,
