@@ -83,6 +83,8 @@ static void point_row(const struct rp_report *rep, struct rp_buf *b, int i, cons
 	esc(b, rp_point_label(&rep->pts, &rep->pts.p[i], l, sizeof l));
 	if (i == rep->reco.best)
 		rp_buf_puts(b, " <span class=\"tag\">recommended</span>");
+	else if (!strcmp(rep->pts.p[i].status, "ok") && !rep->pts.p[i].loss_ok)
+		rp_buf_puts(b, " <span class=\"tag\">loss rule: excluded</span>");
 }
 
 static void reco_card(const struct rp_report *rep, struct rp_buf *b)

@@ -82,6 +82,7 @@ EOT
 if diff "$T/want" "$T/out" >/dev/null; then ok; else bad "report summary: $(diff "$T/want" "$T/out")"; fi
 has "$S/report.md" "- Faster, but excluded by the loss rule: **H100 fp16 b64** (id h64), eval loss 3.9 against the best 2.43 (+60.5%)."
 has "$S/report.md" "| h64 | H100 fp16 b64 (loss rule: excluded) | ok |"
+has "$S/report.html" "H100 fp16 b64 <span class=\"tag\">loss rule: excluded</span>"
 has "$S/report.md" "(the best eval loss at 100 steps: 2.43)."
 has "$S/report.md" "comparing the eval loss where every such point has one, else the mean of the last quarter of the training-loss curve;"
 has "$S/report.md" "the smallest tier that holds it is 8 GB."
