@@ -84,7 +84,7 @@ static void put(struct rp_buf *b, int fmt, const char *s)
 		rp_buf_puts(b, s);
 }
 
-void rp_report_prices_note(const struct rp_report *rep, struct rp_buf *b, int fmt)
+static void prices_note(const struct rp_report *rep, struct rp_buf *b, int fmt)
 {
 	put(b, fmt, rep->res->plan_path);
 	rp_buf_printf(b, " [prices] ");
@@ -94,7 +94,7 @@ void rp_report_prices_note(const struct rp_report *rep, struct rp_buf *b, int fm
 		      rep->n_unmatched_prices == 1 ? "matches" : "match");
 }
 
-void rp_report_blas_note(const struct rp_report *rep, struct rp_buf *b, int fmt)
+static void blas_note(const struct rp_report *rep, struct rp_buf *b, int fmt)
 {
 	int one = rep->blas_below == 1, forced = !strcmp(rep->blas.by, "OPENBLAS_CORETYPE");
 	rp_buf_printf(b, "%d CPU point%s ran OpenBLAS's ", rep->blas_below, one ? "" : "s");
@@ -108,6 +108,23 @@ void rp_report_blas_note(const struct rp_report *rep, struct rp_buf *b, int fmt)
 		      one ? "its" : "their");
 	put(b, fmt, forced ? " (unset OPENBLAS_CORETYPE to measure it at its best)" : "");
 	rp_buf_puts(b, ".");
+}
+
+void rp_report_notes(const struct rp_report *rep, struct rp_buf *b, int fmt)
+{
+	static const char *const note[] = { "note: ", "\nNote: ", "<p class=\"warn\">" };
+	static const char *const warning[] = { "warning: ", "\nWarning: ", "<p class=\"warn\">" };
+	static const char *const end[] = { "\n", "\n", "</p>\n" };
+	if (rep->blas_below) {
+		rp_buf_puts(b, note[fmt]);
+		blas_note(rep, b, fmt);
+		rp_buf_puts(b, end[fmt]);
+	}
+	if (rep->n_unmatched_prices) {
+		rp_buf_puts(b, warning[fmt]);
+		prices_note(rep, b, fmt);
+		rp_buf_puts(b, end[fmt]);
+	}
 }
 
 void rp_report_release(struct rp_report *rep)
@@ -382,16 +399,7 @@ void rp_report_markdown(const struct rp_report *rep, struct rp_buf *b)
 	rp_buf_puts(b, ".\n");
 	if (rep->res->torn_line)
 		rp_buf_printf(b, "\nWarning: line %ld was torn (a write cut short) and was ignored.\n", rep->res->torn_line);
-	if (rep->blas_below) {
-		rp_buf_puts(b, "\nNote: ");
-		rp_report_blas_note(rep, b, RP_NOTE_MD);
-		rp_buf_puts(b, "\n");
-	}
-	if (rep->n_unmatched_prices) {
-		rp_buf_puts(b, "\nWarning: ");
-		rp_report_prices_note(rep, b, RP_NOTE_MD);
-		rp_buf_puts(b, "\n");
-	}
+	rp_report_notes(rep, b, RP_NOTE_MD);
 	rp_buf_puts(b, "\n");
 	md_recommendation(rep, b);
 	md_tiers(rep, b);
@@ -519,16 +527,7 @@ void rp_report_summary(const struct rp_report *rep, struct rp_buf *b)
 		rp_buf_puts(b, "* extrapolated from the timed steps: the runs were shorter than an epoch\n");
 	if (rep->res->torn_line)
 		rp_buf_printf(b, "warning: %s:%ld: torn last line ignored\n", rep->res->path, rep->res->torn_line);
-	if (rep->blas_below) {
-		rp_buf_puts(b, "note: ");
-		rp_report_blas_note(rep, b, RP_NOTE_PLAIN);
-		rp_buf_puts(b, "\n");
-	}
-	if (rep->n_unmatched_prices) {
-		rp_buf_puts(b, "warning: ");
-		rp_report_prices_note(rep, b, RP_NOTE_PLAIN);
-		rp_buf_puts(b, "\n");
-	}
+	rp_report_notes(rep, b, RP_NOTE_PLAIN);
 }
 
 int rp_report_write(const struct rp_report *rep, const char *dir)

@@ -47,12 +47,11 @@ void rp_report_release(struct rp_report *rep);
 void rp_report_markdown(const struct rp_report *rep, struct rp_buf *b);
 void rp_report_html(const struct rp_report *rep, struct rp_buf *b);
 void rp_report_csv(const struct rp_report *rep, struct rp_buf *b);
-/* "N CPU points ran OpenBLAS's X kernels ..., below the Y kernels ...": the note the report and
- * its summary give when blas_below, as plain text or escaped for Markdown or HTML. */
+/* The report's notes, each in a line or paragraph of its own, as plain text or escaped for
+ * Markdown or HTML: CPU points measured on BLAS kernels below their CPU's best ("N CPU points ran
+ * OpenBLAS's X kernels ..."), and plan [prices] keys that price no point. */
 enum { RP_NOTE_PLAIN, RP_NOTE_MD, RP_NOTE_HTML };
-void rp_report_blas_note(const struct rp_report *rep, struct rp_buf *b, int fmt);
-/* "DIR/plan.ini [prices] 'x' matches no point's device ...", when n_unmatched_prices. */
-void rp_report_prices_note(const struct rp_report *rep, struct rp_buf *b, int fmt);
+void rp_report_notes(const struct rp_report *rep, struct rp_buf *b, int fmt);
 /* The recommendation in a few plain lines for the terminal. */
 void rp_report_summary(const struct rp_report *rep, struct rp_buf *b);
 /* Writes DIR/report.md, DIR/report.html and DIR/results.csv. */

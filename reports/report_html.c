@@ -606,16 +606,7 @@ void rp_report_html(const struct rp_report *rep, struct rp_buf *b)
 	if (rep->res->torn_line)
 		rp_buf_printf(b, "<p class=\"warn\">Line %ld of the results was torn (a write cut short) and was ignored.</p>\n",
 			      rep->res->torn_line);
-	if (rep->blas_below) {
-		rp_buf_puts(b, "<p class=\"warn\">");
-		rp_report_blas_note(rep, b, RP_NOTE_HTML);
-		rp_buf_puts(b, "</p>\n");
-	}
-	if (rep->n_unmatched_prices) {
-		rp_buf_puts(b, "<p class=\"warn\">");
-		rp_report_prices_note(rep, b, RP_NOTE_HTML);
-		rp_buf_puts(b, "</p>\n");
-	}
+	rp_report_notes(rep, b, RP_NOTE_HTML);
 	reco_card(rep, b);
 	rp_buf_puts(b, "<h2 id=\"charts\">Charts</h2>\n<div class=\"grid\">\n");
 	chart_throughput_memory(rep, b);
