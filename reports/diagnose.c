@@ -44,7 +44,7 @@ int rp_record_blas_below(const struct rp_record *r, struct rp_blas_note *n)
 	str(n->kernels, sizeof n->kernels, r->versions, "blas_kernels");
 	str(n->cpu_best, sizeof n->cpu_best, r->versions, "blas_cpu_best");
 	str(n->by, sizeof n->by, r->versions, "blas_kernels_by");
-	return n->kernels[0] && kn_blas_family_rank(n->cpu_best) > kn_blas_family_rank(n->kernels);
+	return kn_blas_below(n->kernels, n->cpu_best);
 }
 
 static void blas_advice(const struct rp_diagnosis *d, char *s, size_t n)

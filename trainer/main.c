@@ -85,7 +85,7 @@ static int cmd_version(int argc, char **argv)
 	if (!strcmp(blas->source, "amptune"))
 		printf(" (chosen for this CPU; the library picked %s; OPENBLAS_CORETYPE overrides)", blas->library_kernels);
 	else if (!strcmp(blas->source, "OPENBLAS_CORETYPE")) {
-		int below = kn_blas_family_rank(blas->cpu_best) > kn_blas_family_rank(blas->kernels);
+		int below = kn_blas_below(blas->kernels, blas->cpu_best);
 		printf(" (set by OPENBLAS_CORETYPE%s%s%s)", below ? "; this CPU runs " : "", below ? blas->cpu_best : "",
 		       below ? " kernels" : "");
 	}

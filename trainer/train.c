@@ -109,7 +109,7 @@ void tr_fill_versions(struct rp_record *rec)
 void tr_log_blas_note(const struct tr_config *c, const struct kn_backend *be)
 {
 	const struct kn_blas_info *b = kn_blas_setup();
-	if (strncmp(be->name, "cpu", 3) || !b->kernels[0] || kn_blas_family_rank(b->cpu_best) <= kn_blas_family_rank(b->kernels))
+	if (strncmp(be->name, "cpu", 3) || !kn_blas_below(b->kernels, b->cpu_best))
 		return;
 	tr_log(c, "amptune train: note: OpenBLAS runs its %s kernels%s; this CPU runs %s kernels, which are faster%s\n",
 	       b->kernels, strcmp(b->source, "OPENBLAS_CORETYPE") ? "" : " (set by OPENBLAS_CORETYPE)", b->cpu_best,

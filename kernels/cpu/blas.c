@@ -53,6 +53,11 @@ int kn_blas_family_rank(const char *name)
 	return 0;
 }
 
+int kn_blas_below(const char *kernels, const char *cpu_best)
+{
+	return kernels[0] && kn_blas_family_rank(cpu_best) > kn_blas_family_rank(kernels);
+}
+
 /* the best family this CPU and OS run ("" for none of ours); __builtin_cpu_supports checks both */
 const char *kn_blas_family_for_cpu(void)
 {

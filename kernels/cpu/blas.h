@@ -26,6 +26,9 @@ const char *kn_blas_family_for_cpu(void);
 
 /* families by the widest vector ISA their kernels use (Haswell and Zen 2, SkylakeX 3, ...); 0 unknown */
 int kn_blas_family_rank(const char *family);
+/* Whether `kernels` (a family in use; "" unknown) rank below `cpu_best`: a CPU measured below
+ * what it runs. */
+int kn_blas_below(const char *kernels, const char *cpu_best);
 
 /* Makes OpenBLAS select `family` now, as OPENBLAS_CORETYPE would at load time (the
  * environment is left as it was). Only before amptune's threads start and while no
