@@ -15,7 +15,7 @@ override CMAKE_FLAGS += -DCMAKE_CUDA_COMPILER=$(NVCC)
 endif
 
 BUILD_PACKAGES := cmake pkg-config gcc g++ make check libsubunit-dev libopenblas-openmp-dev \
-	libinih-dev libcjson-dev zlib1g-dev fortunes dataset-fashion-mnist
+	libcjson-dev zlib1g-dev fortunes dataset-fashion-mnist
 # the report tests check the HTML with xmllint and render it headless
 TEST_PACKAGES := libxml2-utils chromium
 

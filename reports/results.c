@@ -1,7 +1,6 @@
 #include "reports/results.h"
 
 #include <errno.h>
-#include <ini.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "kernels/error.h"
+#include "sweeps/ini.h"
 
 void rp_results_release(struct rp_results *res)
 {
@@ -289,19 +289,38 @@ static int parse_lines(struct rp_results *res, const char *text, size_t len)
 	return rc;
 }
 
-static int plan_handler(void *user, const char *section, const char *name, const char *value)
+struct plan_reader {
+	struct rp_results *res;
+	int err_line;
+	char err[160];
+};
+
+static void plan_section(void *user, const char *name, int line) { (void)user, (void)name, (void)line; }
+
+static void plan_error(void *user, int line, const char *msg)
 {
-	struct rp_results *res = user;
+	struct plan_reader *pr = user;
+	if (!pr->err_line) {
+		pr->err_line = line;
+		snprintf(pr->err, sizeof pr->err, "%s", msg);
+	}
+}
+
+static void plan_key(void *user, const char *section, const char *name, const char *value, int line)
+{
+	struct plan_reader *pr = user;
+	struct rp_results *res = pr->res;
 	if (strcmp(section, "sweep") == 0 && strcmp(name, "name") == 0)
 		snprintf(res->name, sizeof res->name, "%s", value);
 	if (strcmp(section, "prices") == 0) {
-		if (res->n_plan_prices == RP_MAX_PLAN_PRICES)
-			return 0;
+		if (res->n_plan_prices == RP_MAX_PLAN_PRICES) {
+			plan_error(user, line, "more than 64 [prices] entries");
+			return;
+		}
 		struct rp_plan_price *p = &res->plan_prices[res->n_plan_prices++];
 		snprintf(p->device, sizeof p->device, "%s", name);
 		snprintf(p->value, sizeof p->value, "%s", value);
 	}
-	return 1;
 }
 
 static void base_name(char *out, size_t n, const char *path)
@@ -323,13 +342,28 @@ static int read_plan(struct rp_results *res)
 		res->plan_path[0] = 0;
 		return KN_OK;
 	}
-	int line = ini_parse(res->plan_path, plan_handler, res);
-	if (line < 0)
-		return kn_error(KN_EUSAGE, "cannot read '%s'", res->plan_path);
-	if (line > 0)
-		return kn_error(KN_EUSAGE, "%s:%d: %s", res->plan_path, line,
-				res->n_plan_prices == RP_MAX_PLAN_PRICES ? "more than 64 [prices] entries"
-									 : "not valid INI");
+	FILE *f = fopen(res->plan_path, "rb");
+	if (!f)
+		return kn_error(KN_EUSAGE, "cannot read '%s': %s", res->plan_path, strerror(errno));
+	char *text;
+	size_t len;
+	int rc = slurp(f, res->plan_path, &text, &len);
+	fclose(f);
+	if (rc)
+		return kn_error(KN_EUSAGE, "%s", kn_last_error());
+	if (memchr(text, 0, len)) {
+		free(text);
+		return kn_error(KN_EUSAGE, "%s: contains a NUL byte", res->plan_path);
+	}
+	const char *body = len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0 ? text + 3 : text;
+	struct plan_reader pr = { .res = res };
+	const struct sw_ini_reader r = { &pr, plan_section, plan_key, plan_error };
+	int oom = sw_ini_read(body, len - (size_t)(body - text), &r);
+	free(text);
+	if (oom)
+		return kn_error(KN_ENOMEM, "out of memory reading '%s'", res->plan_path);
+	if (pr.err_line)
+		return kn_error(KN_EUSAGE, "%s:%d: %s", res->plan_path, pr.err_line, pr.err);
 	return KN_OK;
 }
 

@@ -8,9 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <ini.h>
-
 #include "kernels/error.h"
+#include "sweeps/ini.h"
 #include "sweeps/models.h"
 #include "trainer/config.h"
 
@@ -105,16 +104,6 @@ double sw_plan_price(const struct sw_plan *p, const char *device, const char *de
 
 /* ---- values ---- */
 
-static char *trim(char *s)
-{
-	while (isspace((unsigned char)*s))
-		s++;
-	size_t n = strlen(s);
-	while (n && isspace((unsigned char)s[n - 1]))
-		s[--n] = 0;
-	return s;
-}
-
 static int in_words(const char *const *words, const char *v)
 {
 	for (int i = 0; words[i]; i++)
@@ -171,15 +160,10 @@ static int set_scalar(struct sw_plan *p, enum sw_key k, const char *v, char *msg
 			break;
 		*(double *)field(p, k) = x;
 		return 0;
-	case K_SEED: { /* digits only: through a double, 2^53 + 1 would round into range */
-		char *end;
-		errno = 0;
-		unsigned long long u = strtoull(v, &end, 10);
-		if (!isdigit((unsigned char)v[0]) || *end || errno || u > (1ull << 53))
+	case K_SEED:
+		if (tr_parse_seed(d->name, v, field(p, k)))
 			break;
-		*(uint64_t *)field(p, k) = (uint64_t)u;
 		return 0;
-	}
 	case K_BYTES:
 		if (tr_parse_bytes(d->name, v, field(p, k))) {
 			snprintf(msg, n, "'%s' expects a positive byte count such as 16G, 512MiB or 1000000, got '%s'",
@@ -216,7 +200,7 @@ static int set_axis(struct sw_plan *p, enum sw_key k, char *v, char *msg, size_t
 			*comma = 0;
 		char *next = comma ? comma + 1 : NULL;
 		long l = 0;
-		item = trim(item);
+		item = sw_trim(item);
 		if (!*item) {
 			snprintf(msg, n, "'%s' has an empty value", d->name);
 			return -1;
@@ -253,8 +237,12 @@ static int set_axis(struct sw_plan *p, enum sw_key k, char *v, char *msg, size_t
 static int set_key(struct sw_plan *p, enum sw_key k, const char *value, char *msg, size_t n)
 {
 	char buf[1024];
+	if (strlen(value) >= sizeof buf) { /* no value fits in fewer: data paths take 511 */
+		snprintf(msg, n, "'%s' is longer than %zu characters", keys[k].name, sizeof buf - 1);
+		return -1;
+	}
 	snprintf(buf, sizeof buf, "%s", value);
-	char *v = trim(buf);
+	char *v = sw_trim(buf);
 	if (!*v) {
 		snprintf(msg, n, "'%s' is empty", keys[k].name);
 		return -1;
@@ -307,11 +295,6 @@ static int find_key(const char *name)
 
 struct parser {
 	struct sw_plan *p;
-	/* the line reader: inih asks for one line at a time, so it counts lines */
-	const char *pos, *end;
-	int line;
-	int indented;
-	char last_name[64];
 	int err_line;
 	char err[768];
 };
@@ -328,84 +311,33 @@ static void fail(struct parser *ps, int line, const char *fmt, ...)
 	ps->err_line = line;
 }
 
-static void check_section_header(struct parser *ps, const char *s, size_t len)
+static void on_error(void *user, int line, const char *msg) { fail(user, line, "%s", msg); }
+
+static void on_section(void *user, const char *name, int line)
 {
-	while (len && (*s == ' ' || *s == '\t'))
-		s++, len--;
-	if (!len || *s != '[')
-		return;
-	const char *close = memchr(s, ']', len);
-	if (!close)
-		return; /* inih reports the syntax error */
-	int n = (int)(close - s - 1);
-	if (n == 5 && strncmp(s + 1, "sweep", 5) == 0) {
+	struct parser *ps = user;
+	if (strcmp(name, "sweep") == 0) {
 		if (!ps->p->sweep_line)
-			ps->p->sweep_line = ps->line;
-	} else if (!(n == 6 && strncmp(s + 1, "prices", 6) == 0)) {
-		fail(ps, ps->line, "unknown section [%.*s] (expected [sweep] or [prices])", n, s + 1);
+			ps->p->sweep_line = line;
+	} else if (strcmp(name, "prices") != 0) {
+		fail(ps, line, "unknown section [%s] (expected [sweep] or [prices])", name);
 	}
 }
 
-/* 'key: value' is INI elsewhere, but a plan says 'key = value': a line whose first
- * separator is ':' is refused rather than read. */
-static void check_separator(struct parser *ps, const char *s, size_t len)
-{
-	while (len && (*s == ' ' || *s == '\t'))
-		s++, len--;
-	if (!len || *s == '[' || *s == ';' || *s == '#')
-		return;
-	for (size_t i = 0; i < len && s[i] != '\n'; i++) {
-		if (s[i] == '=')
-			return;
-		if (s[i] == ':') {
-			fail(ps, ps->line, "expected 'key = value', got ':' after '%.*s'", (int)i, s);
-			return;
-		}
-	}
-}
-
-static char *read_line(char *str, int num, void *stream)
-{
-	struct parser *ps = stream;
-	if (ps->pos >= ps->end)
-		return NULL;
-	const char *nl = memchr(ps->pos, '\n', (size_t)(ps->end - ps->pos));
-	size_t len = nl ? (size_t)(nl - ps->pos) + 1 : (size_t)(ps->end - ps->pos);
-	size_t copy = len;
-	ps->line++;
-	ps->indented = ps->pos[0] == ' ' || ps->pos[0] == '\t';
-	if (copy > (size_t)num - 1) {
-		copy = (size_t)num - 1;
-		fail(ps, ps->line, "line is longer than %d characters", num - 2);
-	}
-	check_section_header(ps, ps->pos, len);
-	check_separator(ps, ps->pos, len);
-	memcpy(str, ps->pos, copy);
-	str[copy] = 0;
-	ps->pos += len;
-	return str;
-}
-
-static int on_key(void *user, const char *section, const char *name, const char *value)
+static void on_key(void *user, const char *section, const char *name, const char *value, int line)
 {
 	struct parser *ps = user;
 	struct sw_plan *p = ps->p;
 	char msg[640];
-	int line = ps->line;
-	if (ps->indented && strcmp(name, ps->last_name) == 0) {
-		fail(ps, line, "indented line continues key '%s'; write each key on one line", name);
-		return 1;
-	}
-	snprintf(ps->last_name, sizeof ps->last_name, "%s", name);
 	if (strcmp(section, "prices") == 0) {
 		if (set_price(p, name, value, line, msg, sizeof msg))
 			fail(ps, line, "%s", msg);
-		return 1;
+		return;
 	}
 	if (strcmp(section, "sweep") != 0) {
 		if (!*section)
 			fail(ps, line, "key '%s' is outside a section", name);
-		return 1; /* an unknown section was reported at its header */
+		return; /* an unknown section was reported at its header */
 	}
 	int k = find_key(name);
 	if (k < 0)
@@ -416,7 +348,6 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		fail(ps, line, "%s", msg);
 	else
 		p->line[k] = line;
-	return 1;
 }
 
 /* ---- --set overrides ---- */
@@ -424,14 +355,16 @@ static int on_key(void *user, const char *section, const char *name, const char 
 static int apply_set(struct sw_plan *p, const char *set, int index)
 {
 	char buf[1024], msg[640];
+	if (strlen(set) >= sizeof buf)
+		return kn_error(KN_EUSAGE, "--set '%.40s...': longer than %zu characters", set, sizeof buf - 1);
 	snprintf(buf, sizeof buf, "%s", set);
 	char *eq = strchr(buf, '=');
 	if (!eq)
 		return kn_error(KN_EUSAGE, "--set '%s': expected key=value", set);
 	*eq = 0;
-	char *key = trim(buf), *value = eq + 1;
+	char *key = sw_trim(buf), *value = eq + 1;
 	if (strncmp(key, "prices.", 7) == 0) {
-		if (set_price(p, trim(key + 7), trim(value), -1 - index, msg, sizeof msg))
+		if (set_price(p, sw_trim(key + 7), sw_trim(value), -1 - index, msg, sizeof msg))
 			return kn_error(KN_EUSAGE, "--set '%s': %s", set, msg);
 		return KN_OK;
 	}
@@ -508,7 +441,7 @@ static int check_plan(struct sw_plan *p, char *const *set)
 
 int sw_plan_parse(struct sw_plan *p, const char *label, const char *text, size_t len, char *const *set, int nset)
 {
-	struct parser ps = { .p = p, .pos = text, .end = text + len };
+	struct parser ps = { .p = p };
 	int rc;
 	snprintf(p->file, sizeof p->file, "%s", label);
 	const char *nul = memchr(text, 0, len);
@@ -519,12 +452,10 @@ int sw_plan_parse(struct sw_plan *p, const char *label, const char *text, size_t
 		return kn_error(KN_EUSAGE, "%s:%d: contains a NUL byte", label, line);
 	}
 	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
-		ps.pos += 3; /* a UTF-8 byte-order mark, as some editors write */
-	int syntax = ini_parse_stream(read_line, &ps, on_key, &ps);
-	if (syntax < 0)
+		text += 3, len -= 3; /* a UTF-8 byte-order mark, as some editors write */
+	const struct sw_ini_reader r = { &ps, on_section, on_key, on_error };
+	if (sw_ini_read(text, len, &r))
 		return kn_error(KN_ENOMEM, "out of memory parsing '%s'", label);
-	if (syntax > 0 && (!ps.err_line || syntax < ps.err_line))
-		return kn_error(KN_EUSAGE, "%s:%d: syntax error: expected '[section]' or 'key = value'", label, syntax);
 	if (ps.err_line)
 		return kn_error(KN_EUSAGE, "%s:%d: %s", label, ps.err_line, ps.err);
 	for (int i = 0; i < nset; i++)

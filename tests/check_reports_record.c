@@ -557,8 +557,19 @@ START_TEST(test_directory_and_plan)
 	fx_write_text(path, "[sweep]\nname = x\nthis line is not ini\n");
 	ck_assert_int_eq(rp_results_load(&res, dir), KN_EUSAGE);
 	char want[1400];
-	snprintf(want, sizeof want, "%s:3: not valid INI", path);
+	snprintf(want, sizeof want, "%s:3: syntax error: expected '[section]' or 'key = value'", path);
 	ck_assert_str_eq(kn_last_error(), want);
+	/* a plan.ini as sweep writes it: long comment lines quoting the original, a long data path */
+	char text[2400], longer[1100];
+	memset(longer, 'd', 1000);
+	longer[1000] = 0;
+	snprintf(text, sizeof text, "; plan 'x' as run from '%s'\n[sweep]\nname = long\ndata = %.480s\n[prices]\ncpu = 0.2\n", longer,
+		 longer);
+	fx_write_text(path, text);
+	ck_assert_msg(rp_results_load(&res, dir) == KN_OK, "%s", kn_last_error());
+	ck_assert_str_eq(res.name, "long");
+	ck_assert_int_eq(res.n_plan_prices, 1);
+	rp_results_release(&res);
 }
 END_TEST
 

@@ -72,6 +72,12 @@ static const struct bad_case bad_cases[] = {
 	{ BASE "seed = 9007199254740993\n",
 	  "p.ini:10: 'seed' expects a whole number in [0, 9007199254740992], got '9007199254740993'" },
 	{ BASE "seed = 1e3\n", "p.ini:10: 'seed' expects a whole number in [0, 9007199254740992], got '1e3'" },
+	{ BASE "seed = 0x10\n", "p.ini:10: 'seed' expects a whole number in [0, 9007199254740992], got '0x10'" },
+	{ BASE "seed = -1\n", "p.ini:10: 'seed' expects a whole number in [0, 9007199254740992], got '-1'" },
+	{ BASE "epochs = 0x1p-2\n", "p.ini:10: 'epochs' expects a number in [1e-06, 1e+06], got '0x1p-2'" },
+	{ BASE "repeats = 0x3\n", "p.ini:10: 'repeats' expects an integer in [1, 1000], got '0x3'" },
+	{ BASE "device_mem_limit = 0x10G\n",
+	  "p.ini:10: 'device_mem_limit' expects a positive byte count such as 16G, 512MiB or 1000000, got '0x10G'" },
 	{ BASE "threads : 2\n", "p.ini:10: expected 'key = value', got ':' after 'threads '" },
 	{ BASE "time_limit_s = 0\n", "p.ini:10: 'time_limit_s' expects a number in [0.001, 1e+07], got '0'" },
 	{ BASE "lr = fast\n", "p.ini:10: 'lr' expects a number in [0, 10], got 'fast'" },
@@ -96,12 +102,15 @@ static const struct bad_case bad_cases[] = {
 	  "p.ini:7: 'eval_batches' does not apply to model 'cnn'" },
 	{ BASE "batch_sizes_2 = 4\n  8\n", "p.ini:10: unknown key 'batch_sizes_2' in [sweep]" },
 	{ "[sweep]\nseq = 16, 32\n  64\n", "p.ini:3: indented line continues key 'seq'; write each key on one line" },
+	{ BASE "[prices] cpu = 1\n", "p.ini:10: syntax error: expected '[section]' or 'key = value'" },
+	{ BASE "= 4\n", "p.ini:10: syntax error: expected '[section]' or 'key = value'" },
+	{ BASE "steps_x\nbatchsize = 4\n", "p.ini:10: syntax error: expected '[section]' or 'key = value'" },
 	{ BASE "[prices]\ncpu = cheap\n",
 	  "p.ini:11: price for 'cpu' expects dollars per hour in (0, 1e+06], got 'cheap'" },
 	{ BASE "[prices]\ncpu = -1\n", "p.ini:11: price for 'cpu' expects dollars per hour in (0, 1e+06], got '-1'" },
 	{ BASE "[prices]\ncpu = 0\n", "p.ini:11: price for 'cpu' expects dollars per hour in (0, 1e+06], got '0'" },
 	{ BASE "[prices]\ncpu = 1\ncpu = 2\n", "p.ini:12: price for 'cpu' is set twice (first on line 11)" },
-	{ BASE "[ sweep ]\n", "p.ini:10: unknown section [ sweep ] (expected [sweep] or [prices])" },
+	{ BASE "[ sweeps ]\n", "p.ini:10: unknown section [sweeps] (expected [sweep] or [prices])" },
 	{ "[sweep]\nname = t\x00\n", "p.ini:2: contains a NUL byte" },
 };
 
@@ -122,16 +131,55 @@ START_TEST(test_bad_input)
 }
 END_TEST
 
+START_TEST(test_indented_keys_and_crlf)
+{
+	/* keys indented under their section, Windows line ends, comments after a header */
+	const char *text = "[sweep] ; the grid\r\n  name = t\r\n\tmodel = gpt\r\n  size = tiny\r\n  data = fortunes\r\n"
+			   "  steps = 10\r\n  devices = cpu\r\n  precisions = fp32\r\n  batch_sizes = 4, 8 ; two\r\n"
+			   "[ prices ]\r\n  cpu = 0.5\r\n";
+	struct sw_plan p;
+	ck_assert_msg(parse(&p, text, NULL, 0) == KN_OK, "%s", kn_last_error());
+	ck_assert_str_eq(p.name, "t");
+	ck_assert_str_eq(p.data, "fortunes");
+	ck_assert_int_eq(sw_plan_axis(&p, SW_BATCH_SIZES)->n, 2);
+	ck_assert_int_eq(sw_plan_axis(&p, SW_BATCH_SIZES)->num[1], 8);
+	ck_assert_int_eq(p.nprices, 1);
+	ck_assert_int_eq(p.line[SW_BATCH_SIZES], 9);
+	sw_plan_release(&p);
+}
+END_TEST
+
 START_TEST(test_long_line)
 {
-	char text[1024];
-	char data[400];
-	memset(data, 'x', 300);
-	data[300] = 0;
-	snprintf(text, sizeof text, "[sweep]\nname = t\ndata = %s\n", data);
+	/* long lines are read: a long comment, a 500-character data path; a longer one is named */
+	char text[4096], comment[600], data[600];
+	memset(comment, 'c', 400);
+	comment[400] = 0;
+	memset(data, 'x', 500);
+	data[500] = 0;
 	struct sw_plan p;
+	snprintf(text, sizeof text,
+		 "; %s\n[sweep]\nname = t\nmodel = gpt\nsize = tiny\ndata = %s ; %s\nsteps = 10\ndevices = cpu\n"
+		 "precisions = fp32\nbatch_sizes = 4\n",
+		 comment, data, comment);
+	ck_assert_int_eq(parse(&p, text, NULL, 0), KN_OK);
+	ck_assert_str_eq(p.data, data);
+	sw_plan_release(&p);
+	memset(data, 'x', 520);
+	data[520] = 0;
+	snprintf(text, sizeof text, "[sweep]\nname = t\ndata = %s\n", data);
 	ck_assert_int_eq(parse(&p, text, NULL, 0), KN_EUSAGE);
-	ck_assert_str_eq(kn_last_error(), "p.ini:3: line is longer than 198 characters");
+	ck_assert_str_eq(kn_last_error(), "p.ini:3: 'data' is longer than 511 characters");
+	sw_plan_release(&p);
+	/* a value beyond any field is refused, not cut short */
+	char list[1500];
+	size_t n = 0;
+	for (int i = 0; n < 1300; i++)
+		n += (size_t)snprintf(list + n, sizeof list - n, "%s8", i ? ",      " : "");
+	snprintf(text, sizeof text, "[sweep]\nbatch_sizes = %s\n", list);
+	ck_assert_int_eq(parse(&p, text, NULL, 0), KN_EUSAGE);
+	ck_assert_str_eq(kn_last_error(), "p.ini:2: 'batch_sizes' is longer than 1023 characters");
+	sw_plan_release(&p);
 }
 END_TEST
 
@@ -172,6 +220,12 @@ START_TEST(test_bom_and_largest_seed)
 {
 	struct sw_plan p;
 	/* a UTF-8 byte-order mark before the first section is skipped; 2^53 is the largest seed */
+	ck_assert_int_eq(parse(&p, "\xef\xbb\xbf" BASE "seed = 9007199254740992\n", NULL, 0), KN_OK);
+	ck_assert_uint_eq(p.seed, 9007199254740992ull);
+	sw_plan_release(&p);
+	ck_assert_int_eq(parse(&p, BASE "seed = +42\n", NULL, 0), KN_OK); /* a sign, as integers take */
+	ck_assert_uint_eq(p.seed, 42);
+	sw_plan_release(&p);
 	ck_assert_int_eq(parse(&p, "\xef\xbb\xbf" BASE "seed = 9007199254740992\n", NULL, 0), KN_OK);
 	ck_assert_str_eq(p.name, "t");
 	ck_assert_uint_eq(p.seed, 9007199254740992ull);
@@ -326,6 +380,7 @@ int main(void)
 	TCase *tc = tcase_create("plan");
 	tcase_add_loop_test(tc, test_bad_input, 0, sizeof bad_cases / sizeof *bad_cases);
 	tcase_add_test(tc, test_long_line);
+	tcase_add_test(tc, test_indented_keys_and_crlf);
 	tcase_add_loop_test(tc, test_bad_set, 0, sizeof bad_sets / sizeof *bad_sets);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_good_plan);

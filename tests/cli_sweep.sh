@@ -90,6 +90,17 @@ grep -q "^== exit code 0 after" "run/points/$id.log" && ok || bad "log of $id la
 grep -q "^name = statuses$" run/plan.ini && grep -q "^device_mem_limit = 22020096$" run/plan.ini && ok ||
 	bad "plan copy: $(cat run/plan.ini)"
 same "plain progress lines" "$(grep -c '^amptune sweep: \[[1-4]/4\] ' run.err)" 8
+
+# ---- a plan in a deep directory, run with --set: the copy's long comment lines read back ----
+deep=$(printf 'project_%.0s' $(seq 1 12))/$(printf 'experiments_%.0s' $(seq 1 10))
+mkdir -p "$deep" && plan "$deep/plan.ini" deep "batch_sizes = 4" "; $(printf 'a long remark %.0s' $(seq 1 30))"
+"$A" sweep "$deep/plan.ini" --out deep --set steps=3 --set warmup_steps=1 --set seed=7 >deep.out 2>&1
+same "deep sweep exit" "$?" 0
+[ "$(awk '{ if (length($0) > m) m = length($0) } END { print m }' deep/plan.ini)" -gt 300 ] && ok ||
+	bad "deep/plan.ini has no long line: $(head -2 deep/plan.ini)"
+same "the copy runs as a plan" "$("$A" sweep deep/plan.ini --dry-run 2>&1 | tail -1)" \
+	"plan 'deep' is valid: 1 point, 1 to run, 1 can run here"
+"$A" report deep >/dev/null 2>&1 && ok || bad "report of deep: $("$A" report deep 2>&1 | tail -1)"
 same "summary statuses" "$(grep -E '^4 points:' run.out)" "4 points: 1 ok, 1 oom, 2 unsupported"
 grep -qE '^sweep overhead: [0-9.]+ s of [0-9.]+ s wall \([0-9.]+%\) outside the points' run.out && ok ||
 	bad "no overhead line: $(cat run.out)"

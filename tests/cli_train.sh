@@ -11,6 +11,10 @@ expect 64 "see 'amptune help train'" -- train --bogus
 expect 64 "option '--batch' expects an integer in \[1, 65536\], got 'x'" -- train --batch x
 expect 64 "option '--batch' expects an integer in \[1, 65536\], got '0'" -- train --batch 0
 expect 64 "option '--lr' expects a number" -- train --lr 1e-3x
+expect 64 "option '--lr' expects a number in \[0, 10\], got '0x1p-3'" -- train --lr 0x1p-3
+expect 64 "option '--seed' expects a whole number in \[0, 9007199254740992\], got '9007199254740993'" -- \
+	train --seed 9007199254740993
+expect 64 "option '--seed' expects a whole number in \[0, 9007199254740992\], got '1e3'" -- train --seed 1e3
 expect 64 "option '--size' expects tiny, small or gpt2-124m, got 'huge'" -- train --size huge
 expect 64 "option '--precision' expects fp32, tf32, fp16 or bf16, got 'fp8'" -- train --precision fp8
 expect 64 "option '--device' expects cpu, cuda or auto, got 'tpu'" -- train --device tpu

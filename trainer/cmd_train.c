@@ -184,7 +184,6 @@ static int parse_args(int argc, char **argv, struct tr_config *c)
 	int have_lr = 0, have_wd = 0, have_data = 0, have_optimizer = 0, have_seq = 0, have_eval_batches = 0;
 	int have_eval_images = 0, have_momentum = 0;
 	long v;
-	double d;
 	opterr = 0;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, ":", long_opts, NULL)) != -1) {
@@ -230,10 +229,7 @@ static int parse_args(int argc, char **argv, struct tr_config *c)
 		case OPT_LR: rc = tr_parse_double("--lr", a, 0, 10, &c->lr); have_lr = 1; break;
 		case OPT_LR_WARMUP: rc = tr_parse_long("--lr-warmup", a, 0, 100000000, &v); c->lr_warmup = (int)v; break;
 		case OPT_WD: rc = tr_parse_double("--weight-decay", a, 0, 10, &c->weight_decay); have_wd = 1; break;
-		case OPT_SEED: rc = tr_parse_double("--seed", a, 0, 9007199254740992.0, &d); c->seed = (uint64_t)d;
-			if (rc == KN_OK && d != (double)c->seed)
-				rc = kn_error(KN_EUSAGE, "option '--seed' expects a whole number, got '%s'", a);
-			break;
+		case OPT_SEED: rc = tr_parse_seed("--seed", a, &c->seed); break;
 		case OPT_LOG_EVERY: rc = tr_parse_long("--log-every", a, 0, 100000000, &v); c->log_every = (int)v; break;
 		case OPT_JSON: c->json = 1; break;
 		case OPT_QUIET: c->quiet = 1; break;
