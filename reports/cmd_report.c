@@ -343,7 +343,15 @@ int cmd_diagnose(int argc, char **argv)
 		rp_buf_md(&b, rp_point_label(&s->pts, p, l, sizeof l));
 		rp_buf_puts(&b, " (id ");
 		rp_buf_md(&b, p->cfg->id);
-		rp_buf_printf(&b, ", line %ld)\n\n", p->line);
+		if (p->n_reps > 1) { /* the diagnosis reads one repeat: say which */
+			int k = 0;
+			while (k < p->n_reps - 1 && p->reps[k] != p->rep)
+				k++;
+			rp_buf_printf(&b, ", repeat %d of %d%s, line %ld)\n\n", k + 1, p->n_reps,
+				      p->n_ok ? ": the ok one nearest the median samples/s" : "", s->res.lines[p->rep - s->res.recs]);
+		} else {
+			rp_buf_printf(&b, ", line %ld)\n\n", p->line);
+		}
 		if (rp_diagnose(p->rep, &d)) {
 			rp_buf_md(&b, kn_last_error());
 			rp_buf_puts(&b, ". ");

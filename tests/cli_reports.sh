@@ -222,6 +222,15 @@ has "$T/out" "- workers: 80 samples/s per worker, so 5 would meet demand with 20
 has "$T/out" "- threads: 4 compute + 5 loader on 8 CPUs: oversubscribed (the loader computes on about 5 cores: busy_cpu_frac not recorded, so each worker counts as a full core)"
 has "$T/out" "- data wait: 1.0% of step time: **not input-bound**"
 has "$T/out" "status oom: nothing to diagnose. out of memory"
+# repeats: the diagnosis says which repeat it read (the one nearest the median) and that record's line
+{
+	rec id='"rep"' samples_per_sec=100 data_wait_frac=0.01
+	rec id='"rep"' samples_per_sec=300 data_wait_frac=0.3
+	rec id='"rep"' samples_per_sec=200 data_wait_frac=0.2
+} >"$T/rep.jsonl"
+run diagnose "$T/rep.jsonl" && ok || bad "diagnose of repeats exit $?: $(cat "$T/err")"
+has "$T/out" "(id rep, repeat 3 of 3: the ok one nearest the median samples/s, line 3)"
+has "$T/out" "- data wait: 20.0% of step time"
 # workers waiting on a slow store, or blocked on a full ring, take no core: more of them than CPUs is fine
 {
 	rec id='"slow"' workers=1 prefetch=4 step_ms_p50=100 samples_per_sec=160 data_wait_frac=0.75 phase_ms='{"data_wait":75}' \
