@@ -161,30 +161,28 @@ static int check_options(const struct dl_options *o, int B)
 }
 
 /* The split's sample count, or KN_EDATA when it cannot make one batch. */
-static int count_samples(struct dl_loader *l)
+int dl_samples_per_epoch(const struct dl_dataset *ds, enum dl_split split_id, int B, int T, uint64_t *n)
 {
-	const struct dl_dataset *ds = l->ds;
-	const char *split = l->split == DL_TRAIN ? "training" : "validation";
+	const char *split = split_id == DL_TRAIN ? "training" : "validation";
 	if (ds->kind == DL_KIND_IMAGES) {
-		l->samples_per_epoch = ds->images[l->split]->n;
-		if (l->samples_per_epoch < (uint64_t)l->B)
+		*n = ds->images[split_id]->n;
+		if (*n < (uint64_t)B)
 			return kn_error(KN_EDATA, "%s data '%s': the %s split has %llu images; one batch needs %d (use a "
 						  "smaller --batch)",
-					ds->name, ds->spec, split, (unsigned long long)l->samples_per_epoch, l->B);
+					ds->name, ds->spec, split, (unsigned long long)*n, B);
 		return KN_OK;
 	}
-	const struct dl_tokens *tk = &ds->tokens[l->split];
+	const struct dl_tokens *tk = &ds->tokens[split_id];
 	const char *unit = tk->u8 ? "bytes" : "tokens";
 	const char *path = tk->u8 ? ds->text.path : ds->shards.path;
-	if (l->T < 1)
-		return kn_error(KN_EUSAGE, "loader window must be positive, got %d", l->T);
-	l->samples_per_epoch = dl_text_windows(tk->n, l->T);
-	if (l->samples_per_epoch < (uint64_t)l->B)
+	if (T < 1)
+		return kn_error(KN_EUSAGE, "loader window must be positive, got %d", T);
+	*n = dl_text_windows(tk->n, T);
+	if (*n < (uint64_t)B)
 		return kn_error(KN_EDATA, "%s data '%s': the %s split has %zu %s, %llu windows of %d+1 %s; one batch of %d "
 					  "needs %zu %s (use a smaller --batch or --seq, or more %s)",
-				tk->u8 ? "text" : "token", path, split, tk->n, unit,
-				(unsigned long long)l->samples_per_epoch, l->T, unit, l->B, (size_t)l->B * l->T + 1, unit,
-				tk->u8 ? "text" : "tokens");
+				tk->u8 ? "text" : "token", path, split, tk->n, unit, (unsigned long long)*n, T, unit, B,
+				(size_t)B * T + 1, unit, tk->u8 ? "text" : "tokens");
 	return KN_OK;
 }
 
@@ -256,7 +254,7 @@ int dl_loader_init(struct dl_loader *l, struct kn_backend *be, const struct dl_d
 	l->T = ds->kind == DL_KIND_TOKENS ? T : 0;
 	l->seed = seed;
 	l->stats.last_warning_step = -1;
-	if ((rc = check_options(&l->opt, B)) || (rc = count_samples(l)))
+	if ((rc = check_options(&l->opt, B)) || (rc = dl_samples_per_epoch(ds, split, B, l->T, &l->samples_per_epoch)))
 		goto fail;
 	if ((rc = dl_sampler_init(&l->sampler, l->samples_per_epoch, B, seed, l->opt.shuffle, l->opt.drop_last)))
 		goto fail;

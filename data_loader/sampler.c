@@ -15,8 +15,13 @@ int dl_sampler_init(struct dl_sampler *s, uint64_t n, int B, uint64_t seed, int 
 	while (bits < 64 && (n - 1) >> bits)
 		bits++;
 	s->half_bits = (bits + 1) / 2;
-	s->steps_per_epoch = (long)(drop_last ? n / (uint64_t)B : (n + (uint64_t)B - 1) / (uint64_t)B);
+	s->steps_per_epoch = dl_sampler_steps(n, B, drop_last);
 	return KN_OK;
+}
+
+long dl_sampler_steps(uint64_t n, int B, int drop_last)
+{
+	return (long)(drop_last ? n / (uint64_t)B : (n + (uint64_t)B - 1) / (uint64_t)B);
 }
 
 static uint64_t feistel(const struct dl_sampler *s, uint64_t key, uint64_t x)

@@ -35,6 +35,8 @@ struct dl_sampler {
 
 /* KN_EDATA when n < B (not one full batch). No allocation; no release. */
 int dl_sampler_init(struct dl_sampler *s, uint64_t n, int B, uint64_t seed, int shuffle, int drop_last);
+/* Steps of B samples that one epoch of n takes (B >= 1). */
+long dl_sampler_steps(uint64_t n, int B, int drop_last);
 /* The sample at position i (< n) of `epoch`'s order. */
 uint64_t dl_sampler_perm(const struct dl_sampler *s, long epoch, uint64_t i);
 /* Row `row` of global batch `step`: its epoch and sample index. */

@@ -1,5 +1,6 @@
 /* `amptune sweep`: a plan's grid of points, each in its own process, recorded one by one. */
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,9 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "data_loader/dataset.h"
+#include "data_loader/loader.h"
+#include "data_loader/sampler.h"
 #include "kernels/backend.h"
 #include "reports/estimate.h"
 #include "sweeps/grid.h"
@@ -95,6 +99,8 @@ struct sweep {
 	char results_path[4096];
 	int locks[2];
 	double t0_ms;
+	struct dl_dataset ds; /* the plan's data, once check_plan_data opened it */
+	int ds_open;
 };
 
 enum { OPT_OUT = 256, OPT_SET, OPT_LIST, OPT_DRY_RUN, OPT_MEMLIMIT, OPT_SHARD, OPT_FORCE, OPT_QUIET, OPT_NO_PROGRESS, OPT_NO_PREDICT,
@@ -542,6 +548,23 @@ static int run_all(struct sweep *s)
 	return KN_OK;
 }
 
+/* The steps the point trains: the plan's, or those its 'epochs' give at its batch and seq (as train
+ * resolves them); KN_EDATA, naming the data, when the data holds less than one batch. */
+static int point_steps(const struct sweep *s, const struct sw_point *pt, long *steps)
+{
+	uint64_t n;
+	struct dl_options o;
+	dl_options_defaults(&o);
+	int rc = dl_samples_per_epoch(&s->ds, DL_TRAIN, (int)pt->batch, (int)sw_point_seq(&s->plan, pt), &n);
+	if (rc)
+		return rc;
+	*steps = s->plan.epochs ? (long)ceil(s->plan.epochs * (double)dl_sampler_steps(n, (int)pt->batch, o.drop_last))
+				: s->plan.steps;
+	if (*steps < 1)
+		*steps = 1;
+	return KN_OK;
+}
+
 /* What running the point here would do, for --dry-run. */
 static const char *dry_note(struct sweep *s, const struct sw_point *pt, char *buf, size_t n, int *runnable)
 {
@@ -554,6 +577,11 @@ static const char *dry_note(struct sweep *s, const struct sw_point *pt, char *bu
 	}
 	if (e >= 0 && !rerun) {
 		snprintf(buf, n, "recorded: %s", s->rec.e[e].status);
+		return buf;
+	}
+	long steps;
+	if (s->ds_open && point_steps(s, pt, &steps)) {
+		snprintf(buf, n, "fails here: %s", kn_last_error());
 		return buf;
 	}
 	enum kn_precision prec;
@@ -574,13 +602,50 @@ static const char *dry_note(struct sweep *s, const struct sw_point *pt, char *bu
 	return buf;
 }
 
+/* "FILE:LINE: " or "--set 'k=v': " for a key the plan sets */
+static const char *key_at(const struct sweep *s, enum sw_key k, char *buf, size_t n)
+{
+	int line = s->plan.line[k];
+	if (line > 0)
+		snprintf(buf, n, "%s:%d: ", s->plan.file, line);
+	else if (line < 0)
+		snprintf(buf, n, "--set '%s': ", s->set[-1 - line]);
+	else
+		buf[0] = 0;
+	return buf;
+}
+
+/* A given warm-up must be below every point's steps, as train requires; with 'epochs' those depend
+ * on each point's batch and seq, so they are known only once the data is open. */
+static int check_warmup(const struct sweep *s)
+{
+	long steps;
+	char at[600];
+	if (!s->plan.line[SW_EPOCHS] || !s->plan.line[SW_WARMUP_STEPS])
+		return KN_OK;
+	for (int i = 0; i < s->nsel; i++) {
+		const struct sw_point *pt = s->sel[i];
+		if (point_steps(s, pt, &steps) || s->plan.warmup_steps < steps)
+			continue; /* a batch larger than the data fails that point alone */
+		return kn_error(KN_EUSAGE,
+				"%s'warmup_steps' (%ld) must be below the steps each point trains: 'epochs' %g gives %ld "
+				"step%s at batch %ld (point %s); lower it or train longer",
+				key_at(s, SW_WARMUP_STEPS, at, sizeof at), s->plan.warmup_steps, s->plan.epochs, steps,
+				steps == 1 ? "" : "s", pt->batch, pt->id);
+	}
+	return KN_OK;
+}
+
 /* The plan's data opened as its model would open it, before any point runs (a point would fail with
- * it, and its record would keep the point from running again once the plan is fixed). */
+ * it, and its record would keep the point from running again once the plan is fixed); it stays open
+ * for the checks that need its size. */
 static int check_plan_data(struct sweep *s)
 {
 	const struct sw_model *m = sw_find_model(s->plan.model);
 	int rc;
-	if (m->check_data && (rc = m->check_data(s->plan.data))) {
+	if (!m->check_data)
+		return KN_OK;
+	if ((rc = m->check_data(s->plan.data, &s->ds))) {
 		/* a plan naming the wrong kind of data is a plan error: say where */
 		if (rc == KN_EUSAGE && s->plan.line[SW_DATA] > 0) {
 			char msg[768];
@@ -589,7 +654,8 @@ static int check_plan_data(struct sweep *s)
 		}
 		return rc;
 	}
-	return KN_OK;
+	s->ds_open = 1;
+	return check_warmup(s);
 }
 
 static int dry_run(struct sweep *s)
@@ -655,6 +721,8 @@ out:
 	free(s.sel);
 	sw_grid_release(&s.grid);
 	sw_plan_release(&s.plan);
+	if (s.ds_open)
+		dl_dataset_release(&s.ds);
 	free(s.set);
 	return kn_exit_code(rc, stop_signal);
 }

@@ -48,24 +48,23 @@ static int check_kind(struct dl_dataset *ds, int rc, enum dl_kind want, const ch
 	if (rc == KN_OK && ds->kind != want)
 		rc = kn_error(KN_EUSAGE, "'data' names %s ('%s'); model '%s' trains on %s", ds->name, spec, model,
 			      want == DL_KIND_IMAGES ? "images" : "text or token shards");
-	dl_dataset_release(ds);
+	if (rc)
+		dl_dataset_release(ds);
 	return rc;
 }
 
-static int gpt_check_data(const char *spec)
+static int gpt_check_data(const char *spec, struct dl_dataset *ds)
 {
-	struct dl_dataset ds;
-	return check_kind(&ds, dl_dataset_open(&ds, spec, 65536, 0), DL_KIND_TOKENS, "gpt", spec);
+	return check_kind(ds, dl_dataset_open(ds, spec, 65536, 0), DL_KIND_TOKENS, "gpt", spec);
 }
 
-static int cnn_check_data(const char *spec)
+static int cnn_check_data(const char *spec, struct dl_dataset *ds)
 {
-	struct dl_dataset ds;
-	int rc = tr_cnn_open_data(&ds, spec, 0, &tr_cnn_sizes[0].cnn);
+	int rc = tr_cnn_open_data(ds, spec, 0, &tr_cnn_sizes[0].cnn);
 	/* every preset takes the same images, as train checks them */
-	if (rc == KN_OK && ds.kind == DL_KIND_IMAGES)
-		rc = tr_cnn_check_images(&ds, &tr_cnn_sizes[0].cnn);
-	return check_kind(&ds, rc, DL_KIND_IMAGES, "cnn", spec);
+	if (rc == KN_OK && ds->kind == DL_KIND_IMAGES)
+		rc = tr_cnn_check_images(ds, &tr_cnn_sizes[0].cnn);
+	return check_kind(ds, rc, DL_KIND_IMAGES, "cnn", spec);
 }
 
 const struct sw_model sw_models[] = {

@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+struct dl_dataset;
+
 struct sw_model {
 	const char *name;
 	int token_model;   /* 1: trains on token sequences, so 'seq' and 'eval_batches' apply */
@@ -14,9 +16,10 @@ struct sw_model {
 	 * *context is the size's token context (0 when the model has none).
 	 * NULL: the size is validated by `amptune train` when the point runs. */
 	int (*check_size)(const char *size, int *context);
-	/* KN_OK, or the loader's error (KN_EDATA naming the path). NULL: the
-	 * data is validated by `amptune train` when the point runs. */
-	int (*check_data)(const char *spec);
+	/* KN_OK with the data open in *ds (the caller releases it), or the
+	 * loader's error (KN_EDATA naming the path). NULL: the data is
+	 * validated by `amptune train` when the point runs. */
+	int (*check_data)(const char *spec, struct dl_dataset *ds);
 };
 
 extern const struct sw_model sw_models[];

@@ -307,6 +307,9 @@ START_TEST(test_record_statuses)
 		{ 1, 143, 1, "failed", "interrupted", "", "timeout", "exceeded time_limit_s 0.5: stopped after 0.6 s" },
 		{ 1, 76, 0, "diverged", "training diverged at step 3", "", "diverged", "training diverged at step 3" },
 		{ 1, 69, 0, NULL, NULL, "no cuda\n", "unsupported", "no cuda" },
+		/* a usage error's reason, not the hint after it */
+		{ 1, 64, 0, NULL, NULL, "amptune train: option '--seq' is 512, beyond the context\nsee 'amptune help train'\n",
+		  "failed", "exit code 64: amptune train: option '--seq' is 512, beyond the context" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		struct sw_outcome o = { .exited = cases[i].exited, .exit_code = cases[i].exited ? cases[i].code : 0,

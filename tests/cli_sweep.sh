@@ -164,12 +164,6 @@ sed -i '/^seq = $/d; /^eval_batches = $/d' kind.ini
 "$A" sweep kind.ini --out kd >/dev/null 2>kd.err
 same "wrong data kind before running" "$?:$([ -e kd/results.jsonl ] && echo written)" "64:"
 grep -q "kind.ini:5: 'data' names text ('fortunes'); model 'cnn' trains on images" kd.err && ok || bad "data kind message: $(cat kd.err)"
-# a point's usage error is recorded with its reason, not with the usage hint that follows it
-plan use.ini us "batch_sizes = 4" "steps = " "epochs = 0.00003" "warmup_steps = 50"
-sed -i '/^steps = $/d' use.ini
-"$A" sweep use.ini --out us --quiet >/dev/null 2>&1
-grep -q "\"message\":\"exit code 64: amptune train: option '--warmup-steps' (50) must be below the number of steps" us/results.jsonl &&
-	ok || bad "usage-error message: $(cat us/results.jsonl)"
 
 plan o.ini slow "batch_sizes = 4" "steps = 100000" "time_limit_s = 0.5"
 "$A" sweep o.ini --out slow --quiet
@@ -235,4 +229,17 @@ same "eval_images reaches train" "$(field cnnrun/results.jsonl eval_images)" 100
 grep -q -- "--eval-images 100" cnnrun/points/*.log && ok || bad "no --eval-images in the point's command line"
 plan g.ini t "batch_sizes = 4" "eval_images = 10"
 expect 64 "^amptune sweep: g.ini:14: 'eval_images' does not apply to model 'gpt'$" -- sweep g.ini --list
+
+# with 'epochs', a given warm-up is checked against each point's steps once the data is open (1000
+# images: 0.2 epochs is 7 steps at batch 32, 2 at batch 128), before anything runs or is written
+printf '[sweep]\nname = e\nmodel = cnn\nsize = tiny\ndata = synthetic-images:1000\nepochs = 0.2\nwarmup_steps = 2\nbatch_sizes = 32, 128\ndevices = cpu\nprecisions = fp32\n' >ep.ini
+id128=$("$A" sweep ep.ini --list | awk '$6 == 128 { print $2 }')
+expect 64 "^amptune sweep: ep.ini:7: 'warmup_steps' \(2\) must be below the steps each point trains: 'epochs' 0.2 gives 2 steps at batch 128 \(point $id128\); lower it or train longer$" -- sweep ep.ini --dry-run
+expect 64 "'warmup_steps' \(2\) must be below" -- sweep ep.ini --out ep
+same "nothing written for a bad warm-up" "$(ls -d ep 2>/dev/null)" ""
+expect 64 "^amptune sweep: --set 'warmup_steps=3': 'warmup_steps' \(3\) must be below" -- sweep ep.ini --dry-run --set warmup_steps=3
+# a batch larger than the data fails that point alone, and --dry-run says so
+"$A" sweep ep.ini --dry-run --set warmup_steps=1 --set batch_sizes=32,2000 >ep.txt 2>&1
+same "batch beyond the data" "$?:$(grep -c "fails here: .*the training split has 1000 images; one batch needs 2000" ep.txt):$(tail -1 ep.txt)" \
+	"0:1:plan 'e' is valid: 2 points, 2 to run, 1 can run here"
 finish
