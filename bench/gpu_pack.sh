@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds amptune here and packs what a GPU machine without our Debian -dev
 # libraries needs to run it: the binaries, the GPU test suites, and the non-CUDA
-# shared libraries they load (OpenBLAS, cJSON, inih, Check, ...), into .device/
+# shared libraries they load (OpenBLAS, cJSON, zlib, Check, ...), into .device/
 # and .device.tar.xz (both ignored by git), with Fashion-MNIST in .device/data/fashion-mnist for the CNN runs and
 # Debian's fortunes in .device/data/fortunes for the GPT's default data
 # (FASHION_MNIST names another copy; the GPU machine cannot download it). On the GPU
