@@ -46,7 +46,7 @@ struct rp_results {
 /*
  * Returns KN_OK; KN_EUSAGE when `path` does not exist; KN_EDATA naming
  * file:line for a bad record, a directory without results.jsonl, or a file
- * with no records; KN_EUSAGE for a plan.ini inih cannot parse (its line).
+ * with no records; KN_EUSAGE for a plan.ini that is not INI (its line).
  */
 int rp_results_load(struct rp_results *res, const char *path);
 void rp_results_release(struct rp_results *res);
