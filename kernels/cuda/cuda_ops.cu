@@ -155,6 +155,24 @@ static int lt_cache_find(const struct lt_key *key)
 	return -1;
 }
 
+/* results asked for when the first query finds none (see lt_matmul) */
+#define LT_RETRY_RESULTS 8
+
+/* Whether the algorithm's split-K partial sums stay fp32: it does not split K, or it reduces in the
+ * compute type. */
+static int lt_fp32_sums(const cublasLtMatmulAlgo_t *algo)
+{
+	int32_t splitk = 1;
+	uint32_t scheme = CUBLASLT_REDUCTION_SCHEME_NONE;
+	size_t got;
+	if (cublasLtMatmulAlgoConfigGetAttribute(algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM, &splitk, sizeof splitk, &got) !=
+		    CUBLAS_STATUS_SUCCESS ||
+	    cublasLtMatmulAlgoConfigGetAttribute(algo, CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME, &scheme, sizeof scheme,
+						 &got) != CUBLAS_STATUS_SUCCESS)
+		return 0;
+	return splitk <= 1 || scheme == CUBLASLT_REDUCTION_SCHEME_NONE || scheme == CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE;
+}
+
 /*
  * D (m x n, col-major, ldd) = alpha op(A) op(B) + beta D [+ bias], shapes in
  * cuBLAS terms. The heuristic assumes 256-byte aligned matrices unless told
@@ -225,11 +243,25 @@ static int lt_matmul(void *D, const void *A, const void *B, const void *bias, in
 							     sizeof schemes));
 	}
 	if (!kn_cuda.status) {
-		cublasLtMatmulHeuristicResult_t heur;
+		cublasLtMatmulHeuristicResult_t heurs[LT_RETRY_RESULTS], heur;
 		int found = 0;
 		cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic(kn_cuda.lt, desc, la, lb, ld, ld, pref, 1, &heur, &found);
 		if (hs == CUBLAS_STATUS_SUCCESS && found > 0 && heur.state != CUBLAS_STATUS_SUCCESS)
 			found = 0; /* a returned result is usable only when its own state says so (cublasLt.h) */
+		if (sizeof(T) == 2 && !kn_cuda.status && !(hs == CUBLAS_STATUS_SUCCESS && found > 0)) {
+			/* cublasLt.h does not say whether the mask lets through algorithms that do not split K
+			 * at all (scheme NONE): should it have ruled them out, ask again with every scheme and
+			 * take the first result that keeps the partial sums fp32 */
+			uint32_t all = CUBLASLT_REDUCTION_SCHEME_MASK;
+			int n = 0;
+			BLAS_OK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &all,
+								     sizeof all));
+			if (!kn_cuda.status && cublasLtMatmulAlgoGetHeuristic(kn_cuda.lt, desc, la, lb, ld, ld, pref,
+									       LT_RETRY_RESULTS, heurs, &n) == CUBLAS_STATUS_SUCCESS)
+				for (int i = 0; i < n && !found; i++)
+					if (heurs[i].state == CUBLAS_STATUS_SUCCESS && lt_fp32_sums(&heurs[i].algo))
+						heur = heurs[i], found = 1, hs = CUBLAS_STATUS_SUCCESS;
+		}
 		if (gelu != LT_PLAIN && (hs == CUBLAS_STATUS_NOT_SUPPORTED || (hs == CUBLAS_STATUS_SUCCESS && found == 0)))
 			none = 1; /* no fused algorithm: not an error, the caller composes */
 		else if (hs != CUBLAS_STATUS_SUCCESS)
