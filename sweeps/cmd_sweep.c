@@ -74,12 +74,15 @@ void cmd_sweep_usage(FILE *out)
 		"\n"
 		"Each point's status: ok, oom, diverged, unsupported, timeout (ran past time_limit_s\n"
 		"and was stopped) or failed (its stderr's tail is in the record). The sweep carries\n"
-		"on whatever a point does. At the end, a summary table and the sweep's own overhead.\n"
+		"on whatever a point does. A cuda point on a machine without a GPU (or an amptune\n"
+		"built without CUDA) is not run and not recorded, so resuming where a GPU is runs it.\n"
+		"At the end, a summary table and the sweep's own overhead.\n"
 		"\n"
 		"exit codes: 0 the sweep ran (whatever its points' statuses), 1 runtime failure (a\n"
 		"result could not be written, another sweep holds DIR), 64 usage or plan error, 65 bad\n"
-		"data or results file, 69 (--dry-run) no point can run on this machine,\n"
-		"130/143 interrupted by SIGINT/SIGTERM (the running point is stopped, not recorded).\n");
+		"data or results file, 69 points were left unrun because their device is not here\n"
+		"(--dry-run: no point can run on this machine), 130/143 interrupted by SIGINT/SIGTERM,\n"
+		"sent to the sweep or to a running point (that point is stopped, not recorded).\n");
 }
 
 static volatile sig_atomic_t stop_signal;
@@ -411,6 +414,20 @@ static int prepare_dir(struct sweep *s)
 	return write_plan_copy(s);
 }
 
+/* Why a point's device is not on this machine (a cuda point where no GPU is, or amptune was built
+ * without CUDA), or NULL. Such a point is not run and not recorded: the machine, not the point,
+ * lacks something, and the sweep resumed where a GPU is runs it. */
+static const char *device_absent(const struct sw_point *pt)
+{
+	if (strcmp(pt->device, "cuda") != 0)
+		return NULL;
+	if (!kn_cuda_compiled())
+		return "its device 'cuda' is not here: this amptune was built without CUDA";
+	if (kn_cuda_device_count() <= 0)
+		return "its device 'cuda' is not here: no CUDA GPU on this machine";
+	return NULL;
+}
+
 /* 1 with a message when the estimator says the point cannot fit its device:
  * device_mem_limit, or the GPU's memory. Points the device cannot run at all
  * (a CPU precision other than fp32, cuda with no GPU) and models the estimator has no preset
@@ -493,6 +510,17 @@ static int run_point(struct sweep *s, const struct sw_point *pt, struct sw_progr
 	sw_progress_start(pg, pt, (int)s->plan.repeats);
 	rc = sw_run_child(&opts, &o);
 	*points_s += o.wall_s;
+	/* a point stopped by SIGINT or SIGTERM that reached it alone (not the sweep, not our time
+	 * limit) has no result either: the sweep stops as if it had been signalled itself */
+	int sig = o.exited ? (o.exit_code == 130 ? SIGINT : o.exit_code == 143 ? SIGTERM : 0)
+			   : (o.term_signal == SIGINT || o.term_signal == SIGTERM ? o.term_signal : 0);
+	if (rc == KN_OK && sig && !o.timed_out && !stop_signal) {
+		sw_progress_end(pg);
+		fprintf(stderr, "amptune sweep: point %s was stopped by %s sent to it, not to the sweep\n", pt->id,
+			sig == SIGINT ? "SIGINT" : "SIGTERM");
+		stop_signal = sig;
+		rc = KN_EINTR;
+	}
 	if (rc == KN_OK)
 		rc = record_line(s, sw_point_record(&s->plan, pt, &o), pg);
 	if (rc == KN_OK)
@@ -522,9 +550,19 @@ static int run_all(struct sweep *s)
 	sigaction(SIGTERM, &sa, NULL);
 	/* an inherited SIG_IGN would let the kernel reap the points before we read their exit */
 	sigaction(SIGCHLD, &dfl, NULL);
-	for (int i = 0; i < s->nsel && rc == KN_OK && !stop_signal; i++)
-		if (sw_results_find(&s->rec, s->sel[i]->id, s->sel[i]->repeat) < 0)
-			rc = run_point(s, s->sel[i], &pg, &points_s);
+	int absent = 0;
+	const char *absent_why = NULL;
+	for (int i = 0; i < s->nsel && rc == KN_OK && !stop_signal; i++) {
+		if (sw_results_find(&s->rec, s->sel[i]->id, s->sel[i]->repeat) >= 0)
+			continue;
+		const char *why = device_absent(s->sel[i]);
+		if (why) {
+			absent++, absent_why = why;
+			sw_progress_skip(&pg, s->sel[i], why);
+			continue;
+		}
+		rc = run_point(s, s->sel[i], &pg, &points_s);
+	}
 	sw_progress_end(&pg);
 	if (rc == KN_EINTR || (rc == KN_OK && stop_signal)) {
 		fprintf(stderr, "amptune sweep: interrupted by %s: the running point was stopped and not recorded; "
@@ -542,9 +580,13 @@ static int run_all(struct sweep *s)
 		else
 			printf("sweep overhead: %.2f s of %.2f s wall (%.1f%%) outside the points' own processes\n",
 			       wall_s - points_s, wall_s, wall_s > 0 ? 100.0 * (wall_s - points_s) / wall_s : 0.0);
-		if (s->nshards)
+		if (s->nshards && !absent)
 			printf("shard %d/%d done; when every shard is: amptune merge %s\n", s->shard, s->nshards, s->out);
 	}
+	if (absent) /* exit 69: a job script sees that the shard is not done */
+		return kn_error(KN_EUNAVAIL, "%d point%s not run and not recorded (%s); resume the sweep where %s to run %s",
+				absent, absent == 1 ? "" : "s", absent_why,
+				kn_cuda_compiled() ? "a GPU is" : "amptune has CUDA", absent == 1 ? "it" : "them");
 	return KN_OK;
 }
 
@@ -580,6 +622,11 @@ static const char *dry_note(struct sweep *s, const struct sw_point *pt, char *bu
 		return buf;
 	}
 	long steps;
+	const char *absent = device_absent(pt);
+	if (absent) {
+		snprintf(buf, n, "not run here: %s", absent);
+		return buf;
+	}
 	if (s->ds_open && point_steps(s, pt, &steps)) {
 		snprintf(buf, n, "fails here: %s", kn_last_error());
 		return buf;

@@ -94,6 +94,15 @@ void sw_progress_finish(struct sw_progress *pg, const struct sw_point *pt, const
 		fprintf(stderr, "amptune sweep: [%d/%d] %s %s in %.1f s\n", pg->done, pg->total, status, pt->id, wall_s);
 }
 
+void sw_progress_skip(struct sw_progress *pg, const struct sw_point *pt, const char *why)
+{
+	pg->done++;
+	if (pg->mode == SW_PROGRESS_BAR)
+		draw(pg);
+	else if (pg->mode == SW_PROGRESS_LINES)
+		fprintf(stderr, "amptune sweep: [%d/%d] not run %s: %s\n", pg->done, pg->total, pt->id, why);
+}
+
 void sw_progress_end(struct sw_progress *pg)
 {
 	if (pg->mode == SW_PROGRESS_BAR) {

@@ -28,6 +28,8 @@ void sw_progress_start(struct sw_progress *pg, const struct sw_point *pt, int re
 void sw_progress_tick(void *ctx);
 void sw_progress_finish(struct sw_progress *pg, const struct sw_point *pt, const char *status, double wall_s);
 /* Clears the bar, before other output. */
+/* A point this run leaves unrun and unrecorded (its device is not on this machine). */
+void sw_progress_skip(struct sw_progress *pg, const struct sw_point *pt, const char *why);
 void sw_progress_end(struct sw_progress *pg);
 
 /* The table of points (`sel`, n of them, in grid order) with what `r` recorded

@@ -140,10 +140,19 @@ grep -q "^nothing to run: every point was already recorded$" run2.out && ! grep 
 	bad "a sweep with nothing to run reports overhead: $(cat run2.out)"
 # a cuda point where no GPU can run it gets its real status, not a prediction; and
 # --device-mem-limit bounds the allocator's bytes (as train enforces it), not the GPU runtime's
-if [ "$("$A" sweep s.ini --dry-run --set devices=cuda --set precisions=fp32 --set batch_sizes=8 | grep -c 'unsupported here')" = 1 ]; then
-	"$A" sweep s.ini --out nogpu --quiet --set devices=cuda --set precisions=fp32 --set batch_sizes=8 \
-		--device-mem-limit 21M >/dev/null 2>&1
-	same "cuda point without a GPU" "$(records nogpu/results.jsonl | awk '{ print $3 }')" "unsupported"
+# where no GPU is, a cuda point is not run and not recorded (the machine lacks it, not the point):
+# the sweep exits 69 so that a job script sees the shard unfinished, and resuming where a GPU is runs it
+if [ "$("$A" sweep s.ini --dry-run --set devices=cuda --set precisions=fp32 --set batch_sizes=8 | grep -c 'not run here: its device .cuda. is not here')" = 1 ]; then
+	"$A" sweep s.ini --out nogpu --set devices=cpu,cuda --set precisions=fp32 --set batch_sizes=4 \
+		--device-mem-limit 21M >nogpu.out 2>nogpu.err
+	same "cuda point without a GPU: exit" "$?" 69
+	same "cuda point without a GPU: only the cpu point recorded" "$(records nogpu/results.jsonl | awk '{ print $3 }')" "ok"
+	same "cuda point without a GPU: summary" "$(grep -E '^2 points:' nogpu.out)" "2 points: 1 ok, 1 not run"
+	grep -q "^amptune sweep: 1 point not run and not recorded (its device 'cuda' is not here: " nogpu.err && ok ||
+		bad "cuda point without a GPU: message $(cat nogpu.err)"
+	"$A" sweep s.ini --out nogpu --quiet --set devices=cpu,cuda --set precisions=fp32 --set batch_sizes=4 \
+		--device-mem-limit 21M 2>/dev/null
+	same "cuda point without a GPU: resumed, still not recorded" "$?:$(wc -l <nogpu/results.jsonl)" "69:1"
 fi
 
 # ---- diverged, timeout and failed ----

@@ -2,8 +2,8 @@
 # Resume: a sweep killed with SIGKILL in the middle of a point, then re-run,
 # records every point exactly once; a torn last line is reported, set aside
 # and the point re-run; another plan's directory is refused without --force;
-# a second sweep cannot write the same directory; SIGINT/SIGTERM stop the
-# running point, record nothing partial and exit 130/143.
+# a second sweep cannot write the same directory; SIGINT/SIGTERM, to the sweep or to
+# its running point alone, stop the running point, record nothing partial and exit 130/143.
 NAME=cli_sweep_resume
 . "${SRC:?SRC must name the source tree}/tests/helpers/sweep.sh"
 
@@ -93,5 +93,23 @@ for sig in INT TERM; do
 	same "SIG$sig: records are points of the plan" \
 		"$(records sig/results.jsonl | awk '{ print $1, $2 }')" "$(head -"$n" want.txt)"
 done
+
+# ---- a signal sent to the running point alone stops the sweep the same way: no result recorded ----
+rm -rf own
+"$A" sweep r.ini --out own --quiet 2>own.err &
+sweep=$!
+wait_for 60 lines own/results.jsonl 1 || bad "point signal: no record within a minute"
+wait_for 10 has_child "$sweep" || bad "point signal: no second point started"
+child=$(child_of "$sweep")
+n=$(wc -l <own/results.jsonl)
+kill -TERM "$child"
+wait "$sweep"
+same "point signal: exit" "$?" 143
+grep -q "^amptune sweep: point [0-9a-f]* was stopped by SIGTERM sent to it, not to the sweep$" own.err && ok ||
+	bad "point signal message: $(cat own.err)"
+same "point signal: nothing recorded for it" "$(wc -l <own/results.jsonl)" "$n"
+"$A" sweep r.ini --out own --quiet && ok || bad "resume after a point signal exit $?"
+same "point signal: the resumed sweep records every point once" "$(records own/results.jsonl | awk '{ print $1, $2 }' | sort)" \
+	"$(sort want.txt)"
 
 finish

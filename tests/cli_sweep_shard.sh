@@ -28,6 +28,12 @@ SLURM_ARRAY_TASK_ID=x SLURM_ARRAY_TASK_COUNT=3 "$A" sweep s.ini --list >/dev/nul
 same "bad SLURM variable" "$?:$(head -1 slurm.err)" \
 	"64:amptune sweep: environment variable 'SLURM_ARRAY_TASK_ID' expects an integer in [0, 10000000], got 'x'"
 
+# ---- the job array's task script: its threads are the CPUs SLURM gave it, over an inherited OMP_NUM_THREADS ----
+OMP_NUM_THREADS=1 SLURM_CPUS_PER_TASK=3 SLURM_ARRAY_TASK_ID=1 AMPTUNE=$A \
+	bash "$SRC/sweeps/slurm/array.sbatch" s.ini task 12 --list >task.out 2>&1
+same "array task: exit, banner and its shard" "$?:$(head -1 task.out | sed 's/ on [^ ]* / on HOST /')" \
+	"0:amptune-sweep: job ?_1 shard 1/12 on HOST restart 0 gpus '' threads 3"
+
 # ---- one unsharded run, and three shards (two by --shard, one as a SLURM task) ----
 "$A" sweep s.ini --out whole --quiet
 same "unsharded exit" "$?" 0
