@@ -72,15 +72,21 @@ expect 64 "amptune sweep: 'run' holds results of plan 'resume', not 'other'; use
 same "--force runs (nothing new to run)" "$?:$(wc -l <run/results.jsonl)" "0:5"
 grep -q "^name = other$" run/plan.ini && ok || bad "plan copy not replaced"
 
+# second_point DIR LABEL: starts a sweep into DIR (stderr to DIR.err) and waits until its second point
+# runs; sets sweep, child and n (the records so far)
+second_point() {
+	rm -rf "$1"
+	"$A" sweep r.ini --out "$1" --quiet 2>"$1.err" &
+	sweep=$!
+	wait_for 60 lines "$1/results.jsonl" 1 || bad "$2: no record within a minute"
+	wait_for 10 has_child "$sweep" || bad "$2: no second point started"
+	child=$(child_of "$sweep")
+	n=$(wc -l <"$1/results.jsonl")
+}
+
 # ---- SIGINT and SIGTERM stop the running point and record nothing partial ----
 for sig in INT TERM; do
-	rm -rf sig
-	"$A" sweep r.ini --out sig --quiet 2>sig.err &
-	sweep=$!
-	wait_for 60 lines sig/results.jsonl 1 || bad "$sig: no record within a minute"
-	wait_for 10 has_child "$sweep" || bad "$sig: no second point started"
-	child=$(child_of "$sweep")
-	n=$(wc -l <sig/results.jsonl)
+	second_point sig "$sig"
 	kill -s "$sig" "$sweep"
 	wait "$sweep"
 	rc=$?
@@ -95,13 +101,7 @@ for sig in INT TERM; do
 done
 
 # ---- a signal sent to the running point alone stops the sweep the same way: no result recorded ----
-rm -rf own
-"$A" sweep r.ini --out own --quiet 2>own.err &
-sweep=$!
-wait_for 60 lines own/results.jsonl 1 || bad "point signal: no record within a minute"
-wait_for 10 has_child "$sweep" || bad "point signal: no second point started"
-child=$(child_of "$sweep")
-n=$(wc -l <own/results.jsonl)
+second_point own "point signal"
 kill -TERM "$child"
 wait "$sweep"
 same "point signal: exit" "$?" 143
