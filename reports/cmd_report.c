@@ -285,7 +285,7 @@ int cmd_compare(int argc, char **argv)
 		if (n) {
 			fprintf(stderr, "amptune compare: ");
 			if (matched)
-				fprintf(stderr, "%d matched point%s slower than allowed or not ok in B%s", matched,
+				fprintf(stderr, "%d matched point%s slower than allowed or not (always) ok in B%s", matched,
 					matched == 1 ? " is" : "s are", missing ? ", and " : "");
 			if (missing)
 				fprintf(stderr, "%d point%s ok in A %s missing from B", missing, missing == 1 ? "" : "s",

@@ -130,6 +130,15 @@ void rp_compare_release(struct rp_compare *c)
 	memset(c, 0, sizeof *c);
 }
 
+/* The status of the point's first repeat that did not end ok, or "ok". */
+static const char *failed_status(const struct rp_point *p)
+{
+	for (int i = 0; i < p->n_reps; i++)
+		if (strcmp(p->reps[i]->status, "ok") != 0)
+			return p->reps[i]->status;
+	return "ok";
+}
+
 int rp_compare_regressions(const struct rp_compare *c, double pct, struct rp_buf *why, int *n_missing)
 {
 	int n = 0, missing = 0;
@@ -138,13 +147,18 @@ int rp_compare_regressions(const struct rp_compare *c, double pct, struct rp_buf
 		const struct rp_point *a = &c->a->p[m->a], *b = &c->b->p[m->b];
 		char l[512];
 		int lost = is_ok(a) && !is_ok(b);
+		/* ok in B, but in a smaller share of its repeats than in A: runs B lost count too */
+		int flaky = is_ok(a) && is_ok(b) && (double)b->n_ok / b->n_reps < (double)a->n_ok / a->n_reps;
 		int slower = m->verdict == RP_SLOWER && m->speedup < 1 - pct / 100;
-		if (!lost && !slower)
+		if (!lost && !flaky && !slower)
 			continue;
 		n++;
 		rp_point_label_without(c->a, a, RP_AXIS_DEVICE, l, sizeof l);
 		if (lost)
 			rp_buf_printf(why, "  %s (id %s): ok in A, %s in B\n", l, a->cfg->id, b->status);
+		else if (flaky)
+			rp_buf_printf(why, "  %s (id %s): %d of %d runs ok in A, %d of %d in B (%s)\n", l, a->cfg->id, a->n_ok,
+				      a->n_reps, b->n_ok, b->n_reps, failed_status(b));
 		else
 			rp_buf_printf(why, "  %s (id %s): %.1f%% slower (%.4g -> %.4g samples/s)\n", l, a->cfg->id,
 				      100 * (1 - m->speedup), a->samples_per_sec, b->samples_per_sec);
@@ -163,15 +177,23 @@ int rp_compare_regressions(const struct rp_compare *c, double pct, struct rp_buf
 	return n + missing;
 }
 
-/* "123 (3 runs: 120-125)" */
+/* "123 (3 runs: 120-125)"; with failed runs "123 (2 of 3 runs ok, oom: 120-125)", "31 (1 of 3 runs ok, oom)" */
 static const char *sps_text(const struct rp_point *p, char *out, size_t n)
 {
-	char v[32], lo[32], hi[32];
-	if (!is_ok(p))
+	char v[32], lo[32], hi[32], runs[64];
+	if (!is_ok(p)) {
 		snprintf(out, n, "%s", p->status);
-	else if (p->n_ok > 1)
-		snprintf(out, n, "%s (%d runs: %s-%s)", rp_fmt_num(v, sizeof v, p->samples_per_sec), p->n_ok,
+		return out;
+	}
+	if (p->n_ok < p->n_reps)
+		snprintf(runs, sizeof runs, "%d of %d runs ok, %s", p->n_ok, p->n_reps, failed_status(p));
+	else
+		snprintf(runs, sizeof runs, "%d runs", p->n_ok);
+	if (p->n_ok > 1)
+		snprintf(out, n, "%s (%s: %s-%s)", rp_fmt_num(v, sizeof v, p->samples_per_sec), runs,
 			 rp_fmt_num(lo, sizeof lo, p->sps_min), rp_fmt_num(hi, sizeof hi, p->sps_max));
+	else if (p->n_ok < p->n_reps)
+		snprintf(out, n, "%s (%s)", rp_fmt_num(v, sizeof v, p->samples_per_sec), runs);
 	else
 		rp_fmt_num(out, n, p->samples_per_sec);
 	return out;

@@ -51,7 +51,8 @@ const char *rp_verdict_name(enum rp_verdict v);
 void rp_compare_markdown(const struct rp_compare *c, const char *path_a, const char *path_b, struct rp_buf *b);
 void rp_compare_html(const struct rp_compare *c, const char *path_a, const char *path_b, struct rp_buf *b);
 /* Matched points slower than A by more than pct percent of A's samples/s (a
- * "no change" inside the spread is not), or ok in A and not ok in B, and
+ * "no change" inside the spread is not), or ok in A and not ok in B, or ok in
+ * a smaller share of their repeats in B than in A (runs that failed), and
  * points ok in A that B does not hold at all (counted into *n_missing when
  * not NULL); each is listed into `why`. Returns how many in all. */
 int rp_compare_regressions(const struct rp_compare *c, double pct, struct rp_buf *why, int *n_missing);

@@ -190,7 +190,7 @@ has "$T/out" "| fp32 b32 | H100 | A100-SXM4-80GB | 8k | 6k | 0.750x | slower (no
 has "$T/out" "- cpu fp32 b512 (id new, ok)"
 command -v xmllint >/dev/null && { xmllint --noout "$T/cmp.html" && ok || bad "cmp.html is not well-formed"; }
 # B lost c32, g64 and h64, ok in A: a point missing from B is not ok in B
-expect 1 "amptune compare: 1 matched point is slower than allowed or not ok in B, and 3 points ok in A are missing from B \(--fail-if-slower 10\):" -- compare "$S" "$B" --fail-if-slower 10
+expect 1 "amptune compare: 1 matched point is slower than allowed or not \(always\) ok in B, and 3 points ok in A are missing from B \(--fail-if-slower 10\):" -- compare "$S" "$B" --fail-if-slower 10
 has "$T/err" "  fp32 b32 (id g32): 25.0% slower (8000 -> 6000 samples/s)"
 has "$T/err" "  fp32 b32 (id c32): ok in A, missing from B"
 has "$T/err" "  fp32 b64 (id g64): ok in A, missing from B"
@@ -208,6 +208,13 @@ run compare "$T/one.jsonl" "$T/four.jsonl" --fail-if-slower 5 && ok || bad "poin
 { rec id='"r"' samples_per_sec=95; rec id='"r"' samples_per_sec=105; } >"$T/rb.jsonl"
 run compare "$T/ra.jsonl" "$T/rb.jsonl" --fail-if-slower 1 && ok || bad "noise should not fail the gate: $(cat "$T/err")"
 has "$T/out" "| fp32 b16 | cpu | cpu | 110 (2 runs: 100-120) | 100 (2 runs: 95-105) | 0.909x | no change (within spread) |"
+# runs that failed in B are shown, and count against the gate when A's did not fail
+{ rec id='"r"' samples_per_sec=100; rec id='"r"' samples_per_sec=120; rec id='"r"' samples_per_sec=110; } >"$T/r3.jsonl"
+{ rec id='"r"' samples_per_sec=110; rec id='"r"' status='"oom"' samples_per_sec=null; rec id='"r"' status='"oom"' samples_per_sec=null; } >"$T/r3oom.jsonl"
+expect 1 "amptune compare: 1 matched point is slower than allowed or not \(always\) ok in B \(--fail-if-slower 5\):" -- compare "$T/r3.jsonl" "$T/r3oom.jsonl" --fail-if-slower 5
+has "$T/err" "fp32 b16 (id r): 3 of 3 runs ok in A, 1 of 3 in B (oom)"
+has "$T/out" "| 110 (1 of 3 runs ok, oom) |"
+run compare "$T/r3oom.jsonl" "$T/r3.jsonl" --fail-if-slower 5 && ok || bad "fewer failed runs in B fail the gate: $(cat "$T/err")"
 
 # ---- diagnose ----
 {
