@@ -95,7 +95,8 @@ static int mark_loss(struct rp_points *pts, double tol)
 		double best = t->best[p->loss_kind];
 		p->best_loss_same_steps = isfinite(best) ? best : NAN;
 		p->loss_ok = is_ok(p) && isfinite(p->rule_loss) && p->rule_loss <= best + tol * fabs(best);
-		p->eligible = p->loss_ok && isfinite(p->epoch_s) && isfinite(p->cost_per_epoch);
+		/* a setting that failed in some of its runs (oom at the edge of memory, say) is no pick */
+		p->eligible = p->loss_ok && p->n_ok == p->n_reps && isfinite(p->epoch_s) && isfinite(p->cost_per_epoch);
 	}
 	free(tasks);
 	free(of);
@@ -200,7 +201,7 @@ int rp_recommend(struct rp_points *pts, double loss_tol, struct rp_reco *r)
 	    !pts->p[r->cheapest_any].eligible)
 		r->excluded_cheaper = r->cheapest_any;
 	snprintf(r->rule, sizeof r->rule,
-		 "the lowest cost per epoch among ok points whose loss is within %g%% of the best loss reached at the "
+		 "the lowest cost per epoch among points ok in every run whose loss is within %g%% of the best loss reached at the "
 		 "same step count (same model, size and dataset), comparing the eval loss where every such point has "
 		 "one, else the mean of the last quarter of the training-loss curve; ties go to the shorter epoch, then "
 		 "the lower loss",

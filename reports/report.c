@@ -210,11 +210,51 @@ void rp_report_loss_gap(const struct rp_report *rep, int i, struct rp_buf *b)
 		rp_buf_printf(b, ", which recorded no %s.", kind);
 }
 
+/* the status of the point's first run that did not end ok */
+static const char *first_failure(const struct rp_point *p)
+{
+	for (int i = 0; i < p->n_reps; i++)
+		if (strcmp(p->reps[i]->status, "ok") != 0)
+			return p->reps[i]->status;
+	return "ok";
+}
+
+const char *rp_report_excluded_tag(const struct rp_point *p, char *buf, size_t n)
+{
+	if (p->eligible || strcmp(p->status, "ok") != 0)
+		return NULL;
+	if (!p->loss_ok)
+		snprintf(buf, n, "loss rule");
+	else if (p->n_ok < p->n_reps)
+		snprintf(buf, n, "%d of %d runs ok", p->n_ok, p->n_reps);
+	else
+		return NULL;
+	return buf;
+}
+
+const char *rp_report_excluded_lead(const struct rp_point *p, char *buf, size_t n)
+{
+	if (!p->loss_ok)
+		snprintf(buf, n, "excluded by the loss rule: ");
+	else
+		snprintf(buf, n, "excluded, ok in %d of %d runs (%s): ", p->n_ok, p->n_reps, first_failure(p));
+	return buf;
+}
+
+void rp_report_why_excluded(const struct rp_report *rep, int i, struct rp_buf *b)
+{
+	if (!rep->pts.p[i].loss_ok)
+		rp_report_loss_gap(rep, i, b);
+	else
+		rp_buf_puts(b, ".");
+}
+
 static void md_excluded(const struct rp_report *rep, struct rp_buf *b, int i, const char *what)
 {
-	rp_buf_printf(b, "- %s, but excluded by the loss rule: ", what);
+	char lead[96];
+	rp_buf_printf(b, "- %s, but %s", what, rp_report_excluded_lead(&rep->pts.p[i], lead, sizeof lead));
 	md_point(rep, b, i);
-	rp_report_loss_gap(rep, i, b);
+	rp_report_why_excluded(rep, i, b);
 	rp_buf_puts(b, "\n");
 }
 
@@ -338,10 +378,12 @@ static void md_points(const struct rp_report *rep, struct rp_buf *b)
 		snprintf(step, sizeof step, isfinite(p->step_ms_p50) ? "%.4g / %.4g ms" : "n/a", p->step_ms_p50, p->step_ms_p95);
 		snprintf(fl, sizeof fl, isfinite(p->final_loss) ? "%.4g" : "n/a", p->final_loss);
 		snprintf(el, sizeof el, isfinite(p->eval_loss) ? "%.4g" : "n/a", p->eval_loss);
-		rp_buf_printf(b, "%s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | ",
-			      i == rep->reco.best              ? " (recommended)"
-			      : !strcmp(p->status, "ok") && !p->loss_ok ? " (loss rule: excluded)"
-									: "",
+		char tag[48], why[80] = "";
+		if (i == rep->reco.best)
+			snprintf(why, sizeof why, " (recommended)");
+		else if (rp_report_excluded_tag(p, tag, sizeof tag))
+			snprintf(why, sizeof why, " (%s: excluded)", tag);
+		rp_buf_printf(b, "%s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | ", why,
 			      p->status, step,
 			      rp_fmt_num(s, sizeof s, p->samples_per_sec), rp_fmt_num(t, sizeof t, p->tokens_per_sec),
 			      rp_point_epoch_str(p, e, sizeof e), rp_point_cost_str(p, c, sizeof c),

@@ -67,6 +67,14 @@ int rp_report_on_pareto(const struct rp_report *rep, int i);
 int rp_report_price_row(const struct rp_report *rep, int i);
 /* ", eval loss 3.9 against the best 2.43 (+60.5%)." for a point the loss rule excluded (the loss it compared). */
 void rp_report_loss_gap(const struct rp_report *rep, int i, struct rp_buf *b);
+/* Why an ok point cannot be recommended, as a table tag: "loss rule" or "1 of 3 runs ok"; NULL for
+ * an eligible point, one that is not ok, or one without an epoch time or a cost. */
+const char *rp_report_excluded_tag(const struct rp_point *p, char *buf, size_t n);
+/* The sentence after "Faster, but ": "excluded by the loss rule: " or "excluded, ok in 1 of 3 runs
+ * (oom): " (md and html put the point and rp_report_why_excluded's tail around it). */
+const char *rp_report_excluded_lead(const struct rp_point *p, char *buf, size_t n);
+/* The tail after the point: the loss gap, or "." for failed runs. */
+void rp_report_why_excluded(const struct rp_report *rep, int i, struct rp_buf *b);
 /* "n records, m points (k repeated): 3 ok, 1 oom" into b, escaped for neither format (no strings from data). */
 void rp_report_counts(const struct rp_report *rep, struct rp_buf *b);
 

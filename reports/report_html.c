@@ -66,25 +66,27 @@ static void kpi(struct rp_buf *b, const char *value, const char *what)
 
 static void excluded(const struct rp_report *rep, struct rp_buf *b, int i, const char *what)
 {
-	char l[512];
-	rp_buf_printf(b, "<li>%s, but excluded by the loss rule: <b>", what);
+	char l[512], lead[96];
+	rp_buf_printf(b, "<li>%s, but ", what);
+	esc(b, rp_report_excluded_lead(&rep->pts.p[i], lead, sizeof lead));
+	rp_buf_puts(b, "<b>");
 	esc(b, rp_point_label(&rep->pts, &rep->pts.p[i], l, sizeof l));
 	rp_buf_puts(b, "</b>");
-	rp_report_loss_gap(rep, i, b);
+	rp_report_why_excluded(rep, i, b);
 	rp_buf_puts(b, "</li>\n");
 }
 
 /* Opens a table row for point i and its first cell: the label, tagged when recommended. */
 static void point_row(const struct rp_report *rep, struct rp_buf *b, int i, const char *td_class)
 {
-	char l[512];
+	char l[512], tag[48];
 	rp_buf_puts(b, i == rep->reco.best ? "<tr class=\"rec\">" : "<tr>");
 	rp_buf_printf(b, "<td%s%s%s>", td_class ? " class=\"" : "", td_class ? td_class : "", td_class ? "\"" : "");
 	esc(b, rp_point_label(&rep->pts, &rep->pts.p[i], l, sizeof l));
 	if (i == rep->reco.best)
 		rp_buf_puts(b, " <span class=\"tag\">recommended</span>");
-	else if (!strcmp(rep->pts.p[i].status, "ok") && !rep->pts.p[i].loss_ok)
-		rp_buf_puts(b, " <span class=\"tag\">loss rule: excluded</span>");
+	else if (rp_report_excluded_tag(&rep->pts.p[i], tag, sizeof tag))
+		rp_buf_printf(b, " <span class=\"tag\">%s: excluded</span>", tag);
 }
 
 static void reco_card(const struct rp_report *rep, struct rp_buf *b)
@@ -396,11 +398,15 @@ static void chart_cost(const struct rp_report *rep, struct rp_buf *b)
 		struct bar_text *t = &text[k];
 		rp_point_label(pts, p, t->label, sizeof t->label);
 		rp_point_cost_str(p, t->value, sizeof t->value);
-		snprintf(t->tip, sizeof t->tip, "%s: %s per epoch, %s per epoch%s%s", t->label, t->value,
-			 rp_point_epoch_str(p, e, sizeof e), p->loss_ok ? "" : "; excluded by the loss rule",
+		char tag[48];
+		const char *why = rp_report_excluded_tag(p, tag, sizeof tag);
+		snprintf(t->tip, sizeof t->tip, "%s: %s per epoch, %s per epoch%s%s%s", t->label, t->value,
+			 rp_point_epoch_str(p, e, sizeof e), why ? "; excluded: " : "", why ? why : "",
 			 idx[k] == rep->reco.best ? "; recommended" : "");
-		if (!p->loss_ok)
-			strncat(t->value, " (loss rule)", sizeof t->value - strlen(t->value) - 1);
+		if (why) {
+			size_t len = strlen(t->value);
+			snprintf(t->value + len, sizeof t->value - len, " (%s)", why);
+		}
 		bars[k] = (struct rp_bar){ t->label, t->value, t->tip, p->cost_per_epoch, idx[k] == rep->reco.best,
 					   p->epoch_s_extrapolated };
 		extrapolated |= p->epoch_s_extrapolated;

@@ -169,6 +169,18 @@ has "$T/out" "recommended: cpu fp32 b32 (id fast): \$0.1000 per epoch, 30.0 min 
 run report "$T/loss" && ok || bad "loss report exit $?: $(cat "$T/err")"
 has "$T/out" "recommended: cpu fp32 b32 (id fast): \$0.1000 per epoch, 30.0 min per epoch, training loss (mean of the last quarter) 2.45"
 has "$T/loss/report.md" "- Faster, but excluded by the loss rule: **cpu fp32 b64** (id noisy), training loss (mean of the last quarter) 2.825 against the best 2.45 (+15.3%)."
+# a setting that failed in some of its runs is no pick, however cheap its ok runs were
+mkdir -p "$T/flaky"
+{
+	rec id='"steady"' eval_loss=2.6
+	rec id='"edge"' batch=64 epoch_s=900 eval_loss=2.55
+	rec id='"edge"' batch=64 status='"oom"' message='"out of memory"' epoch_s=null samples_per_sec=null eval_loss=null final_loss=null
+} >"$T/flaky/results.jsonl"
+run report "$T/flaky" && ok || bad "flaky report exit $?: $(cat "$T/err")"
+has "$T/out" "recommended: cpu fp32 b16 (id steady)"
+has "$T/flaky/report.md" "- Faster, but excluded, ok in 1 of 2 runs (oom): **cpu fp32 b64** (id edge)."
+has "$T/flaky/report.md" "| edge | cpu fp32 b64 (1 of 2 runs ok: excluded) | ok |"
+has "$T/flaky/report.html" "cpu fp32 b64 <span class=\"tag\">1 of 2 runs ok: excluded</span>"
 
 # ---- compare ----
 sweep >"$S/results.jsonl"
