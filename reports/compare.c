@@ -130,15 +130,6 @@ void rp_compare_release(struct rp_compare *c)
 	memset(c, 0, sizeof *c);
 }
 
-/* The status of the point's first repeat that did not end ok, or "ok". */
-static const char *failed_status(const struct rp_point *p)
-{
-	for (int i = 0; i < p->n_reps; i++)
-		if (strcmp(p->reps[i]->status, "ok") != 0)
-			return p->reps[i]->status;
-	return "ok";
-}
-
 int rp_compare_regressions(const struct rp_compare *c, double pct, struct rp_buf *why, int *n_missing)
 {
 	int n = 0, missing = 0;
@@ -158,7 +149,7 @@ int rp_compare_regressions(const struct rp_compare *c, double pct, struct rp_buf
 			rp_buf_printf(why, "  %s (id %s): ok in A, %s in B\n", l, a->cfg->id, b->status);
 		else if (flaky)
 			rp_buf_printf(why, "  %s (id %s): %d of %d runs ok in A, %d of %d in B (%s)\n", l, a->cfg->id, a->n_ok,
-				      a->n_reps, b->n_ok, b->n_reps, failed_status(b));
+				      a->n_reps, b->n_ok, b->n_reps, rp_point_failed_status(b));
 		else
 			rp_buf_printf(why, "  %s (id %s): %.1f%% slower (%.4g -> %.4g samples/s)\n", l, a->cfg->id,
 				      100 * (1 - m->speedup), a->samples_per_sec, b->samples_per_sec);
@@ -186,7 +177,7 @@ static const char *sps_text(const struct rp_point *p, char *out, size_t n)
 		return out;
 	}
 	if (p->n_ok < p->n_reps)
-		snprintf(runs, sizeof runs, "%d of %d runs ok, %s", p->n_ok, p->n_reps, failed_status(p));
+		snprintf(runs, sizeof runs, "%d of %d runs ok, %s", p->n_ok, p->n_reps, rp_point_failed_status(p));
 	else
 		snprintf(runs, sizeof runs, "%d runs", p->n_ok);
 	if (p->n_ok > 1)

@@ -240,6 +240,14 @@ const char *rp_device_label(const struct rp_record *r, char *out, size_t n)
 	return out;
 }
 
+const char *rp_point_failed_status(const struct rp_point *p)
+{
+	for (int i = 0; i < p->n_reps; i++)
+		if (strcmp(p->reps[i]->status, "ok") != 0)
+			return p->reps[i]->status;
+	return "ok";
+}
+
 const char *rp_point_label(const struct rp_points *pts, const struct rp_point *p, char *out, size_t n)
 {
 	return rp_point_label_without(pts, p, 0, out, n);

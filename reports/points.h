@@ -66,6 +66,8 @@ void rp_points_price(struct rp_points *pts, const struct rp_prices *prices);
 /* "cpu", or the model word of a GPU's name ("H100" of "NVIDIA H100 80GB HBM3", "RTX 4090"). */
 const char *rp_device_label(const struct rp_record *r, char *out, size_t n);
 int rp_is_gpu(const struct rp_record *r);
+/* The status of the point's first run that did not end ok, or "ok". */
+const char *rp_point_failed_status(const struct rp_point *p);
 /* The point's settings that vary across the set, always device, precision
  * and batch: "H100 80GB HBM3 bf16 b64 w4". Unescaped. */
 const char *rp_point_label(const struct rp_points *pts, const struct rp_point *p, char *out, size_t n);

@@ -210,15 +210,6 @@ void rp_report_loss_gap(const struct rp_report *rep, int i, struct rp_buf *b)
 		rp_buf_printf(b, ", which recorded no %s.", kind);
 }
 
-/* the status of the point's first run that did not end ok */
-static const char *first_failure(const struct rp_point *p)
-{
-	for (int i = 0; i < p->n_reps; i++)
-		if (strcmp(p->reps[i]->status, "ok") != 0)
-			return p->reps[i]->status;
-	return "ok";
-}
-
 const char *rp_report_excluded_tag(const struct rp_point *p, char *buf, size_t n)
 {
 	if (p->eligible || strcmp(p->status, "ok") != 0)
@@ -237,7 +228,7 @@ const char *rp_report_excluded_lead(const struct rp_point *p, char *buf, size_t 
 	if (!p->loss_ok)
 		snprintf(buf, n, "excluded by the loss rule: ");
 	else
-		snprintf(buf, n, "excluded, ok in %d of %d runs (%s): ", p->n_ok, p->n_reps, first_failure(p));
+		snprintf(buf, n, "excluded, ok in %d of %d runs (%s): ", p->n_ok, p->n_reps, rp_point_failed_status(p));
 	return buf;
 }
 
