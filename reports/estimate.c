@@ -120,7 +120,15 @@ static int est_gpt(const struct rp_est_input *in, struct rp_estimate *e)
 			double c = (-k + sqrt(k * k + 48 * L * in->params)) / (24 * L);
 			e->d_model = (int)fmax(64, round(c / 64) * 64);
 		}
-		e->heads = in->heads ? in->heads : (e->d_model >= 128 ? e->d_model / 128 : 1);
+		/* heads of 64 as in GPT-2 and the GPT-3 family up to 1.3B (d_model 2048), of 128 above (GPT-3
+		 * 6.7B and up, LLaMA); the attention matrices this layout keeps scale with the head count */
+		e->heads = in->heads ? in->heads
+				     : e->d_model > 2048 && e->d_model % 128 == 0 ? e->d_model / 128
+				     : e->d_model >= 64			     ? e->d_model / 64
+										     : 1;
+		if (e->d_model % e->heads)
+			return kn_error(KN_EUSAGE, "option '--heads' is %d, which does not divide d_model %d", e->heads,
+					e->d_model);
 		double shape_params = 12.0 * e->layers * e->d_model * (double)e->d_model + (e->vocab + e->seq) * (double)e->d_model;
 		/* the embeddings and d_model's floor of 64 set a minimum: never estimate a shape far bigger than asked */
 		if (shape_params > RP_SHAPE_PARAMS_SLACK * in->params)

@@ -354,6 +354,12 @@ expect 64 "say which model: --size NAME \(a preset\) or --params N" -- estimate
 expect 64 "option '--params' expects a count such as 1.3e9, 7B, 124M or 50k, got '7Q'" -- estimate --params 7Q
 expect 64 "options '--size' and '--params' cannot be used together" -- estimate --size tiny --params 1M
 expect 64 "option '--model' expects gpt, cnn, got 'rnn'" -- estimate --model rnn --params 1M
+expect 64 "option '--heads' is 7, which does not divide d_model 768" -- estimate --params 124M --layers 12 --d-model 768 --heads 7
+# heads of 64 up to d_model 2048 (GPT-2, GPT-3 350M: 16 heads), of 128 above
+run estimate --params 350M && ok || bad "estimate 350M exit $?"
+has "$T/out" "24 layers, d_model 1024, 16 heads"
+run estimate --params 6.7B && ok || bad "estimate 6.7B exit $?"
+has "$T/out" "d_model 4096, 32 heads"
 expect 64 "option '--mode' expects train or infer, got 'serve'" -- estimate --params 1M --mode serve
 expect 64 "a preset fixes the shape" -- estimate --size tiny --layers 3
 # what no shape, run or backend can be: refused as train and plans refuse them
