@@ -1,9 +1,12 @@
 #include "reports/report.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "kernels/error.h"
 #include "reports/estimate.h"
@@ -581,10 +584,30 @@ int rp_report_write(const struct rp_report *rep, const char *dir)
 	for (int i = 0; i < 3 && rc == KN_OK; i++)
 		if (out[i].b->oom)
 			rc = kn_error(KN_ERR, "out of memory rendering %s", out[i].name);
+	/* every file written before any replaces its old self, so a failure leaves the old report whole */
+	char tmp[3][4300];
+	int written = 0;
 	for (int i = 0; i < 3 && rc == KN_OK; i++) {
 		snprintf(path, sizeof path, "%s/%s", dir, out[i].name);
-		rc = rp_write_file_atomic(path, out[i].b);
+		if ((rc = rp_write_tmp(path, out[i].b, tmp[i], sizeof tmp[i])) == KN_OK)
+			written++;
 	}
+	for (int i = 0; i < 3 && rc == KN_OK; i++) {
+		struct stat st;
+		snprintf(path, sizeof path, "%s/%s", dir, out[i].name);
+		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			rc = kn_error(KN_ERR, "cannot write '%s': it is a directory", path);
+	}
+	for (int i = 0; i < 3 && rc == KN_OK; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, out[i].name);
+		if (rename(tmp[i], path) != 0)
+			rc = kn_error(KN_ERR, "cannot write '%s': %s", path, strerror(errno));
+		else
+			tmp[i][0] = 0;
+	}
+	for (int i = 0; i < written; i++)
+		if (tmp[i][0])
+			unlink(tmp[i]);
 	rp_buf_release(&md);
 	rp_buf_release(&html);
 	rp_buf_release(&csv);

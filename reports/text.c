@@ -247,21 +247,15 @@ const char *rp_fmt_count(char *out, size_t n, double v)
 	return out;
 }
 
-int rp_write_file_atomic(const char *path, const struct rp_buf *b)
+int rp_write_tmp(const char *path, const struct rp_buf *b, char *tmp, size_t n)
 {
 	if (b->oom)
 		return kn_error(KN_ERR, "out of memory building '%s'", path);
-	size_t plen = strlen(path);
-	char *tmp = malloc(plen + 32);
-	if (!tmp)
-		return kn_error(KN_ERR, "out of memory writing '%s'", path);
-	snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
+	if ((size_t)snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid()) >= n)
+		return kn_error(KN_ERR, "cannot write '%s': path too long", path);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		int rc = kn_error(KN_ERR, "cannot write '%s': %s", path, strerror(errno));
-		free(tmp);
-		return rc;
-	}
+	if (fd < 0)
+		return kn_error(KN_ERR, "cannot write '%s': %s", path, strerror(errno));
 	const char *s = rp_buf_str(b);
 	size_t left = b->len;
 	while (left > 0) {
@@ -279,16 +273,26 @@ int rp_write_file_atomic(const char *path, const struct rp_buf *b)
 		fd = -1;
 		goto fail;
 	}
-	fd = -1;
-	if (rename(tmp, path) != 0)
-		goto fail;
-	free(tmp);
 	return KN_OK;
 fail:;
-	int rc = kn_error(KN_ERR, "cannot write '%s': %s", path, strerror(errno));
+	int rc = kn_error(KN_ERR, "cannot write '%s': %s", path, strerror(errno ? errno : EIO));
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
+	return rc;
+}
+
+int rp_write_file_atomic(const char *path, const struct rp_buf *b)
+{
+	size_t n = strlen(path) + 32;
+	char *tmp = malloc(n);
+	if (!tmp)
+		return kn_error(KN_ERR, "out of memory writing '%s'", path);
+	int rc = rp_write_tmp(path, b, tmp, n);
+	if (rc == KN_OK && rename(tmp, path) != 0) {
+		rc = kn_error(KN_ERR, "cannot write '%s': %s", path, strerror(errno));
+		unlink(tmp);
+	}
 	free(tmp);
 	return rc;
 }

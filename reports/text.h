@@ -47,5 +47,8 @@ const char *rp_fmt_count(char *out, size_t n, double v);         /* 842,496 */
  * fsync and rename, so a reader never sees half a file. KN_ERR with a
  * message naming the path on failure (the old file is left as it was). */
 int rp_write_file_atomic(const char *path, const struct rp_buf *b);
+/* The first half of it: b written and synced to a temporary file beside path, named into tmp (n
+ * bytes), for a caller that renames several files only once all are written. */
+int rp_write_tmp(const char *path, const struct rp_buf *b, char *tmp, size_t n);
 
 #endif

@@ -128,6 +128,14 @@ has "$T/out" "recommended: H100 fp32 b64 (id g64): \$0.00569 per epoch"
 has "$S/report.md" "| cuda NVIDIA H100 80GB HBM3 | 0.50 | --price: H100 = \$0.50 per hour |"
 run report "$S" --loss-tol 1
 has "$T/out" "recommended: H100 fp16 b64 (id h64): \$0.0211 per epoch, 19.0 s per epoch, eval loss 3.9"
+# a report that cannot be written whole leaves the old one as it was, every file of it
+cp "$S/report.md" "$T/md.before" && cp "$S/results.csv" "$T/csv.before" && mv "$S/report.html" "$T/html.before"
+mkdir "$S/report.html" && touch "$S/report.html/x"
+expect 1 "amptune report: cannot write '$S/report.html': it is a directory" -- report "$S"
+cmp -s "$S/report.md" "$T/md.before" && cmp -s "$S/results.csv" "$T/csv.before" && ok ||
+	bad "a failed report write changed report.md or results.csv"
+same "no temporary files left" "$(ls "$S" | grep -c '\.tmp\.')" 0
+rm -r "$S/report.html" && mv "$T/html.before" "$S/report.html"
 printf '[sweep]\nname = quick\n[prices]\nH100 = 2\n' >"$S/plan.ini"
 run report "$S"
 has "$T/out" "recommended: H100 fp32 b64 (id g64): \$0.0228 per epoch"
