@@ -67,8 +67,9 @@ int rp_prices_add_plan(struct rp_prices *p, const struct rp_results *res)
 	for (int i = 0; i < res->n_plan_prices; i++) {
 		double usd;
 		if (parse_usd(res->plan_prices[i].value, &usd))
-			return kn_error(KN_EUSAGE, "%s: [prices] '%s' expects dollars per hour (a positive number), got '%s'",
-					res->plan_path, res->plan_prices[i].device, res->plan_prices[i].value);
+			return kn_error(KN_EUSAGE, "%s:%d: [prices] '%s' expects dollars per hour (a positive number), got '%s'",
+					res->plan_path, res->plan_prices[i].line, res->plan_prices[i].device,
+					res->plan_prices[i].value);
 		int rc = add_rule(p, res->plan_prices[i].device, usd, RP_PRICE_PLAN);
 		if (rc)
 			return rc;

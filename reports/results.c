@@ -320,6 +320,7 @@ static void plan_key(void *user, const char *section, const char *name, const ch
 		struct rp_plan_price *p = &res->plan_prices[res->n_plan_prices++];
 		snprintf(p->device, sizeof p->device, "%s", name);
 		snprintf(p->value, sizeof p->value, "%s", value);
+		p->line = line;
 	}
 }
 

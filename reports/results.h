@@ -27,6 +27,7 @@
 struct rp_plan_price {
 	char device[160];
 	char value[64];
+	int line; /* in plan.ini */
 };
 
 struct rp_results {

@@ -119,9 +119,10 @@ START_TEST(test_price_rules)
 	ck_assert_int_eq(rp_prices_add_flag(&p, "=3"), KN_EUSAGE);
 
 	strcpy(res.plan_prices[1].value, "cheap");
+	res.plan_prices[1].line = 7;
 	ck_assert_int_eq(rp_prices_add_plan(&p, &res), KN_EUSAGE);
 	ck_assert_str_eq(kn_last_error(),
-			 "runs/x/plan.ini: [prices] 'cuda' expects dollars per hour (a positive number), got 'cheap'");
+			 "runs/x/plan.ini:7: [prices] 'cuda' expects dollars per hour (a positive number), got 'cheap'");
 }
 END_TEST
 

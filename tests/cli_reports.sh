@@ -67,7 +67,7 @@ expect 64 "option '--price': no device in '.*' matches 'V100' \(devices there: c
 expect 64 "option '--price' expects DEVICE=USD_PER_HOUR" -- report "$S" --price H100
 expect 64 "option '--loss-tol' expects a number in \[0, 10\], got 'x'" -- report "$S" --loss-tol x
 cp -r "$S" "$T/planbad" && printf '[sweep]\nname = x\n[prices]\nH100 = cheap\n' >"$T/planbad/plan.ini"
-expect 64 "plan.ini: \[prices\] 'H100' expects dollars per hour \(a positive number\), got 'cheap'" -- report "$T/planbad"
+expect 64 "plan.ini:4: \[prices\] 'H100' expects dollars per hour \(a positive number\), got 'cheap'" -- report "$T/planbad"
 
 # ---- report: the decision the fixture implies ----
 if run report "$S"; then ok; else bad "report exit $?: $(cat "$T/err")"; fi
