@@ -221,8 +221,18 @@ static int merge(struct merge *m)
 	int rc, unsupported, kept, dropped;
 	snprintf(path, sizeof path, "%s/results.jsonl", m->out);
 	int have_out = access(path, F_OK) == 0, listed = 0;
-	if (!m->npaths && !have_out) /* an empty results file would only make the report fail later */
+	if (!m->npaths && !have_out) { /* an empty results file would only make the report fail later */
+		/* unless a shard that has recorded nothing yet is running there: say that */
+		snprintf(path, sizeof path, "%s/.lock", m->out);
+		snprintf(busy, sizeof busy, "a sweep is running in '%s' (no point recorded yet)", m->out);
+		if (access(path, F_OK) == 0) {
+			if ((rc = sw_lock_acquire(path, LOCK_EX, busy, &m->lock, &unsupported)))
+				return rc;
+			sw_lock_release(m->lock);
+			m->lock = -1;
+		}
 		return kn_error(KN_EUSAGE, "nothing to merge (the warning above says where it looked); nothing written");
+	}
 	for (int i = 0; i < m->npaths; i++)
 		listed |= same_file(m->paths[i], path);
 	if (have_out && !listed && (rc = sw_push_path(&m->paths, &m->npaths, path)))

@@ -159,5 +159,12 @@ mkdir -p empty-dir
 expect 64 "amptune merge: nothing to merge \(the warning above says where it looked\); nothing written" -- merge empty-dir
 same "empty merge writes nothing" "$(ls -A empty-dir | grep -v '^.lock$')" ""
 expect 64 "amptune merge: cannot read 'nowhere': No such file or directory" -- merge nowhere --out x
+# a shard running there that has recorded nothing yet: merge says so (1), not "nothing to merge"
+"$A" sweep s.ini --out early --shard 0/3 --quiet --set steps=100000 --set time_limit_s=60 &
+early=$!
+for _ in $(seq 100); do [ -e early/.lock ] && [ -n "$(pgrep -P $early)" ] && break; sleep 0.05; done
+expect 1 "amptune merge: a sweep is running in 'early' \(no point recorded yet\)" -- merge early
+kill -TERM $early
+wait $early
 
 finish
