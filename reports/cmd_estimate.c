@@ -120,7 +120,7 @@ static int parse_args(int argc, char **argv, struct rp_est_input *in, int *batch
 	long v;
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		const char *a = optarg;
 		int rc = KN_OK;
 		switch (opt) {

@@ -124,7 +124,7 @@ int cmd_report(int argc, char **argv)
 	rp_prices_init(flags);
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		rc = KN_OK;
 		switch (opt) {
 		case 'p': rc = rp_prices_add_flag(flags, optarg); break;
@@ -221,7 +221,7 @@ int cmd_compare(int argc, char **argv)
 	int opt, rc;
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		rc = KN_OK;
 		switch (opt) {
 		case 'o':

@@ -144,14 +144,18 @@ int rp_compare_regressions(const struct rp_compare *c, double pct, struct rp_buf
 		if (!lost && !flaky && !slower)
 			continue;
 		n++;
+		char da[160], db[160];
 		rp_point_label_without(c->a, a, RP_AXIS_DEVICE, l, sizeof l);
+		rp_buf_printf(why, "  %s on %s", l, rp_device_label(a->cfg, da, sizeof da));
+		if (strcmp(da, rp_device_label(b->cfg, db, sizeof db)) != 0)
+			rp_buf_printf(why, " -> %s", db);
 		if (lost)
-			rp_buf_printf(why, "  %s (id %s): ok in A, %s in B\n", l, a->cfg->id, b->status);
+			rp_buf_printf(why, " (id %s): ok in A, %s in B\n", a->cfg->id, b->status);
 		else if (flaky)
-			rp_buf_printf(why, "  %s (id %s): %d of %d runs ok in A, %d of %d in B (%s)\n", l, a->cfg->id, a->n_ok,
-				      a->n_reps, b->n_ok, b->n_reps, rp_point_failed_status(b));
+			rp_buf_printf(why, " (id %s): %d of %d runs ok in A, %d of %d in B (%s)\n", a->cfg->id, a->n_ok, a->n_reps,
+				      b->n_ok, b->n_reps, rp_point_failed_status(b));
 		else
-			rp_buf_printf(why, "  %s (id %s): %.1f%% slower (%.4g -> %.4g samples/s)\n", l, a->cfg->id,
+			rp_buf_printf(why, " (id %s): %.1f%% slower (%.4g -> %.4g samples/s)\n", a->cfg->id,
 				      100 * (1 - m->speedup), a->samples_per_sec, b->samples_per_sec);
 	}
 	for (int k = 0; k < c->n_only_a; k++) { /* a point B lost altogether is not ok in B either */
@@ -160,8 +164,10 @@ int rp_compare_regressions(const struct rp_compare *c, double pct, struct rp_buf
 		if (!is_ok(a))
 			continue;
 		missing++;
+		char da[160];
 		rp_point_label_without(c->a, a, RP_AXIS_DEVICE, l, sizeof l);
-		rp_buf_printf(why, "  %s (id %s): ok in A, missing from B\n", l, a->cfg->id);
+		rp_buf_printf(why, "  %s on %s (id %s): ok in A, missing from B\n", l, rp_device_label(a->cfg, da, sizeof da),
+			      a->cfg->id);
 	}
 	if (n_missing)
 		*n_missing = missing;
@@ -258,9 +264,9 @@ static void render(const struct rp_compare *c, const char *path_a, const char *p
 	}
 	rp_buf_puts(b, "A: ");
 	text(b, html, path_a);
-	rp_buf_printf(b, " (%d points)%s", c->a->n, html ? " &#183; B: " : "  \nB: ");
+	rp_buf_printf(b, " (%d point%s)%s", c->a->n, c->a->n == 1 ? "" : "s", html ? " &#183; B: " : "  \nB: ");
 	text(b, html, path_b);
-	rp_buf_printf(b, " (%d points)%s", c->b->n, html ? "</p>\n</header>\n<p>" : "\n\n");
+	rp_buf_printf(b, " (%d point%s)%s", c->b->n, c->b->n == 1 ? "" : "s", html ? "</p>\n</header>\n<p>" : "\n\n");
 	summary_line(c, b, html);
 	rp_buf_puts(b, html ? "</p>\n<div class=\"tw\"><table>\n<thead><tr>" : "\n\n");
 	for (int h = 0; h < 9 && (html || c->n); h++)

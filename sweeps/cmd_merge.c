@@ -282,7 +282,7 @@ int cmd_merge(int argc, char **argv)
 	int opt, rc = KN_OK;
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		if (opt == 'o' && *optarg)
 			m.out = tr_trim_dir(optarg);
 		else if (opt == 'f')

@@ -165,7 +165,7 @@ static int parse_args(struct sweep *s, int argc, char **argv)
 	optind = 1;
 	if (!(s->set = calloc((size_t)argc + 1, sizeof *s->set)))
 		return kn_error(KN_ERR, "out of memory");
-	while ((opt = getopt_long(argc, argv, ":", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_OUT:
 			if (!*optarg)
@@ -189,7 +189,8 @@ static int parse_args(struct sweep *s, int argc, char **argv)
 		case OPT_QUIET: s->quiet = 1; break;
 		case OPT_NO_PROGRESS: s->no_progress = 1; break;
 		case OPT_NO_PREDICT: s->no_predict = 1; break;
-		case OPT_HELP: return 1;
+		case OPT_HELP:
+		case 'h': return 1;
 		case ':': return kn_error(KN_EUSAGE, "option '%s' needs a value", argv[optind - 1]);
 		default: return kn_error(KN_EUSAGE, "unknown option '%s'", argv[optind - 1]);
 		}

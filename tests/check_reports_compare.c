@@ -97,9 +97,9 @@ START_TEST(test_matching_and_verdicts)
 	int missing = -1;
 	ck_assert_int_eq(rp_compare_regressions(&c, 10, &why, &missing), 3);
 	ck_assert_int_eq(missing, 1); /* a128, ok in A, is not in B at all */
-	ck_assert_str_eq(rp_buf_str(&why), "  fp32 b64 (id a64): 20.0% slower (300 -> 240 samples/s)\n"
-					    "  fp32 b8 (id a8): ok in A, oom in B\n"
-					    "  fp32 b128 (id a128): ok in A, missing from B\n");
+	ck_assert_str_eq(rp_buf_str(&why), "  fp32 b64 on cpu -> H100 (id a64): 20.0% slower (300 -> 240 samples/s)\n"
+					    "  fp32 b8 on cpu -> H100 (id a8): ok in A, oom in B\n"
+					    "  fp32 b128 on cpu (id a128): ok in A, missing from B\n");
 	rp_buf_release(&why);
 	rp_buf_init(&why);
 	ck_assert_int_eq(rp_compare_regressions(&c, 20.5, &why, NULL), 2); /* only the lost points */

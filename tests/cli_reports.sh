@@ -211,17 +211,17 @@ has "$T/out" "- cpu fp32 b512 (id new, ok)"
 command -v xmllint >/dev/null && { xmllint --noout "$T/cmp.html" && ok || bad "cmp.html is not well-formed"; }
 # B lost c32, g64 and h64, ok in A: a point missing from B is not ok in B
 expect 1 "amptune compare: 1 matched point is slower than allowed or not \(always\) ok in B, and 3 points ok in A are missing from B \(--fail-if-slower 10\):" -- compare "$S" "$B" --fail-if-slower 10
-has "$T/err" "  fp32 b32 (id g32): 25.0% slower (8000 -> 6000 samples/s)"
-has "$T/err" "  fp32 b32 (id c32): ok in A, missing from B"
-has "$T/err" "  fp32 b64 (id g64): ok in A, missing from B"
-has "$T/err" "  fp16 b64 (id h64): ok in A, missing from B"
+has "$T/err" "  fp32 b32 on H100 -> A100-SXM4-80GB (id g32): 25.0% slower (8000 -> 6000 samples/s)"
+has "$T/err" "  fp32 b32 on cpu (id c32): ok in A, missing from B"
+has "$T/err" "  fp32 b64 on H100 (id g64): ok in A, missing from B"
+has "$T/err" "  fp16 b64 on H100 (id h64): ok in A, missing from B"
 hasnt "$T/err" "id o256" # not ok in A: nothing lost
 expect 1 "amptune compare: 3 points ok in A are missing from B \(--fail-if-slower 30\):" -- compare "$S" "$B" --fail-if-slower 30
 # B holds 1 of A's 4 points, unchanged
 { rec id='"a"' batch=8; rec id='"b"' batch=16; rec id='"c"' batch=32; rec id='"d"' batch=64; } >"$T/four.jsonl"
 rec id='"b"' batch=16 >"$T/one.jsonl"
 expect 1 "amptune compare: 3 points ok in A are missing from B \(--fail-if-slower 5\):" -- compare "$T/four.jsonl" "$T/one.jsonl" --fail-if-slower 5
-has "$T/err" "  fp32 b8 (id a): ok in A, missing from B"
+has "$T/err" "  fp32 b8 on cpu (id a): ok in A, missing from B"
 run compare "$T/one.jsonl" "$T/four.jsonl" --fail-if-slower 5 && ok || bad "points new in B fail the gate: $(cat "$T/err")"
 # repeats: a difference inside the spread is no change, and does not fail the gate
 { rec id='"r"' samples_per_sec=100; rec id='"r"' samples_per_sec=120; } >"$T/ra.jsonl"
@@ -232,7 +232,7 @@ has "$T/out" "| fp32 b16 | cpu | cpu | 110 (2 runs: 100-120) | 100 (2 runs: 95-1
 { rec id='"r"' samples_per_sec=100; rec id='"r"' samples_per_sec=120; rec id='"r"' samples_per_sec=110; } >"$T/r3.jsonl"
 { rec id='"r"' samples_per_sec=110; rec id='"r"' status='"oom"' samples_per_sec=null; rec id='"r"' status='"oom"' samples_per_sec=null; } >"$T/r3oom.jsonl"
 expect 1 "amptune compare: 1 matched point is slower than allowed or not \(always\) ok in B \(--fail-if-slower 5\):" -- compare "$T/r3.jsonl" "$T/r3oom.jsonl" --fail-if-slower 5
-has "$T/err" "fp32 b16 (id r): 3 of 3 runs ok in A, 1 of 3 in B (oom)"
+has "$T/err" "fp32 b16 on cpu (id r): 3 of 3 runs ok in A, 1 of 3 in B (oom)"
 has "$T/out" "| 110 (1 of 3 runs ok, oom) |"
 run compare "$T/r3oom.jsonl" "$T/r3.jsonl" --fail-if-slower 5 && ok || bad "fewer failed runs in B fail the gate: $(cat "$T/err")"
 

@@ -134,6 +134,10 @@ python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert r['status']=
 "$A" --help >"$T/h" && grep -q "^  train " "$T/h" && grep -q "75 out of memory" "$T/h" && ok || bad "--help"
 "$A" help train >"$T/h" && grep -q -- "--precision fp32|tf32|fp16|bf16" "$T/h" && ok || bad "help train"
 "$A" train --help >"$T/h" && grep -q -- "--device-mem-limit" "$T/h" && ok || bad "train --help"
+# every command takes -h as --help: its usage on stdout, exit 0
+for c in train sweep merge report compare diagnose estimate version help; do
+	"$A" $c -h >"$T/h" 2>&1 && grep -q "^usage: amptune $c" "$T/h" && ok || bad "$c -h: $(head -2 "$T/h")"
+done
 expect 64 "amptune version: unexpected argument '--bogus'" -- version --bogus
 expect 64 "amptune version: unexpected argument 'extra'" -- --version extra
 "$A" --version | grep -qE "^amptune [0-9]+\.[0-9]+\.[0-9]+ \(commit ([0-9a-f]+(-dirty)?|unknown), CUDA (compiled in|not compiled in)" && ok || bad "--version"

@@ -186,7 +186,7 @@ static int parse_args(int argc, char **argv, struct tr_config *c)
 	long v;
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
 		const char *a = optarg;
 		int rc = KN_OK;
 		switch (opt) {
@@ -284,7 +284,8 @@ static int parse_args(int argc, char **argv, struct tr_config *c)
 		case OPT_NO_AUGMENT: c->loader.augment = 0; break;
 		case OPT_LATENCY: rc = tr_parse_long("--data-latency-us", a, 0, 10000000, &c->loader.latency_us); break;
 		case OPT_COST: rc = tr_parse_long("--data-cost", a, 0, 10000000, &c->loader.cost); break;
-		case OPT_HELP: return 1;
+		case OPT_HELP:
+		case 'h': return 1;
 		case ':': return kn_error(KN_EUSAGE, "option '%s' needs a value", argv[optind - 1]);
 		default: return kn_error(KN_EUSAGE, "unknown option '%s'", argv[optind - 1]);
 		}

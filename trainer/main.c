@@ -95,6 +95,10 @@ static int cmd_version(int argc, char **argv)
 
 static int cmd_help(int argc, char **argv)
 {
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		help_usage(stdout);
+		return 0;
+	}
 	if (argc < 2) {
 		main_usage(stdout);
 		return 0;
