@@ -8,10 +8,13 @@
 #include "kernels/error.h"
 #include "reports/text.h"
 
+/* The points of a task trained as long: the same epochs when a run was given epochs (its steps
+ * then depend on its batch), else the same steps. */
 static int same_task(const struct rp_record *a, const struct rp_record *b)
 {
+	double ea = rp_record_epochs(a), eb = rp_record_epochs(b);
 	return !strcmp(a->model, b->model) && !strcmp(a->size, b->size) && !strcmp(a->dataset, b->dataset) &&
-	       a->steps == b->steps;
+	       (ea > 0 || eb > 0 ? ea == eb : a->steps == b->steps);
 }
 
 static int is_ok(const struct rp_point *p) { return strcmp(p->status, "ok") == 0; }
@@ -202,7 +205,7 @@ int rp_recommend(struct rp_points *pts, double loss_tol, struct rp_reco *r)
 		r->excluded_cheaper = r->cheapest_any;
 	snprintf(r->rule, sizeof r->rule,
 		 "the lowest cost per epoch among points ok in every run whose loss is within %g%% of the best loss reached at the "
-		 "same step count (same model, size and dataset), comparing the eval loss where every such point has "
+		 "same step count, or the same epochs for runs given epochs (same model, size and dataset), comparing the eval loss where every such point has "
 		 "one, else the mean of the last quarter of the training-loss curve; ties go to the shorter epoch, then "
 		 "the lower loss",
 		 100 * loss_tol);

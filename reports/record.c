@@ -420,6 +420,12 @@ static int is_schema_field(const char *name)
 	return 0;
 }
 
+double rp_record_epochs(const struct rp_record *r)
+{
+	const cJSON *e = r->extra ? cJSON_GetObjectItemCaseSensitive(r->extra, "epochs") : NULL;
+	return cJSON_IsNumber(e) && e->valuedouble > 0 ? e->valuedouble : 0;
+}
+
 int rp_record_from_json(struct rp_record *r, const cJSON *o)
 {
 	if (!cJSON_IsObject(o))

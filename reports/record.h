@@ -78,6 +78,8 @@ int rp_record_from_json(struct rp_record *r, const cJSON *o);
 int rp_record_parse(struct rp_record *r, const char *line, size_t len);
 /* 1 when `status` is one a results record may carry. */
 int rp_status_known(const char *status);
+/* The epochs a run was given (train --epochs, its record's extra field "epochs"), or 0. */
+double rp_record_epochs(const struct rp_record *r);
 
 /* 12 hex digits of FNV-1a over n bytes of text: the hash behind every id. */
 void rp_hash_id(char out[13], const char *text, size_t n);

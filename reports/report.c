@@ -264,8 +264,12 @@ static void md_recommendation(const struct rp_report *rep, struct rp_buf *b)
 		md_point(rep, b, r->best);
 		rp_buf_puts(b, ": ");
 		md_facts(b, p);
-		rp_buf_printf(b, " (the best %s at %ld steps: %.4g).\n\n", rp_loss_kind_name(p->loss_kind), p->cfg->steps,
-			      p->best_loss_same_steps);
+		if (rp_record_epochs(p->cfg) > 0)
+			rp_buf_printf(b, " (the best %s at %g epochs: %.4g).\n\n", rp_loss_kind_name(p->loss_kind),
+				      rp_record_epochs(p->cfg), p->best_loss_same_steps);
+		else
+			rp_buf_printf(b, " (the best %s at %ld steps: %.4g).\n\n", rp_loss_kind_name(p->loss_kind),
+				      p->cfg->steps, p->best_loss_same_steps);
 		rp_buf_puts(b, "- Fastest qualifying point: ");
 		md_point(rep, b, r->fastest);
 		rp_buf_puts(b, ": ");

@@ -177,6 +177,17 @@ has "$T/out" "recommended: cpu fp32 b32 (id fast): \$0.1000 per epoch, 30.0 min 
 run report "$T/loss" && ok || bad "loss report exit $?: $(cat "$T/err")"
 has "$T/out" "recommended: cpu fp32 b32 (id fast): \$0.1000 per epoch, 30.0 min per epoch, training loss (mean of the last quarter) 2.45"
 has "$T/loss/report.md" "- Faster, but excluded by the loss rule: **cpu fp32 b64** (id noisy), training loss (mean of the last quarter) 2.825 against the best 2.45 (+15.3%)."
+# points given epochs are compared at the same epochs, whatever their steps (batch 64 takes a quarter
+# of batch 16's steps): the fast batch-64 point that learned badly is excluded
+mkdir -p "$T/ep"
+{
+	rec id='"e16"' steps=400 epochs=0.5 eval_loss=2.6
+	rec id='"e64"' batch=64 steps=100 epochs=0.5 epoch_s=900 eval_loss=3.9
+} >"$T/ep/results.jsonl"
+run report "$T/ep" && ok || bad "epochs report exit $?: $(cat "$T/err")"
+has "$T/out" "recommended: cpu fp32 b16 400 steps (id e16)"
+has "$T/ep/report.md" "(the best eval loss at 0.5 epochs: 2.6)."
+has "$T/ep/report.md" "- Faster, but excluded by the loss rule: **cpu fp32 b64 100 steps** (id e64), eval loss 3.9 against the best 2.6 (+50.0%)."
 # a setting that failed in some of its runs is no pick, however cheap its ok runs were
 mkdir -p "$T/flaky"
 {

@@ -261,6 +261,8 @@ int tr_loop_init(struct tr_loop *l, struct tr_config *c, long steps_per_epoch, s
 	if ((rc = tr_steps_for(c, steps_per_epoch, &l->steps)))
 		return rc;
 	rec->steps = l->steps;
+	if (!c->steps && c->epochs > 0) /* what the points of an epochs sweep share, whatever their steps */
+		cJSON_AddNumberToObject(rec->extra, "epochs", c->epochs);
 	tr_scaler_for(&l->scaler, c);
 	l->step_ms = calloc((size_t)l->steps, sizeof *l->step_ms);
 	l->wait_ms = calloc((size_t)l->steps, sizeof *l->wait_ms);
