@@ -18,6 +18,15 @@ static int same_config(const struct rp_record *a, const struct rp_record *b)
 
 static int is_ok(const struct rp_point *p) { return strcmp(p->status, "ok") == 0; }
 
+/* A hash of what same_config compares, so matching need not try every pair. */
+static uint64_t config_hash(const struct rp_record *r)
+{
+	char key[512];
+	int n = snprintf(key, sizeof key, "%s|%s|%s|%s|%d|%d|%d|%d|%llu|%ld", r->model, r->size, r->dataset,
+			 r->precision, r->batch, r->seq, r->workers, r->prefetch, (unsigned long long)r->seed, r->steps);
+	return rp_fnv1a(RP_FNV1A_BASIS, key, (size_t)(n < (int)sizeof key ? n : (int)sizeof key - 1));
+}
+
 static const char *blas_kernels(const struct rp_record *r)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->versions, "blas_kernels");
@@ -74,21 +83,35 @@ int rp_compare(struct rp_compare *c, const struct rp_points *a, const struct rp_
 	c->only_a = calloc((size_t)a->n + 1, sizeof *c->only_a);
 	c->only_b = calloc((size_t)b->n + 1, sizeof *c->only_b);
 	int *pair_a = calloc((size_t)a->n + 1, sizeof *pair_a), *pair_b = calloc((size_t)b->n + 1, sizeof *pair_b);
-	if (!c->m || !c->only_a || !c->only_b || !pair_a || !pair_b) {
+	/* B's points chained by configuration hash, each chain in B's order */
+	size_t slots = 16;
+	while (slots < 2 * (size_t)b->n)
+		slots *= 2;
+	int *head = malloc(slots * sizeof *head), *next = calloc((size_t)b->n + 1, sizeof *next);
+	if (!c->m || !c->only_a || !c->only_b || !pair_a || !pair_b || !head || !next) {
 		free(pair_a);
 		free(pair_b);
+		free(head);
+		free(next);
 		rp_compare_release(c);
 		return kn_error(KN_ERR, "out of memory comparing");
 	}
 	for (int i = 0; i < a->n; i++)
 		pair_a[i] = -1;
-	for (int k = 0; k < b->n; k++)
+	for (size_t s = 0; s < slots; s++)
+		head[s] = -1;
+	for (int k = b->n - 1; k >= 0; k--) {
+		size_t s = config_hash(b->p[k].cfg) & (slots - 1);
 		pair_b[k] = -1;
+		next[k] = head[s];
+		head[s] = k;
+	}
 	/* pass 0: same configuration on the same device; pass 1: the device ignored */
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < a->n; i++) {
-			for (int k = 0; k < b->n && pair_a[i] < 0; k++) {
-				const struct rp_record *x = a->p[i].cfg, *y = b->p[k].cfg;
+			const struct rp_record *x = a->p[i].cfg;
+			for (int k = head[config_hash(x) & (slots - 1)]; k >= 0 && pair_a[i] < 0; k = next[k]) {
+				const struct rp_record *y = b->p[k].cfg;
 				if (pair_b[k] >= 0 || !same_config(x, y) || (pass == 0 && strcmp(x->device, y->device)))
 					continue;
 				pair_a[i] = k;
@@ -96,6 +119,8 @@ int rp_compare(struct rp_compare *c, const struct rp_points *a, const struct rp_
 			}
 		}
 	}
+	free(head);
+	free(next);
 	double logsum = 0;
 	for (int i = 0; i < a->n; i++) {
 		if (pair_a[i] < 0) {
