@@ -222,7 +222,9 @@ static int merge(struct merge *m)
 	snprintf(path, sizeof path, "%s/results.jsonl", m->out);
 	int have_out = access(path, F_OK) == 0, listed = 0;
 	if (!m->npaths && !have_out) { /* an empty results file would only make the report fail later */
-		/* unless a shard that has recorded nothing yet is running there: say that */
+		/* unless a shard that has recorded nothing yet is running in a source or there: say that */
+		if ((rc = check_idle(m)))
+			return rc;
 		snprintf(path, sizeof path, "%s/.lock", m->out);
 		snprintf(busy, sizeof busy, "a sweep is running in '%s' (no point recorded yet)", m->out);
 		if (access(path, F_OK) == 0) {

@@ -102,7 +102,7 @@ struct sweep {
 	char results_path[4096];
 	int locks[2];
 	double t0_ms;
-	struct dl_dataset ds; /* the plan's data, once check_plan_data opened it */
+	struct dl_dataset ds; /* the plan's data, open during --dry-run's listing (a run releases it at once) */
 	int ds_open;
 };
 
@@ -517,8 +517,7 @@ static int run_point(struct sweep *s, const struct sw_point *pt, struct sw_progr
 			   : (o.term_signal == SIGINT || o.term_signal == SIGTERM ? o.term_signal : 0);
 	if (rc == KN_OK && sig && !o.timed_out && !stop_signal) {
 		sw_progress_end(pg);
-		fprintf(stderr, "amptune sweep: point %s was stopped by %s sent to it, not to the sweep\n", pt->id,
-			sig == SIGINT ? "SIGINT" : "SIGTERM");
+		fprintf(stderr, "amptune sweep: point %s was stopped by %s\n", pt->id, sig == SIGINT ? "SIGINT" : "SIGTERM");
 		stop_signal = sig;
 		rc = KN_EINTR;
 	}
@@ -578,6 +577,8 @@ static int run_all(struct sweep *s)
 		printf("results: %s\n", s->results_path);
 		if (done == s->nsel)
 			printf("nothing to run: every point was already recorded\n");
+		else if (done + absent == s->nsel)
+			printf("nothing run: every point left needs a device that is not here\n");
 		else
 			printf("sweep overhead: %.2f s of %.2f s wall (%.1f%%) outside the points' own processes\n",
 			       wall_s - points_s, wall_s, wall_s > 0 ? 100.0 * (wall_s - points_s) / wall_s : 0.0);
@@ -685,9 +686,11 @@ static int check_warmup(const struct sweep *s)
 }
 
 /* The plan's data opened as its model would open it, before any point runs (a point would fail with
- * it, and its record would keep the point from running again once the plan is fixed); it stays open
- * for the checks that need its size. */
-static int check_plan_data(struct sweep *s)
+ * it, and its record would keep the point from running again once the plan is fixed), and a given
+ * warm-up checked against its size. With keep, it stays open for --dry-run's per-point checks;
+ * otherwise it is released at once: the sweep must not hold a copy of the data while every point
+ * loads its own. */
+static int check_plan_data(struct sweep *s, int keep)
 {
 	const struct sw_model *m = sw_find_model(s->plan.model);
 	int rc;
@@ -703,14 +706,19 @@ static int check_plan_data(struct sweep *s)
 		return rc;
 	}
 	s->ds_open = 1;
-	return check_warmup(s);
+	rc = check_warmup(s);
+	if (!keep) {
+		dl_dataset_release(&s->ds);
+		s->ds_open = 0;
+	}
+	return rc;
 }
 
 static int dry_run(struct sweep *s)
 {
 	char note[512];
 	int rc, runnable = 0, to_run = 0;
-	if ((rc = check_plan_data(s)))
+	if ((rc = check_plan_data(s, 1)))
 		return rc;
 	if (s->out) {
 		set_results_path(s);
@@ -757,7 +765,7 @@ int cmd_sweep(int argc, char **argv)
 	} else if (rc == KN_OK && s.dry_run) {
 		rc = dry_run(&s);
 	} else if (rc == KN_OK) {
-		if ((rc = check_plan_data(&s)) == KN_OK && (rc = prepare_dir(&s)) == KN_OK)
+		if ((rc = check_plan_data(&s, 0)) == KN_OK && (rc = prepare_dir(&s)) == KN_OK)
 			rc = run_all(&s);
 	}
 	if (rc && rc != KN_EINTR)

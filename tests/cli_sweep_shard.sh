@@ -164,6 +164,7 @@ expect 64 "amptune merge: cannot read 'nowhere': No such file or directory" -- m
 early=$!
 for _ in $(seq 100); do [ -e early/.lock ] && [ -n "$(pgrep -P $early)" ] && break; sleep 0.05; done
 expect 1 "amptune merge: a sweep is running in 'early' \(no point recorded yet\)" -- merge early
+expect 1 "amptune merge: a sweep is still running in 'early'" -- merge early --out early-merged
 kill -TERM $early
 wait $early
 
