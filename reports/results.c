@@ -350,8 +350,11 @@ static int read_plan(struct rp_results *res)
 	size_t len;
 	int rc = slurp(f, res->plan_path, &text, &len);
 	fclose(f);
-	if (rc)
-		return kn_error(KN_EUSAGE, "%s", kn_last_error());
+	if (rc) { /* a plan.ini that cannot be read is a broken sweep directory, as one that does not parse */
+		char msg[600];
+		snprintf(msg, sizeof msg, "%s", kn_last_error());
+		return kn_error(KN_EUSAGE, "%s", msg);
+	}
 	if (memchr(text, 0, len)) {
 		free(text);
 		return kn_error(KN_EUSAGE, "%s: contains a NUL byte", res->plan_path);

@@ -224,8 +224,8 @@ static int cu_download(struct kn_backend *be, double *dst, const void *src, size
 static int cu_sync(struct kn_backend *be)
 {
 	CUDA_OK(cudaStreamSynchronize(kn_cuda.stream));
-	if (kn_cuda.status)
-		kn_error(kn_cuda.status, "%s", kn_last_error()[0] ? kn_last_error() : "cuda: earlier failure");
+	if (kn_cuda.status && !kn_last_error()[0]) /* the failure's own message stays when there is one */
+		kn_error(kn_cuda.status, "cuda: earlier failure");
 	return kn_cuda.status;
 }
 
