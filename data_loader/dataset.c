@@ -44,7 +44,7 @@ static int parse_size(const char *spec, const char *s, long lo, long hi, long *o
 	char *end;
 	errno = 0;
 	long v = strtol(s, &end, 10);
-	if (!*s || *end || errno || v < lo || v > hi)
+	if (!kn_is_decimal(s, strlen(s), 0) || *end || errno || v < lo || v > hi)
 		return kn_error(KN_EUSAGE, "option '--data' got '%s': the size must be a whole number in [%ld, %ld]", spec,
 				lo, hi);
 	*out = v;

@@ -1,5 +1,6 @@
 #include "kernels/error.h"
 
+#include <ctype.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,4 +50,29 @@ const char *kn_status_name(int status)
 	case KN_EINTR: return "interrupted";
 	default: return "failed";
 	}
+}
+
+int kn_is_decimal(const char *s, size_t n, int fraction)
+{
+	const char *end = s + n;
+	int digits = 0;
+	if (s < end && (*s == '+' || *s == '-'))
+		s++;
+	for (; s < end && isdigit((unsigned char)*s); s++)
+		digits++;
+	if (fraction && s < end && *s == '.')
+		for (s++; s < end && isdigit((unsigned char)*s); s++)
+			digits++;
+	if (!digits)
+		return 0;
+	if (fraction && s < end && (*s == 'e' || *s == 'E')) {
+		s++;
+		if (s < end && (*s == '+' || *s == '-'))
+			s++;
+		if (s == end || !isdigit((unsigned char)*s))
+			return 0;
+		while (s < end && isdigit((unsigned char)*s))
+			s++;
+	}
+	return s == end;
 }

@@ -1,5 +1,6 @@
 /*
- * kernels/error.h — status codes and the one error-reporting helper.
+ * kernels/error.h — status codes, the one error-reporting helper, and the number syntax
+ * every parser of user input shares.
  *
  * Library code returns a negative kn_status and records a message with
  * kn_error(); only the CLI layer turns a status into an exit code. The message
@@ -8,6 +9,8 @@
  */
 #ifndef KN_ERROR_H
 #define KN_ERROR_H
+
+#include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -46,6 +49,10 @@ void kn_set_error(const char *msg);
 int kn_exit_code(int status, int signo);
 /* A short name for a status, as used in results records ("oom", "unsupported", ...). */
 const char *kn_status_name(int status);
+/* Whether the n bytes at s are a decimal number as every parser of user input takes them: an
+ * optional sign, digits, and (with fraction) a point and an exponent; no white space, no hex
+ * ("0x10", "0x1p3"), "inf" or "nan", which strtol and strtod would accept. */
+int kn_is_decimal(const char *s, size_t n, int fraction);
 
 #ifdef __cplusplus
 }

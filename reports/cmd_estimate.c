@@ -61,6 +61,8 @@ static int parse_count(const char *opt, const char *s, double *out)
 	char *end;
 	double v = strtod(s, &end);
 	double mult = 1;
+	if (!kn_is_decimal(s, (size_t)(end - s), 1))
+		end = (char *)s; /* hex, blanks, inf: refused below */
 	if (*end && !end[1]) {
 		switch (toupper((unsigned char)*end)) {
 		case 'K': mult = 1e3; break;

@@ -31,6 +31,8 @@ static int parse_usd(const char *s, double *out)
 	if (*s == '$')
 		s++;
 	double v = strtod(s, &end);
+	if (!kn_is_decimal(s, (size_t)(end - s), 1))
+		return -1;
 	while (*end == ' ')
 		end++;
 	if (end == s || *end || !isfinite(v) || v <= 0 || v > 1e6)

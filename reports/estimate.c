@@ -122,13 +122,13 @@ static int est_gpt(const struct rp_est_input *in, struct rp_estimate *e)
 		}
 		/* heads of 64 as in GPT-2 and the GPT-3 family up to 1.3B (d_model 2048), of 128 above (GPT-3
 		 * 6.7B and up, LLaMA); the attention matrices this layout keeps scale with the head count */
+		if (in->heads && e->d_model % in->heads)
+			return kn_error(KN_EUSAGE, "option '--heads' is %d, which does not divide d_model %d", in->heads,
+					e->d_model);
 		e->heads = in->heads ? in->heads
 				     : e->d_model > 2048 && e->d_model % 128 == 0 ? e->d_model / 128
-				     : e->d_model >= 64			     ? e->d_model / 64
-										     : 1;
-		if (e->d_model % e->heads)
-			return kn_error(KN_EUSAGE, "option '--heads' is %d, which does not divide d_model %d", e->heads,
-					e->d_model);
+				     : e->d_model % 64 == 0			     ? e->d_model / 64
+										     : 1; /* a d_model given off the grid: one head */
 		double shape_params = 12.0 * e->layers * e->d_model * (double)e->d_model + (e->vocab + e->seq) * (double)e->d_model;
 		/* the embeddings and d_model's floor of 64 set a minimum: never estimate a shape far bigger than asked */
 		if (shape_params > RP_SHAPE_PARAMS_SLACK * in->params)
@@ -138,8 +138,8 @@ static int est_gpt(const struct rp_est_input *in, struct rp_estimate *e)
 					"least that many, or set a smaller shape with --layers, --d-model, --vocab and --seq",
 					in->params, e->layers, e->d_model, e->vocab, e->seq, shape_params / 1e6);
 		snprintf(e->shape, sizeof e->shape,
-			 "generic GPT-style transformer: %d layers, d_model %d, %d heads, vocab %d (a shape of %.3g%s parameters)",
-			 e->layers, e->d_model, e->heads, e->vocab, shape_params / (shape_params < 1e9 ? 1e6 : 1e9),
+			 "generic GPT-style transformer: %d layers, d_model %d, %d head%s, vocab %d (a shape of %.3g%s parameters)",
+			 e->layers, e->d_model, e->heads, e->heads == 1 ? "" : "s", e->vocab, shape_params / (shape_params < 1e9 ? 1e6 : 1e9),
 			 shape_params < 1e9 ? "M" : "B");
 		double C = e->d_model, L = e->layers;
 		double matmul = 12 * L * C * C + e->vocab * C;

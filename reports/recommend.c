@@ -209,9 +209,15 @@ int rp_recommend(struct rp_points *pts, double loss_tol, struct rp_reco *r)
 		 "one, else the mean of the last quarter of the training-loss curve; ties go to the shorter epoch, then "
 		 "the lower loss",
 		 100 * loss_tol);
+	int flaky = 0; /* ok points with a loss, a time and a price that failed in some of their runs */
+	for (int i = 0; i < pts->n; i++) {
+		const struct rp_point *p = &pts->p[i];
+		flaky += is_ok(p) && p->loss_ok && p->n_ok < p->n_reps && isfinite(p->epoch_s) && isfinite(p->cost_per_epoch);
+	}
 	if (r->best < 0)
 		snprintf(r->why_none, sizeof r->why_none, "%s",
 			 r->n_ok == 0 ? "no point finished ok"
+			 : flaky      ? "every ok point that has a loss, a time per epoch and a price failed in some of its runs"
 				      : "no ok point has a loss, a time per epoch and a price");
 	verdict(pts, r);
 	return KN_OK;

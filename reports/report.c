@@ -588,7 +588,9 @@ int rp_report_write(const struct rp_report *rep, const char *dir)
 	for (int i = 0; i < 3 && rc == KN_OK; i++)
 		if (out[i].b->oom)
 			rc = kn_error(KN_ERR, "out of memory rendering %s", out[i].name);
-	/* every file written before any replaces its old self, so a failure leaves the old report whole */
+	/* every file written before any replaces its old self, so a failure to write leaves the old report
+	 * whole; the renames that follow fail only if DIR changes under us (a destination that is a
+	 * directory is refused before the first) */
 	char tmp[3][4300];
 	int written = 0;
 	for (int i = 0; i < 3 && rc == KN_OK; i++) {

@@ -68,7 +68,7 @@ int rp_report_price_row(const struct rp_report *rep, int i);
 /* ", eval loss 3.9 against the best 2.43 (+60.5%)." for a point the loss rule excluded (the loss it compared). */
 void rp_report_loss_gap(const struct rp_report *rep, int i, struct rp_buf *b);
 /* Why an ok point cannot be recommended, as a table tag: "loss rule" or "1 of 3 runs ok"; NULL for
- * an eligible point, one that is not ok, or one without an epoch time or a cost. */
+ * an eligible point, one that is not ok, or one left out only for lack of an epoch time or a cost. */
 const char *rp_report_excluded_tag(const struct rp_point *p, char *buf, size_t n);
 /* The sentence after "Faster, but ": "excluded by the loss rule: " or "excluded, ok in 1 of 3 runs
  * (oom): " (md and html put the point and rp_report_why_excluded's tail around it). */

@@ -167,7 +167,7 @@ START_TEST(test_bad_input)
 					  "--d-model, --vocab and --seq");
 	in.params = 3e6; /* within the slack of d_model's rounding */
 	ck_assert_int_eq(rp_estimate(&in, &e), KN_OK);
-	ck_assert_str_eq(e.shape, "generic GPT-style transformer: 12 layers, d_model 64, 1 heads, vocab 50304 (a shape of "
+	ck_assert_str_eq(e.shape, "generic GPT-style transformer: 12 layers, d_model 64, 1 head, vocab 50304 (a shape of "
 				  "3.94M parameters)");
 	in.params = 1e5, in.layers = 1, in.d_model = 64, in.vocab = 256, in.seq = 64; /* a shape that small, given */
 	ck_assert_int_eq(rp_estimate(&in, &e), KN_OK);

@@ -65,6 +65,10 @@ rec batch='"16"' >"$T/bad/results.jsonl"
 expect 65 "results.jsonl:1: field 'batch' must be a whole number >= 0, got a string" -- report "$T/bad"
 expect 64 "option '--price': no device in '.*' matches 'V100' \(devices there: cpu 'Test CPU \(4 threads\)', cuda 'NVIDIA H100 80GB HBM3'\)" -- report "$S" --price V100=1
 expect 64 "option '--price' expects DEVICE=USD_PER_HOUR" -- report "$S" --price H100
+# numbers are decimal wherever a user writes one: no hex floats, no leading blanks
+expect 64 "option '--price' expects DEVICE=USD_PER_HOUR such as H100=3.50 or cpu=0.20, got 'cpu=0x1p-2'" -- report "$S" --price cpu=0x1p-2
+expect 64 "option '--price' expects DEVICE=USD_PER_HOUR such as H100=3.50 or cpu=0.20, got 'cpu= 0.5'" -- report "$S" --price 'cpu= 0.5'
+expect 64 "option '--params' expects a count such as 1.3e9, 7B, 124M or 50k, got '0x1p27'" -- estimate --params 0x1p27
 expect 64 "option '--loss-tol' expects a number in \[0, 10\], got 'x'" -- report "$S" --loss-tol x
 cp -r "$S" "$T/planbad" && printf '[sweep]\nname = x\n[prices]\nH100 = cheap\n' >"$T/planbad/plan.ini"
 expect 64 "plan.ini:4: \[prices\] 'H100' expects dollars per hour \(a positive number\), got 'cheap'" -- report "$T/planbad"
@@ -200,6 +204,9 @@ has "$T/out" "recommended: cpu fp32 b16 (id steady)"
 has "$T/flaky/report.md" "- Faster, but excluded, ok in 1 of 2 runs (oom): **cpu fp32 b64** (id edge)."
 has "$T/flaky/report.md" "| edge | cpu fp32 b64 (1 of 2 runs ok: excluded) | ok |"
 has "$T/flaky/report.html" "cpu fp32 b64 <span class=\"tag\">1 of 2 runs ok: excluded</span>"
+{ rec id='"edge"'; rec id='"edge"' status='"oom"' epoch_s=null samples_per_sec=null eval_loss=null final_loss=null; } >"$T/flaky/results.jsonl"
+run report "$T/flaky" && ok || bad "all-flaky report exit $?: $(cat "$T/err")"
+has "$T/out" "no recommendation: every ok point that has a loss, a time per epoch and a price failed in some of its runs"
 
 # ---- compare ----
 sweep >"$S/results.jsonl"
@@ -379,6 +386,8 @@ run estimate --params 350M && ok || bad "estimate 350M exit $?"
 has "$T/out" "24 layers, d_model 1024, 16 heads"
 run estimate --params 6.7B && ok || bad "estimate 6.7B exit $?"
 has "$T/out" "d_model 4096, 32 heads"
+run estimate --params 124M --d-model 200 && ok || bad "estimate with d_model 200 exit $?: $(cat "$T/err")"
+has "$T/out" "d_model 200, 1 head, vocab"
 expect 64 "option '--mode' expects train or infer, got 'serve'" -- estimate --params 1M --mode serve
 expect 64 "a preset fixes the shape" -- estimate --size tiny --layers 3
 # what no shape, run or backend can be: refused as train and plans refuse them

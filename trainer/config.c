@@ -72,38 +72,12 @@ void tr_config_defaults(struct tr_config *c)
 	dl_options_defaults(&c->loader);
 }
 
-/* Decimal numbers only: an optional sign, digits, and (with fraction) a point and an exponent; no
- * white space, hex ("0x10", "0x1p3"), "inf" or "nan", which strtol and strtod would take. */
-static int decimal(const char *s, int fraction)
-{
-	int digits = 0;
-	if (*s == '+' || *s == '-')
-		s++;
-	for (; isdigit((unsigned char)*s); s++)
-		digits++;
-	if (fraction && *s == '.')
-		for (s++; isdigit((unsigned char)*s); s++)
-			digits++;
-	if (!digits)
-		return 0;
-	if (fraction && (*s == 'e' || *s == 'E')) {
-		s++;
-		if (*s == '+' || *s == '-')
-			s++;
-		if (!isdigit((unsigned char)*s))
-			return 0;
-		while (isdigit((unsigned char)*s))
-			s++;
-	}
-	return *s == 0;
-}
-
 int tr_parse_long(const char *opt, const char *s, long lo, long hi, long *out)
 {
 	char *end;
 	errno = 0;
-	long v = decimal(s, 0) ? strtol(s, &end, 10) : 0;
-	if (!decimal(s, 0) || *end || errno || v < lo || v > hi)
+	long v = kn_is_decimal(s, strlen(s), 0) ? strtol(s, &end, 10) : 0;
+	if (!kn_is_decimal(s, strlen(s), 0) || *end || errno || v < lo || v > hi)
 		return kn_error(KN_EUSAGE, "option '%s' expects an integer in [%ld, %ld], got '%s'", opt, lo, hi, s);
 	*out = v;
 	return KN_OK;
@@ -113,8 +87,8 @@ int tr_parse_double(const char *opt, const char *s, double lo, double hi, double
 {
 	char *end;
 	errno = 0;
-	double v = decimal(s, 1) ? strtod(s, &end) : 0;
-	if (!decimal(s, 1) || *end || errno || !isfinite(v) || v < lo || v > hi)
+	double v = kn_is_decimal(s, strlen(s), 1) ? strtod(s, &end) : 0;
+	if (!kn_is_decimal(s, strlen(s), 1) || *end || errno || !isfinite(v) || v < lo || v > hi)
 		return kn_error(KN_EUSAGE, "option '%s' expects a number in [%g, %g], got '%s'", opt, lo, hi, s);
 	*out = v;
 	return KN_OK;
@@ -124,9 +98,9 @@ int tr_parse_seed(const char *opt, const char *s, uint64_t *out)
 {
 	char *end;
 	errno = 0;
-	unsigned long long u = decimal(s, 0) && *s != '-' ? strtoull(s, &end, 10) : 0;
+	unsigned long long u = kn_is_decimal(s, strlen(s), 0) && *s != '-' ? strtoull(s, &end, 10) : 0;
 	/* whole numbers up to 2^53, which a record's JSON number holds exactly */
-	if (!decimal(s, 0) || *s == '-' || *end || errno || u > (1ull << 53))
+	if (!kn_is_decimal(s, strlen(s), 0) || *s == '-' || *end || errno || u > (1ull << 53))
 		return kn_error(KN_EUSAGE, "option '%s' expects a whole number in [0, 9007199254740992], got '%s'", opt, s);
 	*out = (uint64_t)u;
 	return KN_OK;
@@ -156,7 +130,7 @@ int tr_parse_bytes(const char *opt, const char *s, size_t *out)
 	}
 	char number[64];
 	snprintf(number, sizeof number, "%.*s", (int)(end - s < 63 ? end - s : 63), s);
-	if (end == s || end - s > 63 || !decimal(number, 1) || errno || !isfinite(v) || v <= 0 || v * mult > 1e18)
+	if (end == s || end - s > 63 || !kn_is_decimal(number, strlen(number), 1) || errno || !isfinite(v) || v <= 0 || v * mult > 1e18)
 		goto bad;
 	*out = (size_t)(v * mult);
 	return KN_OK;

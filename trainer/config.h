@@ -71,7 +71,7 @@ void tr_config_defaults(struct tr_config *c);
  * in-range value. */
 int tr_parse_long(const char *opt, const char *s, long lo, long hi, long *out);
 int tr_parse_double(const char *opt, const char *s, double lo, double hi, double *out);
-/* a seed: digits (an optional ), at most 2^53 */
+/* a seed: decimal digits after an optional '+', at most 2^53 */
 int tr_parse_seed(const char *opt, const char *s, uint64_t *out);
 /* Bytes with an optional suffix: K, M, G, T (powers of 1024; "KiB", "GB" ... too). */
 int tr_parse_bytes(const char *opt, const char *s, size_t *out);
