@@ -104,16 +104,16 @@ struct dl_loader {
 	struct dl_stats stats;
 };
 
+/* The samples one epoch of the split visits (images, or windows of T+1 tokens); KN_EDATA naming the
+ * data when they are fewer than one batch of B. */
+int dl_samples_per_epoch(const struct dl_dataset *ds, enum dl_split split, int B, int T, uint64_t *n);
+
 /*
  * Opens a loader over one split of `ds` with batch size B (and window T for
  * token data; ignored for images). KN_EDATA when the split has fewer samples
  * than one batch, KN_EUSAGE for bad options, KN_ENOMEM/backend errors for slots,
  * KN_ERR when threads cannot be started.
  */
-/* The samples one epoch of the split visits (images, or windows of T+1 tokens); KN_EDATA naming the
- * data when they are fewer than one batch of B. */
-int dl_samples_per_epoch(const struct dl_dataset *ds, enum dl_split split, int B, int T, uint64_t *n);
-
 int dl_loader_init(struct dl_loader *l, struct kn_backend *be, const struct dl_dataset *ds, enum dl_split split,
 		   int B, int T, uint64_t seed, const struct dl_options *opt);
 /* The next batch in order; it stays valid until the next call or release. */

@@ -221,14 +221,11 @@ START_TEST(test_bom_and_largest_seed)
 	struct sw_plan p;
 	/* a UTF-8 byte-order mark before the first section is skipped; 2^53 is the largest seed */
 	ck_assert_int_eq(parse(&p, "\xef\xbb\xbf" BASE "seed = 9007199254740992\n", NULL, 0), KN_OK);
+	ck_assert_str_eq(p.name, "t");
 	ck_assert_uint_eq(p.seed, 9007199254740992ull);
 	sw_plan_release(&p);
 	ck_assert_int_eq(parse(&p, BASE "seed = +42\n", NULL, 0), KN_OK); /* a sign, as integers take */
 	ck_assert_uint_eq(p.seed, 42);
-	sw_plan_release(&p);
-	ck_assert_int_eq(parse(&p, "\xef\xbb\xbf" BASE "seed = 9007199254740992\n", NULL, 0), KN_OK);
-	ck_assert_str_eq(p.name, "t");
-	ck_assert_uint_eq(p.seed, 9007199254740992ull);
 	sw_plan_release(&p);
 }
 END_TEST
