@@ -72,6 +72,8 @@ expect 64 "option '--params' expects a count such as 1.3e9, 7B, 124M or 50k, got
 expect 64 "option '--loss-tol' expects a number in \[0, 10\], got 'x'" -- report "$S" --loss-tol x
 cp -r "$S" "$T/planbad" && printf '[sweep]\nname = x\n[prices]\nH100 = cheap\n' >"$T/planbad/plan.ini"
 expect 64 "plan.ini:4: \[prices\] 'H100' expects dollars per hour \(a positive number\), got 'cheap'" -- report "$T/planbad"
+mkdir -p "$T/plandir" && cp "$S/results.jsonl" "$T/plandir/" && mkdir "$T/plandir/plan.ini"
+expect 64 "amptune report: cannot read '$T/plandir/plan.ini': Is a directory" -- report "$T/plandir"
 
 # ---- report: the decision the fixture implies ----
 if run report "$S"; then ok; else bad "report exit $?: $(cat "$T/err")"; fi
