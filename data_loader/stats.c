@@ -316,9 +316,11 @@ int dl_loader_starvation(struct dl_loader *l, long warmup, char *msg, size_t n)
 		return 0;
 	char cause[400];
 	diagnose(l, consumer_rate(l, (size_t)first, (size_t)k), cause, sizeof cause);
+	/* the trainer waits for batch j (from 0) in its step j (from 1): the batch after the one it computes
+	 * on, and in its first step for batches 0 and 1 */
 	snprintf(msg, n, "data-wait is %.0f%% of step time over steps %ld-%ld (queue empty at %ld of %d): %s",
-		 100 * wait / span, first + 1, k - 1, count_zero(st->depth.v + first, DL_STARVE_WINDOW), DL_STARVE_WINDOW,
-		 cause);
+		 100 * wait / span, first > 0 ? first : 1, k - 2, count_zero(st->depth.v + first, DL_STARVE_WINDOW),
+		 DL_STARVE_WINDOW, cause);
 	st->warnings++;
 	st->last_warning_step = k;
 	return 1;

@@ -56,7 +56,10 @@ expect 65 "image directory '$T' has no 'train-images-idx3-ubyte.gz' nor 'train-i
 [ $? = 0 ] && ok || bad "train with loader options: $(cat "$T/err")"
 check "$T/rec" "(r['workers'], r['prefetch']) == (3, 2) and (L['workers'], L['prefetch'], L['team_size']) == (3, 2, 3)" "workers/prefetch in the record"
 check "$T/rec" "(L['shuffle'], L['augment'], L['drop_last'], L['remainder']) == (False, False, True, 'drop')" "flags in the record"
-check "$T/rec" "L['batches'] == 8 and L['timed_steps'] == 6 and L['warmup']['steps'] == 2 and sum(L['queue_depth_hist']) == 6" "counts in the record"
+# 8 steps take 9 batches (each step takes the next one, the last step too); the 6 timed steps waited
+# for batches 3-8, so the loader's warm-up is 3 batches
+check "$T/rec" "L['batches'] == 9 and L['timed_steps'] == 6 and L['warmup']['steps'] == 3 and sum(L['queue_depth_hist']) == 6" "counts in the record"
+check "$T/rec" "abs(r['phase_ms']['data_wait'] - L['wait_ms_mean']) <= 0.05 + 0.01 * L['wait_ms_mean']" "trainer and loader count the same waits"
 check "$T/rec" "len(L['worker_busy_frac']) == 3 and all(abs(b + k + i - 1) < 1e-9 for b, k, i in zip(L['worker_busy_frac'], L['worker_blocked_frac'], L['worker_idle_frac']))" "worker fractions"
 check "$T/rec" "0 <= r['data_wait_frac'] < 1 and L['wait_ms_p50'] <= L['wait_ms_p95'] <= L['wait_ms_max'] and L['steps_per_epoch'] == L['samples_per_epoch'] // 2" "wait statistics"
 
@@ -78,6 +81,10 @@ assert w1["loader"]["empty_steps"] > w32["loader"]["empty_steps"]
 assert w1["loader"]["workers_needed"] >= 2
 PY
 grep -qE "^warning: data-wait is [0-9]+% of step time over steps 4-13 .*raise --workers" "$T/w1.err" && ok || bad "no starvation warning with 1 worker: $(cat "$T/w1.err")"
+# a run whose only timed step is its last still sees the wait for data (the last step takes a batch too)
+"$A" train --device cpu --threads 1 --steps 4 --batch 2 --seq 16 --eval-batches 0 --log-every 0 --workers 0 \
+	--data-latency-us 20000 --json >"$T/last" 2>"$T/last.err" || bad "4-step run: $(cat "$T/last.err")"
+check "$T/last" "r['timed_steps'] == 1 and r['data_wait_frac'] > 0.5 and abs(r['phase_ms']['data_wait'] - L['wait_ms_mean']) <= 0.05 + 0.01 * L['wait_ms_mean']" "the last step's data wait"
 grep -q "^warning: data-wait" "$T/w32.err" && bad "starvation warning with 32 workers: $(cat "$T/w32.err")" || ok
 "$A" train "${S[@]}" --workers 0 >/dev/null 2>"$T/w0.err"
 grep -qE "^warning: data-wait .*trainer's thread.*--workers" "$T/w0.err" && ok || bad "no starvation warning with 0 workers: $(cat "$T/w0.err")"

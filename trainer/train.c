@@ -242,17 +242,19 @@ static int feed_stage(struct tr_feed *f, int slot, double *wait_ms)
 	return rc;
 }
 
-int tr_feed_step(struct tr_feed *f, long step, long steps, double *wait_ms, int *slot)
+int tr_feed_step(struct tr_feed *f, long step, double *wait_ms, int *slot)
 {
 	int rc = KN_OK;
 	*wait_ms = 0;
 	*slot = (int)(step & 1);
 	if (step == 0 && (rc = feed_stage(f, 0, wait_ms)))
 		return rc;
-	if (step + 1 < steps && (rc = kn_copy_done(f->be, *slot)) == KN_OK)
+	if ((rc = kn_copy_done(f->be, *slot)) == KN_OK)
 		rc = feed_stage(f, !*slot, wait_ms);
 	return rc;
 }
+
+long tr_loader_warmup(long warmup_steps) { return warmup_steps > 0 ? warmup_steps + 1 : 0; }
 
 int tr_loop_init(struct tr_loop *l, struct tr_config *c, long steps_per_epoch, struct rp_record *rec)
 {
@@ -291,10 +293,10 @@ int tr_run_steps(const struct tr_config *c, struct rp_record *rec, struct kn_bac
 		double t0 = tr_now_ms(), loss;
 		long correct = 0;
 		int slot;
-		if ((rc = tr_feed_step(&feed, step, l->steps, &l->wait_ms[step], &slot)))
+		if ((rc = tr_feed_step(&feed, step, &l->wait_ms[step], &slot)))
 			return rc;
 		char starving[600];
-		if (dl_loader_starvation(ld, c->warmup_steps, starving, sizeof starving))
+		if (dl_loader_starvation(ld, tr_loader_warmup(c->warmup_steps), starving, sizeof starving))
 			tr_log(c, "warning: %s\n", starving);
 		be->vt->phase_begin(be, KN_PHASE_FORWARD); /* the batch's layout conversion, if any, counts here */
 		if ((rc = m->use_batch(m->model, slot)) || (rc = m->forward(m->model, &loss, &correct)))
@@ -411,7 +413,7 @@ static void summarise(struct run *r)
 			rec->mfu = rec->flops_per_step / (rec->step_ms_p50 / 1e3) / r->be.peak_flops;
 	}
 	if (r->train_ld.ds)
-		dl_loader_stats_json(&r->train_ld, rec->loader, c->warmup_steps);
+		dl_loader_stats_json(&r->train_ld, rec->loader, tr_loader_warmup(c->warmup_steps));
 	tr_record_memory(rec, &r->be);
 	tr_record_scaler(rec, &r->loop.scaler);
 }

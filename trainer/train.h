@@ -65,11 +65,18 @@ struct tr_feed {
 	int (*stage)(void *model, int slot, const struct dl_batch *b);
 	void *model;
 };
-/* Before step `step` of `steps`: stages batch `step` if it is the first, then
- * batch step+1 if there is one (after batch step's copy has left the loader's
- * slot, which the next dl_loader_next gives back); the time blocked on the
- * loader goes to *wait_ms; *slot receives the slot that holds batch `step`. */
-int tr_feed_step(struct tr_feed *f, long step, long steps, double *wait_ms, int *slot);
+/* Before step `step`: stages batch `step` if it is the first, then batch
+ * step+1 (after batch step's copy has left the loader's slot, which the next
+ * dl_loader_next gives back); the time blocked on the loader goes to *wait_ms;
+ * *slot receives the slot that holds batch `step`. The last step stages a
+ * batch nobody computes on, so that every step's time includes taking the next
+ * batch, as in the steady state a run measures (a last step without it looked
+ * faster, and when it was the only timed step, data waits went unseen). */
+int tr_feed_step(struct tr_feed *f, long step, double *wait_ms, int *slot);
+/* The loader batches whose waits the timed steps include: step k waits for batch
+ * k+1 (step 0 for batches 0 and 1 too), so the loader's warm-up is one batch
+ * longer than the trainer's, unless there is none. */
+long tr_loader_warmup(long warmup_steps);
 /* After the step loop, however it ended: waits for input copies still reading loader slots. */
 void tr_feed_drain(struct kn_backend *be);
 /* The dynamic loss scaler a config asks for (--loss-scaling; auto: fp16 only). */
