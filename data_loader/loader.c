@@ -174,7 +174,9 @@ int dl_samples_per_epoch(const struct dl_dataset *ds, enum dl_split split_id, in
 	}
 	const struct dl_tokens *tk = &ds->tokens[split_id];
 	const char *unit = tk->u8 ? "bytes" : "tokens";
-	const char *path = tk->u8 ? ds->text.path : ds->shards.path;
+	const char *path = tk->u8			       ? ds->text.path
+			   : split_id == DL_VAL && ds->shards.val_path[0] ? ds->shards.val_path
+									  : ds->shards.path;
 	if (T < 1)
 		return kn_error(KN_EUSAGE, "loader window must be positive, got %d", T);
 	*n = dl_text_windows(tk->n, T);

@@ -83,6 +83,7 @@ int dl_shards_open(struct dl_shards *s, const char *pattern, const char *val_pat
 	int rc;
 	memset(s, 0, sizeof *s);
 	snprintf(s->path, sizeof s->path, "%s", pattern);
+	snprintf(s->val_path, sizeof s->val_path, "%s", val_pattern ? val_pattern : "");
 	if ((rc = read_pattern(&tr, pattern, vocab, &s->n_files)))
 		goto out;
 	if (val_pattern) {

@@ -24,6 +24,7 @@
 
 struct dl_shards {
 	char path[512];     /* the training pattern */
+	char val_path[512]; /* the validation pattern; "" when validation is carved from training */
 	int n_files;        /* training and validation shards read */
 	uint16_t *train;    /* owned */
 	uint16_t *val;      /* owned */

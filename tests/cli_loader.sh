@@ -35,6 +35,7 @@ shard("good_001.bin", list(text[12000:]))
 shard("magic.bin", [1, 2, 3], magic=7)
 shard("vocab.bin", [1, 2, 300, 4])
 shard("cut.bin", [1, 2, 3, 4], cut=3)
+shard("tinyval.bin", list(text[:50]))
 PY
 "$A" train "${Q[@]}" --data "shards:$T/good_*.bin" --json >"$T/rec" 2>"$T/err"
 [ $? = 0 ] && ok || bad "train on shards: $(cat "$T/err")"
@@ -43,6 +44,8 @@ expect 65 "token shard '$T/magic.bin' has bad magic 7 at byte offset 0" -- train
 expect 65 "token shard '$T/vocab.bin': token 300 at byte offset 1028 is not below the model's vocabulary of 256" -- train "${Q[@]}" --data "shards:$T/vocab.bin"
 expect 65 "token shard '$T/cut.bin' is truncated: .* ends at byte offset 1029" -- train "${Q[@]}" --data "shards:$T/cut.bin"
 expect 65 "cannot open token shard '$T/none.bin'" -- train "${Q[@]}" --data "shards:$T/none.bin"
+# a validation shard too small for a batch is named, not the training pattern
+expect 65 "token data '$T/tinyval.bin': the validation split has 50 tokens" -- train "${Q[@]}" --batch 4 --seq 32 --data "shards:$T/good_*.bin,$T/tinyval.bin"
 expect 65 "no token shard files match '$T/none_\*.bin'" -- train "${Q[@]}" --data "shards:$T/none_*.bin"
 printf 'not an idx file at all' >"$T/bad-images"
 expect 65 "IDX images '$T/bad-images' has bad magic 0x6e6f7420 at byte offset 0" -- train "${Q[@]}" --data "idx:$T/bad-images,$T/bad-labels"
