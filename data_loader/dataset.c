@@ -85,7 +85,7 @@ int dl_spec_parse(const char *spec, struct dl_spec *out)
 		out->source = DL_SRC_SYNTH_IMAGES;
 		return rest ? parse_size(spec, rest, 10, 10000000, &out->size) : KN_OK;
 	}
-	out->source = DL_SRC_TEXT;
+	out->source = strcmp(spec, "fortunes") == 0 ? DL_SRC_FORTUNES : DL_SRC_TEXT; /* text:fortunes is a path */
 	rest = after(spec, "text:");
 	snprintf(out->arg[0], sizeof out->arg[0], "%s", rest ? rest : spec);
 	out->n_args = 1;
@@ -131,8 +131,10 @@ int dl_dataset_open_for(struct dl_dataset *ds, const char *spec, int vocab, uint
 		return rc;
 	switch (sp.source) {
 	case DL_SRC_TEXT:
+	case DL_SRC_FORTUNES:
 		ds->name = "text";
-		if ((rc = dl_text_open(&ds->text, sp.arg[0])) == KN_OK)
+		if ((rc = sp.source == DL_SRC_FORTUNES ? dl_fortunes_open(&ds->text) : dl_text_open(&ds->text, sp.arg[0])) ==
+		    KN_OK)
 			view_text(ds, &ds->text);
 		break;
 	case DL_SRC_SYNTH_TEXT:

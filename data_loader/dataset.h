@@ -34,7 +34,7 @@
 enum dl_kind { DL_KIND_TOKENS, DL_KIND_IMAGES };
 enum dl_split { DL_TRAIN, DL_VAL };
 
-enum dl_source { DL_SRC_TEXT, DL_SRC_SHARDS, DL_SRC_IDX, DL_SRC_FASHION_MNIST, DL_SRC_SYNTH_TEXT, DL_SRC_SYNTH_IMAGES };
+enum dl_source { DL_SRC_TEXT, DL_SRC_FORTUNES, DL_SRC_SHARDS, DL_SRC_IDX, DL_SRC_FASHION_MNIST, DL_SRC_SYNTH_TEXT, DL_SRC_SYNTH_IMAGES };
 
 /* A parsed spec: which source and its (up to four) arguments. */
 struct dl_spec {

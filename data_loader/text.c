@@ -62,16 +62,21 @@ out:
 	return rc;
 }
 
-int dl_text_open(struct dl_text *t, const char *spec)
+int dl_fortunes_open(struct dl_text *t) { return dl_text_open_as(t, "fortunes", DL_FORTUNES_DIR); }
+
+int dl_text_open(struct dl_text *t, const char *path) { return dl_text_open_as(t, path, path); }
+
+int dl_text_open_as(struct dl_text *t, const char *source, const char *path)
 {
 	struct dl_buf b = { 0 };
 	struct stat st;
 	int rc;
 	memset(t, 0, sizeof *t);
-	snprintf(t->source, sizeof t->source, "%s", spec);
-	snprintf(t->path, sizeof t->path, "%s", strcmp(spec, "fortunes") == 0 ? DL_FORTUNES_DIR : spec);
+	snprintf(t->source, sizeof t->source, "%s", source);
+	snprintf(t->path, sizeof t->path, "%s", path);
+	int fortunes = strcmp(source, "fortunes") == 0 && strcmp(path, DL_FORTUNES_DIR) == 0;
 	if (stat(t->path, &st)) {
-		if (strcmp(spec, "fortunes") == 0)
+		if (fortunes)
 			return kn_error(KN_EDATA, "text data 'fortunes' is missing: '%s' does not exist "
 						  "(install Debian's 'fortunes' package, or run 'make deps')",
 					t->path);

@@ -30,8 +30,12 @@ struct dl_text {
 };
 
 /* Returns KN_OK, or KN_EDATA with a message naming the path. Files may be
- * gzip-compressed (see file.h). */
-int dl_text_open(struct dl_text *t, const char *spec);
+ * gzip-compressed (see file.h). dl_text_open reads `path` as it is (a file
+ * called "fortunes" included); dl_fortunes_open reads Debian's fortunes, whose
+ * absence names the package; dl_text_open_as names the source apart. */
+int dl_text_open(struct dl_text *t, const char *path);
+int dl_fortunes_open(struct dl_text *t);
+int dl_text_open_as(struct dl_text *t, const char *source, const char *path);
 /* Splits `bytes` (not kept) into t->train and t->val; t->path and t->n_files
  * must already name the source for messages. KN_EDATA under 20 bytes. */
 int dl_text_from_bytes(struct dl_text *t, const uint8_t *bytes, size_t n);

@@ -51,6 +51,9 @@ START_TEST(test_spec_forms)
 {
 	struct dl_spec s;
 	ck_assert_int_eq(dl_spec_parse("fortunes", &s), KN_OK);
+	ck_assert_int_eq(s.source, DL_SRC_FORTUNES);
+	ck_assert_str_eq(s.arg[0], "fortunes");
+	ck_assert_int_eq(dl_spec_parse("text:fortunes", &s), KN_OK); /* a file called fortunes */
 	ck_assert_int_eq(s.source, DL_SRC_TEXT);
 	ck_assert_str_eq(s.arg[0], "fortunes");
 	ck_assert_int_eq(dl_spec_parse("text:/a,b", &s), KN_OK);

@@ -44,6 +44,10 @@ expect 65 "token shard '$T/magic.bin' has bad magic 7 at byte offset 0" -- train
 expect 65 "token shard '$T/vocab.bin': token 300 at byte offset 1028 is not below the model's vocabulary of 256" -- train "${Q[@]}" --data "shards:$T/vocab.bin"
 expect 65 "token shard '$T/cut.bin' is truncated: .* ends at byte offset 1029" -- train "${Q[@]}" --data "shards:$T/cut.bin"
 expect 65 "cannot open token shard '$T/none.bin'" -- train "${Q[@]}" --data "shards:$T/none.bin"
+# text:PATH is a path, even a file called 'fortunes' (the bare word is Debian's corpus)
+head -c 5000 /usr/share/games/fortunes/fortunes >"$T/fortunes"
+(cd "$T" && "$A" train "${Q[@]}" --data text:fortunes --json) >"$T/local" 2>"$T/local.err" || bad "text:fortunes: $(cat "$T/local.err")"
+check "$T/local" "r['dataset'] == 'text:fortunes' and L['samples_per_epoch'] == (4500 - 1) // 16" "text:fortunes reads the local file"
 # a validation shard too small for a batch is named, not the training pattern
 expect 65 "token data '$T/tinyval.bin': the validation split has 50 tokens" -- train "${Q[@]}" --batch 4 --seq 32 --data "shards:$T/good_*.bin,$T/tinyval.bin"
 expect 65 "no token shard files match '$T/none_\*.bin'" -- train "${Q[@]}" --data "shards:$T/none_*.bin"

@@ -57,8 +57,7 @@ int tr_cnn_open_data(struct dl_dataset *ds, const char *data, uint64_t seed, con
 {
 	char spec[600];
 	struct dl_spec parsed;
-	int plain = dl_spec_parse(data, &parsed) == KN_OK && parsed.source == DL_SRC_TEXT && strcmp(data, "fortunes") != 0 &&
-		    strncmp(data, "text:", 5) != 0;
+	int plain = dl_spec_parse(data, &parsed) == KN_OK && parsed.source == DL_SRC_TEXT && strncmp(data, "text:", 5) != 0;
 	snprintf(spec, sizeof spec, "%s%s", plain ? "fashion-mnist:" : "", data);
 	struct stat st;
 	if (plain && stat(data, &st) == 0 && !S_ISDIR(st.st_mode))
