@@ -664,18 +664,25 @@ static const char *key_at(const struct sweep *s, enum sw_key k, char *buf, size_
 	return buf;
 }
 
-/* A given warm-up must be below every point's steps, as train requires; with 'epochs' those depend
- * on each point's batch and seq, so they are known only once the data is open. */
-static int check_warmup(const struct sweep *s)
+/* With 'epochs', the steps of each point depend on its batch and seq, so they are known only once
+ * the data is open: none may pass TR_MAX_STEPS, and a given warm-up must be below all, as train
+ * requires. */
+static int check_epoch_steps(const struct sweep *s)
 {
 	long steps;
 	char at[600];
-	if (!s->plan.line[SW_EPOCHS] || !s->plan.line[SW_WARMUP_STEPS])
+	if (!s->plan.line[SW_EPOCHS])
 		return KN_OK;
 	for (int i = 0; i < s->nsel; i++) {
 		const struct sw_point *pt = s->sel[i];
-		if (point_steps(s, pt, &steps) || s->plan.warmup_steps < steps)
+		if (point_steps(s, pt, &steps))
 			continue; /* a batch larger than the data fails that point alone */
+		if (steps > TR_MAX_STEPS)
+			return kn_error(KN_EUSAGE, "%s'epochs' %g gives %ld steps at batch %ld (point %s), more than %ld",
+					key_at(s, SW_EPOCHS, at, sizeof at), s->plan.epochs, steps, pt->batch, pt->id,
+					(long)TR_MAX_STEPS);
+		if (!s->plan.line[SW_WARMUP_STEPS] || s->plan.warmup_steps < steps)
+			continue;
 		return kn_error(KN_EUSAGE,
 				"%s'warmup_steps' (%ld) must be below the steps each point trains: 'epochs' %g gives %ld "
 				"step%s at batch %ld (point %s); lower it or train longer",
@@ -706,7 +713,7 @@ static int check_plan_data(struct sweep *s, int keep)
 		return rc;
 	}
 	s->ds_open = 1;
-	rc = check_warmup(s);
+	rc = check_epoch_steps(s);
 	if (!keep) {
 		dl_dataset_release(&s->ds);
 		s->ds_open = 0;

@@ -247,6 +247,7 @@ expect 64 "^amptune sweep: ep.ini:7: 'warmup_steps' \(2\) must be below the step
 expect 64 "'warmup_steps' \(2\) must be below" -- sweep ep.ini --out ep
 same "nothing written for a bad warm-up" "$(ls -d ep 2>/dev/null)" ""
 expect 64 "^amptune sweep: --set 'warmup_steps=3': 'warmup_steps' \(3\) must be below" -- sweep ep.ini --dry-run --set warmup_steps=3
+expect 64 "^amptune sweep: --set 'epochs=1e6': 'epochs' 1e\+06 gives 1000000000 steps at batch 1 \(point [0-9a-f]*\), more than 100000000$" -- sweep ep.ini --dry-run --set epochs=1e6 --set warmup_steps=1 --set batch_sizes=1
 # a batch larger than the data fails that point alone, and --dry-run says so
 "$A" sweep ep.ini --dry-run --set warmup_steps=1 --set batch_sizes=32,2000 >ep.txt 2>&1
 same "batch beyond the data" "$?:$(grep -c "fails here: .*the training split has 1000 images; one batch needs 2000" ep.txt):$(tail -1 ep.txt)" \

@@ -13,6 +13,8 @@ expect 64 "option '--batch' expects an integer in \[1, 65536\], got '0'" -- trai
 expect 64 "option '--lr' expects a number" -- train --lr 1e-3x
 expect 64 "option '--lr' expects a number in \[0, 10\], got '0x1p-3'" -- train --lr 0x1p-3
 expect 64 "option '--data' got 'synthetic-text:0x100': the size must be a whole number" -- train --data synthetic-text:0x100
+# --epochs is bounded like --steps: a typo there is a usage error, not an out-of-memory record
+expect 64 "option '--epochs' 1e\+06 gives [0-9]* steps of [0-9]* per epoch, more than 100000000" -- train --device cpu --batch 1 --seq 1 --epochs 1e6
 expect 64 "option '--seed' expects a whole number in \[0, 9007199254740992\], got '9007199254740993'" -- \
 	train --seed 9007199254740993
 expect 64 "option '--seed' expects a whole number in \[0, 9007199254740992\], got '1e3'" -- train --seed 1e3

@@ -219,7 +219,7 @@ static int parse_args(int argc, char **argv, struct tr_config *c)
 			break;
 		case OPT_BATCH: rc = tr_parse_long("--batch", a, 1, 65536, &v); c->batch = (int)v; break;
 		case OPT_SEQ: rc = tr_parse_long("--seq", a, 1, 1 << 20, &v); c->seq = (int)v; have_seq = 1; break;
-		case OPT_STEPS: rc = tr_parse_long("--steps", a, 1, 100000000, &v); c->steps = v; have_steps = 1; break;
+		case OPT_STEPS: rc = tr_parse_long("--steps", a, 1, TR_MAX_STEPS, &v); c->steps = v; have_steps = 1; break;
 		case OPT_EPOCHS: rc = tr_parse_double("--epochs", a, 1e-6, 1e6, &c->epochs); have_epochs = 1; break;
 		case OPT_WARMUP:
 			rc = tr_parse_long("--warmup-steps", a, 0, 100000000, &v);

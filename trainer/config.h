@@ -67,6 +67,8 @@ struct tr_config {
 
 void tr_config_defaults(struct tr_config *c);
 
+/* The most steps a run takes (--steps, and what --epochs gives). */
+#define TR_MAX_STEPS 100000000
 /* Strict value parsers: KN_EUSAGE naming the option on anything not a whole,
  * in-range value. */
 int tr_parse_long(const char *opt, const char *s, long lo, long hi, long *out);

@@ -118,9 +118,11 @@ void tr_log_blas_note(const struct tr_config *c, const struct kn_backend *be)
 
 int tr_steps_for(struct tr_config *c, long steps_per_epoch, long *steps)
 {
-	*steps = c->steps ? c->steps : (long)ceil(c->epochs * (double)steps_per_epoch);
-	if (*steps < 1)
-		*steps = 1;
+	double want = c->steps ? (double)c->steps : ceil(c->epochs * (double)steps_per_epoch);
+	if (want > TR_MAX_STEPS) /* as --steps is bounded: a typo in --epochs is not an out-of-memory */
+		return kn_error(KN_EUSAGE, "option '--epochs' %g gives %.0f steps of %ld per epoch, more than %ld", c->epochs,
+				want, steps_per_epoch, (long)TR_MAX_STEPS);
+	*steps = want < 1 ? 1 : (long)want;
 	if (c->warmup_steps >= *steps && c->warmup_steps_given)
 		return kn_error(KN_EUSAGE, "option '--warmup-steps' (%d) must be below the number of steps (%ld)",
 				c->warmup_steps, *steps);
