@@ -29,6 +29,12 @@ expect 64 "option '--seq' is 200, beyond the 'tiny' model's context of 128" -- t
 expect 64 "option '--warmup-steps' \(5\) must be below the number of steps \(4\)" -- train "${Q[@]}" --warmup-steps 5 --device cpu
 expect 64 "option '--loss-scaling' expects auto, on or off, got 'maybe'" -- train --loss-scaling maybe
 expect 64 "option '--loss-scale-init' expects a number in \[1, 1.67772e\+07\], got '0'" -- train --loss-scale-init 0
+expect 64 "option '--loss-scale-init' needs loss scaling, which is off here" -- train --loss-scale-init 1024
+# more validation batches than the split holds: eval_loss covers the split, and the log says so
+"$A" train --device cpu --data synthetic-text:20000 --batch 4 --seq 32 --steps 2 --eval-batches 1000 --json \
+	>"$T/ev.json" 2>"$T/ev.err" || bad "eval-batches 1000: $(cat "$T/ev.err")"
+grep -q "note: the validation split holds 15 batches of 4 x 32; eval_loss covers them all, not the 1000 asked for" \
+	"$T/ev.err" && ok || bad "no note for lowered eval batches: $(cat "$T/ev.err")"
 expect 64 "option '--device-mem-limit' expects a positive byte count" -- train --device-mem-limit 12Q
 expect 69 "precision 'bf16' is not available on the cpu backend" -- train "${Q[@]}" --device cpu --precision bf16
 expect 69 "precision 'fp16' is not available on the cpu backend" -- train "${Q[@]}" --device cpu --precision fp16

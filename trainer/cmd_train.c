@@ -97,7 +97,8 @@ void cmd_train_usage(FILE *out)
 		"  --loss-scaling auto|on|off  dynamic loss scaling (default auto: on for fp16 only): skip the\n"
 		"                              step and halve the scale on inf/NaN gradients, double it after\n"
 		"                              1000 good steps; skips are the record's loss_scale_skips\n"
-		"  --loss-scale-init X         the first loss scale (default 65536; 1 .. 2^24)\n"
+		"  --loss-scale-init X         the first loss scale (default 65536; 1 .. 2^24); only with\n"
+		"                              loss scaling\n"
 		"  --id ID                     record id (a sweep sets it; default: a hash of the config)\n"
 		"\n"
 		"exit codes: 0 ok, 1 runtime failure, 64 usage, 65 bad data, 69 device or precision\n"
@@ -182,7 +183,7 @@ static int parse_args(int argc, char **argv, struct tr_config *c)
 {
 	int opt, have_steps = 0, have_epochs = 0;
 	int have_lr = 0, have_wd = 0, have_data = 0, have_optimizer = 0, have_seq = 0, have_eval_batches = 0;
-	int have_eval_images = 0, have_momentum = 0;
+	int have_eval_images = 0, have_momentum = 0, have_scale_init = 0;
 	long v;
 	opterr = 0;
 	optind = 1;
@@ -269,6 +270,7 @@ static int parse_args(int argc, char **argv, struct tr_config *c)
 			break;
 		case OPT_LOSS_SCALE_INIT:
 			rc = tr_parse_double("--loss-scale-init", a, 1, 16777216, &c->loss_scale_init);
+			have_scale_init = 1;
 			break;
 		case OPT_ID:
 			if (!*a || strlen(a) >= sizeof c->id)
@@ -317,6 +319,9 @@ static int parse_args(int argc, char **argv, struct tr_config *c)
 		if (c->optimizer == TR_OPT_SGD)
 			return kn_error(KN_EUSAGE, "option '--optimizer sgd' is for --model cnn; gpt trains with adamw");
 	}
+	if (have_scale_init && (c->loss_scaling == 0 || (c->loss_scaling < 0 && c->precision != KN_FP16)))
+		return kn_error(KN_EUSAGE, "option '--loss-scale-init' needs loss scaling, which is off here (it runs for fp16 "
+					   "by default, or with --loss-scaling on)");
 	if (have_momentum && c->optimizer != TR_OPT_SGD)
 		return kn_error(KN_EUSAGE, "option '--momentum' is for '--optimizer sgd'");
 	if (c->optimizer == TR_OPT_SGD) {

@@ -212,8 +212,13 @@ static int evaluate(struct run *r)
 	long n = c->eval_batches;
 	if (n <= 0)
 		return KN_OK;
-	if (n > r->val_ld.steps_per_epoch)
+	if (n > r->val_ld.steps_per_epoch) {
+		tr_log(c, "amptune train: note: the validation split holds %ld batch%s of %d x %d; eval_loss covers %s, not the "
+			  "%ld asked for\n",
+		       r->val_ld.steps_per_epoch, r->val_ld.steps_per_epoch == 1 ? "" : "es", r->B, r->T,
+		       r->val_ld.steps_per_epoch == 1 ? "it" : "them all", n);
 		n = r->val_ld.steps_per_epoch;
+	}
 	double sum = 0;
 	for (long i = 0; i < n; i++) {
 		struct dl_batch batch;
