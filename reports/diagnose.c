@@ -91,7 +91,11 @@ static void explain(const struct rp_record *r, struct rp_diagnosis *d)
 	} else {
 		SAY(" Look at the dataset's per-sample cost (decoding, augmentation, storage latency).");
 	}
-	if (d->oversubscribed == 1 && d->bound == RP_BOUND_NOT)
+	if (d->oversubscribed == 1 && d->compute_threads > d->host_cpus) /* the compute threads alone are too many */
+		SAY(" Note: %d compute threads on %d CPU%s oversubscribe them by themselves: use --threads %d (or fewer, "
+		    "leaving cores to the loader).",
+		    d->compute_threads, d->host_cpus, d->host_cpus == 1 ? "" : "s", d->host_cpus);
+	else if (d->oversubscribed == 1 && d->bound == RP_BOUND_NOT)
 		SAY(" Note: %d worker%s computing on about %.2g cores and %d compute thread%s oversubscribe the %d CPU%s.",
 		    r->workers, r->workers == 1 ? "" : "s", d->loader_cores, d->compute_threads,
 		    d->compute_threads == 1 ? "" : "s", d->host_cpus, d->host_cpus == 1 ? "" : "s");

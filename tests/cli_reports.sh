@@ -294,6 +294,10 @@ has "$T/out" "- threads: 2 compute + 2 loader on 2 CPUs: fits (the loader comput
 has "$T/out" "- threads: 2 compute + 2 loader on 2 CPUs: oversubscribed (the loader computes on about 1.6 cores: the workers are busy 90% of the time, 90% of that on CPU)"
 has "$T/out" "Note: 2 workers computing on about 1.6 cores and 2 compute threads oversubscribe the 2 CPUs."
 [ "$(grep -c oversubscribe "$T/out")" = 2 ] && ok || bad "diagnose calls waiting workers oversubscribed: $(grep oversubscribe "$T/out")"
+# more compute threads than CPUs: that, not the idle workers, is what to change
+rec id='"t4"' workers=2 data_wait_frac=0.01 versions='{"threads":4,"host_cpus":2}' loader='{"busy_frac":0.01,"busy_cpu_frac":0.03}' >"$T/t4.jsonl"
+run diagnose "$T/t4.jsonl" && ok || bad "diagnose of 4 threads on 2 CPUs exit $?: $(cat "$T/err")"
+has "$T/out" "Note: 4 compute threads on 2 CPUs oversubscribe them by themselves: use --threads 2 (or fewer, leaving cores to the loader)."
 # CPU points measured on BLAS kernels below their CPU's best: diagnose, report and compare say so
 BL='"blas":"OpenBLAS 0.3.21","blas_kernels":"Haswell","blas_kernels_by":"OPENBLAS_CORETYPE","blas_cpu_best":"Cooperlake"'
 mkdir -p "$T/blas"
