@@ -330,7 +330,7 @@ static int wait_for(struct dl_loader *l, long k, int *depth)
 			break;
 		}
 		if (interrupted(l)) {
-			rc = kn_error(KN_EINTR, "interrupted while waiting for batch %ld", k);
+			rc = kn_error(KN_EINTR, "interrupted by signal %d while waiting for batch %ld", (int)*l->opt.interrupt, k);
 			break;
 		}
 		if (atomic_load(&l->stop)) {
@@ -358,9 +358,11 @@ static int fill_here(struct dl_loader *l, long k)
 	double t0 = now_ms(), c0 = thread_cpu_ms();
 	int rc = fill_rows(l, s, k, 0, l->B);
 	double t1 = now_ms(), c1 = thread_cpu_ms();
-	if (rc == STOPPED)
-		rc = kn_error(atomic_load(&l->stop) ? KN_ERR : KN_EINTR, "%s while loading batch %ld",
-			      atomic_load(&l->stop) ? "the loader is stopped" : "interrupted", k);
+	if (rc == STOPPED && atomic_load(&l->stop))
+		rc = kn_error(KN_ERR, "the loader is stopped while loading batch %ld", k);
+	else if (rc == STOPPED)
+		rc = kn_error(KN_EINTR, "interrupted by signal %d while loading batch %ld",
+			      l->opt.interrupt ? (int)*l->opt.interrupt : 0, k);
 	if (rc == KN_OK)
 		rc = dl_series_set(&l->stats.produce_ms, (size_t)k, t1 - t0);
 	if (rc) {
