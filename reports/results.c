@@ -355,14 +355,9 @@ static int read_plan(struct rp_results *res)
 		snprintf(msg, sizeof msg, "%s", kn_last_error());
 		return kn_error(KN_EUSAGE, "%s", msg);
 	}
-	if (memchr(text, 0, len)) {
-		free(text);
-		return kn_error(KN_EUSAGE, "%s: contains a NUL byte", res->plan_path);
-	}
-	const char *body = len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0 ? text + 3 : text;
 	struct plan_reader pr = { .res = res };
 	const struct sw_ini_reader r = { &pr, plan_section, plan_key, plan_error };
-	int oom = sw_ini_read(body, len - (size_t)(body - text), &r);
+	int oom = sw_ini_read(text, len, &r);
 	free(text);
 	if (oom)
 		return kn_error(KN_ENOMEM, "out of memory reading '%s'", res->plan_path);

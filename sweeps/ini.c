@@ -91,6 +91,16 @@ static void on_line(struct state *st, char *raw, int line)
 int sw_ini_read(const char *text, size_t len, const struct sw_ini_reader *r)
 {
 	struct state st = { .r = r };
+	const char *nul = memchr(text, 0, len);
+	if (nul) {
+		int line = 1;
+		for (const char *c = text; c < nul; c++)
+			line += *c == '\n';
+		r->error(r->user, line, "contains a NUL byte");
+		return 0;
+	}
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+		text += 3, len -= 3; /* a UTF-8 byte-order mark, as some editors write */
 	char *copy = malloc(len + 1);
 	if (!copy)
 		return -1;

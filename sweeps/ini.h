@@ -22,7 +22,9 @@ struct sw_ini_reader {
 /* s without its leading and trailing white space (cut in place) */
 char *sw_trim(char *s);
 
-/* Reads len bytes of text (no NUL bytes, no byte-order mark); returns 0, or -1 out of memory. */
+/* Reads len bytes of text; a UTF-8 byte-order mark at the start is skipped, and text holding a NUL
+ * byte is one error ("contains a NUL byte", at its line) with nothing read. Returns 0, or -1 out
+ * of memory. */
 int sw_ini_read(const char *text, size_t len, const struct sw_ini_reader *r);
 
 #endif

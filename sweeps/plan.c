@@ -444,15 +444,6 @@ int sw_plan_parse(struct sw_plan *p, const char *label, const char *text, size_t
 	struct parser ps = { .p = p };
 	int rc;
 	snprintf(p->file, sizeof p->file, "%s", label);
-	const char *nul = memchr(text, 0, len);
-	if (nul) {
-		int line = 1;
-		for (const char *c = text; c < nul; c++)
-			line += *c == '\n';
-		return kn_error(KN_EUSAGE, "%s:%d: contains a NUL byte", label, line);
-	}
-	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
-		text += 3, len -= 3; /* a UTF-8 byte-order mark, as some editors write */
 	const struct sw_ini_reader r = { &ps, on_section, on_key, on_error };
 	if (sw_ini_read(text, len, &r))
 		return kn_error(KN_ENOMEM, "out of memory parsing '%s'", label);
