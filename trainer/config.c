@@ -1,9 +1,7 @@
 #include "trainer/config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -76,8 +74,9 @@ int tr_parse_long(const char *opt, const char *s, long lo, long hi, long *out)
 {
 	char *end;
 	errno = 0;
-	long v = kn_is_decimal(s, strlen(s), 0) ? strtol(s, &end, 10) : 0;
-	if (!kn_is_decimal(s, strlen(s), 0) || *end || errno || v < lo || v > hi)
+	int decimal = kn_is_decimal(s, strlen(s), 0);
+	long v = decimal ? strtol(s, &end, 10) : 0;
+	if (!decimal || *end || errno || v < lo || v > hi)
 		return kn_error(KN_EUSAGE, "option '%s' expects an integer in [%ld, %ld], got '%s'", opt, lo, hi, s);
 	*out = v;
 	return KN_OK;
@@ -87,8 +86,9 @@ int tr_parse_double(const char *opt, const char *s, double lo, double hi, double
 {
 	char *end;
 	errno = 0;
-	double v = kn_is_decimal(s, strlen(s), 1) ? strtod(s, &end) : 0;
-	if (!kn_is_decimal(s, strlen(s), 1) || *end || errno || !isfinite(v) || v < lo || v > hi)
+	int decimal = kn_is_decimal(s, strlen(s), 1);
+	double v = decimal ? strtod(s, &end) : 0;
+	if (!decimal || *end || errno || !isfinite(v) || v < lo || v > hi)
 		return kn_error(KN_EUSAGE, "option '%s' expects a number in [%g, %g], got '%s'", opt, lo, hi, s);
 	*out = v;
 	return KN_OK;
@@ -98,9 +98,10 @@ int tr_parse_seed(const char *opt, const char *s, uint64_t *out)
 {
 	char *end;
 	errno = 0;
-	unsigned long long u = kn_is_decimal(s, strlen(s), 0) && *s != '-' ? strtoull(s, &end, 10) : 0;
+	int decimal = kn_is_decimal(s, strlen(s), 0) && *s != '-';
+	unsigned long long u = decimal ? strtoull(s, &end, 10) : 0;
 	/* whole numbers up to 2^53, which a record's JSON number holds exactly */
-	if (!kn_is_decimal(s, strlen(s), 0) || *s == '-' || *end || errno || u > (1ull << 53))
+	if (!decimal || *end || errno || u > (1ull << 53))
 		return kn_error(KN_EUSAGE, "option '%s' expects a whole number in [0, 9007199254740992], got '%s'", opt, s);
 	*out = (uint64_t)u;
 	return KN_OK;
@@ -128,9 +129,7 @@ int tr_parse_bytes(const char *opt, const char *s, size_t *out)
 		if (!found)
 			goto bad;
 	}
-	char number[64];
-	snprintf(number, sizeof number, "%.*s", (int)(end - s < 63 ? end - s : 63), s);
-	if (end == s || end - s > 63 || !kn_is_decimal(number, strlen(number), 1) || errno || !isfinite(v) || v <= 0 || v * mult > 1e18)
+	if (!kn_is_decimal(s, (size_t)(end - s), 1) || errno || !isfinite(v) || v <= 0 || v * mult > 1e18)
 		goto bad;
 	*out = (size_t)(v * mult);
 	return KN_OK;
