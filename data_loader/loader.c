@@ -240,6 +240,19 @@ static int init_sync(struct dl_loader *l)
 	return KN_OK;
 }
 
+int dl_steps_per_epoch(const struct dl_dataset *ds, enum dl_split split, int B, int T, const struct dl_options *opt,
+		       long *steps)
+{
+	struct dl_options defaults;
+	uint64_t n = 0;
+	if (!opt)
+		dl_options_defaults(&defaults), opt = &defaults;
+	int rc = dl_samples_per_epoch(ds, split, B, T, &n);
+	if (rc == KN_OK)
+		*steps = dl_sampler_steps(n, B, opt->drop_last);
+	return rc;
+}
+
 int dl_loader_init(struct dl_loader *l, struct kn_backend *be, const struct dl_dataset *ds, enum dl_split split,
 		   int B, int T, uint64_t seed, const struct dl_options *opt)
 {

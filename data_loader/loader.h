@@ -107,6 +107,10 @@ struct dl_loader {
 /* The samples one epoch of the split visits (images, or windows of T+1 tokens); KN_EDATA naming the
  * data when they are fewer than one batch of B. */
 int dl_samples_per_epoch(const struct dl_dataset *ds, enum dl_split split, int B, int T, uint64_t *n);
+/* The steps of B samples an epoch of the split takes under `opt` (NULL: the defaults), as a loader
+ * opened so would count them; errors as dl_samples_per_epoch. */
+int dl_steps_per_epoch(const struct dl_dataset *ds, enum dl_split split, int B, int T, const struct dl_options *opt,
+		       long *steps);
 
 /*
  * Opens a loader over one split of `ds` with batch size B (and window T for

@@ -1,6 +1,5 @@
 /* `amptune sweep`: a plan's grid of points, each in its own process, recorded one by one. */
 #include <getopt.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +10,6 @@
 
 #include "data_loader/dataset.h"
 #include "data_loader/loader.h"
-#include "data_loader/sampler.h"
 #include "kernels/backend.h"
 #include "reports/estimate.h"
 #include "sweeps/grid.h"
@@ -24,6 +22,7 @@
 #include "trainer/commands.h"
 #include "trainer/config.h"
 #include "trainer/metrics.h"
+#include "trainer/train.h"
 
 void cmd_sweep_usage(FILE *out)
 {
@@ -596,16 +595,12 @@ static int run_all(struct sweep *s)
  * resolves them); KN_EDATA, naming the data, when the data holds less than one batch. */
 static int point_steps(const struct sweep *s, const struct sw_point *pt, long *steps)
 {
-	uint64_t n;
-	struct dl_options o;
-	dl_options_defaults(&o);
-	int rc = dl_samples_per_epoch(&s->ds, DL_TRAIN, (int)pt->batch, (int)sw_point_seq(&s->plan, pt), &n);
+	long per_epoch;
+	int rc = dl_steps_per_epoch(&s->ds, DL_TRAIN, (int)pt->batch, (int)sw_point_seq(&s->plan, pt), NULL, &per_epoch);
 	if (rc)
 		return rc;
-	*steps = s->plan.epochs ? (long)ceil(s->plan.epochs * (double)dl_sampler_steps(n, (int)pt->batch, o.drop_last))
-				: s->plan.steps;
-	if (*steps < 1)
-		*steps = 1;
+	double want = s->plan.epochs ? tr_epoch_steps(s->plan.epochs, per_epoch) : (double)s->plan.steps;
+	*steps = want < 1 ? 1 : (long)want; /* plan epochs <= 1e6: a long holds it */
 	return KN_OK;
 }
 

@@ -116,9 +116,11 @@ void tr_log_blas_note(const struct tr_config *c, const struct kn_backend *be)
 	       strcmp(b->source, "OPENBLAS_CORETYPE") ? "" : ": unset OPENBLAS_CORETYPE to measure the CPU at its best");
 }
 
+double tr_epoch_steps(double epochs, long steps_per_epoch) { return ceil(epochs * (double)steps_per_epoch); }
+
 int tr_steps_for(struct tr_config *c, long steps_per_epoch, long *steps)
 {
-	double want = c->steps ? (double)c->steps : ceil(c->epochs * (double)steps_per_epoch);
+	double want = c->steps ? (double)c->steps : tr_epoch_steps(c->epochs, steps_per_epoch);
 	if (want > TR_MAX_STEPS) /* as --steps is bounded: a typo in --epochs is not an out-of-memory */
 		return kn_error(KN_EUSAGE, "option '--epochs' %g gives %.0f steps of %ld per epoch, more than %ld", c->epochs,
 				want, steps_per_epoch, (long)TR_MAX_STEPS);

@@ -100,6 +100,9 @@ struct tr_loop {
 	double phase_sum_ms[KN_PHASE_COUNT]; /* summed over the steps past the warm-up */
 	long steps, steps_done;
 };
+/* The steps `epochs` take at steps_per_epoch: ceil(epochs * steps_per_epoch), not yet bounded (the
+ * caller compares it with TR_MAX_STEPS) nor raised to 1. train and sweep both resolve epochs so. */
+double tr_epoch_steps(double epochs, long steps_per_epoch);
 /* The steps (tr_steps_for, also into rec->steps), the loss scaler and the timing arrays. */
 int tr_loop_init(struct tr_loop *l, struct tr_config *c, long steps_per_epoch, struct rp_record *rec);
 void tr_loop_release(struct tr_loop *l);
