@@ -387,7 +387,7 @@ START_TEST(test_early_shutdown_no_threads_left)
 	sleep_ms(30);
 	double t0 = now_ms();
 	dl_loader_release(&sl);
-	ck_assert_double_lt(now_ms() - t0, 500);
+	ck_assert_double_lt(now_ms() - t0, 2500); /* half the sample's 5 s: room for a loaded machine */
 	ck_assert_int_eq(fx_wait_threads(before, 2000), before);
 
 	/* stop, then stats still readable, then next is an error, not a hang */
@@ -425,7 +425,7 @@ START_TEST(test_interrupt_while_waiting)
 	int before = fx_thread_count();
 	for (int w = 0; w <= 2; w += 2) {
 		struct dl_options o = opts(w, 2);
-		o.latency_us = 100000; /* 0.7 s per batch: the trainer is always waiting */
+		o.latency_us = 300000; /* 2.1 s per batch: the trainer is always waiting */
 		o.interrupt = &stop_flag;
 		stop_flag = 0;
 		struct dl_loader l;
@@ -440,7 +440,7 @@ START_TEST(test_interrupt_while_waiting)
 		ck_assert_int_eq(rc, KN_EINTR);
 		ck_assert_int_eq(kn_exit_code(rc, 2), 130);
 		ck_assert_msg(strstr(kn_last_error(), "interrupted"), "%s", kn_last_error());
-		ck_assert_double_lt(waited, 400); /* well before the batch could be ready */
+		ck_assert_double_lt(waited, 1000); /* well before the batch could be ready */
 		dl_loader_release(&l);
 		ck_assert_int_eq(fx_wait_threads(before, 2000), before);
 	}

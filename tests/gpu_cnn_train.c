@@ -24,6 +24,11 @@
  * summation orders, cuDNN's algorithms, TF32's 11-bit products, which sit
  * between fp32 and fp16) three to ten times that; a wrong kernel moves the
  * loss by tenths of a nat.
+ *
+ * On the CPU emulation of CUDA (emu_gpu_cnn_train; a step takes most of a
+ * second) the runs are shorter, with the same tolerances: 25 steps against
+ * the CPU (enough for the loss to fall by the half nat the test asks of the
+ * CPU run), 6 for determinism, 30 for the loss scaler.
  */
 #include <check.h>
 #include <math.h>
@@ -54,7 +59,7 @@ static void config(struct tr_config *c, const char *device, enum kn_precision p)
 	c->weight_decay = 5e-4;
 	c->lr = 0.05;
 	c->batch = 128;
-	c->steps = 50;
+	c->steps = tu_gpu_steps(50, 25);
 	c->eval_images = EVAL_IMAGES;
 	c->quiet = 1;
 }
@@ -113,7 +118,7 @@ START_TEST(test_deterministic)
 	struct tr_config c;
 	struct rp_record a, b;
 	config(&c, "cuda", p);
-	c.steps = 20;
+	c.steps = tu_gpu_steps(20, 6);
 	c.eval_images = 500;
 	tu_train_ok(&c, &a);
 	tu_train_ok(&c, &b);
@@ -134,6 +139,7 @@ START_TEST(test_fp16_overflow_backs_off)
 	struct tr_config c;
 	struct rp_record r;
 	config(&c, "cuda", KN_FP16);
+	c.steps = tu_gpu_steps(50, 30);
 	c.loss_scale_init = 16777216.0;
 	tu_train_ok(&c, &r);
 	ck_assert_int_ge(r.loss_scale_skips, 1);

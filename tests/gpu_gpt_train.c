@@ -16,6 +16,10 @@
  * measured on the CPU; their tolerances are those of the per-op tolerances
  * compounded over 50 AdamW steps, TF32 (11-bit products) between fp32 and
  * fp16. Every comparison prints its deviation, so a GPU run calibrates them.
+ *
+ * On the CPU emulation of CUDA (emu_gpu_gpt_train; a step takes a second)
+ * the runs are shorter, with the same tolerances: 12 steps against the CPU,
+ * 6 for determinism, 25 for the loss scaler.
  */
 #include <check.h>
 #include <math.h>
@@ -38,7 +42,7 @@ static void config(struct tr_config *c, const char *device, enum kn_precision p)
 	c->precision = p;
 	c->batch = 8;
 	c->seq = 64;
-	c->steps = 50;
+	c->steps = tu_gpu_steps(50, 12);
 	c->eval_batches = 2;
 	c->quiet = 1;
 }
@@ -87,7 +91,7 @@ START_TEST(test_deterministic)
 	struct tr_config c;
 	struct rp_record a, b;
 	config(&c, "cuda", p);
-	c.steps = 20;
+	c.steps = tu_gpu_steps(20, 6);
 	tu_train_ok(&c, &a);
 	tu_train_ok(&c, &b);
 	tu_assert_same_losses(&a, &b, kn_precision_name(p));
@@ -110,6 +114,7 @@ START_TEST(test_fp16_overflow_backs_off)
 	struct tr_config c;
 	struct rp_record r;
 	config(&c, "cuda", KN_FP16);
+	c.steps = tu_gpu_steps(50, 25);
 	c.loss_scale_init = 16777216.0;
 	tu_train_ok(&c, &r);
 	ck_assert_int_ge(r.loss_scale_skips, 1);

@@ -26,6 +26,8 @@
 #include <functional>
 #include <type_traits>
 
+#include "emu_bits.h"
+
 #define __global__
 #define __device__
 /* blocks run one after another, so one static array per kernel serves every block */
@@ -77,20 +79,11 @@ static inline float __shfl_xor_sync(unsigned, float v, int m)
 struct bf16 {
 	uint16_t b;
 };
-static inline float bf2f(bf16 h)
-{
-	uint32_t u = (uint32_t)h.b << 16;
-	float f;
-	memcpy(&f, &u, 4);
-	return f;
-}
+static inline float bf2f(bf16 h) { return emu_bf16_to_float(h.b); }
 static inline bf16 f2bf(float f)
 {
-	uint32_t u;
-	memcpy(&u, &f, 4);
-	u += 0x7fff + ((u >> 16) & 1);
 	bf16 h;
-	h.b = (uint16_t)(u >> 16);
+	h.b = emu_float_to_bf16(f);
 	return h;
 }
 template <typename T> float tof(T x);
@@ -100,66 +93,10 @@ template <typename T> T fromf(float x);
 template <> inline float fromf<float>(float x) { return x; }
 template <> inline bf16 fromf<bf16>(float x) { return f2bf(x); }
 
-namespace nvcuda {
-namespace wmma {
-struct matrix_a {};
-struct matrix_b {};
-struct accumulator {};
-struct row_major {};
-struct col_major {};
-enum layout_t { mem_row_major, mem_col_major };
-template <typename Use, int M, int N, int K, typename T, typename Layout = void> struct fragment {
-	float v[16][16];
-};
-static inline void chk(const void *p, unsigned ldm, size_t es)
-{
-	if ((uintptr_t)p % 32) {
-		fprintf(stderr, "WMMA pointer %p not 256-bit aligned\n", p);
-		abort();
-	}
-	if ((ldm * es) % 16) {
-		fprintf(stderr, "WMMA ldm %u not a multiple of 16 bytes\n", ldm);
-		abort();
-	}
-}
-template <typename Use, typename T, typename L>
-void load_matrix_sync(fragment<Use, 16, 16, 16, T, L> &f, const T *p, unsigned ldm)
-{
-	chk(p, ldm, sizeof(T));
-	bool col = std::is_same<L, col_major>::value;
-	for (int r = 0; r < 16; r++)
-		for (int c = 0; c < 16; c++)
-			f.v[r][c] = tof<T>(col ? p[(size_t)c * ldm + r] : p[(size_t)r * ldm + c]);
-}
-template <typename F> void fill_fragment(F &f, float x)
-{
-	for (int r = 0; r < 16; r++)
-		for (int c = 0; c < 16; c++)
-			f.v[r][c] = x;
-}
-template <typename FA, typename FB, typename FC> void mma_sync(FC &d, const FA &a, const FB &b, const FC &c)
-{
-	float t[16][16];
-	for (int r = 0; r < 16; r++)
-		for (int n = 0; n < 16; n++) {
-			float s = c.v[r][n];
-			for (int k = 0; k < 16; k++)
-				s += a.v[r][k] * b.v[k][n];
-			t[r][n] = s;
-		}
-	memcpy(d.v, t, sizeof t);
-}
-template <typename F> void store_matrix_sync(float *p, const F &f, unsigned ldm, layout_t lay)
-{
-	chk(p, ldm, sizeof(float));
-	/* lane 0 stores the whole tile (no barrier: the kernel must __syncwarp before others read it) */
-	if (threadIdx.x % 32 == 0)
-		for (int r = 0; r < 16; r++)
-			for (int c = 0; c < 16; c++)
-				p[lay == mem_row_major ? (size_t)r * ldm + c : (size_t)c * ldm + r] = f.v[r][c];
-}
-} // namespace wmma
-} // namespace nvcuda
+static inline float emu_tofloat(float x) { return x; }
+static inline float emu_tofloat(bf16 x) { return bf2f(x); }
+static inline unsigned emu_lane(void) { return emu_tid % 32; }
+#include "emu_wmma.h"
 
 #define FA_DYNAMIC_SMEM(name) unsigned char *name = emu_cur->smem
 

@@ -221,7 +221,10 @@ void run_residual_layernorm(struct kn_backend *be, struct op_io *io, int backwar
 		kn_free(be, dres, 0), kn_free(be, dout, 0);
 	}
 	double *hres = tu_host(be, res, NC, 0);
+	/* finish_io fetches out_n elements from out, which holds the second half only */
+	io->out_n = NC;
 	finish_io(be, io, out, g, backward, 15);
+	io->out_n = 2 * NC;
 	/* io->out = [res, out] */
 	double *both = malloc(2 * NC * sizeof *both);
 	memcpy(both, hres, NC * sizeof *both);

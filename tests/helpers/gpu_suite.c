@@ -38,6 +38,13 @@ static int nvidia_gpu_visible(char *where, size_t n)
 	return 0;
 }
 
+/* defined by the CPU emulation of CUDA alone (tests/emu/fake/emu_runtime.cpp) */
+int emu_cuda_is_emulation(void) __attribute__((weak));
+
+int tu_cuda_emulated(void) { return emu_cuda_is_emulation && emu_cuda_is_emulation(); }
+
+long tu_gpu_steps(long n, long emu_steps) { return tu_cuda_emulated() ? emu_steps : n; }
+
 /* a GPU is there but cannot be tested: a failure, never a skip */
 static int unusable(const char *name, const char *gpu, const char *why)
 {
@@ -84,9 +91,17 @@ void tu_train_oom(const struct tr_config *c)
 	rp_record_release(&r);
 }
 
+static int run_suite(const char *name, Suite *(*make)(void));
+
 int tu_gpu_suite_main(const char *name, Suite *(*make)(void))
 {
 	char gpu[300] = "";
+	if (tu_cuda_emulated()) {
+		/* the CUDA backend's source on the CPU stand-in for CUDA: no GPU involved */
+		printf("%s: on the CPU emulation of CUDA (tests/emu/fake), not on a GPU\n", name);
+		setenv("AMPTUNE_CUDA_UNVALIDATED", "1", 1);
+		return run_suite(name, make);
+	}
 	int visible = nvidia_gpu_visible(gpu, sizeof gpu);
 	const char *cvd = getenv("CUDA_VISIBLE_DEVICES");
 	if (!kn_cuda_compiled()) {
@@ -112,6 +127,11 @@ int tu_gpu_suite_main(const char *name, Suite *(*make)(void))
 		return 77;
 	}
 	setenv("AMPTUNE_CUDA_UNVALIDATED", "1", 1);
+	return run_suite(name, make);
+}
+
+static int run_suite(const char *name, Suite *(*make)(void))
+{
 	SRunner *sr = srunner_create(make());
 	srunner_set_fork_status(sr, CK_FORK);
 	srunner_run_all(sr, CK_NORMAL);

@@ -21,6 +21,13 @@ struct Suite;
  */
 int tu_gpu_suite_main(const char *name, struct Suite *(*make)(void));
 
+/* 1 when the CUDA backend is the CPU emulation of tests/emu/fake (the
+ * emu_gpu_* binaries), whose training steps take a second each: the suites
+ * then train fewer steps. */
+int tu_cuda_emulated(void);
+/* n steps on a GPU, emu_steps under the emulation */
+long tu_gpu_steps(long n, long emu_steps);
+
 /* tr_train(c, r) on a fresh record r, as `amptune train` runs it, asserting
  * it succeeded: status "ok", c->steps losses, finite final and eval losses. */
 struct tr_config;

@@ -1,0 +1,194 @@
+/*
+ * tests/emu/fake/emu_core.h — the core of a CPU stand-in for the CUDA
+ * runtime, under which the kernels/cuda .cu files (host code and kernels, unchanged
+ * but for their <<<...>>> launches, which the build rewrites into
+ * emu_kernel(...)(kernel)(args)) compile as plain C++ and run, so that the
+ * GPU test suites run in CI against the CUDA backend's own host logic.
+ *
+ * What it models, and checks:
+ * - Kernels: every CUDA thread of a block is a fiber on the calling thread;
+ *   __syncthreads and __syncwarp are barriers (a barrier that not every live
+ *   thread of the block or warp reaches aborts as a deadlock), warp shuffles
+ *   go through a per-warp exchange, blocks run one after another. A kernel
+ *   whose first launch reached no barrier runs later launches' threads as
+ *   plain calls (and aborts should one of them reach a barrier). Launches
+ *   are checked as a GPU checks them (block size, grid.y, dynamic shared
+ *   memory against the kernel's opt-in), and every pointer argument must be
+ *   NULL or point into device memory.
+ * - Streams run lazily: an operation runs only when something waits for it
+ *   (a stream or event synchronisation, a stream waiting on an event, a
+ *   blocking copy, a free), which is one schedule CUDA allows. Code that
+ *   forgets a wait reads data not yet written, and a pinned buffer the host
+ *   refills before its copy has run is read refilled, as on a GPU under load.
+ * - Device memory is poisoned (0xff bytes: NaN in every float type) when
+ *   allocated; the device has AMPTUNE_EMU_MEM_MIB of it (default 4096).
+ * What it does not model: the hardware's speed, its rounding inside fused
+ * operations, and races between threads of a block (fibers interleave only
+ * at barriers).
+ */
+#ifndef EMU_CORE_H
+#define EMU_CORE_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <functional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "../emu_bits.h"
+
+#define __global__
+#define __device__
+#define __host__
+/* blocks run one after another, so one static array per kernel serves every block */
+#define __shared__ static
+#define __forceinline__ inline
+#define __launch_bounds__(...)
+#define __align__(x) __attribute__((aligned(x)))
+
+struct dim3 {
+	unsigned x, y, z;
+	dim3(unsigned a = 1, unsigned b = 1, unsigned c = 1) : x(a), y(b), z(c) {}
+};
+struct uint3 {
+	unsigned x, y, z;
+};
+
+/* the running CUDA thread's coordinates */
+extern uint3 threadIdx, blockIdx;
+extern dim3 blockDim, gridDim;
+
+void __syncthreads(void);
+void __syncwarp(unsigned mask = 0xffffffffu);
+float __shfl_xor_sync(unsigned mask, float v, int lane_mask);
+unsigned emu_lane(void);
+/* the block's dynamic shared memory (poisoned with 0xff at each block's start) */
+unsigned char *emu_dynamic_smem(void);
+#define FA_DYNAMIC_SMEM(name) unsigned char *name = emu_dynamic_smem()
+
+static inline unsigned long long atomicAdd(unsigned long long *p, unsigned long long v)
+{
+	unsigned long long old = *p; /* fibers interleave only at barriers: this is atomic */
+	*p = old + v;
+	return old;
+}
+static inline int min(int a, int b) { return a < b ? a : b; }
+static inline long min(long a, long b) { return a < b ? a : b; }
+static inline unsigned long min(unsigned long a, unsigned long b) { return a < b ? a : b; }
+static inline int max(int a, int b) { return a > b ? a : b; }
+#define __expf expf
+static inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
+
+/* ---- errors ---- */
+enum cudaError_t {
+	cudaSuccess = 0,
+	cudaErrorInvalidValue = 1,
+	cudaErrorMemoryAllocation = 2,
+	cudaErrorInvalidConfiguration = 9,
+	cudaErrorInvalidDevicePointer = 17,
+	cudaErrorNoDevice = 100,
+	cudaErrorInvalidResourceHandle = 400,
+	cudaErrorNotReady = 600,
+};
+typedef enum cudaError_t cudaError;
+
+/* aborts the test binary: a misuse that a GPU would punish with a crash, a hang or garbage */
+[[noreturn]] void emu_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* the runtime's last error, as launches and calls set it */
+void emu_set_error(cudaError_t e);
+
+/* ---- memory ---- */
+/* 1 when [p, p + bytes) lies within one device allocation */
+int emu_is_device(const void *p, size_t bytes);
+/* 1 when p lies within pinned host memory from cudaMallocHost */
+int emu_is_pinned(const void *p);
+
+/* ---- streams ---- */
+struct emu_stream;
+typedef struct emu_stream *cudaStream_t;
+/* queues op on stream s (NULL: the legacy default stream, which first waits for all others) */
+void emu_enqueue(cudaStream_t s, std::function<void()> op);
+/* runs everything queued on every stream */
+void emu_flush_all(void);
+/* the whole API is serialised by one lock (loader threads may call it too) */
+void emu_lock(void);
+void emu_unlock(void);
+struct emu_guard {
+	emu_guard() { emu_lock(); }
+	~emu_guard() { emu_unlock(); }
+};
+
+/* ---- launches ---- */
+/* runs body for every CUDA thread of every block of the grid, on the calling OS thread */
+void emu_run_grid(const void *kernel, dim3 grid, dim3 block, size_t smem, const std::function<void()> &body);
+/* checks a launch configuration as the GPU would; returns the error (also set as the last error) */
+cudaError_t emu_check_launch(const void *kernel, dim3 grid, dim3 block, size_t smem);
+
+template <typename P> static inline void emu_check_arg(const P &a, int i)
+{
+	if constexpr (std::is_pointer<P>::value) {
+		if (a && !emu_is_device((const void *)a, 1))
+			emu_fatal("kernel argument %d (%p) is not device memory", i, (const void *)a);
+	}
+}
+
+struct emu_cfg {
+	dim3 grid, block;
+	size_t smem;
+	cudaStream_t stream;
+};
+
+template <typename... P> struct emu_bound {
+	emu_cfg cfg;
+	void (*k)(P...);
+	template <typename... A> void operator()(A &&...args) const
+	{
+		static_assert(sizeof...(A) == sizeof...(P), "kernel argument count");
+		emu_guard g;
+		std::tuple<P...> params((P)args...);
+		int i = 0;
+		std::apply([&](const P &...p) { (emu_check_arg(p, i++), ...); }, params);
+		if (emu_check_launch((const void *)k, cfg.grid, cfg.block, cfg.smem) != cudaSuccess)
+			return;
+		emu_cfg c = cfg;
+		void (*kern)(P...) = k;
+		emu_enqueue(c.stream, [c, kern, params] {
+			emu_run_grid((const void *)kern, c.grid, c.block, c.smem, [&] { std::apply(kern, params); });
+		});
+	}
+};
+
+struct emu_launcher {
+	emu_cfg cfg;
+	template <typename... P> emu_bound<P...> operator()(void (*k)(P...)) const { return emu_bound<P...>{ cfg, k }; }
+};
+
+static inline emu_launcher emu_kernel(dim3 grid, dim3 block, size_t smem = 0, cudaStream_t s = NULL)
+{
+	return emu_launcher{ emu_cfg{ grid, block, smem, s } };
+}
+
+/* ---- 16-bit float types (bit patterns; conversions round to nearest even) ---- */
+struct __half {
+	uint16_t x;
+};
+struct __nv_bfloat16 {
+	uint16_t x;
+};
+float emu_half_to_float(uint16_t h);
+uint16_t emu_float_to_half(float f);
+static inline float __half2float(__half h) { return emu_half_to_float(h.x); }
+static inline __half __float2half(float f) { return __half{ emu_float_to_half(f) }; }
+static inline float __bfloat162float(__nv_bfloat16 h) { return emu_bf16_to_float(h.x); }
+static inline __nv_bfloat16 __float2bfloat16(float f) { return __nv_bfloat16{ emu_float_to_bf16(f) }; }
+static inline float emu_tofloat(float x) { return x; }
+static inline float emu_tofloat(__half x) { return __half2float(x); }
+static inline float emu_tofloat(__nv_bfloat16 x) { return __bfloat162float(x); }
+
+#endif

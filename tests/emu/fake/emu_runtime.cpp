@@ -1,0 +1,697 @@
+/*
+ * tests/emu/fake/emu_runtime.cpp — the CUDA runtime stand-in: fibers for CUDA
+ * threads, device and pinned memory, lazy streams and events (emu_core.h).
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include <deque>
+#include <map>
+#include <set>
+#include <vector>
+
+#include "cuda_runtime.h"
+
+uint3 threadIdx, blockIdx;
+dim3 blockDim, gridDim;
+
+static cudaError_t last_error = cudaSuccess;
+
+[[noreturn]] void emu_fatal(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "CUDA emulation: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	fflush(NULL);
+	abort();
+}
+
+void emu_set_error(cudaError_t e)
+{
+	if (e != cudaSuccess)
+		last_error = e;
+}
+
+static pthread_mutex_t api_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+void emu_lock(void) { pthread_mutex_lock(&api_lock); }
+void emu_unlock(void) { pthread_mutex_unlock(&api_lock); }
+
+/* ---------------- fibers ---------------- */
+
+/* switches stacks: saves the callee-saved registers and the stack pointer in *save, resumes `to`
+ * (the floating-point control state is shared: nothing here changes rounding modes) */
+extern "C" void emu_ctx_switch(void **save, void *to);
+#if defined(__x86_64__)
+asm(".text\n"
+    ".globl emu_ctx_switch\n"
+    ".type emu_ctx_switch,@function\n"
+    "emu_ctx_switch:\n"
+    "  pushq %rbp\n  pushq %rbx\n  pushq %r12\n  pushq %r13\n  pushq %r14\n  pushq %r15\n"
+    "  movq %rsp, (%rdi)\n"
+    "  movq %rsi, %rsp\n"
+    "  popq %r15\n  popq %r14\n  popq %r13\n  popq %r12\n  popq %rbx\n  popq %rbp\n"
+    "  ret\n"
+    ".size emu_ctx_switch,.-emu_ctx_switch\n");
+#else
+#error "the CUDA emulation's fibers are written for x86-64"
+#endif
+
+enum { FIBER_STACK = 256 << 10, MAX_THREADS = 1024 };
+
+struct fiber {
+	void *sp;
+	char *stack;
+	int done;
+	uint3 idx; /* its threadIdx */
+};
+
+static struct {
+	fiber f[MAX_THREADS];
+	void *sched_sp;
+	unsigned cur, nthreads, ndone;
+	const std::function<void()> *body;
+	/* barriers: the block's and each warp's; arrivals and generation */
+	unsigned bar_count, bar_gen, warp_count[32], warp_gen[32];
+	float xchg[2][MAX_THREADS];
+	unsigned char xchg_turn[MAX_THREADS];
+	unsigned char *smem;
+	size_t smem_bytes, smem_cap;
+} fb;
+
+static void yield(void) { emu_ctx_switch(&fb.f[fb.cur].sp, fb.sched_sp); }
+
+static void fiber_main(void)
+{
+	(*fb.body)();
+	fb.f[fb.cur].done = 1;
+	fb.ndone++;
+	yield();
+	emu_fatal("a finished fiber was resumed");
+}
+
+static void fiber_start(unsigned t)
+{
+	fiber *f = &fb.f[t];
+	if (!f->stack) {
+		void *m = mmap(NULL, FIBER_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			emu_fatal("no memory for a fiber stack");
+		f->stack = (char *)m;
+	}
+	uintptr_t top = ((uintptr_t)(f->stack + FIBER_STACK)) & ~(uintptr_t)15;
+	void **sp = (void **)top;
+	*--sp = NULL;                 /* fiber_main's return address: it never returns */
+	*--sp = (void *)fiber_main;   /* where emu_ctx_switch's ret goes */
+	for (int i = 0; i < 6; i++)   /* rbp rbx r12-r15 */
+		*--sp = NULL;
+	f->sp = sp;
+	f->done = 0;
+}
+
+static uint3 coords(unsigned t)
+{
+	return uint3{ t % blockDim.x, (t / blockDim.x) % blockDim.y, t / (blockDim.x * blockDim.y) };
+}
+
+/* Kernels seen, and whether their first launch reached a barrier: one that did not runs its later
+ * launches' threads as plain calls, one after another (most kernels; no fiber switches). */
+static std::map<const void *, int> kernel_syncs;
+static int direct, synced;
+
+static void block_on_fibers(unsigned n, unsigned bx, unsigned by)
+{
+	for (unsigned t = 0; t < n; t++) {
+		fiber_start(t);
+		fb.f[t].idx = coords(t);
+	}
+	unsigned live = n;
+	while (live) {
+		unsigned before = fb.bar_gen, progressed = 0;
+		unsigned wg[32];
+		memcpy(wg, fb.warp_gen, sizeof wg);
+		for (unsigned t = 0; t < n; t++) {
+			if (fb.f[t].done)
+				continue;
+			fb.cur = t;
+			threadIdx = fb.f[t].idx;
+			emu_ctx_switch(&fb.sched_sp, fb.f[t].sp);
+			if (fb.f[t].done)
+				live--, progressed = 1;
+		}
+		/* a pass in which no barrier opened and no thread finished: threads wait for a barrier
+		 * some live thread never reaches */
+		if (live && !progressed && before == fb.bar_gen && memcmp(wg, fb.warp_gen, sizeof wg) == 0)
+			emu_fatal("deadlock in block (%u,%u): a barrier not every live thread reaches", bx, by);
+	}
+}
+
+void emu_run_grid(const void *kernel, dim3 grid, dim3 block, size_t smem, const std::function<void()> &body)
+{
+	unsigned n = block.x * block.y * block.z;
+	gridDim = grid;
+	blockDim = block;
+	fb.body = &body;
+	fb.nthreads = n;
+	if (smem > fb.smem_cap) {
+		free(fb.smem);
+		if (posix_memalign((void **)&fb.smem, 128, smem))
+			emu_fatal("no memory for %zu bytes of shared memory", smem);
+		fb.smem_cap = smem;
+	}
+	fb.smem_bytes = smem;
+	auto seen = kernel_syncs.find(kernel);
+	direct = seen != kernel_syncs.end() && !seen->second;
+	synced = 0;
+	for (unsigned bz = 0; bz < grid.z; bz++)
+		for (unsigned by = 0; by < grid.y; by++)
+			for (unsigned bx = 0; bx < grid.x; bx++) {
+				blockIdx = uint3{ bx, by, bz };
+				if (smem)
+					memset(fb.smem, 0xff, smem); /* NaN until written */
+				fb.bar_count = 0;
+				fb.ndone = 0;
+				memset(fb.warp_count, 0, sizeof fb.warp_count);
+				memset(fb.xchg_turn, 0, sizeof fb.xchg_turn);
+				if (direct) {
+					for (unsigned t = 0; t < n; t++) {
+						fb.cur = t;
+						threadIdx = coords(t);
+						body();
+					}
+				} else {
+					block_on_fibers(n, bx, by);
+				}
+			}
+	if (!direct)
+		kernel_syncs[kernel] = synced;
+	direct = 0;
+}
+
+/* a barrier of `n` threads: the last arrival opens it; the others wait for the generation to move */
+static void barrier(unsigned *count, unsigned *gen, unsigned n)
+{
+	if (direct)
+		emu_fatal("a kernel reached a barrier although its first launch reached none");
+	synced = 1;
+	unsigned g = *gen;
+	if (++*count == n) {
+		*count = 0;
+		++*gen;
+		return;
+	}
+	while (*gen == g)
+		yield();
+}
+
+void __syncthreads(void)
+{
+	if (fb.ndone)
+		emu_fatal("__syncthreads after %u threads of the block have exited", fb.ndone);
+	barrier(&fb.bar_count, &fb.bar_gen, fb.nthreads);
+}
+
+static unsigned warp_size_of(unsigned w)
+{
+	unsigned first = w * 32;
+	return fb.nthreads - first < 32 ? fb.nthreads - first : 32;
+}
+
+void __syncwarp(unsigned mask)
+{
+	unsigned w = fb.cur / 32;
+	if (mask != 0xffffffffu)
+		emu_fatal("__syncwarp with a partial mask is not emulated");
+	barrier(&fb.warp_count[w], &fb.warp_gen[w], warp_size_of(w));
+}
+
+float __shfl_xor_sync(unsigned mask, float v, int lane_mask)
+{
+	unsigned t = fb.cur, w = t / 32, partner = (t & ~31u) | ((t % 32) ^ (unsigned)lane_mask);
+	if (mask != 0xffffffffu || warp_size_of(w) != 32)
+		emu_fatal("__shfl_xor_sync on a partial warp");
+	/* two exchange slots used in turn: a lane writes a slot again only past the next shuffle's
+	 * barrier, which every lane reaches after reading that slot, so one barrier per shuffle is enough */
+	unsigned slot = fb.xchg_turn[t]++ & 1;
+	fb.xchg[slot][t] = v;
+	__syncwarp();
+	return fb.xchg[slot][partner];
+}
+
+unsigned emu_lane(void) { return fb.cur % 32; }
+unsigned char *emu_dynamic_smem(void) { return fb.smem; }
+
+/* per-kernel dynamic shared memory opt-in (cudaFuncSetAttribute) */
+static std::map<const void *, int> smem_optin;
+enum { SMEM_DEFAULT = 48 << 10, SMEM_OPTIN_MAX = 227 << 10 };
+
+cudaError_t emu_func_set_smem(const void *kernel, int bytes)
+{
+	emu_guard g;
+	if (bytes < 0 || bytes > SMEM_OPTIN_MAX) {
+		emu_set_error(cudaErrorInvalidValue);
+		return cudaErrorInvalidValue;
+	}
+	smem_optin[kernel] = bytes;
+	return cudaSuccess;
+}
+
+cudaError_t emu_check_launch(const void *kernel, dim3 grid, dim3 block, size_t smem)
+{
+	unsigned long long threads = (unsigned long long)block.x * block.y * block.z;
+	cudaError_t e = cudaSuccess;
+	if (threads == 0 || threads > 1024 || block.z > 64 || grid.x == 0 || grid.y == 0 || grid.z == 0 ||
+	    grid.y > 65535 || grid.z > 65535)
+		e = cudaErrorInvalidConfiguration;
+	auto it = smem_optin.find(kernel);
+	if (smem > (size_t)(it == smem_optin.end() ? SMEM_DEFAULT : it->second))
+		e = cudaErrorInvalidValue;
+	emu_set_error(e);
+	return e;
+}
+
+/* ---------------- memory ---------------- */
+
+static std::map<uintptr_t, size_t> dev_allocs, pinned_allocs;
+static size_t dev_in_use;
+static const size_t CONTEXT_BYTES = (size_t)300 << 20; /* what a CUDA context takes before any allocation */
+
+static size_t device_total(void)
+{
+	const char *s = getenv("AMPTUNE_EMU_MEM_MIB");
+	long mib = s ? atol(s) : 4096;
+	return (size_t)(mib > 0 ? mib : 4096) << 20;
+}
+
+static int in_map(const std::map<uintptr_t, size_t> &m, const void *p, size_t bytes)
+{
+	uintptr_t a = (uintptr_t)p;
+	auto it = m.upper_bound(a);
+	if (it == m.begin())
+		return 0;
+	--it;
+	return a >= it->first && a + bytes <= it->first + it->second;
+}
+
+int emu_is_device(const void *p, size_t bytes)
+{
+	emu_guard g;
+	return in_map(dev_allocs, p, bytes);
+}
+int emu_is_pinned(const void *p)
+{
+	emu_guard g;
+	return in_map(pinned_allocs, p, 1);
+}
+
+cudaError_t cudaMalloc(void **p, size_t bytes)
+{
+	emu_guard g;
+	*p = NULL;
+	if (bytes >= device_total() - CONTEXT_BYTES - dev_in_use) {
+		emu_set_error(cudaErrorMemoryAllocation);
+		return cudaErrorMemoryAllocation;
+	}
+	void *m = NULL;
+	if (posix_memalign(&m, 256, bytes ? bytes : 1))
+		emu_fatal("host out of memory for %zu device bytes", bytes);
+	memset(m, 0xff, bytes); /* NaN in every float type until written */
+	dev_allocs[(uintptr_t)m] = bytes ? bytes : 1;
+	dev_in_use += bytes ? bytes : 1;
+	*p = m;
+	return cudaSuccess;
+}
+
+cudaError_t cudaFree(void *p)
+{
+	emu_guard g;
+	if (!p)
+		return cudaSuccess;
+	emu_flush_all(); /* cudaFree waits for the device */
+	auto it = dev_allocs.find((uintptr_t)p);
+	if (it == dev_allocs.end())
+		emu_fatal("cudaFree(%p): not a device allocation", p);
+	dev_in_use -= it->second;
+	dev_allocs.erase(it);
+	free(p);
+	return cudaSuccess;
+}
+
+cudaError_t cudaMallocHost(void **p, size_t bytes)
+{
+	emu_guard g;
+	void *m = NULL;
+	if (posix_memalign(&m, 4096, bytes ? bytes : 1))
+		return *p = NULL, emu_set_error(cudaErrorMemoryAllocation), cudaErrorMemoryAllocation;
+	memset(m, 0xff, bytes);
+	pinned_allocs[(uintptr_t)m] = bytes ? bytes : 1;
+	*p = m;
+	return cudaSuccess;
+}
+
+cudaError_t cudaFreeHost(void *p)
+{
+	emu_guard g;
+	if (!p)
+		return cudaSuccess;
+	emu_flush_all();
+	auto it = pinned_allocs.find((uintptr_t)p);
+	if (it == pinned_allocs.end())
+		emu_fatal("cudaFreeHost(%p): not pinned host memory", p);
+	pinned_allocs.erase(it);
+	free(p);
+	return cudaSuccess;
+}
+
+cudaError_t cudaMemGetInfo(size_t *free_b, size_t *total_b)
+{
+	emu_guard g;
+	*total_b = device_total();
+	*free_b = *total_b - CONTEXT_BYTES - dev_in_use;
+	return cudaSuccess;
+}
+
+/* ---------------- streams and events ---------------- */
+
+struct emu_stream {
+	std::deque<std::function<void()>> q;
+	unsigned long long queued, done; /* operations ever queued, and run */
+	int running;
+};
+static std::set<emu_stream *> streams;
+static emu_stream legacy; /* stream NULL */
+
+static emu_stream *resolve(cudaStream_t s)
+{
+	if (!s)
+		return &legacy;
+	if (!streams.count(s))
+		emu_fatal("stream %p was not created or is destroyed", (void *)s);
+	return s;
+}
+
+/* runs s's operations up to number `upto` (of all it ever queued) */
+static void flush(emu_stream *s, unsigned long long upto)
+{
+	if (s->running && s->done < upto)
+		emu_fatal("a stream waits for its own later work (a cycle of stream waits)");
+	s->running++;
+	while (s->done < upto && !s->q.empty()) {
+		std::function<void()> op = std::move(s->q.front());
+		s->q.pop_front();
+		op();
+		s->done++;
+	}
+	s->running--;
+}
+
+void emu_flush_all(void)
+{
+	emu_guard g;
+	for (;;) {
+		int any = 0;
+		for (emu_stream *s : streams)
+			if (!s->q.empty())
+				flush(s, s->queued), any = 1;
+		if (!legacy.q.empty())
+			flush(&legacy, legacy.queued), any = 1;
+		if (!any)
+			break;
+	}
+}
+
+void emu_enqueue(cudaStream_t s, std::function<void()> op)
+{
+	emu_guard g;
+	emu_stream *st = resolve(s);
+	if (st == &legacy) {
+		/* the legacy default stream waits for the others; the project's streams are non-blocking,
+		 * so only work queued here before counts: run it all now */
+		emu_flush_all();
+		op();
+		legacy.queued++, legacy.done++;
+		return;
+	}
+	st->q.push_back(std::move(op));
+	st->queued++;
+}
+
+struct emu_event {
+	emu_stream *s;
+	unsigned long long seq; /* the stream's operation count at its recording */
+	int recorded, timing;
+	double ms;              /* host time when its recording ran */
+};
+static std::set<emu_event *> events;
+
+static emu_event *event_of(cudaEvent_t e)
+{
+	if (!e || !events.count(e))
+		emu_fatal("event %p was not created or is destroyed", (void *)e);
+	return e;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned flags)
+{
+	emu_guard g;
+	*s = new emu_stream();
+	streams.insert(*s);
+	return cudaSuccess;
+}
+
+cudaError_t cudaStreamDestroy(cudaStream_t s)
+{
+	emu_guard g;
+	emu_stream *st = resolve(s);
+	flush(st, st->queued); /* queued work still runs */
+	streams.erase(st);
+	delete st;
+	return cudaSuccess;
+}
+
+cudaError_t cudaStreamSynchronize(cudaStream_t s)
+{
+	emu_guard g;
+	emu_stream *st = resolve(s);
+	if (st == &legacy)
+		emu_flush_all();
+	else
+		flush(st, st->queued);
+	return cudaSuccess;
+}
+
+cudaError_t cudaDeviceSynchronize(void)
+{
+	emu_flush_all();
+	return cudaSuccess;
+}
+
+cudaError_t cudaEventCreate(cudaEvent_t *e) { return cudaEventCreateWithFlags(e, 0); }
+
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t *e, unsigned flags)
+{
+	emu_guard g;
+	*e = new emu_event();
+	(*e)->timing = !(flags & cudaEventDisableTiming);
+	events.insert(*e);
+	return cudaSuccess;
+}
+
+cudaError_t cudaEventDestroy(cudaEvent_t e)
+{
+	emu_guard g;
+	events.erase(event_of(e));
+	delete e;
+	return cudaSuccess;
+}
+
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s)
+{
+	emu_guard g;
+	emu_event *ev = event_of(e);
+	emu_stream *st = resolve(s);
+	emu_enqueue(s, [ev] { ev->ms = now_ms(); });
+	ev->s = st;
+	ev->seq = st->queued;
+	ev->recorded = 1;
+	return cudaSuccess;
+}
+
+cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned flags)
+{
+	emu_guard g;
+	emu_event *ev = event_of(e);
+	if (!ev->recorded)
+		return cudaSuccess; /* an event never recorded is complete */
+	emu_stream *src = ev->s;
+	unsigned long long seq = ev->seq;
+	emu_enqueue(s, [src, seq] {
+		if (streams.count(src) || src == &legacy)
+			flush(src, seq);
+	});
+	return cudaSuccess;
+}
+
+cudaError_t cudaEventSynchronize(cudaEvent_t e)
+{
+	emu_guard g;
+	emu_event *ev = event_of(e);
+	if (ev->recorded)
+		flush(ev->s, ev->seq);
+	return cudaSuccess;
+}
+
+cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t a, cudaEvent_t b)
+{
+	emu_guard g;
+	emu_event *x = event_of(a), *y = event_of(b);
+	if (!x->timing || !y->timing || !x->recorded || !y->recorded)
+		return emu_set_error(cudaErrorInvalidResourceHandle), cudaErrorInvalidResourceHandle;
+	if (x->s->done < x->seq || y->s->done < y->seq)
+		return emu_set_error(cudaErrorNotReady), cudaErrorNotReady;
+	*ms = (float)(y->ms - x->ms);
+	return cudaSuccess;
+}
+
+/* ---------------- copies ---------------- */
+
+cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind, cudaStream_t s)
+{
+	emu_guard g;
+	int dev_src = emu_is_device(src, bytes), dev_dst = emu_is_device(dst, bytes);
+	if ((kind == cudaMemcpyHostToDevice && (!dev_dst || dev_src)) ||
+	    (kind == cudaMemcpyDeviceToHost && (!dev_src || dev_dst)) ||
+	    (kind == cudaMemcpyDeviceToDevice && (!dev_src || !dev_dst)) || kind == cudaMemcpyHostToHost)
+		emu_fatal("cudaMemcpyAsync(%p, %p, %zu, kind %d): pointers do not match the kind (source %s, destination %s)", dst, src, bytes, kind, dev_src ? "device" : emu_is_device(src, 1) ? "past the end of a device allocation" : "host", dev_dst ? "device" : emu_is_device(dst, 1) ? "past the end of a device allocation" : "host");
+	if (kind == cudaMemcpyHostToDevice && !emu_is_pinned(src)) {
+		/* from pageable memory the call returns once the source is staged */
+		std::vector<unsigned char> staged((const unsigned char *)src, (const unsigned char *)src + bytes);
+		emu_enqueue(s, [dst, staged] { memcpy(dst, staged.data(), staged.size()); });
+		return cudaSuccess;
+	}
+	emu_enqueue(s, [dst, src, bytes] { memcpy(dst, src, bytes); });
+	if (kind == cudaMemcpyDeviceToHost && !emu_is_pinned(dst))
+		cudaStreamSynchronize(s); /* into pageable memory the call returns when the copy is done */
+	return cudaSuccess;
+}
+
+cudaError_t cudaMemsetAsync(void *p, int value, size_t bytes, cudaStream_t s)
+{
+	emu_guard g;
+	if (!emu_is_device(p, bytes))
+		emu_fatal("cudaMemsetAsync(%p, %zu bytes): not device memory", p, bytes);
+	emu_enqueue(s, [p, value, bytes] { memset(p, value, bytes); });
+	return cudaSuccess;
+}
+
+/* ---------------- device ---------------- */
+
+const char *cudaGetErrorString(cudaError_t e)
+{
+	switch (e) {
+	case cudaSuccess:
+		return "no error";
+	case cudaErrorInvalidValue:
+		return "invalid argument";
+	case cudaErrorMemoryAllocation:
+		return "out of memory";
+	case cudaErrorInvalidConfiguration:
+		return "invalid configuration argument";
+	case cudaErrorInvalidDevicePointer:
+		return "invalid device pointer";
+	case cudaErrorNoDevice:
+		return "no CUDA-capable device is detected";
+	case cudaErrorInvalidResourceHandle:
+		return "invalid resource handle";
+	case cudaErrorNotReady:
+		return "device not ready";
+	}
+	return "unknown error";
+}
+
+cudaError_t cudaGetLastError(void)
+{
+	emu_guard g;
+	cudaError_t e = last_error;
+	last_error = cudaSuccess;
+	return e;
+}
+
+cudaError_t cudaGetDeviceCount(int *n)
+{
+	*n = 1;
+	return cudaSuccess;
+}
+
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int dev)
+{
+	if (dev != 0)
+		return emu_set_error(cudaErrorInvalidValue), cudaErrorInvalidValue;
+	memset(p, 0, sizeof *p);
+	snprintf(p->name, sizeof p->name, "CUDA emulation on the CPU");
+	p->totalGlobalMem = device_total();
+	p->multiProcessorCount = 4;
+	p->sharedMemPerBlock = SMEM_DEFAULT;
+	p->sharedMemPerBlockOptin = SMEM_OPTIN_MAX;
+	p->major = 9;
+	return cudaSuccess;
+}
+
+cudaError_t cudaSetDevice(int dev) { return dev == 0 ? cudaSuccess : cudaErrorInvalidValue; }
+cudaError_t cudaRuntimeGetVersion(int *v) { return *v = 13000, cudaSuccess; }
+cudaError_t cudaDriverGetVersion(int *v) { return *v = 13000, cudaSuccess; }
+
+/* ---------------- fp16 ---------------- */
+
+float emu_half_to_float(uint16_t h)
+{
+	unsigned s = h >> 15, e = (h >> 10) & 31, m = h & 1023;
+	float f;
+	if (e == 0)
+		f = ldexpf((float)m, -24);
+	else if (e == 31)
+		f = m ? NAN : INFINITY;
+	else
+		f = ldexpf((float)(m | 1024), (int)e - 25);
+	return s ? -f : f;
+}
+
+uint16_t emu_float_to_half(float f)
+{
+	uint32_t u;
+	memcpy(&u, &f, 4);
+	uint16_t s = (uint16_t)((u >> 16) & 0x8000);
+	float a = fabsf(f);
+	if (a != a)
+		return (uint16_t)(s | 0x7e00);
+	if (a >= 65520.0f) /* rounds to inf */
+		return (uint16_t)(s | 0x7c00);
+	if (a < ldexpf(1, -14)) {
+		/* subnormal: multiples of 2^-24, round to nearest even */
+		float q = a * 16777216.0f;
+		return (uint16_t)(s | (uint16_t)nearbyintf(q));
+	}
+	int e;
+	float m = frexpf(a, &e); /* a = m 2^e, m in [0.5, 1) */
+	float q = nearbyintf(m * 2048.0f); /* 11 significant bits */
+	if (q == 2048.0f)
+		q = 1024.0f, e++;
+	unsigned be = (unsigned)(e - 1 + 15);
+	if (be >= 31)
+		return (uint16_t)(s | 0x7c00);
+	return (uint16_t)(s | (be << 10) | ((unsigned)q - 1024));
+}
+
+/* the test suites' way to know they run on this emulation (tests/helpers/gpu_suite.h) */
+extern "C" int emu_cuda_is_emulation(void) { return 1; }
