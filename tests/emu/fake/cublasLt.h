@@ -6,6 +6,12 @@
  * against the pointers of every matmul that runs it, and the epilogues
  * BIAS, GELU_AUX(_BIAS) and DGELU compute as cuBLASLt documents them (GELU
  * the tanh form; the aux leading dimension must be a multiple of 8).
+ * The heuristic offers one algorithm that does not split K; with
+ * AMPTUNE_EMU_LT_SPLITK=1 it takes the other reading of the reduction-scheme
+ * mask (a mask short of every scheme rules out algorithms that do not split
+ * K, and none here does) and, with every scheme allowed, offers first a
+ * split-K algorithm reducing in the output type, which then aborts if a
+ * 16-bit matmul runs it.
  */
 #ifndef EMU_FAKE_CUBLASLT_H
 #define EMU_FAKE_CUBLASLT_H

@@ -356,6 +356,12 @@ cublasStatus_t cublasLtMatmulPreferenceSetAttribute(cublasLtMatmulPreference_t p
 	return CUBLAS_STATUS_INVALID_VALUE;
 }
 
+static int emu_lt_splitk_mode(void)
+{
+	const char *v = getenv("AMPTUNE_EMU_LT_SPLITK");
+	return v && strcmp(v, "1") == 0;
+}
+
 /* what an algorithm carries: a mark, its split-K and scheme, the alignments it was chosen for, the problem */
 enum { ALGO_MARK, ALGO_SPLITK, ALGO_SCHEME, ALGO_AL_AB, ALGO_AL_CD, ALGO_WS, ALGO_PROBLEM };
 static const uint64_t MARK = 0x656d752d616c676full;
@@ -410,19 +416,35 @@ cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t h, cublasLtMatmul
 	for (int i = 0; i < 4; i++)
 		if (p->al[i] < es || p->al[i] % es)
 			return CUBLAS_STATUS_NOT_SUPPORTED; /* no algorithm reads elements misaligned to their size */
-	memset(&results[0], 0, sizeof results[0]);
-	uint64_t *x = results[0].algo.data;
-	x[ALGO_MARK] = MARK;
-	x[ALGO_SPLITK] = 1;
-	x[ALGO_SCHEME] = CUBLASLT_REDUCTION_SCHEME_NONE;
-	x[ALGO_AL_AB] = (uint64_t)p->al[0] | (uint64_t)p->al[1] << 32;
-	x[ALGO_AL_CD] = (uint64_t)p->al[2] | (uint64_t)p->al[3] << 32;
-	x[ALGO_WS] = p->max_ws < (1u << 20) ? p->max_ws : (1u << 20);
-	x[ALGO_PROBLEM] = problem_id(d, a, b, c);
-	results[0].workspaceSize = x[ALGO_WS];
-	results[0].state = CUBLAS_STATUS_SUCCESS;
-	results[0].wavesCount = 1;
-	*returned = 1;
+	/* What is offered: one algorithm that does not split K. With AMPTUNE_EMU_LT_SPLITK=1, cublasLt.h's
+	 * other reading of the reduction-scheme mask: a mask short of every scheme rules out algorithms
+	 * that do not split K (and none that does fits here), and with every scheme allowed a split-K
+	 * algorithm reducing in the output type comes first. */
+	static const uint64_t plain[2] = { 1, CUBLASLT_REDUCTION_SCHEME_NONE },
+			      split[2] = { 4, CUBLASLT_REDUCTION_SCHEME_OUTPUT_TYPE };
+	const uint64_t *offer[2] = { plain, NULL };
+	int n_offer = 1;
+	if (emu_lt_splitk_mode()) {
+		if (p->schemes != CUBLASLT_REDUCTION_SCHEME_MASK)
+			n_offer = 0;
+		else
+			offer[0] = split, offer[1] = plain, n_offer = 2;
+	}
+	for (int r = 0; r < n_offer && r < requested; r++) {
+		memset(&results[r], 0, sizeof results[r]);
+		uint64_t *x = results[r].algo.data;
+		x[ALGO_MARK] = MARK;
+		x[ALGO_SPLITK] = offer[r][0];
+		x[ALGO_SCHEME] = offer[r][1];
+		x[ALGO_AL_AB] = (uint64_t)p->al[0] | (uint64_t)p->al[1] << 32;
+		x[ALGO_AL_CD] = (uint64_t)p->al[2] | (uint64_t)p->al[3] << 32;
+		x[ALGO_WS] = p->max_ws < (1u << 20) ? p->max_ws : (1u << 20);
+		x[ALGO_PROBLEM] = problem_id(d, a, b, c);
+		results[r].workspaceSize = x[ALGO_WS];
+		results[r].state = CUBLAS_STATUS_SUCCESS;
+		results[r].wavesCount = 1;
+		++*returned;
+	}
 	return CUBLAS_STATUS_SUCCESS;
 }
 
@@ -476,6 +498,10 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t h, cublasLtMatmulDesc_t d, const 
 	}
 	if (x[ALGO_WS] > ws_bytes || (x[ALGO_WS] && !emu_is_device(ws, x[ALGO_WS])))
 		return CUBLAS_STATUS_INVALID_VALUE;
+	if (emu_lt_splitk_mode() && la->t != CUDA_R_32F && x[ALGO_SPLITK] > 1 &&
+	    x[ALGO_SCHEME] != CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE)
+		emu_fatal("a 16-bit matmul ran a split-K algorithm that reduces its partial sums in the output type "
+			  "(AMPTUNE_EMU_LT_SPLITK=1 checks that the caller never picks one)");
 	gemm g1 = {};
 	g1.t = la->t, g1.m = (int)ld->rows, g1.n = (int)ld->cols, g1.k = (int)(d->transa ? la->rows : la->cols);
 	g1.transa = d->transa, g1.transb = d->transb;
