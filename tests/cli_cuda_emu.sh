@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The CLI built on the CPU emulation of CUDA (tests/amptune_emu over
+# tests/emu/fake), driven as a user on a GPU node drives it: the validation
+# gate on `train --device cuda` and `--device auto`, and a sweep over
+# cpu and cuda points whose records name the device and its library versions
+# and which `report` turns into a report. Skipped (77) without the emulated build.
+NAME=cli_cuda_emu
+. "${SRC:?SRC must name the source tree}/tests/helpers/sweep.sh"
+if [ -z "${AMPTUNE_EMU:-}" ] || [ ! -x "$AMPTUNE_EMU" ]; then
+	echo "no emulated CUDA build (no C++ compiler at configure time): skipped"
+	exit 77
+fi
+A=$AMPTUNE_EMU
+unset AMPTUNE_CUDA_UNVALIDATED
+
+# ---- the gate: closed until the GPU suites have passed on a GPU ----
+expect 69 "device 'cuda' \(CUDA emulation on the CPU\): the CUDA training kernels in this build have not been validated" -- \
+	train --device cuda --steps 1 --data fortunes
+"$A" train --device auto --steps 2 --batch 2 --seq 16 --eval-batches 1 --data fortunes --json >auto.json 2>"$T/err"
+same "auto with the gate closed: exit" "$?" 0
+same "auto with the gate closed: the cpu" "$(field auto.json device)" cpu
+AMPTUNE_CUDA_UNVALIDATED=1 "$A" train --device auto --steps 2 --batch 2 --seq 16 --eval-batches 1 --data fortunes \
+	--json >auto.json 2>"$T/err"
+same "auto with the gate open: exit" "$?" 0
+same "auto with the gate open: cuda" "$(field auto.json device)" cuda
+
+# ---- a sweep over both devices ----
+plan p.ini emu "devices = cpu, cuda" "precisions = fp32, bf16" "batch_sizes = 4" "steps = 4"
+AMPTUNE_CUDA_UNVALIDATED=1 "$A" sweep p.ini --out run >sweep.txt 2>"$T/err"
+same "sweep exit" "$?" 0
+r=run/results.jsonl
+same "four records" "$(wc -l <"$r" | tr -d ' ')" 4
+same "statuses by device and precision" \
+	"$(paste -d' ' <(field "$r" device) <(field "$r" precision) <(field "$r" status) | sort | tr '\n' ';')" \
+	"cpu bf16 unsupported;cpu fp32 ok;cuda bf16 ok;cuda fp32 ok;"
+grep '"device":"cuda"' "$r" >cuda.jsonl
+same "cuda records name the device" "$(field cuda.jsonl device_name | sort -u)" "CUDA emulation on the CPU"
+same "cuda records name cuDNN" "$(field cuda.jsonl cudnn | sort -u)" "9.19.0"
+same "cuda records name the runtime" "$(field cuda.jsonl cuda_runtime | sort -u)" "13.0"
+same "cuda records have a device peak" "$(field cuda.jsonl peak_device_bytes | awk '$1 > 0' | wc -l | tr -d ' ')" 2
+same "cuda losses are finite" "$(field cuda.jsonl final_loss | awk '$1 > 0 && $1 < 10' | wc -l | tr -d ' ')" 2
+"$A" report run >report.txt 2>"$T/err"
+same "report exit" "$?" 0
+same "report compares the devices" "$(grep -c 'on the CUDA emulation' report.txt)" 1
+same "results.csv has the cuda rows" "$(grep -c ',cuda,' run/results.csv)" 2
+
+# ---- the same sweep with the gate closed: the cuda points are the device's own 'unsupported' ----
+AMPTUNE_CUDA_UNVALIDATED= "$A" sweep p.ini --out closed >/dev/null 2>"$T/err"
+same "closed sweep exit" "$?" 0
+same "closed: cuda points unsupported" \
+	"$(grep '"device":"cuda"' closed/results.jsonl | field /dev/stdin status | sort -u)" unsupported
+same "closed: the message says why" \
+	"$(grep '"device":"cuda"' closed/results.jsonl | grep -c 'not been validated')" 2
+finish
