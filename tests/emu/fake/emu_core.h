@@ -21,7 +21,9 @@
  *   forgets a wait reads data not yet written, and a pinned buffer the host
  *   refills before its copy has run is read refilled, as on a GPU under load.
  * - Device memory is poisoned (0xff bytes: NaN in every float type) when
- *   allocated; the device has AMPTUNE_EMU_MEM_MIB of it (default 4096).
+ *   allocated, and each allocation ends (rounded up to 256 bytes) at an
+ *   inaccessible guard page, so an access past its end faults and names it;
+ *   the device has AMPTUNE_EMU_MEM_MIB of it (default 4096).
  * What it does not model: the hardware's speed, its rounding inside fused
  * operations, and races between threads of a block (fibers interleave only
  * at barriers).

@@ -3,6 +3,7 @@
  * threads, device and pinned memory, lazy streams and events (emu_core.h).
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -277,6 +278,7 @@ cudaError_t emu_check_launch(const void *kernel, dim3 grid, dim3 block, size_t s
 /* ---------------- memory ---------------- */
 
 static std::map<uintptr_t, size_t> dev_allocs, pinned_allocs;
+static std::map<uintptr_t, size_t> dev_maps; /* each device allocation's mapping size, guard page included */
 static size_t dev_in_use;
 static const size_t CONTEXT_BYTES = (size_t)300 << 20; /* what a CUDA context takes before any allocation */
 
@@ -316,14 +318,47 @@ cudaError_t cudaMalloc(void **p, size_t bytes)
 		emu_set_error(cudaErrorMemoryAllocation);
 		return cudaErrorMemoryAllocation;
 	}
-	void *m = NULL;
-	if (posix_memalign(&m, 256, bytes ? bytes : 1))
+	/* 256-byte aligned as cudaMalloc's, ending (rounded up to 256 bytes) at an inaccessible guard
+	 * page: a kernel reading or writing past the end faults instead of reading a neighbour */
+	size_t len = ((bytes ? bytes : 1) + 255) & ~(size_t)255, page = 4096;
+	size_t map = ((len + page - 1) & ~(page - 1)) + page;
+	char *base = (char *)mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED || mprotect(base + map - page, page, PROT_NONE))
 		emu_fatal("host out of memory for %zu device bytes", bytes);
-	memset(m, 0xff, bytes); /* NaN in every float type until written */
+	char *m = base + map - page - len;
+	memset(m, 0xff, len); /* NaN in every float type until written */
 	dev_allocs[(uintptr_t)m] = bytes ? bytes : 1;
+	dev_maps[(uintptr_t)m] = map;
 	dev_in_use += bytes ? bytes : 1;
 	*p = m;
 	return cudaSuccess;
+}
+
+/* A fault on a guard page names the allocation it follows; then the signal goes on as it would. */
+static void on_segv(int sig, siginfo_t *si, void *uc)
+{
+	uintptr_t a = (uintptr_t)si->si_addr;
+	auto it = dev_allocs.upper_bound(a);
+	if (it != dev_allocs.begin()) {
+		--it;
+		size_t len = (it->second + 255) & ~(size_t)255;
+		if (a >= it->first + len && a < it->first + len + 4096)
+			fprintf(stderr,
+				"CUDA emulation: access at %p, byte %zu of the device allocation at %p of %zu bytes "
+				"(a kernel or a copy out of bounds)\n",
+				si->si_addr, (size_t)(a - it->first), (void *)it->first, it->second);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+__attribute__((constructor)) static void install_segv(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = on_segv;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGSEGV, &sa, NULL);
 }
 
 cudaError_t cudaFree(void *p)
@@ -335,9 +370,13 @@ cudaError_t cudaFree(void *p)
 	auto it = dev_allocs.find((uintptr_t)p);
 	if (it == dev_allocs.end())
 		emu_fatal("cudaFree(%p): not a device allocation", p);
-	dev_in_use -= it->second;
+	size_t bytes = it->second, len = (bytes + 255) & ~(size_t)255, page = 4096;
+	dev_in_use -= bytes;
 	dev_allocs.erase(it);
-	free(p);
+	auto mp = dev_maps.find((uintptr_t)p);
+	size_t map = mp->second;
+	dev_maps.erase(mp);
+	munmap((char *)p + len + page - map, map); /* the mapping's start: see cudaMalloc */
 	return cudaSuccess;
 }
 
