@@ -62,9 +62,10 @@ struct uint3 {
 	unsigned x, y, z;
 };
 
-/* the running CUDA thread's coordinates */
+/* the running CUDA thread's coordinates, and its linear index in its block */
 extern uint3 threadIdx, blockIdx;
 extern dim3 blockDim, gridDim;
+extern unsigned emu_cur_tid;
 
 void __syncthreads(void);
 void __syncwarp(unsigned mask = 0xffffffffu);
@@ -127,8 +128,11 @@ struct emu_guard {
 };
 
 /* ---- launches ---- */
-/* runs body for every CUDA thread of every block of the grid, on the calling OS thread */
-void emu_run_grid(const void *kernel, dim3 grid, dim3 block, size_t smem, const std::function<void()> &body);
+/* Runs body for every CUDA thread of every block of the grid, on the calling OS thread: each
+ * thread a fiber, or, for a kernel whose first launch reached no barrier, direct_block, which
+ * runs every thread of the current block as a plain call. */
+void emu_run_grid(const void *kernel, dim3 grid, dim3 block, size_t smem, const std::function<void()> &body,
+		  const std::function<void()> &direct_block);
 /* checks a launch configuration as the GPU would; returns the error (also set as the last error) */
 cudaError_t emu_check_launch(const void *kernel, dim3 grid, dim3 block, size_t smem);
 
@@ -161,7 +165,18 @@ template <typename... P> struct emu_bound {
 		emu_cfg c = cfg;
 		void (*kern)(P...) = k;
 		emu_enqueue(c.stream, [c, kern, params] {
-			emu_run_grid((const void *)kern, c.grid, c.block, c.smem, [&] { std::apply(kern, params); });
+			auto one = [&] { std::apply(kern, params); };
+			auto block = [&] {
+				unsigned t = 0;
+				for (unsigned z = 0; z < c.block.z; z++)
+					for (unsigned y = 0; y < c.block.y; y++)
+						for (unsigned x = 0; x < c.block.x; x++, t++) {
+							threadIdx = uint3{ x, y, z };
+							emu_cur_tid = t;
+							std::apply(kern, params);
+						}
+			};
+			emu_run_grid((const void *)kern, c.grid, c.block, c.smem, one, block);
 		});
 	}
 };

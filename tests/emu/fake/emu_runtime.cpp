@@ -16,6 +16,7 @@
 #include "cuda_runtime.h"
 
 uint3 threadIdx, blockIdx;
+unsigned emu_cur_tid;
 dim3 blockDim, gridDim;
 
 static cudaError_t last_error = cudaSuccess;
@@ -74,7 +75,7 @@ struct fiber {
 static struct {
 	fiber f[MAX_THREADS];
 	void *sched_sp;
-	unsigned cur, nthreads, ndone;
+	unsigned nthreads, ndone;
 	const std::function<void()> *body;
 	/* barriers: the block's and each warp's; arrivals and generation */
 	unsigned bar_count, bar_gen, warp_count[32], warp_gen[32];
@@ -84,12 +85,12 @@ static struct {
 	size_t smem_bytes, smem_cap;
 } fb;
 
-static void yield(void) { emu_ctx_switch(&fb.f[fb.cur].sp, fb.sched_sp); }
+static void yield(void) { emu_ctx_switch(&fb.f[emu_cur_tid].sp, fb.sched_sp); }
 
 static void fiber_main(void)
 {
 	(*fb.body)();
-	fb.f[fb.cur].done = 1;
+	fb.f[emu_cur_tid].done = 1;
 	fb.ndone++;
 	yield();
 	emu_fatal("a finished fiber was resumed");
@@ -104,7 +105,9 @@ static void fiber_start(unsigned t)
 			emu_fatal("no memory for a fiber stack");
 		f->stack = (char *)m;
 	}
-	uintptr_t top = ((uintptr_t)(f->stack + FIBER_STACK)) & ~(uintptr_t)15;
+	/* stack tops staggered by 17 cache lines per fiber: tops at one offset in same-sized mappings
+	 * would all fall in the same cache sets and evict each other at every switch */
+	uintptr_t top = ((uintptr_t)(f->stack + FIBER_STACK - (t * 17 * 64) % (64 << 10))) & ~(uintptr_t)15;
 	void **sp = (void **)top;
 	*--sp = NULL;                 /* fiber_main's return address: it never returns */
 	*--sp = (void *)fiber_main;   /* where emu_ctx_switch's ret goes */
@@ -138,7 +141,7 @@ static void block_on_fibers(unsigned n, unsigned bx, unsigned by)
 		for (unsigned t = 0; t < n; t++) {
 			if (fb.f[t].done)
 				continue;
-			fb.cur = t;
+			emu_cur_tid = t;
 			threadIdx = fb.f[t].idx;
 			emu_ctx_switch(&fb.sched_sp, fb.f[t].sp);
 			if (fb.f[t].done)
@@ -151,7 +154,8 @@ static void block_on_fibers(unsigned n, unsigned bx, unsigned by)
 	}
 }
 
-void emu_run_grid(const void *kernel, dim3 grid, dim3 block, size_t smem, const std::function<void()> &body)
+void emu_run_grid(const void *kernel, dim3 grid, dim3 block, size_t smem, const std::function<void()> &body,
+		  const std::function<void()> &direct_block)
 {
 	unsigned n = block.x * block.y * block.z;
 	gridDim = grid;
@@ -178,15 +182,10 @@ void emu_run_grid(const void *kernel, dim3 grid, dim3 block, size_t smem, const 
 				fb.ndone = 0;
 				memset(fb.warp_count, 0, sizeof fb.warp_count);
 				memset(fb.xchg_turn, 0, sizeof fb.xchg_turn);
-				if (direct) {
-					for (unsigned t = 0; t < n; t++) {
-						fb.cur = t;
-						threadIdx = coords(t);
-						body();
-					}
-				} else {
+				if (direct)
+					direct_block();
+				else
 					block_on_fibers(n, bx, by);
-				}
 			}
 	if (!direct)
 		kernel_syncs[kernel] = synced;
@@ -224,7 +223,7 @@ static unsigned warp_size_of(unsigned w)
 
 void __syncwarp(unsigned mask)
 {
-	unsigned w = fb.cur / 32;
+	unsigned w = emu_cur_tid / 32;
 	if (mask != 0xffffffffu)
 		emu_fatal("__syncwarp with a partial mask is not emulated");
 	barrier(&fb.warp_count[w], &fb.warp_gen[w], warp_size_of(w));
@@ -232,7 +231,7 @@ void __syncwarp(unsigned mask)
 
 float __shfl_xor_sync(unsigned mask, float v, int lane_mask)
 {
-	unsigned t = fb.cur, w = t / 32, partner = (t & ~31u) | ((t % 32) ^ (unsigned)lane_mask);
+	unsigned t = emu_cur_tid, w = t / 32, partner = (t & ~31u) | ((t % 32) ^ (unsigned)lane_mask);
 	if (mask != 0xffffffffu || warp_size_of(w) != 32)
 		emu_fatal("__shfl_xor_sync on a partial warp");
 	/* two exchange slots used in turn: a lane writes a slot again only past the next shuffle's
@@ -243,7 +242,7 @@ float __shfl_xor_sync(unsigned mask, float v, int lane_mask)
 	return fb.xchg[slot][partner];
 }
 
-unsigned emu_lane(void) { return fb.cur % 32; }
+unsigned emu_lane(void) { return emu_cur_tid % 32; }
 unsigned char *emu_dynamic_smem(void) { return fb.smem; }
 
 /* per-kernel dynamic shared memory opt-in (cudaFuncSetAttribute) */
