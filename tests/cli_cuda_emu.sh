@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The CLI built on the CPU emulation of CUDA (tests/amptune_emu over
 # tests/emu/fake), driven as a user on a GPU node drives it: the validation
-# gate on `train --device cuda` and `--device auto`, and a sweep over
-# cpu and cuda points whose records name the device and its library versions
-# and which `report` turns into a report. Skipped (77) without the emulated build.
+# gate on `train --device cuda` and `--device auto`, a sweep over cpu and
+# cuda points whose records name the device and its library versions and
+# which `report` turns into a report, and running out of device memory
+# (the device's own, and a --device-mem-limit, in train and in a sweep).
+# Skipped (77) without the emulated build.
 NAME=cli_cuda_emu
 . "${SRC:?SRC must name the source tree}/tests/helpers/sweep.sh"
 if [ -z "${AMPTUNE_EMU:-}" ] || [ ! -x "$AMPTUNE_EMU" ]; then
@@ -51,4 +53,15 @@ same "closed: cuda points unsupported" \
 	"$(grep '"device":"cuda"' closed/results.jsonl | field /dev/stdin status | sort -u)" unsupported
 same "closed: the message says why" \
 	"$(grep '"device":"cuda"' closed/results.jsonl | grep -c 'not been validated')" 2
+# ---- out of device memory: the oom exit and message, never a crash; in a sweep, status oom ----
+export AMPTUNE_CUDA_UNVALIDATED=1
+AMPTUNE_EMU_MEM_MIB=600 expect 75 "^amptune train: out of memory on 'cuda': need [0-9.]+ GiB, free [0-9.]+ MiB" -- \
+	train --size small --device cuda --batch 64 --seq 256 --steps 2 --data fortunes
+expect 75 "^amptune train: out of memory on 'cuda': need 32.0 MiB, free 20.0 MiB of the 20.0 MiB limit$" -- \
+	train --device cuda --precision bf16 --batch 4 --seq 32 --steps 2 --device-mem-limit 20M --data fortunes
+plan m.ini mem "devices = cuda" "precisions = bf16" "batch_sizes = 4" "steps = 2"
+"$A" sweep m.ini --out mem --device-mem-limit 20M >/dev/null 2>"$T/err"
+same "limited sweep exit" "$?" 0
+same "limited sweep: oom recorded" "$(field mem/results.jsonl status)" oom
+same "limited sweep: the message" "$(grep -c 'out of memory on' mem/results.jsonl)" 1
 finish
