@@ -6,13 +6,22 @@
 # Debian's fortunes in .device/data/fortunes for the GPT's default data
 # (FASHION_MNIST names another copy; the GPU machine cannot download it). On the GPU
 # machine run bench/gpu_run.sh from the repository root.
+# EMULATION=1 packs the binaries built on the CPU emulation of CUDA under the same names instead,
+# to rehearse bench/gpu_run.sh's stages on a machine without a GPU (RUN_TIMEOUT=8 keeps `train`
+# short; its records then end "interrupted").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FASHION_MNIST=${FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
 make -s build >/dev/null
 rm -rf .device && mkdir -p .device/lib .device/bin
-cp build/amptune .device/bin/
-cp build/tests/gpu_* build/tests/check_gpt_ops build/tests/check_gpt_model .device/bin/ 2>/dev/null || true
+if [ "${EMULATION:-}" = 1 ]; then
+	# a rehearsal without a GPU: the same names, built on the CPU emulation of CUDA (tests/emu/fake)
+	cp build/tests/amptune_emu .device/bin/amptune
+	for t in build/tests/emu_gpu_*; do cp "$t" ".device/bin/${t##*/emu_}"; done
+else
+	cp build/amptune .device/bin/
+	cp build/tests/gpu_* build/tests/check_gpt_ops build/tests/check_gpt_model .device/bin/ 2>/dev/null || true
+fi
 for b in .device/bin/*; do
 	ldd "$b" | awk '/=> \// {print $3}' | grep -vE 'libcuda|libcudart|libcublas|libcudnn|libnv|linux-vdso|ld-linux|libc\.so|libm\.so|libpthread|libdl|librt' || true
 done | sort -u | while read -r lib; do cp -L "$lib" .device/lib/; done
