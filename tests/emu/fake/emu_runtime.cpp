@@ -45,10 +45,14 @@ void emu_unlock(void) { pthread_mutex_unlock(&api_lock); }
 
 /* ---------------- fibers ---------------- */
 
-/* switches stacks: saves the callee-saved registers and the stack pointer in *save, resumes `to`
- * (the floating-point control state is shared: nothing here changes rounding modes) */
+/* A fiber's saved context, switch_to(from, to) (saves the running context in from, resumes to)
+ * and ctx_init (a context that starts fiber_main on the given stack). On x86-64 a 12-instruction
+ * stack switch saving the callee-saved registers (the floating-point control state is shared:
+ * nothing here changes rounding modes); elsewhere, or with EMU_UCONTEXT, ucontext (slower: it
+ * saves the signal mask with a system call at each switch). */
+static void fiber_main(void);
+#if defined(__x86_64__) && !defined(EMU_UCONTEXT)
 extern "C" void emu_ctx_switch(void **save, void *to);
-#if defined(__x86_64__)
 asm(".text\n"
     ".globl emu_ctx_switch\n"
     ".type emu_ctx_switch,@function\n"
@@ -59,14 +63,44 @@ asm(".text\n"
     "  popq %r15\n  popq %r14\n  popq %r13\n  popq %r12\n  popq %rbx\n  popq %rbp\n"
     "  ret\n"
     ".size emu_ctx_switch,.-emu_ctx_switch\n");
+struct emu_ctx {
+	void *sp;
+};
+static inline void switch_to(emu_ctx *from, emu_ctx *to) { emu_ctx_switch(&from->sp, to->sp); }
+static void ctx_init(emu_ctx *c, uintptr_t top)
+{
+	void **sp = (void **)(top & ~(uintptr_t)15);
+	*--sp = NULL;               /* fiber_main's return address: it never returns */
+	*--sp = (void *)fiber_main; /* where emu_ctx_switch's ret goes */
+	for (int i = 0; i < 6; i++) /* rbp rbx r12-r15 */
+		*--sp = NULL;
+	c->sp = sp;
+}
 #else
-#error "the CUDA emulation's fibers are written for x86-64"
+#include <ucontext.h>
+struct emu_ctx {
+	ucontext_t uc;
+};
+static inline void switch_to(emu_ctx *from, emu_ctx *to)
+{
+	if (swapcontext(&from->uc, &to->uc))
+		emu_fatal("swapcontext failed");
+}
+static void ctx_init(emu_ctx *c, uintptr_t top, char *stack)
+{
+	if (getcontext(&c->uc))
+		emu_fatal("getcontext failed");
+	c->uc.uc_stack.ss_sp = stack;
+	c->uc.uc_stack.ss_size = (size_t)((top & ~(uintptr_t)15) - (uintptr_t)stack);
+	c->uc.uc_link = NULL; /* fiber_main never returns */
+	makecontext(&c->uc, fiber_main, 0);
+}
 #endif
 
 enum { FIBER_STACK = 256 << 10, MAX_THREADS = 1024 };
 
 struct fiber {
-	void *sp;
+	emu_ctx ctx;
 	char *stack;
 	int done;
 	uint3 idx; /* its threadIdx */
@@ -74,7 +108,7 @@ struct fiber {
 
 static struct {
 	fiber f[MAX_THREADS];
-	void *sched_sp;
+	emu_ctx sched;
 	unsigned nthreads, ndone;
 	const std::function<void()> *body;
 	/* barriers: the block's and each warp's; arrivals and generation */
@@ -85,7 +119,7 @@ static struct {
 	size_t smem_bytes, smem_cap;
 } fb;
 
-static void yield(void) { emu_ctx_switch(&fb.f[emu_cur_tid].sp, fb.sched_sp); }
+static void yield(void) { switch_to(&fb.f[emu_cur_tid].ctx, &fb.sched); }
 
 static void fiber_main(void)
 {
@@ -107,13 +141,12 @@ static void fiber_start(unsigned t)
 	}
 	/* stack tops staggered by 17 cache lines per fiber: tops at one offset in same-sized mappings
 	 * would all fall in the same cache sets and evict each other at every switch */
-	uintptr_t top = ((uintptr_t)(f->stack + FIBER_STACK - (t * 17 * 64) % (64 << 10))) & ~(uintptr_t)15;
-	void **sp = (void **)top;
-	*--sp = NULL;                 /* fiber_main's return address: it never returns */
-	*--sp = (void *)fiber_main;   /* where emu_ctx_switch's ret goes */
-	for (int i = 0; i < 6; i++)   /* rbp rbx r12-r15 */
-		*--sp = NULL;
-	f->sp = sp;
+	uintptr_t top = (uintptr_t)(f->stack + FIBER_STACK - (t * 17 * 64) % (64 << 10));
+#if defined(__x86_64__) && !defined(EMU_UCONTEXT)
+	ctx_init(&f->ctx, top);
+#else
+	ctx_init(&f->ctx, top, f->stack);
+#endif
 	f->done = 0;
 }
 
@@ -143,7 +176,7 @@ static void block_on_fibers(unsigned n, unsigned bx, unsigned by)
 				continue;
 			emu_cur_tid = t;
 			threadIdx = fb.f[t].idx;
-			emu_ctx_switch(&fb.sched_sp, fb.f[t].sp);
+			switch_to(&fb.sched, &fb.f[t].ctx);
 			if (fb.f[t].done)
 				live--, progressed = 1;
 		}
