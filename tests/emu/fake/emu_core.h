@@ -130,9 +130,11 @@ struct emu_guard {
 /* ---- launches ---- */
 /* Runs body for every CUDA thread of every block of the grid, on the calling OS thread: each
  * thread a fiber, or, for a kernel whose first launch reached no barrier, direct_block, which
- * runs every thread of the current block as a plain call. */
+ * runs every thread of the current block as a plain call. Odd blocks run their threads in
+ * reverse order (direct_block's argument), so a kernel that depends on the order of its threads
+ * between barriers gives wrong results. */
 void emu_run_grid(const void *kernel, dim3 grid, dim3 block, size_t smem, const std::function<void()> &body,
-		  const std::function<void()> &direct_block);
+		  const std::function<void(int)> &direct_block);
 /* checks a launch configuration as the GPU would; returns the error (also set as the last error) */
 cudaError_t emu_check_launch(const void *kernel, dim3 grid, dim3 block, size_t smem);
 
@@ -166,13 +168,17 @@ template <typename... P> struct emu_bound {
 		void (*kern)(P...) = k;
 		emu_enqueue(c.stream, [c, kern, params] {
 			auto one = [&] { std::apply(kern, params); };
-			auto block = [&] {
-				unsigned t = 0;
+			auto block = [&](int reverse) {
+				unsigned t = 0, n = c.block.x * c.block.y * c.block.z;
 				for (unsigned z = 0; z < c.block.z; z++)
 					for (unsigned y = 0; y < c.block.y; y++)
 						for (unsigned x = 0; x < c.block.x; x++, t++) {
-							threadIdx = uint3{ x, y, z };
-							emu_cur_tid = t;
+							if (reverse) /* the last thread first: see emu_run_grid */
+								threadIdx = uint3{ c.block.x - 1 - x, c.block.y - 1 - y,
+										   c.block.z - 1 - z },
+								emu_cur_tid = n - 1 - t;
+							else
+								threadIdx = uint3{ x, y, z }, emu_cur_tid = t;
 							std::apply(kern, params);
 						}
 			};

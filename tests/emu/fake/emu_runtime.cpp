@@ -160,7 +160,10 @@ static uint3 coords(unsigned t)
 static std::map<const void *, int> kernel_syncs;
 static int direct, synced;
 
-static void block_on_fibers(unsigned n, unsigned bx, unsigned by)
+/* Runs one block's threads as fibers, each pass over them in thread order, or in reverse order
+ * (odd blocks): code that depends on the order threads run in between barriers (a race on a
+ * GPU) then gives different results in different blocks. */
+static void block_on_fibers(unsigned n, unsigned bx, unsigned by, int reverse)
 {
 	for (unsigned t = 0; t < n; t++) {
 		fiber_start(t);
@@ -171,7 +174,8 @@ static void block_on_fibers(unsigned n, unsigned bx, unsigned by)
 		unsigned before = fb.bar_gen, progressed = 0;
 		unsigned wg[32];
 		memcpy(wg, fb.warp_gen, sizeof wg);
-		for (unsigned t = 0; t < n; t++) {
+		for (unsigned i = 0; i < n; i++) {
+			unsigned t = reverse ? n - 1 - i : i;
 			if (fb.f[t].done)
 				continue;
 			emu_cur_tid = t;
@@ -188,7 +192,7 @@ static void block_on_fibers(unsigned n, unsigned bx, unsigned by)
 }
 
 void emu_run_grid(const void *kernel, dim3 grid, dim3 block, size_t smem, const std::function<void()> &body,
-		  const std::function<void()> &direct_block)
+		  const std::function<void(int)> &direct_block)
 {
 	unsigned n = block.x * block.y * block.z;
 	gridDim = grid;
@@ -215,10 +219,11 @@ void emu_run_grid(const void *kernel, dim3 grid, dim3 block, size_t smem, const 
 				fb.ndone = 0;
 				memset(fb.warp_count, 0, sizeof fb.warp_count);
 				memset(fb.xchg_turn, 0, sizeof fb.xchg_turn);
+				int reverse = (bx + by + bz) & 1;
 				if (direct)
-					direct_block();
+					direct_block(reverse);
 				else
-					block_on_fibers(n, bx, by);
+					block_on_fibers(n, bx, by, reverse);
 			}
 	if (!direct)
 		kernel_syncs[kernel] = synced;
