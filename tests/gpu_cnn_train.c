@@ -32,6 +32,7 @@
  */
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,6 +100,11 @@ START_TEST(test_loss_curve_matches_cpu)
 	ck_assert(isfinite(gpu.final_loss) && isfinite(gpu.eval_loss));
 	long worst_step;
 	double worst = tu_loss_curve_gap(&cpu, &gpu, &worst_step);
+	printf("note: cnn cuda %s: loss curve within %.3g nats of the cpu (step %ld), eval loss %.3g, eval accuracy "
+	       "%.4f against %.4f; tolerances %g nats, %g\n",
+	       pn, worst, worst_step, fabs(gpu.eval_loss - cpu.eval_loss), gpu.eval_accuracy, cpu.eval_accuracy, tol,
+	       precisions[_i].acc_tol);
+	fflush(stdout);
 	ck_assert_msg(worst <= tol, "%s: loss curve differs from the cpu by up to %.4g nats (step %ld), tolerance %g", pn,
 		      worst, worst_step, tol);
 	ck_assert_msg(fabs(gpu.eval_loss - cpu.eval_loss) <= tol, "%s: eval loss %.5f, cpu %.5f", pn, gpu.eval_loss,
