@@ -1,17 +1,19 @@
 /*
  * tests/emu/cuda_emu.h — a thread-level CPU emulation of the few CUDA features
- * the fused attention kernels use, so tests can run those very kernels without
- * a GPU: one pthread per CUDA thread, barriers for __syncthreads/__syncwarp,
- * shuffles through a per-warp exchange array, and WMMA fragments holding the
- * whole 16x16 tile in every lane (each lane loads and multiplies it all; lane 0
- * stores it, so a kernel that reads a stored tile without __syncwarp races
- * here as on a GPU). A launch starts one thread per CUDA thread of a block and
- * walks them through the grid's blocks in turn, so kernels must not return
- * early from a block before a barrier the others reach (undefined on a GPU too). WMMA's pointer alignment (32 bytes) and leading
- * dimension rules (multiples of 16 bytes) abort when broken. Dynamic shared
- * memory is poisoned (0xff bytes: NaN) at every block's start; blocks may be
- * 2-D (threadIdx.x fastest); integer atomicAdd is a real atomic. It checks the kernels'
- * logic, indexing and synchronisation, not the hardware's numerics or speed.
+ * our kernels use, so tests/emu_*.cpp can run those very kernels without a
+ * GPU: one pthread per CUDA thread (real concurrency between barriers),
+ * barriers for __syncthreads/__syncwarp, shuffles through a per-warp exchange
+ * array, and WMMA from emu_wmma.h (lane 0 computes and stores each tile, so a
+ * kernel that reads a stored tile without __syncwarp races here as on a GPU;
+ * WMMA's alignment and leading-dimension rules abort when broken). A launch
+ * starts one thread per CUDA thread of a block and walks them through the
+ * grid's blocks in turn, so kernels must not return early from a block before
+ * a barrier the others reach (undefined on a GPU too). Dynamic shared memory
+ * is poisoned (0xff bytes: NaN) at every block's start; blocks may be 2-D
+ * (threadIdx.x fastest); integer atomicAdd is a real atomic. It checks the
+ * kernels' logic, indexing and synchronisation, not the hardware's numerics or
+ * speed. (tests/emu/fake runs the whole CUDA backend, host code included, on
+ * fibers instead.)
  */
 #ifndef CUDA_EMU_H
 #define CUDA_EMU_H
