@@ -11,7 +11,10 @@
  * mask (a mask short of every scheme rules out algorithms that do not split
  * K, and none here does) and, with every scheme allowed, offers first a
  * split-K algorithm reducing in the output type, which then aborts if a
- * 16-bit matmul runs it.
+ * 16-bit matmul runs it. With AMPTUNE_EMU_LT_NO_GELU=1 it has no algorithm
+ * for the GELU epilogues (CUBLAS_STATUS_NOT_SUPPORTED), as a GPU may answer.
+ * The workspace must be 256-byte aligned, bias and aux pointers at least as
+ * aligned as when the algorithm was chosen, and D must not overlap A or B.
  */
 #ifndef EMU_FAKE_CUBLASLT_H
 #define EMU_FAKE_CUBLASLT_H

@@ -136,6 +136,17 @@ static int matrix_ok(const char *what, cudaDataType_t t, const void *p, long lon
 	return 1;
 }
 
+/* The output of a GEMM must not overlap an input: undefined on the GPU, where tiles of the output
+ * are written while others still read the input (the emulation computes on copies, so it checks). */
+static void no_alias(const char *out, const void *o, cudaDataType_t ot, long long orows, long long ocols, long long old,
+		     const char *in, const void *i, cudaDataType_t it, long long irows, long long icols, long long ild)
+{
+	uintptr_t o0 = (uintptr_t)o, o1 = o0 + ((size_t)(ocols - 1) * old + orows) * emu_type_bytes(ot);
+	uintptr_t i0 = (uintptr_t)i, i1 = i0 + ((size_t)(icols - 1) * ild + irows) * emu_type_bytes(it);
+	if (o0 < i1 && i0 < o1)
+		emu_fatal("%s (%p) overlaps its input %s (%p): undefined on a GPU", out, o, in, i);
+}
+
 /* ---------------- cuBLAS ---------------- */
 
 struct emu_blas_handle {
@@ -208,6 +219,11 @@ cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t h, cublasOperation_t tr
 		matrix_ok("batched GEMM B", Btype, (const char *)B + (size_t)i * strideB * emu_type_bytes(Btype),
 			  transb ? n : k, transb ? k : n, ldb);
 		matrix_ok("batched GEMM C", Ctype, (char *)C + (size_t)i * strideC * emu_type_bytes(Ctype), m, n, ldc);
+		const char *Ai = (const char *)A + (size_t)i * strideA * emu_type_bytes(Atype),
+			   *Bi = (const char *)B + (size_t)i * strideB * emu_type_bytes(Btype),
+			   *Ci = (const char *)C + (size_t)i * strideC * emu_type_bytes(Ctype);
+		no_alias("batched GEMM C", Ci, Ctype, m, n, ldc, "A", Ai, Atype, transa ? k : m, transa ? m : k, lda);
+		no_alias("batched GEMM C", Ci, Ctype, m, n, ldc, "B", Bi, Btype, transb ? n : k, transb ? k : n, ldb);
 	}
 	gemm base = {};
 	base.t = Atype, base.m = m, base.n = n, base.k = k, base.transa = transa == CUBLAS_OP_T,
@@ -356,14 +372,16 @@ cublasStatus_t cublasLtMatmulPreferenceSetAttribute(cublasLtMatmulPreference_t p
 	return CUBLAS_STATUS_INVALID_VALUE;
 }
 
-static int emu_lt_splitk_mode(void)
+static int env_on(const char *name)
 {
-	const char *v = getenv("AMPTUNE_EMU_LT_SPLITK");
+	const char *v = getenv(name);
 	return v && strcmp(v, "1") == 0;
 }
+static int emu_lt_splitk_mode(void) { return env_on("AMPTUNE_EMU_LT_SPLITK"); }
 
 /* what an algorithm carries: a mark, its split-K and scheme, the alignments it was chosen for, the problem */
-enum { ALGO_MARK, ALGO_SPLITK, ALGO_SCHEME, ALGO_AL_AB, ALGO_AL_CD, ALGO_WS, ALGO_PROBLEM };
+enum { ALGO_MARK, ALGO_SPLITK, ALGO_SCHEME, ALGO_AL_AB, ALGO_AL_CD, ALGO_WS, ALGO_PROBLEM, ALGO_AL_EPI };
+static uint32_t align_of(const void *p);
 static const uint64_t MARK = 0x656d752d616c676full;
 
 static uint64_t problem_id(const emu_lt_desc *d, const emu_lt_layout *a, const emu_lt_layout *b, const emu_lt_layout *c)
@@ -416,6 +434,8 @@ cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t h, cublasLtMatmul
 	for (int i = 0; i < 4; i++)
 		if (p->al[i] < es || p->al[i] % es)
 			return CUBLAS_STATUS_NOT_SUPPORTED; /* no algorithm reads elements misaligned to their size */
+	if (epilogue_kind(d->epilogue) >= 2 && env_on("AMPTUNE_EMU_LT_NO_GELU"))
+		return CUBLAS_STATUS_NOT_SUPPORTED; /* a GPU without a fused GELU algorithm for this problem */
 	/* What is offered: one algorithm that does not split K. With AMPTUNE_EMU_LT_SPLITK=1, cublasLt.h's
 	 * other reading of the reduction-scheme mask: a mask short of every scheme rules out algorithms
 	 * that do not split K (and none that does fits here), and with every scheme allowed a split-K
@@ -440,6 +460,8 @@ cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t h, cublasLtMatmul
 		x[ALGO_AL_CD] = (uint64_t)p->al[2] | (uint64_t)p->al[3] << 32;
 		x[ALGO_WS] = p->max_ws < (1u << 20) ? p->max_ws : (1u << 20);
 		x[ALGO_PROBLEM] = problem_id(d, a, b, c);
+		/* the heuristic reads the bias and aux pointers' alignment too (cublasLt.h) */
+		x[ALGO_AL_EPI] = (uint64_t)(d->bias ? align_of(d->bias) : 0) | (uint64_t)(d->aux ? align_of(d->aux) : 0) << 32;
 		results[r].workspaceSize = x[ALGO_WS];
 		results[r].state = CUBLAS_STATUS_SUCCESS;
 		results[r].wavesCount = 1;
@@ -496,8 +518,11 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t h, cublasLtMatmulDesc_t d, const 
 		if (align_of(ptr[i]) < promised)
 			return CUBLAS_STATUS_INVALID_VALUE; /* the pointer breaks the alignment the algorithm assumed */
 	}
-	if (x[ALGO_WS] > ws_bytes || (x[ALGO_WS] && !emu_is_device(ws, x[ALGO_WS])))
-		return CUBLAS_STATUS_INVALID_VALUE;
+	if (x[ALGO_WS] > ws_bytes || (x[ALGO_WS] && (!emu_is_device(ws, x[ALGO_WS]) || (uintptr_t)ws % 256)))
+		return CUBLAS_STATUS_INVALID_VALUE; /* the workspace must hold the algorithm's, 256-byte aligned */
+	if ((d->bias && align_of(d->bias) < (uint32_t)x[ALGO_AL_EPI]) ||
+	    (d->aux && align_of(d->aux) < (uint32_t)(x[ALGO_AL_EPI] >> 32)))
+		return CUBLAS_STATUS_INVALID_VALUE; /* a bias or aux less aligned than the algorithm was chosen for */
 	if (emu_lt_splitk_mode() && la->t != CUDA_R_32F && x[ALGO_SPLITK] > 1 &&
 	    x[ALGO_SCHEME] != CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE)
 		emu_fatal("a 16-bit matmul ran a split-K algorithm that reduces its partial sums in the output type "
@@ -521,6 +546,10 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t h, cublasLtMatmulDesc_t d, const 
 		matrix_ok("matmul bias", la->t, g1.bias, g1.m, 1, g1.m);
 	if (g1.epilogue >= 2)
 		matrix_ok("matmul aux", la->t, g1.aux, g1.m, g1.n, g1.aux_ld);
+	no_alias("matmul D", D, ld->t, (long long)ld->rows, (long long)ld->cols, ld->ld, "A", A, la->t, (long long)la->rows,
+		 (long long)la->cols, la->ld);
+	no_alias("matmul D", D, ld->t, (long long)ld->rows, (long long)ld->cols, ld->ld, "B", B, lb->t, (long long)lb->rows,
+		 (long long)lb->cols, lb->ld);
 	emu_enqueue(s, [g1] { run_gemm(g1); });
 	return CUBLAS_STATUS_SUCCESS;
 }

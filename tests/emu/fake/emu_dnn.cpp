@@ -282,6 +282,9 @@ static cudnnStatus_t admit(dir d, const conv_problem &p, const emu_dnn_conv *c, 
 		if (!emu_is_device(ptrs[i], sizes[d][i]))
 			emu_fatal("cuDNN convolution (direction %d) operand %d (%p, %zu bytes): not device memory", d, i,
 				  ptrs[i], sizes[d][i]);
+	for (int i = 0; i < 2; i++) /* the output overlapping an input is undefined on a GPU */
+		if ((uintptr_t)out < (uintptr_t)ptrs[i] + sizes[d][i] && (uintptr_t)ptrs[i] < (uintptr_t)out + sizes[d][2])
+			emu_fatal("cuDNN convolution (direction %d): the output %p overlaps operand %d %p", d, out, i, ptrs[i]);
 	return CUDNN_STATUS_SUCCESS;
 }
 
@@ -358,7 +361,8 @@ static cudnnStatus_t submit(cudnnHandle_t h, dir d, const conv_problem &p, const
 	cudnnStatus_t s = admit(d, p, c, algo, ws, ws_bytes, a0, a1, out);
 	if (s)
 		return s;
-	int tf32 = p.t == CUDNN_DATA_FLOAT && c->math != CUDNN_FMA_MATH && c->math != CUDNN_DEFAULT_MATH;
+	/* fp32 data under any math but FMA may run on TF32 tensor cores (DEFAULT allows it since Ampere) */
+	int tf32 = p.t == CUDNN_DATA_FLOAT && c->math != CUDNN_FMA_MATH;
 	float al = *(const float *)alpha, be = *(const float *)beta;
 	emu_enqueue(obj(h, "handle")->stream, [=] { run_conv(d, p, tf32, al, be, a0, a1, out); });
 	return CUDNN_STATUS_SUCCESS;

@@ -28,6 +28,10 @@ struct DeviceRadixSort {
 		if (n > 0 && (!emu_is_device(keys_in, n * sizeof(K)) || !emu_is_device(keys_out, n * sizeof(K)) ||
 			      !emu_is_device(vals_in, n * sizeof(V)) || !emu_is_device(vals_out, n * sizeof(V))))
 			emu_fatal("cub::DeviceRadixSort::SortPairs: an operand is not device memory");
+		if (n > 0 && ((uintptr_t)keys_out < (uintptr_t)(keys_in + n) && (uintptr_t)keys_in < (uintptr_t)(keys_out + n)))
+			emu_fatal("cub::DeviceRadixSort::SortPairs: the output keys overlap the input keys");
+		if (n > 0 && ((uintptr_t)vals_out < (uintptr_t)(vals_in + n) && (uintptr_t)vals_in < (uintptr_t)(vals_out + n)))
+			emu_fatal("cub::DeviceRadixSort::SortPairs: the output values overlap the input values");
 		emu_enqueue(s, [=] {
 			using U = typename std::make_unsigned<K>::type;
 			U lo = begin_bit ? (U)((U)1 << begin_bit) - 1 : 0, span = end_bit >= (int)sizeof(K) * 8 ? (U)~(U)0 : (U)(((U)1 << end_bit) - 1);
