@@ -163,17 +163,25 @@ static int same_shape(const struct kn_conv_shape *a, const struct kn_conv_shape 
 
 /* From heuristic results best first: the first algorithm that is supported,
  * deterministic, in an allowed math mode and within budget; its math type is
- * set on conv. Returns 0 when none qualifies. */
-template <typename Perf, typename Algo>
-static int pick(const Perf *perf, int n, size_t budget, cudnnConvolutionDescriptor_t conv, Algo *algo, size_t *ws)
+ * set on conv. Its workspace is the larger of the heuristic's figure and what
+ * ws_query(algo, &bytes) (cudnnGet*WorkspaceSize) answers once that math type
+ * is set (the two have been reported to differ). Returns 0 when none qualifies. */
+template <typename Perf, typename Algo, typename Query>
+static int pick(const Perf *perf, int n, size_t budget, cudnnConvolutionDescriptor_t conv, Algo *algo, size_t *ws,
+		Query ws_query)
 {
 	for (int i = 0; i < n && !kn_cuda.status; i++)
 		if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].determinism == CUDNN_DETERMINISTIC &&
 		    perf[i].memory <= budget && math_ok(perf[i].mathType)) {
-			*algo = perf[i].algo;
-			*ws = perf[i].memory;
 			DNN_OK(cudnnSetConvolutionMathType(conv, perf[i].mathType));
-			return !kn_cuda.status;
+			size_t need = perf[i].memory, asked = 0;
+			if (!kn_cuda.status && ws_query(perf[i].algo, &asked) == CUDNN_STATUS_SUCCESS && asked > need)
+				need = asked;
+			if (kn_cuda.status || need > budget)
+				continue;
+			*algo = perf[i].algo;
+			*ws = need;
+			return 1;
 		}
 	return 0;
 }
@@ -243,19 +251,27 @@ template <typename T> static struct conv_plan *plan_for(const struct kn_conv_sha
 		cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
 		DNN_OK(cudnnGetConvolutionForwardAlgorithm_v7(h, p->x, p->w, p->conv[0], p->y,
 							      CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, perf));
-		found[0] = pick(perf, n, budget, p->conv[0], &p->fwd, &p->ws[0]);
+		found[0] = pick(perf, n, budget, p->conv[0], &p->fwd, &p->ws[0], [&](cudnnConvolutionFwdAlgo_t a, size_t *b) {
+			return cudnnGetConvolutionForwardWorkspaceSize(h, p->x, p->w, p->conv[0], p->y, a, b);
+		});
 	}
 	if (!kn_cuda.status) {
 		cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
 		DNN_OK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p->w, p->y, p->conv[1], p->x,
 								   CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, perf));
-		found[1] = pick(perf, n, budget, p->conv[1], &p->bwd_data, &p->ws[1]);
+		found[1] = pick(perf, n, budget, p->conv[1], &p->bwd_data, &p->ws[1],
+				[&](cudnnConvolutionBwdDataAlgo_t a, size_t *b) {
+					return cudnnGetConvolutionBackwardDataWorkspaceSize(h, p->w, p->y, p->conv[1], p->x, a, b);
+				});
 	}
 	if (!kn_cuda.status) {
 		cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
 		DNN_OK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, p->x, p->y, p->conv[2], p->w,
 								     CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, perf));
-		found[2] = pick(perf, n, budget, p->conv[2], &p->bwd_filter, &p->ws[2]);
+		found[2] = pick(perf, n, budget, p->conv[2], &p->bwd_filter, &p->ws[2],
+				[&](cudnnConvolutionBwdFilterAlgo_t a, size_t *b) {
+					return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, p->x, p->y, p->conv[2], p->w, a, b);
+				});
 	}
 	p->budget = budget;
 	p->no_bwd_data = !found[1];

@@ -157,9 +157,10 @@ enum dir { FWD, BWD_DATA, BWD_FILTER };
 struct algo_entry {
 	int algo;
 	cudnnDeterminism_t det;
-	size_t ws;
+	size_t ws; /* what it needs (cudnnGet*WorkspaceSize) */
 	cudnnMathType_t math;
 	cudnnStatus_t status;
+	size_t ws_heuristic; /* what the heuristic says it needs */
 };
 
 static const size_t HUNGRY = (size_t)64 << 20;
@@ -170,7 +171,7 @@ static std::vector<algo_entry> algo_list(dir d, const conv_problem &p, cudnnMath
 	size_t filter_bytes = (size_t)p.OC * p.K * p.K * p.C * 4;
 	std::vector<algo_entry> l;
 	auto add = [&](int a, cudnnDeterminism_t det, size_t ws, cudnnMathType_t mt) {
-		l.push_back(algo_entry{ a, det, ws, mt, CUDNN_STATUS_SUCCESS });
+		l.push_back(algo_entry{ a, det, ws, mt, CUDNN_STATUS_SUCCESS, ws });
 	};
 	if (d == FWD) {
 		if (p.t == CUDNN_DATA_FLOAT && m == CUDNN_TENSOR_OP_MATH)
@@ -178,7 +179,8 @@ static std::vector<algo_entry> algo_list(dir d, const conv_problem &p, cudnnMath
 			    CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION);
 		add(CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING, CUDNN_DETERMINISTIC, HUNGRY, m);
 		add(CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, CUDNN_DETERMINISTIC,
-		    (size_t)p.OH * p.OW * p.K * p.K * sizeof(int), m);
+		    (size_t)p.OH * p.OW * p.K * p.K * sizeof(int) + 4096, m);
+		l.back().ws_heuristic -= 4096; /* the heuristic under-reports it (cudnn.h) */
 		add(CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, CUDNN_DETERMINISTIC, 0, m);
 	} else if (d == BWD_DATA) {
 		add(CUDNN_CONVOLUTION_BWD_DATA_ALGO_0, CUDNN_NON_DETERMINISTIC, 0, m);
@@ -209,7 +211,7 @@ static cudnnStatus_t list(dir d, const conv_problem &p, cudnnMathType_t desc_mat
 		perf[i].algo = (Algo)l[i].algo;
 		perf[i].status = l[i].status;
 		perf[i].time = l[i].status == CUDNN_STATUS_SUCCESS ? 0.1f * (float)(i + 1) : -1.0f;
-		perf[i].memory = l[i].ws;
+		perf[i].memory = l[i].ws_heuristic;
 		perf[i].determinism = l[i].det;
 		perf[i].mathType = l[i].math;
 		++*returned;
@@ -255,6 +257,52 @@ cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnnHandle_t h, cud
 	return s ? s
 		 : list<cudnnConvolutionBwdFilterAlgoPerf_t, cudnnConvolutionBwdFilterAlgo_t>(BWD_FILTER, p, c->math,
 											       requested, returned, perf);
+}
+
+/* what algorithm `algo` of direction d needs under the descriptor's math type */
+static cudnnStatus_t ws_size(dir d, const conv_problem &p, const emu_dnn_conv *c, int algo, size_t *bytes)
+{
+	for (auto &e : algo_list(d, p, c->math))
+		if (e.algo == algo && e.status == CUDNN_STATUS_SUCCESS && e.math == c->math) {
+			*bytes = e.ws;
+			return CUDNN_STATUS_SUCCESS;
+		}
+	return CUDNN_STATUS_NOT_SUPPORTED;
+}
+
+cudnnStatus_t cudnnGetConvolutionForwardWorkspaceSize(cudnnHandle_t h, cudnnTensorDescriptor_t x,
+						      cudnnFilterDescriptor_t w, cudnnConvolutionDescriptor_t c,
+						      cudnnTensorDescriptor_t y, cudnnConvolutionFwdAlgo_t algo, size_t *bytes)
+{
+	emu_guard g;
+	obj(h, "handle");
+	conv_problem p;
+	cudnnStatus_t s = problem(x, w, c, y, &p);
+	return s ? s : ws_size(FWD, p, c, algo, bytes);
+}
+
+cudnnStatus_t cudnnGetConvolutionBackwardDataWorkspaceSize(cudnnHandle_t h, cudnnFilterDescriptor_t w,
+							   cudnnTensorDescriptor_t dy, cudnnConvolutionDescriptor_t c,
+							   cudnnTensorDescriptor_t dx, cudnnConvolutionBwdDataAlgo_t algo,
+							   size_t *bytes)
+{
+	emu_guard g;
+	obj(h, "handle");
+	conv_problem p;
+	cudnnStatus_t s = problem(dx, w, c, dy, &p);
+	return s ? s : ws_size(BWD_DATA, p, c, algo, bytes);
+}
+
+cudnnStatus_t cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnnHandle_t h, cudnnTensorDescriptor_t x,
+							     cudnnTensorDescriptor_t dy, cudnnConvolutionDescriptor_t c,
+							     cudnnFilterDescriptor_t dw, cudnnConvolutionBwdFilterAlgo_t algo,
+							     size_t *bytes)
+{
+	emu_guard g;
+	obj(h, "handle");
+	conv_problem p;
+	cudnnStatus_t s = problem(x, dw, c, dy, &p);
+	return s ? s : ws_size(BWD_FILTER, p, c, algo, bytes);
 }
 
 /* ---------------- running ---------------- */
