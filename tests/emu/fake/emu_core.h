@@ -20,6 +20,8 @@
  *   blocking copy, a free), which is one schedule CUDA allows. Code that
  *   forgets a wait reads data not yet written, and a pinned buffer the host
  *   refills before its copy has run is read refilled, as on a GPU under load.
+ * - Shared memory is poisoned (NaN) for each block: dynamic at its start,
+ *   static when the block's first thread reaches the declaration.
  * - Device memory is poisoned (0xff bytes: NaN in every float type) when
  *   allocated, and each allocation ends (rounded up to 256 bytes) at an
  *   inaccessible guard page, so an access past its end faults and names it;
@@ -71,6 +73,9 @@ void __syncthreads(void);
 void __syncwarp(unsigned mask = 0xffffffffu);
 float __shfl_xor_sync(unsigned mask, float v, int lane_mask);
 unsigned emu_lane(void);
+/* poisons (0xff: NaN) a static __shared__ array the first time a thread of the current block
+ * reaches its declaration (tests/emu/rewrite_launches.sh adds the calls) */
+void emu_shared_first_touch(void *p, size_t bytes);
 /* the block's dynamic shared memory (poisoned with 0xff at each block's start) */
 unsigned char *emu_dynamic_smem(void);
 #define FA_DYNAMIC_SMEM(name) unsigned char *name = emu_dynamic_smem()

@@ -119,6 +119,9 @@ static struct {
 	size_t smem_bytes, smem_cap;
 } fb;
 
+/* the static __shared__ arrays poisoned in the current block (emu_shared_first_touch) */
+static std::vector<void *> shared_touched;
+
 static void yield(void) { switch_to(&fb.f[emu_cur_tid].ctx, &fb.sched); }
 
 static void fiber_main(void)
@@ -215,6 +218,7 @@ void emu_run_grid(const void *kernel, dim3 grid, dim3 block, size_t smem, const 
 				blockIdx = uint3{ bx, by, bz };
 				if (smem)
 					memset(fb.smem, 0xff, smem); /* NaN until written */
+				shared_touched.clear();
 				fb.bar_count = 0;
 				fb.ndone = 0;
 				memset(fb.warp_count, 0, sizeof fb.warp_count);
@@ -278,6 +282,15 @@ float __shfl_xor_sync(unsigned mask, float v, int lane_mask)
 	fb.xchg[slot][t] = v;
 	__syncwarp();
 	return fb.xchg[slot][partner];
+}
+
+void emu_shared_first_touch(void *p, size_t bytes)
+{
+	for (void *q : shared_touched)
+		if (q == p)
+			return;
+	memset(p, 0xff, bytes);
+	shared_touched.push_back(p);
 }
 
 unsigned emu_lane(void) { return emu_cur_tid % 32; }
