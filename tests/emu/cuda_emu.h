@@ -28,7 +28,7 @@
 #include <functional>
 #include <type_traits>
 
-#include "emu_bits.h"
+#include "kernels/precision.h"
 
 #define __global__
 #define __device__
@@ -81,11 +81,11 @@ static inline float __shfl_xor_sync(unsigned, float v, int m)
 struct bf16 {
 	uint16_t b;
 };
-static inline float bf2f(bf16 h) { return emu_bf16_to_float(h.b); }
+static inline float bf2f(bf16 h) { return kn_bf16_to_f32(h.b); }
 static inline bf16 f2bf(float f)
 {
 	bf16 h;
-	h.b = emu_float_to_bf16(f);
+	h.b = kn_f32_to_bf16(f);
 	return h;
 }
 template <typename T> float tof(T x);

@@ -45,7 +45,9 @@
 #include <type_traits>
 #include <utility>
 
-#include "../emu_bits.h"
+#include "kernels/precision.h"
+
+#include "../emu_registry.h"
 
 #define __global__
 #define __device__
@@ -202,19 +204,17 @@ static inline emu_launcher emu_kernel(dim3 grid, dim3 block, size_t smem = 0, cu
 	return emu_launcher{ emu_cfg{ grid, block, smem, s } };
 }
 
-/* ---- 16-bit float types (bit patterns; conversions round to nearest even) ---- */
+/* ---- 16-bit float types: bit patterns, converted by the project's own host conversions ---- */
 struct __half {
 	uint16_t x;
 };
 struct __nv_bfloat16 {
 	uint16_t x;
 };
-float emu_half_to_float(uint16_t h);
-uint16_t emu_float_to_half(float f);
-static inline float __half2float(__half h) { return emu_half_to_float(h.x); }
-static inline __half __float2half(float f) { return __half{ emu_float_to_half(f) }; }
-static inline float __bfloat162float(__nv_bfloat16 h) { return emu_bf16_to_float(h.x); }
-static inline __nv_bfloat16 __float2bfloat16(float f) { return __nv_bfloat16{ emu_float_to_bf16(f) }; }
+static inline float __half2float(__half h) { return kn_f16_to_f32(h.x); }
+static inline __half __float2half(float f) { return __half{ kn_f32_to_f16(f) }; }
+static inline float __bfloat162float(__nv_bfloat16 h) { return kn_bf16_to_f32(h.x); }
+static inline __nv_bfloat16 __float2bfloat16(float f) { return __nv_bfloat16{ kn_f32_to_bf16(f) }; }
 static inline float emu_tofloat(float x) { return x; }
 static inline float emu_tofloat(__half x) { return __half2float(x); }
 static inline float emu_tofloat(__nv_bfloat16 x) { return __bfloat162float(x); }

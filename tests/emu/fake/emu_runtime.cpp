@@ -116,7 +116,7 @@ static struct {
 	float xchg[2][MAX_THREADS];
 	unsigned char xchg_turn[MAX_THREADS];
 	unsigned char *smem;
-	size_t smem_bytes, smem_cap;
+	size_t smem_cap;
 } fb;
 
 /* the static __shared__ arrays poisoned in the current block (emu_shared_first_touch) */
@@ -208,7 +208,6 @@ void emu_run_grid(const void *kernel, dim3 grid, dim3 block, size_t smem, const 
 			emu_fatal("no memory for %zu bytes of shared memory", smem);
 		fb.smem_cap = smem;
 	}
-	fb.smem_bytes = smem;
 	auto seen = kernel_syncs.find(kernel);
 	direct = seen != kernel_syncs.end() && !seen->second;
 	synced = 0;
@@ -328,9 +327,21 @@ cudaError_t emu_check_launch(const void *kernel, dim3 grid, dim3 block, size_t s
 /* ---------------- memory ---------------- */
 
 static std::map<uintptr_t, size_t> dev_allocs, pinned_allocs;
-static std::map<uintptr_t, size_t> dev_maps; /* each device allocation's mapping size, guard page included */
 static size_t dev_in_use;
 static const size_t CONTEXT_BYTES = (size_t)300 << 20; /* what a CUDA context takes before any allocation */
+
+/* A device allocation of `bytes`: `len` (bytes rounded up to 256, as cudaMalloc aligns) ending at
+ * an inaccessible guard page, in a mapping of `map` bytes that starts `map - page - len` bytes
+ * before the allocation, so that an access past its end faults instead of reading a neighbour. */
+struct guarded {
+	size_t len, map;
+};
+static const size_t PAGE = 4096;
+static guarded guarded_layout(size_t bytes)
+{
+	size_t len = ((bytes ? bytes : 1) + 255) & ~(size_t)255;
+	return guarded{ len, ((len + PAGE - 1) & ~(PAGE - 1)) + PAGE };
+}
 
 static size_t device_total(void)
 {
@@ -368,17 +379,13 @@ cudaError_t cudaMalloc(void **p, size_t bytes)
 		emu_set_error(cudaErrorMemoryAllocation);
 		return cudaErrorMemoryAllocation;
 	}
-	/* 256-byte aligned as cudaMalloc's, ending (rounded up to 256 bytes) at an inaccessible guard
-	 * page: a kernel reading or writing past the end faults instead of reading a neighbour */
-	size_t len = ((bytes ? bytes : 1) + 255) & ~(size_t)255, page = 4096;
-	size_t map = ((len + page - 1) & ~(page - 1)) + page;
-	char *base = (char *)mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (base == MAP_FAILED || mprotect(base + map - page, page, PROT_NONE))
+	guarded gl = guarded_layout(bytes);
+	char *base = (char *)mmap(NULL, gl.map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED || mprotect(base + gl.map - PAGE, PAGE, PROT_NONE))
 		emu_fatal("host out of memory for %zu device bytes", bytes);
-	char *m = base + map - page - len;
-	memset(m, 0xff, len); /* NaN in every float type until written */
+	char *m = base + gl.map - PAGE - gl.len;
+	memset(m, 0xff, gl.len); /* NaN in every float type until written */
 	dev_allocs[(uintptr_t)m] = bytes ? bytes : 1;
-	dev_maps[(uintptr_t)m] = map;
 	dev_in_use += bytes ? bytes : 1;
 	*p = m;
 	return cudaSuccess;
@@ -391,8 +398,8 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 	auto it = dev_allocs.upper_bound(a);
 	if (it != dev_allocs.begin()) {
 		--it;
-		size_t len = (it->second + 255) & ~(size_t)255;
-		if (a >= it->first + len && a < it->first + len + 4096)
+		size_t len = guarded_layout(it->second).len;
+		if (a >= it->first + len && a < it->first + len + PAGE)
 			fprintf(stderr,
 				"CUDA emulation: access at %p, byte %zu of the device allocation at %p of %zu bytes "
 				"(a kernel or a copy out of bounds)\n",
@@ -420,13 +427,10 @@ cudaError_t cudaFree(void *p)
 	auto it = dev_allocs.find((uintptr_t)p);
 	if (it == dev_allocs.end())
 		emu_fatal("cudaFree(%p): not a device allocation", p);
-	size_t bytes = it->second, len = (bytes + 255) & ~(size_t)255, page = 4096;
-	dev_in_use -= bytes;
+	guarded gl = guarded_layout(it->second);
+	dev_in_use -= it->second;
 	dev_allocs.erase(it);
-	auto mp = dev_maps.find((uintptr_t)p);
-	size_t map = mp->second;
-	dev_maps.erase(mp);
-	munmap((char *)p + len + page - map, map); /* the mapping's start: see cudaMalloc */
+	munmap((char *)p + gl.len + PAGE - gl.map, gl.map); /* the mapping's start: see guarded_layout */
 	return cudaSuccess;
 }
 
@@ -655,6 +659,13 @@ cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t a, cudaEvent_t b)
 
 /* ---------------- copies ---------------- */
 
+/* what p is, for a message: device memory (when `whole`, the copy's whole range is), past the end
+ * of a device allocation, or host memory */
+static const char *where(const void *p, int whole)
+{
+	return whole ? "device" : emu_is_device(p, 1) ? "past the end of a device allocation" : "host";
+}
+
 cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind, cudaStream_t s)
 {
 	emu_guard g;
@@ -662,7 +673,9 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cudaMemcpy
 	if ((kind == cudaMemcpyHostToDevice && (!dev_dst || dev_src)) ||
 	    (kind == cudaMemcpyDeviceToHost && (!dev_src || dev_dst)) ||
 	    (kind == cudaMemcpyDeviceToDevice && (!dev_src || !dev_dst)) || kind == cudaMemcpyHostToHost)
-		emu_fatal("cudaMemcpyAsync(%p, %p, %zu, kind %d): pointers do not match the kind (source %s, destination %s)", dst, src, bytes, kind, dev_src ? "device" : emu_is_device(src, 1) ? "past the end of a device allocation" : "host", dev_dst ? "device" : emu_is_device(dst, 1) ? "past the end of a device allocation" : "host");
+		emu_fatal("cudaMemcpyAsync(%p, %p, %zu, kind %d): pointers do not match the kind (source %s, "
+			  "destination %s)",
+			  dst, src, bytes, kind, where(src, dev_src), where(dst, dev_dst));
 	if (kind == cudaMemcpyHostToDevice && !emu_is_pinned(src)) {
 		/* from pageable memory the call returns once the source is staged */
 		std::vector<unsigned char> staged((const unsigned char *)src, (const unsigned char *)src + bytes);
@@ -740,47 +753,6 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int dev)
 cudaError_t cudaSetDevice(int dev) { return dev == 0 ? cudaSuccess : cudaErrorInvalidValue; }
 cudaError_t cudaRuntimeGetVersion(int *v) { return *v = 13000, cudaSuccess; }
 cudaError_t cudaDriverGetVersion(int *v) { return *v = 13000, cudaSuccess; }
-
-/* ---------------- fp16 ---------------- */
-
-float emu_half_to_float(uint16_t h)
-{
-	unsigned s = h >> 15, e = (h >> 10) & 31, m = h & 1023;
-	float f;
-	if (e == 0)
-		f = ldexpf((float)m, -24);
-	else if (e == 31)
-		f = m ? NAN : INFINITY;
-	else
-		f = ldexpf((float)(m | 1024), (int)e - 25);
-	return s ? -f : f;
-}
-
-uint16_t emu_float_to_half(float f)
-{
-	uint32_t u;
-	memcpy(&u, &f, 4);
-	uint16_t s = (uint16_t)((u >> 16) & 0x8000);
-	float a = fabsf(f);
-	if (a != a)
-		return (uint16_t)(s | 0x7e00);
-	if (a >= 65520.0f) /* rounds to inf */
-		return (uint16_t)(s | 0x7c00);
-	if (a < ldexpf(1, -14)) {
-		/* subnormal: multiples of 2^-24, round to nearest even */
-		float q = a * 16777216.0f;
-		return (uint16_t)(s | (uint16_t)nearbyintf(q));
-	}
-	int e;
-	float m = frexpf(a, &e); /* a = m 2^e, m in [0.5, 1) */
-	float q = nearbyintf(m * 2048.0f); /* 11 significant bits */
-	if (q == 2048.0f)
-		q = 1024.0f, e++;
-	unsigned be = (unsigned)(e - 1 + 15);
-	if (be >= 31)
-		return (uint16_t)(s | 0x7c00);
-	return (uint16_t)(s | (be << 10) | ((unsigned)q - 1024));
-}
 
 /* the test suites' way to know they run on this emulation (tests/helpers/gpu_suite.h) */
 extern "C" int emu_cuda_is_emulation(void) { return 1; }
