@@ -125,26 +125,31 @@ static void run_gemm(const gemm &g)
 		}
 }
 
-/* a matrix of rows x cols, leading dimension ld, type t at p: in device memory */
-static int matrix_ok(const char *what, cudaDataType_t t, const void *p, long long rows, long long cols, long long ld)
+/* A column-major matrix of rows x cols with leading dimension ld, of type t, at p. */
+struct mat {
+	cudaDataType_t t;
+	const void *p;
+	long long rows, cols, ld;
+	size_t bytes() const { return ((size_t)(cols - 1) * ld + rows) * emu_type_bytes(t); }
+};
+
+/* m lies in device memory (a NULL or malformed one is left to the caller's status) */
+static void matrix_ok(const char *what, const mat &m)
 {
-	if (!p || ld < rows || rows < 1 || cols < 1)
-		return 0;
-	size_t bytes = ((size_t)(cols - 1) * ld + rows) * emu_type_bytes(t);
-	if (!emu_is_device(p, bytes))
-		emu_fatal("%s (%p, %lld x %lld, ld %lld): not within one device allocation", what, p, rows, cols, ld);
-	return 1;
+	if (!m.p || m.ld < m.rows || m.rows < 1 || m.cols < 1)
+		return;
+	if (!emu_is_device(m.p, m.bytes()))
+		emu_fatal("%s (%p, %lld x %lld, ld %lld): not within one device allocation", what, m.p, m.rows, m.cols,
+			  m.ld);
 }
 
 /* The output of a GEMM must not overlap an input: undefined on the GPU, where tiles of the output
  * are written while others still read the input (the emulation computes on copies, so it checks). */
-static void no_alias(const char *out, const void *o, cudaDataType_t ot, long long orows, long long ocols, long long old,
-		     const char *in, const void *i, cudaDataType_t it, long long irows, long long icols, long long ild)
+static void no_alias(const char *out, const mat &o, const char *in, const mat &i)
 {
-	uintptr_t o0 = (uintptr_t)o, o1 = o0 + ((size_t)(ocols - 1) * old + orows) * emu_type_bytes(ot);
-	uintptr_t i0 = (uintptr_t)i, i1 = i0 + ((size_t)(icols - 1) * ild + irows) * emu_type_bytes(it);
+	uintptr_t o0 = (uintptr_t)o.p, o1 = o0 + o.bytes(), i0 = (uintptr_t)i.p, i1 = i0 + i.bytes();
 	if (o0 < i1 && i0 < o1)
-		emu_fatal("%s (%p) overlaps its input %s (%p): undefined on a GPU", out, o, in, i);
+		emu_fatal("%s (%p) overlaps its input %s (%p): undefined on a GPU", out, o.p, in, i.p);
 }
 
 /* ---------------- cuBLAS ---------------- */
@@ -152,8 +157,6 @@ static void no_alias(const char *out, const void *o, cudaDataType_t ot, long lon
 struct emu_blas_handle {
 	cudaStream_t stream;
 	cublasMath_t math;
-	void *ws;
-	size_t ws_bytes;
 };
 static emu_registry blas = { "cuBLAS", {} };
 static emu_blas_handle *blas_of(cublasHandle_t h) { return blas.of(h, "handle"); }
@@ -175,10 +178,7 @@ cublasStatus_t cublasDestroy(cublasHandle_t h)
 cublasStatus_t cublasSetStream(cublasHandle_t h, cudaStream_t s)
 {
 	emu_guard g;
-	emu_blas_handle *b = blas_of(h);
-	b->stream = s;
-	b->ws = NULL; /* setting the stream resets a user workspace to cuBLAS's own */
-	b->ws_bytes = 0;
+	blas_of(h)->stream = s; /* (on a GPU this also resets a user workspace to cuBLAS's own) */
 	return CUBLAS_STATUS_SUCCESS;
 }
 
@@ -192,14 +192,10 @@ cublasStatus_t cublasSetMathMode(cublasHandle_t h, cublasMath_t mode)
 cublasStatus_t cublasSetWorkspace(cublasHandle_t h, void *ws, size_t bytes)
 {
 	emu_guard g;
-	emu_blas_handle *b = blas_of(h);
+	blas_of(h); /* the emulated GEMMs need no workspace: the call is checked, and that is all */
 	if (bytes && !emu_is_device(ws, bytes))
 		emu_fatal("cublasSetWorkspace(%p, %zu): not device memory", ws, bytes);
-	if ((uintptr_t)ws % 256)
-		return CUBLAS_STATUS_INVALID_VALUE;
-	b->ws = ws;
-	b->ws_bytes = bytes;
-	return CUBLAS_STATUS_SUCCESS;
+	return (uintptr_t)ws % 256 ? CUBLAS_STATUS_INVALID_VALUE : CUBLAS_STATUS_SUCCESS;
 }
 
 cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t h, cublasOperation_t transa, cublasOperation_t transb, int m,
@@ -213,17 +209,16 @@ cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t h, cublasOperation_t tr
 	if (Atype != Btype || Atype != Ctype || m < 1 || n < 1 || k < 1 || batch < 1 ||
 	    lda < (transa ? k : m) || ldb < (transb ? n : k) || ldc < m)
 		return CUBLAS_STATUS_INVALID_VALUE;
+	size_t es = emu_type_bytes(Atype);
 	for (int i = 0; i < batch; i++) {
-		matrix_ok("batched GEMM A", Atype, (const char *)A + (size_t)i * strideA * emu_type_bytes(Atype),
-			  transa ? k : m, transa ? m : k, lda);
-		matrix_ok("batched GEMM B", Btype, (const char *)B + (size_t)i * strideB * emu_type_bytes(Btype),
-			  transb ? n : k, transb ? k : n, ldb);
-		matrix_ok("batched GEMM C", Ctype, (char *)C + (size_t)i * strideC * emu_type_bytes(Ctype), m, n, ldc);
-		const char *Ai = (const char *)A + (size_t)i * strideA * emu_type_bytes(Atype),
-			   *Bi = (const char *)B + (size_t)i * strideB * emu_type_bytes(Btype),
-			   *Ci = (const char *)C + (size_t)i * strideC * emu_type_bytes(Ctype);
-		no_alias("batched GEMM C", Ci, Ctype, m, n, ldc, "A", Ai, Atype, transa ? k : m, transa ? m : k, lda);
-		no_alias("batched GEMM C", Ci, Ctype, m, n, ldc, "B", Bi, Btype, transb ? n : k, transb ? k : n, ldb);
+		mat a = { Atype, (const char *)A + (size_t)i * strideA * es, transa ? k : m, transa ? m : k, lda },
+		    b = { Btype, (const char *)B + (size_t)i * strideB * es, transb ? n : k, transb ? k : n, ldb },
+		    c = { Ctype, (const char *)C + (size_t)i * strideC * es, m, n, ldc };
+		matrix_ok("batched GEMM A", a);
+		matrix_ok("batched GEMM B", b);
+		matrix_ok("batched GEMM C", c);
+		no_alias("batched GEMM C", c, "A", a);
+		no_alias("batched GEMM C", c, "B", b);
 	}
 	gemm base = {};
 	base.t = Atype, base.m = m, base.n = n, base.k = k, base.transa = transa == CUBLAS_OP_T,
@@ -232,7 +227,6 @@ cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t h, cublasOperation_t tr
 					    (b->math & CUBLAS_TF32_TENSOR_OP_MATH) == CUBLAS_TF32_TENSOR_OP_MATH);
 	base.lda = lda, base.ldb = ldb, base.ldc = ldc, base.ldd = ldc;
 	base.alpha = *(const float *)alpha, base.beta = *(const float *)beta;
-	size_t es = emu_type_bytes(Atype);
 	emu_enqueue(b->stream, [base, A, B, C, strideA, strideB, strideC, batch, es] {
 		for (int i = 0; i < batch; i++) {
 			gemm g1 = base;
@@ -381,12 +375,26 @@ static int emu_lt_splitk_mode(void) { return env_on("AMPTUNE_EMU_LT_SPLITK"); }
 
 /* what an algorithm carries: a mark, its split-K and scheme, the alignments it was chosen for, the problem */
 enum { ALGO_MARK, ALGO_SPLITK, ALGO_SCHEME, ALGO_AL_AB, ALGO_AL_CD, ALGO_WS, ALGO_PROBLEM, ALGO_AL_EPI };
-static uint32_t align_of(const void *p);
 static const uint64_t MARK = 0x656d752d616c676full;
 
 static uint64_t problem_id(const emu_lt_desc *d, const emu_lt_layout *a, const emu_lt_layout *b, const emu_lt_layout *c)
 {
 	return c->rows | c->cols << 20 | (uint64_t)(d->transa ? a->rows : a->cols) << 40 | (uint64_t)d->epilogue << 58;
+}
+
+/* the largest power of two up to 256 dividing the address */
+static uint32_t align_of(const void *p)
+{
+	uint32_t al = 256;
+	while (al > 1 && (uintptr_t)p % al)
+		al >>= 1;
+	return al;
+}
+
+/* the epilogues that add the bias */
+static int adds_bias(cublasLtEpilogue_t e)
+{
+	return e == CUBLASLT_EPILOGUE_BIAS || e == CUBLASLT_EPILOGUE_GELU_AUX_BIAS;
 }
 
 static int epilogue_kind(cublasLtEpilogue_t e)
@@ -409,7 +417,7 @@ static cublasStatus_t check_problem(const emu_lt_desc *d, const emu_lt_layout *a
 	int ek = epilogue_kind(d->epilogue);
 	if (d->epilogue != CUBLASLT_EPILOGUE_DEFAULT && !ek)
 		return CUBLAS_STATUS_NOT_SUPPORTED;
-	if ((d->epilogue == CUBLASLT_EPILOGUE_BIAS || d->epilogue == CUBLASLT_EPILOGUE_GELU_AUX_BIAS) && !d->bias)
+	if (adds_bias(d->epilogue) && !d->bias)
 		return CUBLAS_STATUS_INVALID_VALUE;
 	if (ek >= 2 && (!d->aux || d->aux_ld < (int64_t)m || d->aux_ld % 8))
 		return CUBLAS_STATUS_NOT_SUPPORTED; /* the aux leading dimension must be a multiple of 8 */
@@ -486,12 +494,10 @@ cublasStatus_t cublasLtMatmulAlgoConfigGetAttribute(const cublasLtMatmulAlgo_t *
 	return CUBLAS_STATUS_SUCCESS;
 }
 
-static uint32_t align_of(const void *p)
+/* the matrix a layout describes, at p */
+static mat of(const emu_lt_layout *l, const void *p)
 {
-	uint32_t al = 256;
-	while (al > 1 && (uintptr_t)p % al)
-		al >>= 1;
-	return al;
+	return mat{ l->t, p, (long long)l->rows, (long long)l->cols, l->ld };
 }
 
 cublasStatus_t cublasLtMatmul(cublasLtHandle_t h, cublasLtMatmulDesc_t d, const void *alpha, const void *A,
@@ -535,21 +541,20 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t h, cublasLtMatmulDesc_t d, const 
 	g1.lda = la->ld, g1.ldb = lb->ld, g1.ldc = lc->ld, g1.ldd = ld->ld;
 	g1.alpha = *(const float *)alpha, g1.beta = *(const float *)beta;
 	g1.epilogue = epilogue_kind(d->epilogue);
-	g1.bias = d->epilogue == CUBLASLT_EPILOGUE_BIAS || d->epilogue == CUBLASLT_EPILOGUE_GELU_AUX_BIAS ? d->bias : NULL;
+	g1.bias = adds_bias(d->epilogue) ? d->bias : NULL;
 	g1.aux = d->aux, g1.aux_ld = d->aux_ld;
-	matrix_ok("matmul A", la->t, A, (long long)la->rows, (long long)la->cols, la->ld);
-	matrix_ok("matmul B", lb->t, B, (long long)lb->rows, (long long)lb->cols, lb->ld);
-	matrix_ok("matmul D", ld->t, D, (long long)ld->rows, (long long)ld->cols, ld->ld);
+	mat ma = of(la, A), mb = of(lb, B), md = of(ld, D);
+	matrix_ok("matmul A", ma);
+	matrix_ok("matmul B", mb);
+	matrix_ok("matmul D", md);
 	if (g1.beta != 0.0f)
-		matrix_ok("matmul C", lc->t, C, (long long)lc->rows, (long long)lc->cols, lc->ld);
+		matrix_ok("matmul C", of(lc, C));
 	if (g1.bias)
-		matrix_ok("matmul bias", la->t, g1.bias, g1.m, 1, g1.m);
+		matrix_ok("matmul bias", mat{ la->t, g1.bias, g1.m, 1, g1.m });
 	if (g1.epilogue >= 2)
-		matrix_ok("matmul aux", la->t, g1.aux, g1.m, g1.n, g1.aux_ld);
-	no_alias("matmul D", D, ld->t, (long long)ld->rows, (long long)ld->cols, ld->ld, "A", A, la->t, (long long)la->rows,
-		 (long long)la->cols, la->ld);
-	no_alias("matmul D", D, ld->t, (long long)ld->rows, (long long)ld->cols, ld->ld, "B", B, lb->t, (long long)lb->rows,
-		 (long long)lb->cols, lb->ld);
+		matrix_ok("matmul aux", mat{ la->t, g1.aux, g1.m, g1.n, g1.aux_ld });
+	no_alias("matmul D", md, "A", ma);
+	no_alias("matmul D", md, "B", mb);
 	emu_enqueue(s, [g1] { run_gemm(g1); });
 	return CUBLAS_STATUS_SUCCESS;
 }
