@@ -198,7 +198,32 @@ static std::vector<algo_entry> algo_list(dir d, const conv_problem &p, cudnnMath
 	return l;
 }
 
-template <typename Perf, typename Algo>
+/* What every convolution call starts with: a live handle and descriptors that describe one
+ * problem (x, w, y as in the forward direction); then f(problem) is the answer. */
+template <typename F>
+static cudnnStatus_t on_problem(cudnnHandle_t h, const emu_dnn_tensor *x, const emu_dnn_tensor *w, const emu_dnn_conv *c,
+				const emu_dnn_tensor *y, F f)
+{
+	emu_guard g;
+	obj(h, "handle");
+	conv_problem p;
+	cudnnStatus_t s = problem(x, w, c, y, &p);
+	return s ? s : f(p);
+}
+
+/* the entry of the list for algorithm `algo` of direction d under the descriptor's math type
+ * (a tensor-op one also under ALLOW_CONVERSION); false when there is none */
+static bool find_algo(dir d, const conv_problem &p, const emu_dnn_conv *c, int algo, algo_entry *found)
+{
+	bool any = false;
+	for (auto &x : algo_list(d, p, c->math))
+		if (x.algo == algo && x.status == CUDNN_STATUS_SUCCESS &&
+		    (x.math == c->math || (c->math == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION && x.math == CUDNN_TENSOR_OP_MATH)))
+			*found = x, any = true;
+	return any;
+}
+
+template <typename Perf>
 static cudnnStatus_t list(dir d, const conv_problem &p, cudnnMathType_t desc_math, int requested, int *returned,
 			  Perf *perf)
 {
@@ -208,7 +233,7 @@ static cudnnStatus_t list(dir d, const conv_problem &p, cudnnMathType_t desc_mat
 		return CUDNN_STATUS_BAD_PARAM;
 	for (size_t i = 0; i < l.size() && (int)i < requested; i++) {
 		memset(&perf[i], 0, sizeof perf[i]);
-		perf[i].algo = (Algo)l[i].algo;
+		perf[i].algo = (decltype(perf[i].algo))l[i].algo;
 		perf[i].status = l[i].status;
 		perf[i].time = l[i].status == CUDNN_STATUS_SUCCESS ? 0.1f * (float)(i + 1) : -1.0f;
 		perf[i].memory = l[i].ws_heuristic;
@@ -224,11 +249,9 @@ cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(cudnnHandle_t h, cudnnTenso
 						     cudnnTensorDescriptor_t y, int requested, int *returned,
 						     cudnnConvolutionFwdAlgoPerf_t *perf)
 {
-	emu_guard g;
-	obj(h, "handle");
-	conv_problem p;
-	cudnnStatus_t s = problem(x, w, c, y, &p);
-	return s ? s : list<cudnnConvolutionFwdAlgoPerf_t, cudnnConvolutionFwdAlgo_t>(FWD, p, c->math, requested, returned, perf);
+	return on_problem(h, x, w, c, y, [&](const conv_problem &p) {
+		return list(FWD, p, c->math, requested, returned, perf);
+	});
 }
 
 cudnnStatus_t cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnnHandle_t h, cudnnFilterDescriptor_t w,
@@ -236,13 +259,9 @@ cudnnStatus_t cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnnHandle_t h, cudnn
 							  cudnnTensorDescriptor_t dx, int requested, int *returned,
 							  cudnnConvolutionBwdDataAlgoPerf_t *perf)
 {
-	emu_guard g;
-	obj(h, "handle");
-	conv_problem p;
-	cudnnStatus_t s = problem(dx, w, c, dy, &p);
-	return s ? s
-		 : list<cudnnConvolutionBwdDataAlgoPerf_t, cudnnConvolutionBwdDataAlgo_t>(BWD_DATA, p, c->math, requested,
-											   returned, perf);
+	return on_problem(h, dx, w, c, dy, [&](const conv_problem &p) {
+		return list(BWD_DATA, p, c->math, requested, returned, perf);
+	});
 }
 
 cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnnHandle_t h, cudnnTensorDescriptor_t x,
@@ -250,35 +269,26 @@ cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnnHandle_t h, cud
 							    cudnnFilterDescriptor_t dw, int requested, int *returned,
 							    cudnnConvolutionBwdFilterAlgoPerf_t *perf)
 {
-	emu_guard g;
-	obj(h, "handle");
-	conv_problem p;
-	cudnnStatus_t s = problem(x, dw, c, dy, &p);
-	return s ? s
-		 : list<cudnnConvolutionBwdFilterAlgoPerf_t, cudnnConvolutionBwdFilterAlgo_t>(BWD_FILTER, p, c->math,
-											       requested, returned, perf);
+	return on_problem(h, x, dw, c, dy, [&](const conv_problem &p) {
+		return list(BWD_FILTER, p, c->math, requested, returned, perf);
+	});
 }
 
 /* what algorithm `algo` of direction d needs under the descriptor's math type */
 static cudnnStatus_t ws_size(dir d, const conv_problem &p, const emu_dnn_conv *c, int algo, size_t *bytes)
 {
-	for (auto &e : algo_list(d, p, c->math))
-		if (e.algo == algo && e.status == CUDNN_STATUS_SUCCESS && e.math == c->math) {
-			*bytes = e.ws;
-			return CUDNN_STATUS_SUCCESS;
-		}
-	return CUDNN_STATUS_NOT_SUPPORTED;
+	algo_entry e;
+	if (!find_algo(d, p, c, algo, &e))
+		return CUDNN_STATUS_NOT_SUPPORTED;
+	*bytes = e.ws;
+	return CUDNN_STATUS_SUCCESS;
 }
 
 cudnnStatus_t cudnnGetConvolutionForwardWorkspaceSize(cudnnHandle_t h, cudnnTensorDescriptor_t x,
 						      cudnnFilterDescriptor_t w, cudnnConvolutionDescriptor_t c,
 						      cudnnTensorDescriptor_t y, cudnnConvolutionFwdAlgo_t algo, size_t *bytes)
 {
-	emu_guard g;
-	obj(h, "handle");
-	conv_problem p;
-	cudnnStatus_t s = problem(x, w, c, y, &p);
-	return s ? s : ws_size(FWD, p, c, algo, bytes);
+	return on_problem(h, x, w, c, y, [&](const conv_problem &p) { return ws_size(FWD, p, c, algo, bytes); });
 }
 
 cudnnStatus_t cudnnGetConvolutionBackwardDataWorkspaceSize(cudnnHandle_t h, cudnnFilterDescriptor_t w,
@@ -286,11 +296,7 @@ cudnnStatus_t cudnnGetConvolutionBackwardDataWorkspaceSize(cudnnHandle_t h, cudn
 							   cudnnTensorDescriptor_t dx, cudnnConvolutionBwdDataAlgo_t algo,
 							   size_t *bytes)
 {
-	emu_guard g;
-	obj(h, "handle");
-	conv_problem p;
-	cudnnStatus_t s = problem(dx, w, c, dy, &p);
-	return s ? s : ws_size(BWD_DATA, p, c, algo, bytes);
+	return on_problem(h, dx, w, c, dy, [&](const conv_problem &p) { return ws_size(BWD_DATA, p, c, algo, bytes); });
 }
 
 cudnnStatus_t cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnnHandle_t h, cudnnTensorDescriptor_t x,
@@ -298,11 +304,9 @@ cudnnStatus_t cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnnHandle_t h, cu
 							     cudnnFilterDescriptor_t dw, cudnnConvolutionBwdFilterAlgo_t algo,
 							     size_t *bytes)
 {
-	emu_guard g;
-	obj(h, "handle");
-	conv_problem p;
-	cudnnStatus_t s = problem(x, dw, c, dy, &p);
-	return s ? s : ws_size(BWD_FILTER, p, c, algo, bytes);
+	return on_problem(h, x, dw, c, dy, [&](const conv_problem &p) {
+		return ws_size(BWD_FILTER, p, c, algo, bytes);
+	});
 }
 
 /* ---------------- running ---------------- */
@@ -311,15 +315,10 @@ cudnnStatus_t cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnnHandle_t h, cu
 static cudnnStatus_t admit(dir d, const conv_problem &p, const emu_dnn_conv *c, int algo, void *ws, size_t ws_bytes,
 			   const void *in0, const void *in1, const void *out)
 {
-	std::vector<algo_entry> l = algo_list(d, p, c->math);
-	const algo_entry *e = NULL;
-	for (auto &x : l)
-		if (x.algo == algo && x.status == CUDNN_STATUS_SUCCESS &&
-		    (x.math == c->math || (c->math == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION && x.math == CUDNN_TENSOR_OP_MATH)))
-			e = &x;
-	if (!e)
+	algo_entry e;
+	if (!find_algo(d, p, c, algo, &e))
 		return CUDNN_STATUS_NOT_SUPPORTED; /* not an algorithm for this problem in this math mode */
-	if (ws_bytes < e->ws || (e->ws && !emu_is_device(ws, e->ws)))
+	if (ws_bytes < e.ws || (e.ws && !emu_is_device(ws, e.ws)))
 		return CUDNN_STATUS_BAD_PARAM;
 	size_t es = p.t == CUDNN_DATA_FLOAT ? 4 : 2;
 	size_t xb = (size_t)p.N * p.H * p.W * p.C * es, wb = (size_t)p.OC * p.K * p.K * p.C * es,
@@ -421,10 +420,9 @@ cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void *alpha, cudnnT
 				      cudnnConvolutionFwdAlgo_t algo, void *ws, size_t ws_bytes, const void *beta,
 				      cudnnTensorDescriptor_t yd, void *y)
 {
-	emu_guard g;
-	conv_problem p;
-	cudnnStatus_t s = problem(xd, wd, cd, yd, &p);
-	return s ? s : submit(h, FWD, p, cd, algo, ws, ws_bytes, alpha, beta, x, w, y);
+	return on_problem(h, xd, wd, cd, yd, [&](const conv_problem &p) {
+		return submit(h, FWD, p, cd, algo, ws, ws_bytes, alpha, beta, x, w, y);
+	});
 }
 
 cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t h, const void *alpha, cudnnFilterDescriptor_t wd, const void *w,
@@ -432,10 +430,9 @@ cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t h, const void *alpha, c
 					   cudnnConvolutionBwdDataAlgo_t algo, void *ws, size_t ws_bytes,
 					   const void *beta, cudnnTensorDescriptor_t dxd, void *dx)
 {
-	emu_guard g;
-	conv_problem p;
-	cudnnStatus_t s = problem(dxd, wd, cd, dyd, &p);
-	return s ? s : submit(h, BWD_DATA, p, cd, algo, ws, ws_bytes, alpha, beta, w, dy, dx);
+	return on_problem(h, dxd, wd, cd, dyd, [&](const conv_problem &p) {
+		return submit(h, BWD_DATA, p, cd, algo, ws, ws_bytes, alpha, beta, w, dy, dx);
+	});
 }
 
 cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t h, const void *alpha, cudnnTensorDescriptor_t xd,
@@ -444,8 +441,7 @@ cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t h, const void *alpha,
 					     void *ws, size_t ws_bytes, const void *beta, cudnnFilterDescriptor_t dwd,
 					     void *dw)
 {
-	emu_guard g;
-	conv_problem p;
-	cudnnStatus_t s = problem(xd, dwd, cd, dyd, &p);
-	return s ? s : submit(h, BWD_FILTER, p, cd, algo, ws, ws_bytes, alpha, beta, x, dy, dw);
+	return on_problem(h, xd, dwd, cd, dyd, [&](const conv_problem &p) {
+		return submit(h, BWD_FILTER, p, cd, algo, ws, ws_bytes, alpha, beta, x, dy, dw);
+	});
 }
