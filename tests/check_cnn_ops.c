@@ -21,6 +21,7 @@
 #include "cnn_op_cases.h"
 #include "testutil.h"
 #include <math.h>
+#include <stdio.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,11 @@ static void assert_grad(const char *what, size_t i, double analytic, double nume
 }
 
 /* ---- convolution ---- */
+
+/* conv.c runs 3x3 stride-1 layers this wide through Winograd F(2x2, 3x3) (kernels/cpu/winograd.c);
+ * the tests lower it to put small shapes through that path, or raise it to compare with im2col. */
+extern int kn_cpu32_winograd_min_channels, kn_cpu64_winograd_min_channels;
+static void set_winograd_min_channels(int c) { kn_cpu32_winograd_min_channels = kn_cpu64_winograd_min_channels = c; }
 
 static size_t in_elems(const struct kn_conv_shape *s) { return (size_t)s->N * s->H * s->W * s->C; }
 static size_t w_elems(const struct kn_conv_shape *s) { return (size_t)s->OC * s->K * s->K * s->C; }
@@ -488,6 +494,88 @@ START_TEST(shared_cases_fp32_match_fp64)
 }
 END_TEST
 
+/* ---- Winograd ---- */
+
+/* The Winograd path on shapes small enough for finite differences: odd sides (tiles that cross
+ * the map's edge), one pixel, channels that fill no vector; then at its real threshold, over two
+ * chunks of images. Exact in fp64 to 1e-12 (against the definition and the adjoint identities),
+ * as im2col. */
+START_TEST(winograd_gradients)
+{
+	set_winograd_min_channels(1);
+	check_conv((struct kn_conv_shape){ 2, 5, 6, 3, 4, 3, 1, 1 }, 1);
+	check_conv((struct kn_conv_shape){ 3, 1, 1, 2, 3, 3, 1, 1 }, 1);
+	check_conv((struct kn_conv_shape){ 1, 4, 3, 5, 2, 3, 1, 1 }, 1);
+	check_conv((struct kn_conv_shape){ 7, 9, 7, 17, 33, 3, 1, 1 }, 0);
+	set_winograd_min_channels(128);
+	check_conv((struct kn_conv_shape){ 40, 9, 11, 130, 150, 3, 1, 1 }, 0); /* two chunks of images, 64 + 64 + 2 channels */
+}
+END_TEST
+
+/* largest |a - b| over the largest |b| */
+static double rel_err(const float *a, const double *b, size_t n)
+{
+	double e = 0;
+	for (size_t i = 0; i < n; i++)
+		e = fmax(e, fabs(a[i] - b[i]));
+	return e / fmax(1e-30, max_abs(b, n));
+}
+
+/* fp32 Winograd's error against fp64 on the resnet's Winograd shapes (and a ragged one, several
+ * chunks of images), next to fp32 im2col's on the same inputs: F(2x2, 3x3) adds a few roundings
+ * per transform, so it may be up to 4x im2col's error, and must stay within 2e-5 of the scale
+ * (the fp32 tolerance fp32_matches_fp64 holds the forward to). */
+START_TEST(winograd_fp32_accuracy_near_im2col)
+{
+	static const struct kn_conv_shape shapes[] = {
+		{ 4, 14, 14, 128, 128, 3, 1, 1 }, { 8, 7, 7, 256, 256, 3, 1, 1 }, { 16, 4, 4, 512, 512, 3, 1, 1 },
+		{ 40, 9, 11, 130, 150, 3, 1, 1 },
+	};
+	for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++) {
+		struct kn_conv_shape s = shapes[k];
+		size_t ni = in_elems(&s), nw = w_elems(&s), no = out_elems(&s);
+		double *x = drandom(ni, 81 + k), *w = drandom(nw, 91 + k), *d = drandom(no, 101 + k);
+		double *o64 = dalloc(no), *dx64 = dalloc(ni), *dw64 = dalloc(nw);
+		float *xf = to_f32(x, ni), *wf = to_f32(w, nw), *df = to_f32(d, no), *res[2][3];
+		for (size_t i = 0; i < ni; i++)
+			x[i] = xf[i];
+		for (size_t i = 0; i < nw; i++)
+			w[i] = wf[i];
+		for (size_t i = 0; i < no; i++)
+			d[i] = df[i];
+		set_winograd_min_channels(1 << 30); /* the reference, and fp32, by im2col */
+		void *w64 = workspace(&ref, &s);
+		ref.ops->conv2d_forward(o64, x, w, w64, &s);
+		ref.ops->conv2d_backward_data(dx64, d, w, w64, &s);
+		ref.ops->conv2d_backward_filter(dw64, d, x, w64, &s);
+		double err[2][3];
+		for (int path = 0; path < 2; path++) {
+			set_winograd_min_channels(path ? 128 : 1 << 30);
+			void *work = workspace(&f32, &s);
+			res[path][0] = calloc(no, 4), res[path][1] = calloc(ni, 4), res[path][2] = calloc(nw, 4);
+			ck_assert(res[path][0] && res[path][1] && res[path][2]);
+			f32.ops->conv2d_forward(res[path][0], xf, wf, work, &s);
+			f32.ops->conv2d_backward_data(res[path][1], df, wf, work, &s);
+			f32.ops->conv2d_backward_filter(res[path][2], df, xf, work, &s);
+			err[path][0] = rel_err(res[path][0], o64, no);
+			err[path][1] = rel_err(res[path][1], dx64, ni);
+			err[path][2] = rel_err(res[path][2], dw64, nw);
+			free(work);
+		}
+		static const char *what[] = { "forward", "data gradient", "filter gradient" };
+		for (int r = 0; r < 3; r++) {
+			printf("winograd %dx%dx%d->%d n%d %s: fp32 error %.2e (im2col %.2e)\n", s.H, s.W, s.C, s.OC, s.N, what[r],
+			       err[1][r], err[0][r]);
+			ck_assert_msg(err[1][r] <= fmax(4 * err[0][r], 1e-7) && err[1][r] <= 2e-5,
+				      "shape %zu %s: winograd fp32 error %.3g, im2col %.3g", k, what[r], err[1][r], err[0][r]);
+			free(res[0][r]), free(res[1][r]);
+		}
+		free(x), free(w), free(d), free(o64), free(dx64), free(dw64), free(xf), free(wf), free(df), free(w64);
+	}
+	set_winograd_min_channels(128);
+}
+END_TEST
+
 /* ---- determinism across thread counts ---- */
 
 START_TEST(reductions_ignore_thread_count)
@@ -527,7 +615,9 @@ END_TEST
  * forward and data gradient in row tiles that outnumber nothing: 1 and N threads agree bitwise */
 START_TEST(wide_conv_ignores_thread_count)
 {
-	struct kn_conv_shape s = { 3, 5, 5, 100, 200, 3, 1, 1 };
+	/* 100 -> 200 by im2col; 130 -> 150 (40 images, several chunks) by Winograd */
+	struct kn_conv_shape s = _i ? (struct kn_conv_shape){ 40, 9, 11, 130, 150, 3, 1, 1 }
+				    : (struct kn_conv_shape){ 3, 5, 5, 100, 200, 3, 1, 1 };
 	size_t ni = in_elems(&s), nw = w_elems(&s), no = out_elems(&s);
 	double *x64 = drandom(ni, 71), *d64 = drandom(no, 72), *w64 = drandom(nw, 73);
 	float *x = to_f32(x64, ni), *d = to_f32(d64, no), *w = to_f32(w64, nw), *res[2][3];
@@ -560,7 +650,8 @@ START_TEST(workspace_sized_for_the_batch_fits_fewer_images)
 	static const struct kn_conv_shape shapes[] = {
 		{ 64, 16, 16, 64, 256, 3, 2, 1 }, /* slots at 128-row tiles, not at 256: the path once depended on N */
 		{ 64, 16, 16, 48, 384, 3, 2, 1 }, { 64, 8, 8, 384, 512, 1, 2, 0 }, { 40, 28, 28, 16, 32, 3, 1, 1 },
-		{ 24, 14, 14, 128, 128, 3, 1, 1 },
+		{ 24, 14, 14, 128, 128, 3, 1, 1 }, /* Winograd, and below */
+		{ 64, 4, 4, 512, 512, 3, 1, 1 }, { 50, 7, 7, 256, 256, 3, 1, 1 },
 	};
 	long page = sysconf(_SC_PAGESIZE);
 	for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++) {
@@ -605,7 +696,9 @@ int main(void)
 	tcase_add_test(tc, image_to_nhwc_layout);
 	tcase_add_test(tc, fp32_matches_fp64);
 	tcase_add_test(tc, reductions_ignore_thread_count);
-	tcase_add_test(tc, wide_conv_ignores_thread_count);
+	tcase_add_loop_test(tc, wide_conv_ignores_thread_count, 0, 2);
+	tcase_add_test(tc, winograd_gradients);
+	tcase_add_test(tc, winograd_fp32_accuracy_near_im2col);
 	tcase_add_test(tc, workspace_sized_for_the_batch_fits_fewer_images);
 	tcase_add_loop_test(tc, shared_cases_fp32_match_fp64, 0, CNN_OP_NCASES);
 	suite_add_tcase(s, tc);

@@ -33,6 +33,7 @@
 
 #include "kernels/backend.h"
 #include "kernels/cpu/real.h"
+#include "kernels/cpu/winograd.h"
 
 #define CONV_WORK_ELEMS (1 << 22)
 #define ROW_TILE 128       /* output rows per tile ... */
@@ -96,17 +97,22 @@ static struct kn_conv_shape transposed(const struct kn_conv_shape *s)
 /* the flipped weights lead the workspace, rounded to a cache line */
 static size_t flipped_elems(const struct kn_conv_shape *s) { return ((size_t)s->OC * s->K * s->K * s->C + 15) / 16 * 16; }
 
+static size_t forward_elems(const struct kn_conv_shape *s)
+{
+	return KN_CPU_FN(winograd_applies)(s) ? KN_CPU_FN(winograd_elems)(s) : lane_elems(s);
+}
+
 size_t KN_CPU_FN(conv2d_workspace_bytes)(const struct kn_conv_shape *s)
 {
-	size_t need = lane_elems(s); /* forward */
-	if (filter_uses_slots(s) && slot_elems(s) > need)
-		need = slot_elems(s);
-	else if (!filter_uses_slots(s) && chunk_elems(s) > need)
-		need = chunk_elems(s);
+	size_t need = forward_elems(s), filter = KN_CPU_FN(winograd_applies)(s) ? need
+						  : filter_uses_slots(s)	   ? slot_elems(s)
+										   : chunk_elems(s);
+	if (filter > need)
+		need = filter;
 	if (data_grad_is_conv(s)) {
 		struct kn_conv_shape t = transposed(s);
-		if (flipped_elems(s) + lane_elems(&t) > need)
-			need = flipped_elems(s) + lane_elems(&t);
+		if (flipped_elems(s) + forward_elems(&t) > need)
+			need = flipped_elems(s) + forward_elems(&t);
 	} else if (chunk_elems(s) > need) {
 		need = chunk_elems(s);
 	}
@@ -175,6 +181,10 @@ void KN_CPU_FN(conv2d_forward)(void *out_, const void *inp_, const void *weight_
 {
 	real *out = out_, *work = work_;
 	const real *inp = inp_, *w = weight_;
+	if (KN_CPU_FN(winograd_applies)(s)) {
+		KN_CPU_FN(winograd_forward)(out, inp, w, work, s);
+		return;
+	}
 	int OH = kn_conv_out_dim(s->H, s->K, s->stride, s->pad), OW = kn_conv_out_dim(s->W, s->K, s->stride, s->pad);
 	int KKC = s->K * s->K * s->C;
 	int rt = row_tile(s);
@@ -239,6 +249,10 @@ void KN_CPU_FN(conv2d_backward_filter)(void *dweight_, const void *dout_, const 
 {
 	real *dw = dweight_, *cols = work_;
 	const real *dout = dout_, *inp = inp_;
+	if (KN_CPU_FN(winograd_applies)(s)) {
+		KN_CPU_FN(winograd_backward_filter)(dw, dout, inp, cols, s);
+		return;
+	}
 	if (filter_uses_slots(s)) {
 		filter_by_slots(dw, dout, inp, cols, s);
 		return;

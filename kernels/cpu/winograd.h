@@ -1,0 +1,27 @@
+/*
+ * Winograd F(2x2, 3x3) convolution for 3x3, stride-1, padding-1 layers (NHWC), the forward and
+ * the filter gradient; the data gradient of such a layer is its forward with flipped weights
+ * (conv.c). See winograd.c for the algorithm, layout and determinism.
+ */
+#ifndef KN_CPU_WINOGRAD_H
+#define KN_CPU_WINOGRAD_H
+
+#include "kernels/backend.h"
+#include "kernels/cpu/real.h"
+
+/* Layers with at least this many input and output channels use Winograd (3x3, stride 1, padding
+ * 1); narrower ones im2col + GEMM, which wins there (docs/benchmarks.md). A variable so that the
+ * tests can run Winograd on shapes small enough for finite differences; set it before sizing a
+ * workspace. */
+extern int KN_CPU_FN(winograd_min_channels);
+
+int KN_CPU_FN(winograd_applies)(const struct kn_conv_shape *s);
+/* workspace elements (of real) either pass needs */
+size_t KN_CPU_FN(winograd_elems)(const struct kn_conv_shape *s);
+/* out = conv(inp, w); overwritten */
+void KN_CPU_FN(winograd_forward)(real *out, const real *inp, const real *w, real *work, const struct kn_conv_shape *s);
+/* dw += dout^T (x) inp, the filter gradient; accumulates */
+void KN_CPU_FN(winograd_backward_filter)(real *dw, const real *dout, const real *inp, real *work,
+					 const struct kn_conv_shape *s);
+
+#endif
