@@ -211,15 +211,18 @@ END_TEST
  * channels), several workspace chunks (28x28x64 images are 9 to a chunk), the
  * column-tiled filter gradient of wide layers (128 -> 256 channels: 9 column
  * blocks, output channels split in 2; 100 -> 200: ragged column and channel
- * blocks) and the stem's single input channel. */
+ * blocks) and the stem's single input channel. Run by im2col (the 3x3 stride-1 ones would
+ * otherwise go to Winograd), then as conv.c chooses. */
 START_TEST(conv_large_shapes)
 {
+	set_winograd_min_channels(_i ? 32 : 1 << 30);
 	check_conv((struct kn_conv_shape){ 20, 28, 28, 16, 8, 3, 1, 1 }, 0);
 	check_conv((struct kn_conv_shape){ 20, 28, 28, 16, 8, 3, 2, 1 }, 0);
 	check_conv((struct kn_conv_shape){ 10, 28, 28, 64, 4, 3, 1, 1 }, 0);
 	check_conv((struct kn_conv_shape){ 2, 4, 4, 128, 256, 3, 1, 1 }, 0);
 	check_conv((struct kn_conv_shape){ 2, 5, 5, 100, 200, 3, 1, 1 }, 0);
 	check_conv((struct kn_conv_shape){ 6, 28, 28, 1, 16, 3, 1, 1 }, 0); /* the stem */
+	set_winograd_min_channels(32);
 }
 END_TEST
 
@@ -507,7 +510,7 @@ START_TEST(winograd_gradients)
 	check_conv((struct kn_conv_shape){ 3, 1, 1, 2, 3, 3, 1, 1 }, 1);
 	check_conv((struct kn_conv_shape){ 1, 4, 3, 5, 2, 3, 1, 1 }, 1);
 	check_conv((struct kn_conv_shape){ 7, 9, 7, 17, 33, 3, 1, 1 }, 0);
-	set_winograd_min_channels(128);
+	set_winograd_min_channels(32);
 	check_conv((struct kn_conv_shape){ 40, 9, 11, 130, 150, 3, 1, 1 }, 0); /* two chunks of images, 64 + 64 + 2 channels */
 }
 END_TEST
@@ -550,7 +553,7 @@ START_TEST(winograd_fp32_accuracy_near_im2col)
 		ref.ops->conv2d_backward_filter(dw64, d, x, w64, &s);
 		double err[2][3];
 		for (int path = 0; path < 2; path++) {
-			set_winograd_min_channels(path ? 128 : 1 << 30);
+			set_winograd_min_channels(path ? 32 : 1 << 30);
 			void *work = workspace(&f32, &s);
 			res[path][0] = calloc(no, 4), res[path][1] = calloc(ni, 4), res[path][2] = calloc(nw, 4);
 			ck_assert(res[path][0] && res[path][1] && res[path][2]);
@@ -572,7 +575,7 @@ START_TEST(winograd_fp32_accuracy_near_im2col)
 		}
 		free(x), free(w), free(d), free(o64), free(dx64), free(dw64), free(xf), free(wf), free(df), free(w64);
 	}
-	set_winograd_min_channels(128);
+	set_winograd_min_channels(32);
 }
 END_TEST
 
@@ -615,9 +618,10 @@ END_TEST
  * forward and data gradient in row tiles that outnumber nothing: 1 and N threads agree bitwise */
 START_TEST(wide_conv_ignores_thread_count)
 {
-	/* 100 -> 200 by im2col; 130 -> 150 (40 images, several chunks) by Winograd */
+	/* 100 -> 200 by im2col; 130 -> 150 (40 images, two chunks) by Winograd */
 	struct kn_conv_shape s = _i ? (struct kn_conv_shape){ 40, 9, 11, 130, 150, 3, 1, 1 }
 				    : (struct kn_conv_shape){ 3, 5, 5, 100, 200, 3, 1, 1 };
+	set_winograd_min_channels(_i ? 32 : 1 << 30);
 	size_t ni = in_elems(&s), nw = w_elems(&s), no = out_elems(&s);
 	double *x64 = drandom(ni, 71), *d64 = drandom(no, 72), *w64 = drandom(nw, 73);
 	float *x = to_f32(x64, ni), *d = to_f32(d64, no), *w = to_f32(w64, nw), *res[2][3];
@@ -632,6 +636,7 @@ START_TEST(wide_conv_ignores_thread_count)
 		f32.ops->conv2d_backward_data(res[run][2], d, w, work, &s);
 	}
 	omp_set_num_threads(max_threads);
+	set_winograd_min_channels(32);
 	ck_assert_msg(memcmp(res[0][0], res[1][0], nw * 4) == 0, "conv dweight differs between 1 and N threads");
 	ck_assert_msg(memcmp(res[0][1], res[1][1], no * 4) == 0, "conv forward differs between 1 and N threads");
 	ck_assert_msg(memcmp(res[0][2], res[1][2], ni * 4) == 0, "conv dinp differs between 1 and N threads");
@@ -687,7 +692,7 @@ int main(void)
 	tcase_add_test(tc, conv_stride1_pad1);
 	tcase_add_test(tc, conv_stride2_pad1);
 	tcase_add_test(tc, conv_1x1_stride2);
-	tcase_add_test(tc, conv_large_shapes);
+	tcase_add_loop_test(tc, conv_large_shapes, 0, 2);
 	tcase_add_test(tc, batchnorm_gradients);
 	tcase_add_test(tc, batchnorm_statistics_and_eval);
 	tcase_add_test(tc, relu_and_pool_gradients);

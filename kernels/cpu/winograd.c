@@ -32,7 +32,7 @@
 #define WINO_CHUNK_ELEMS (1 << 22)
 #define OUT_BLOCK 64 /* output channels the output transform holds at once */
 
-int KN_CPU_FN(winograd_min_channels) = 128;
+int KN_CPU_FN(winograd_min_channels) = 32;
 
 int KN_CPU_FN(winograd_applies)(const struct kn_conv_shape *s)
 {

@@ -1,0 +1,111 @@
+/*
+ * bench/conv_winograd.c — the CPU backend's 3x3 stride-1 convolutions on the cnn presets' map sizes
+ * (tiny: 28x28x16, 14x14x32, 7x7x64; resnet: 28x28x64 to 4x4x512), by im2col + GEMM and by Winograd F(2x2, 3x3) (kernels/cpu/winograd.c), through the
+ * backend's own ops: forward, data gradient and filter gradient, median of RUNS after one warm-up,
+ * with the thread count of OMP_NUM_THREADS. What conv.c's threshold (Winograd from 128 channels)
+ * rests on.
+ *
+ *   cmake --build build --target conv_winograd
+ *   env -u OPENBLAS_CORETYPE OMP_NUM_THREADS=2 build/bench/conv_winograd [BATCH [RUNS]]
+ */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kernels/backend.h"
+#include "kernels/cpu/blas.h"
+
+extern int kn_cpu32_winograd_min_channels;
+
+static double now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static float *random_floats(size_t n, unsigned seed)
+{
+	float *p = malloc(n * sizeof *p);
+	if (!p) {
+		fprintf(stderr, "conv_winograd: out of memory\n");
+		exit(1);
+	}
+	for (size_t i = 0; i < n; i++) {
+		seed = seed * 1664525u + 1013904223u;
+		p[i] = (float)(seed >> 8) / (float)(1 << 24) - 0.5f;
+	}
+	return p;
+}
+
+/* median ms of `runs` calls of pass (0 forward, 1 data gradient, 2 filter gradient) */
+static double time_pass(const struct kn_ops *op, int pass, int runs, const struct kn_conv_shape *s, float *x, float *w,
+			float *d, float *out, float *dx, float *dw, void *work)
+{
+	double t[64];
+	for (int r = -1; r < runs; r++) {
+		double t0 = now_ms();
+		if (pass == 0)
+			op->conv2d_forward(out, x, w, work, s);
+		else if (pass == 1)
+			op->conv2d_backward_data(dx, d, w, work, s);
+		else
+			op->conv2d_backward_filter(dw, d, x, work, s);
+		if (r >= 0)
+			t[r] = now_ms() - t0;
+	}
+	qsort(t, runs, sizeof *t, cmp_double);
+	return t[runs / 2];
+}
+
+int main(int argc, char **argv)
+{
+	int batch = argc > 1 ? atoi(argv[1]) : 128, runs = argc > 2 ? atoi(argv[2]) : 5;
+	if (batch < 1 || runs < 1 || runs > 64) {
+		fprintf(stderr, "usage: conv_winograd [BATCH (>= 1) [RUNS (1..64)]]\n");
+		return 64;
+	}
+	struct kn_backend be;
+	if (kn_backend_open(&be, "cpu", KN_FP32, 0) != KN_OK) {
+		fprintf(stderr, "conv_winograd: %s\n", kn_last_error());
+		return 1;
+	}
+	const struct kn_blas_info *bi = kn_blas_setup();
+	printf("3x3 stride-1 convolutions, batch %d, %d threads, median of %d; GEMMs: %s, %s kernels (chosen by %s)\n\n",
+	       batch, omp_get_max_threads(), runs, bi->library, bi->kernels, bi->source);
+	printf("| map | channels | pass | im2col ms | Winograd ms | speedup |\n|---|---|---|---:|---:|---:|\n");
+	static const int maps[][2] = { { 28, 16 }, { 14, 32 }, { 7, 64 }, { 28, 64 }, { 14, 128 }, { 7, 256 }, { 4, 512 } };
+	static const char *pass_name[] = { "forward", "data gradient", "filter gradient" };
+	for (size_t k = 0; k < sizeof maps / sizeof *maps; k++) {
+		struct kn_conv_shape s = { batch, maps[k][0], maps[k][0], maps[k][1], maps[k][1], 3, 1, 1 };
+		size_t ni = (size_t)batch * s.H * s.W * s.C, nw = (size_t)s.OC * 9 * s.C;
+		float *x = random_floats(ni, 1), *w = random_floats(nw, 2), *d = random_floats(ni, 3);
+		float *out = random_floats(ni, 4), *dx = random_floats(ni, 5), *dw = random_floats(nw, 6);
+		double ms[2][3];
+		for (int path = 0; path < 2; path++) {
+			kn_cpu32_winograd_min_channels = path ? 1 : 1 << 30;
+			void *work = malloc(be.ops->conv2d_workspace_bytes(&s));
+			if (!work) {
+				fprintf(stderr, "conv_winograd: out of memory\n");
+				return 1;
+			}
+			for (int pass = 0; pass < 3; pass++)
+				ms[path][pass] = time_pass(be.ops, pass, runs, &s, x, w, d, out, dx, dw, work);
+			free(work);
+		}
+		for (int pass = 0; pass < 3; pass++)
+			printf("| %dx%d | %d | %s | %.1f | %.1f | %.2fx |\n", s.H, s.W, s.C, pass_name[pass], ms[0][pass],
+			       ms[1][pass], ms[0][pass] / ms[1][pass]);
+		free(x), free(w), free(d), free(out), free(dx), free(dw);
+	}
+	kn_backend_release(&be);
+	return 0;
+}
