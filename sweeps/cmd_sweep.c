@@ -1,4 +1,7 @@
 /* `amptune sweep`: a plan's grid of points, each in its own process, recorded one by one. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -60,6 +63,8 @@ void cmd_sweep_usage(FILE *out)
 		"  --dry-run                 validate the plan, data and devices; run nothing\n"
 		"  --shard I/N               run only shard I (0-based) of N: the points whose place in\n"
 		"                            the run order is I modulo N; results go to DIR/shards/I.jsonl.\n"
+		"                            Shards running at once in DIR must share N: a shard refuses to\n"
+		"                            start (exit 1) while shards of another count run there.\n"
 		"                            Without it, SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN and\n"
 		"                            SLURM_ARRAY_TASK_COUNT are used when set. Then: amptune merge DIR\n"
 		"  --force                   run even when DIR holds another plan's results\n"
@@ -99,7 +104,7 @@ struct sweep {
 	int nsel;
 	struct sw_results rec;
 	char results_path[4096];
-	int locks[2];
+	int locks[3]; /* DIR/.lock; a shard's DIR/shards/of-N.lock and DIR/shards/I.lock */
 	double t0_ms;
 	struct dl_dataset ds; /* the plan's data, open during --dry-run's listing (a run releases it at once) */
 	int ds_open;
@@ -283,24 +288,78 @@ static int write_plan_copy(struct sweep *s)
 	return rc;
 }
 
+/* M of a file named of-M.lock (the lock of shards of count M), else -1. */
+static int count_lock_number(const char *name)
+{
+	char *end;
+	if (strncmp(name, "of-", 3) != 0 || !isdigit((unsigned char)name[3]))
+		return -1;
+	long v = strtol(name + 3, &end, 10);
+	return strcmp(end, ".lock") == 0 && v > 0 && v <= 100000 ? (int)v : -1;
+}
+
+/*
+ * Refuses to run while shards of another count M hold DIR/shards/of-M.lock: their points overlap
+ * this shard's, and neither would see the other's records before running them. Each is tried
+ * with a non-blocking exclusive lock, released at once. This shard already holds its own
+ * of-N.lock shared, so of two shards of different counts starting at the same moment, at least
+ * the one that checks last sees the other's lock: one runs and the other refuses, or both
+ * refuse (then the message may name a count whose lock was only being checked). Either way no
+ * point runs twice.
+ */
+static int check_other_counts(const struct sweep *s)
+{
+	char path[4200], busy[4400];
+	snprintf(path, sizeof path, "%s/shards", s->out);
+	DIR *d = opendir(path);
+	if (!d)
+		return kn_error(KN_ERR, "cannot list '%s': %s", path, strerror(errno));
+	int rc = KN_OK;
+	for (struct dirent *de; rc == KN_OK && (de = readdir(d));) {
+		int m = count_lock_number(de->d_name), fd, unsupported;
+		if (m < 0 || m == s->nshards)
+			continue;
+		snprintf(path, sizeof path, "%s/shards/%s", s->out, de->d_name);
+		snprintf(busy, sizeof busy, "shards of %d are running in '%s' and this is shard %d of %d: run every shard "
+			 "of one sweep with the same count, or wait until those finish", m, s->out, s->shard, s->nshards);
+		rc = sw_lock_acquire(path, LOCK_EX, busy, &fd, &unsupported);
+		sw_lock_release(fd);
+	}
+	closedir(d);
+	return rc;
+}
+
+/*
+ * An unsharded sweep holds DIR/.lock exclusively. A shard holds it shared, then
+ * DIR/shards/of-N.lock shared (N its count: the shards of one sweep run together), checks that
+ * no shard of another count runs, and last holds DIR/shards/I.lock exclusively, so that shard
+ * 1/3 beside a running 1/4 is told about the counts, not about shard 1.
+ */
 static int take_locks(struct sweep *s)
 {
 	char path[4200], busy[4400];
-	int unsupported[2] = { 0, 0 }, rc;
+	int unsupported[3] = { 0, 0, 0 }, rc;
 	snprintf(path, sizeof path, "%s/.lock", s->out);
 	snprintf(busy, sizeof busy, "another sweep or a merge is running in '%s'", s->out);
-	/* shards share the directory; an unsharded sweep or a merge has it alone */
 	if ((rc = sw_lock_acquire(path, s->nshards ? LOCK_SH : LOCK_EX, busy, &s->locks[0], &unsupported[0])))
 		return rc;
 	if (s->nshards) {
+		snprintf(path, sizeof path, "%s/shards/of-%d.lock", s->out, s->nshards);
+		/* held exclusively only by a shard of another count checking it */
+		snprintf(busy, sizeof busy, "shards of another count are starting in '%s' and this is shard %d of %d: "
+			 "run every shard of one sweep with the same count, or wait until those finish", s->out, s->shard,
+			 s->nshards);
+		if ((rc = sw_lock_acquire(path, LOCK_SH, busy, &s->locks[1], &unsupported[1])) ||
+		    (!unsupported[1] && (rc = check_other_counts(s))))
+			return rc;
 		snprintf(path, sizeof path, "%s/shards/%d.lock", s->out, s->shard);
 		snprintf(busy, sizeof busy, "shard %d/%d is already running in '%s'", s->shard, s->nshards, s->out);
-		if ((rc = sw_lock_acquire(path, LOCK_EX, busy, &s->locks[1], &unsupported[1])))
+		if ((rc = sw_lock_acquire(path, LOCK_EX, busy, &s->locks[2], &unsupported[2])))
 			return rc;
 	}
-	if (unsupported[0] || unsupported[1])
+	if (unsupported[0] || unsupported[1] || unsupported[2])
 		fprintf(stderr, "amptune sweep: warning: the file system of '%s' has no file locks; run one sweep "
-				"per directory (or shard) at a time\n", s->out);
+				"per directory (or shard, all of one count) at a time\n", s->out);
 	return KN_OK;
 }
 
@@ -741,7 +800,7 @@ static int dry_run(struct sweep *s)
 
 int cmd_sweep(int argc, char **argv)
 {
-	struct sweep s = { .locks = { -1, -1 }, .t0_ms = tr_now_ms() };
+	struct sweep s = { .locks = { -1, -1, -1 }, .t0_ms = tr_now_ms() };
 	sw_plan_init(&s.plan);
 	sw_results_init(&s.rec);
 	int rc = parse_args(&s, argc, argv);
@@ -775,6 +834,7 @@ int cmd_sweep(int argc, char **argv)
 out:
 	sw_lock_release(s.locks[0]);
 	sw_lock_release(s.locks[1]);
+	sw_lock_release(s.locks[2]);
 	sw_results_release(&s.rec);
 	free(s.sel);
 	sw_grid_release(&s.grid);
