@@ -2,7 +2,8 @@
 # Sharding and merge: 3 shards (by --shard and by SLURM's variables) merged
 # give the same points, statuses and order as one unsharded run; merge keeps
 # identical duplicates once, refuses conflicting ones and other plans, and
-# ignores a torn last line.
+# ignores a torn last line. Shards of different counts never run at once in
+# one directory.
 NAME=cli_sweep_shard
 . "${SRC:?SRC must name the source tree}/tests/helpers/sweep.sh"
 
@@ -167,5 +168,54 @@ expect 1 "amptune merge: a sweep is running in 'early' \(no point recorded yet\)
 expect 1 "amptune merge: a sweep is still running in 'early'" -- merge early --out early-merged
 kill -TERM $early
 wait $early
+
+
+# ---- shards of different counts never run at once in one directory ----
+# (shards 1/4 and 2/3 would both run point 5, and merge would refuse the two records)
+# a running shard of 2 holds shards/of-2.lock shared: a shard of 3 refuses, even one whose
+# index collides with the running shard's (shards/1.lock), and names the count, not the index
+"$A" sweep s.ini --out live --shard 1/2 --quiet --set steps=100000 --set time_limit_s=60 2>live.err &
+live=$!
+for _ in $(seq 200); do [ -n "$(pgrep -P $live)" ] && break; sleep 0.05; done
+[ -n "$(pgrep -P $live)" ] && ok || bad "shard 1/2 started no point"
+expect 1 "^amptune sweep: shards of 2 are running in 'live' and this is shard 1 of 3: run every shard of one sweep with the same count, or wait until those finish \(lock 'live/shards/of-2.lock' is held\)$" -- \
+	sweep s.ini --out live --shard 1/3 --quiet
+kill -TERM $live
+wait $live
+same "shard 1/2 stopped" "$?" 143
+
+# the same with the locks held by flock(1) for as long as the test needs: shards of 3 refuse and
+# write nothing, a shard of 2 runs alongside, a second shard 1/2 is told its index is taken
+mkdir -p counts/shards
+flock -s counts/shards/of-2.lock flock -x counts/shards/1.lock \
+	sh -c 'touch held; while [ ! -e release ]; do sleep 0.05; done' &
+holder=$!
+for _ in $(seq 200); do [ -e held ] && break; sleep 0.05; done
+[ -e held ] && ok || bad "flock did not take the locks"
+for i in 0 1 2; do
+	expect 1 "^amptune sweep: shards of 2 are running in 'counts' and this is shard $i of 3: run every shard of one sweep with the same count, or wait until those finish \(lock 'counts/shards/of-2.lock' is held\)$" -- \
+		sweep s.ini --out counts --shard $i/3 --quiet
+done
+same "refused shards write nothing" "$(ls counts/plan.ini counts/shards/*.jsonl 2>/dev/null)" ""
+expect 1 "^amptune sweep: shard 1/2 is already running in 'counts' \(lock 'counts/shards/1.lock' is held\)$" -- \
+	sweep s.ini --out counts --shard 1/2 --quiet
+"$A" sweep s.ini --out counts --shard 0/2 --quiet
+same "shard 0/2 runs beside shard 1/2" "$?:$(records counts/shards/0.jsonl | awk '{ print $1, $2 }')" \
+	"0:$(listed s.ini --shard 0/2)"
+touch release
+wait $holder
+# once those are done, shards of another count run only what is not recorded yet
+"$A" sweep s.ini --out counts --shard 1/3 --no-progress >counts.out 2>counts.err
+same "shard 1/3 after the shards of 2" "$?" 0
+grep -q "^amptune sweep: resuming 'shards': 2 of 4 points already recorded in 'counts'$" counts.err && ok ||
+	bad "shard 1/3 resume message: $(cat counts.err)"
+same "shard 1/3 runs only runs 1 and 7" "$(records counts/shards/1.jsonl | awk '{ print $1, $2 }')" \
+	"$(awk 'NR == 2 || NR == 8' all.txt)"
+"$A" sweep s.ini --out counts --shard 0/3 --quiet && "$A" sweep s.ini --out counts --shard 2/3 --quiet
+same "shards 0/3 and 2/3 after the shards of 2" "$?" 0
+"$A" merge counts >merge.out 2>&1
+same "every run recorded once" "$?:$(cat merge.out)" \
+	"0:amptune merge: 12 records from 3 files into 'counts/results.jsonl'; 0 identical duplicates dropped"
+same "merged in grid order" "$(records counts/results.jsonl | awk '{ print $1, $2 }')" "$(cat all.txt)"
 
 finish
