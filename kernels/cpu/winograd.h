@@ -10,7 +10,7 @@
 #include "kernels/cpu/real.h"
 
 /* Layers with at least this many input and output channels use Winograd (3x3, stride 1, padding
- * 1); narrower ones im2col + GEMM, which wins there (docs/benchmarks.md). A variable so that the
+ * 1); narrower ones im2col + GEMM, which is as fast there (bench/conv_winograd.c). A variable so that the
  * tests can run Winograd on shapes small enough for finite differences; set it before sizing a
  * workspace. */
 extern int KN_CPU_FN(winograd_min_channels);
