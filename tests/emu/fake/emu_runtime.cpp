@@ -211,23 +211,26 @@ void emu_run_grid(const void *kernel, dim3 grid, dim3 block, size_t smem, const 
 	auto seen = kernel_syncs.find(kernel);
 	direct = seen != kernel_syncs.end() && !seen->second;
 	synced = 0;
-	for (unsigned bz = 0; bz < grid.z; bz++)
-		for (unsigned by = 0; by < grid.y; by++)
-			for (unsigned bx = 0; bx < grid.x; bx++) {
-				blockIdx = uint3{ bx, by, bz };
-				if (smem)
-					memset(fb.smem, 0xff, smem); /* NaN until written */
-				shared_touched.clear();
-				fb.bar_count = 0;
-				fb.ndone = 0;
-				memset(fb.warp_count, 0, sizeof fb.warp_count);
-				memset(fb.xchg_turn, 0, sizeof fb.xchg_turn);
-				int reverse = (bx + by + bz) & 1;
-				if (direct)
-					direct_block(reverse);
-				else
-					block_on_fibers(n, bx, by, reverse);
-			}
+	/* the last block first: a kernel whose blocks read what lower-numbered blocks of the same
+	 * launch wrote (no order a GPU promises) reads it unwritten */
+	unsigned long long nblocks = (unsigned long long)grid.x * grid.y * grid.z;
+	for (unsigned long long b = nblocks; b-- > 0;) {
+		unsigned bx = (unsigned)(b % grid.x), by = (unsigned)(b / grid.x % grid.y),
+			 bz = (unsigned)(b / ((unsigned long long)grid.x * grid.y));
+		blockIdx = uint3{ bx, by, bz };
+		if (smem)
+			memset(fb.smem, 0xff, smem); /* NaN until written */
+		shared_touched.clear();
+		fb.bar_count = 0;
+		fb.ndone = 0;
+		memset(fb.warp_count, 0, sizeof fb.warp_count);
+		memset(fb.xchg_turn, 0, sizeof fb.xchg_turn);
+		int reverse = (bx + by + bz) & 1;
+		if (direct)
+			direct_block(reverse);
+		else
+			block_on_fibers(n, bx, by, reverse);
+	}
 	if (!direct)
 		kernel_syncs[kernel] = synced;
 	direct = 0;
