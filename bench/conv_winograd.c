@@ -1,9 +1,9 @@
 /*
- * bench/conv_winograd.c — the CPU backend's 3x3 stride-1 convolutions on the cnn presets' map sizes
- * (tiny: 28x28x16, 14x14x32, 7x7x64; resnet: 28x28x64 to 4x4x512), by im2col + GEMM and by Winograd F(2x2, 3x3) (kernels/cpu/winograd.c), through the
- * backend's own ops: forward, data gradient and filter gradient, median of RUNS after one warm-up,
- * with the thread count of OMP_NUM_THREADS. What conv.c's threshold (Winograd from 128 channels)
- * rests on.
+ * bench/conv_winograd.c — the CPU backend's 3x3 stride-1 convolutions on the cnn presets' map
+ * sizes (tiny: 28x28x16, 14x14x32, 7x7x64; resnet: 28x28x64 to 4x4x512), by im2col + GEMM and by
+ * Winograd F(4x4, 3x3) (kernels/cpu/winograd.c), through the backend's own ops: forward, data
+ * gradient and filter gradient, median of RUNS after one warm-up, with the thread count of
+ * OMP_NUM_THREADS. What conv.c's choice (Winograd from 16 channels) rests on.
  *
  *   cmake --build build --target conv_winograd
  *   env -u OPENBLAS_CORETYPE OMP_NUM_THREADS=2 build/bench/conv_winograd [BATCH [RUNS]]
@@ -90,7 +90,7 @@ int main(int argc, char **argv)
 		float *x = random_floats(ni, 1), *w = random_floats(nw, 2), *d = random_floats(ni, 3);
 		float *out = random_floats(ni, 4), *dx = random_floats(ni, 5), *dw = random_floats(nw, 6);
 		double ms[2][3];
-		for (int path = 0; path < 2; path++) {
+		for (int path = 0; path < 2; path++) { /* im2col, Winograd */
 			kn_cpu32_winograd_min_channels = path ? 1 : 1 << 30;
 			void *work = malloc(be.ops->conv2d_workspace_bytes(&s));
 			if (!work) {

@@ -29,11 +29,10 @@
  *   channel-swapped weights; otherwise dcols = dout @ W per tile, then col2im
  *   as a gather, over chunks of whole images.
  *
- * 3x3 stride-1 padding-1 layers with at least 32 input and output channels go
- * to Winograd F(2x2, 3x3) instead (winograd.c): forward and filter gradient,
- * and so the data gradient through the forward above. On the presets' maps it
- * is 1.2-2.2x faster than im2col; on 16-channel layers it is not
- * (bench/conv_winograd.c, docs/benchmarks.md).
+ * 3x3 stride-1 padding-1 layers with at least 16 input and output channels go
+ * to Winograd F(4x4, 3x3) instead (winograd.c): forward and filter gradient,
+ * and so the data gradient through the forward above; on the presets' maps it
+ * is 1.0-2.7x faster than im2col (bench/conv_winograd.c, docs/benchmarks.md).
  */
 #include <string.h>
 

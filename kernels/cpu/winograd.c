@@ -1,38 +1,48 @@
 /*
- * Winograd F(2x2, 3x3) (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
+ * Winograd F(4x4, 3x3) (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
  * 2015) for 3x3 stride-1 padding-1 convolutions over NHWC maps.
  *
- * The output is cut into 2x2 tiles; tile t reads a 4x4 input patch d (rows 2ty-1 .. 2ty+2, zero
- * outside the image). Per input channel c and output channel o:
+ * The output is cut into m x m tiles (m = 4); tile t reads an a x a input patch d (a = m + 2 = 6:
+ * rows m*ty - 1 .. m*ty + m, zero outside the image). Per input channel c and output channel o:
  *
- *   out_tile = A^T [ (G g G^T) .* (B^T d B) ] A      (.* elementwise, 4x4)
+ *   out_tile = A^T [ (G g G^T) .* (B^T d B) ] A      (.* elementwise, a x a)
  *
- * so with V[xi][t][c] = (B^T d_c B)[xi] and U[xi][o][c] = (G g_oc G^T)[xi] for the 16 positions xi
- * of the 4x4 domain, the sum over c is 16 independent GEMMs M[xi] = V[xi] U[xi]^T of
- * [tiles x C] by [C x OC], then out_tile = A^T M A. That is 16 multiply-adds per 4 outputs
- * instead of 36: 2.25x fewer GEMM FLOPs (less where a map's odd side pads its last tiles).
- * The filter gradient is the exact adjoint, in the same domain: dM = A dout_tile A^T,
- * dU[xi] = dM[xi]^T V[xi] summed over tiles, dg = G^T dU G.
+ * so with V[xi][t][c] = (B^T d_c B)[xi] and U[xi][o][c] = (G g_oc G^T)[xi] for the a*a positions
+ * xi, the sum over c is a*a independent GEMMs M[xi] = V[xi] U[xi]^T of [tiles x C] by [C x OC],
+ * then out_tile = A^T M A: 36 multiply-adds per 16 outputs instead of 144, 4x fewer (less where
+ * the map's side is no multiple of 4 and the last tiles are padded: 14x14 computes 16x16). The
+ * filter gradient is the exact adjoint, in the same domain: dM = A dY A^T for each
+ * output-gradient tile dY, dU[xi] = dM[xi]^T V[xi] summed over tiles, dg = G^T dU G.
  *
- *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]
- *   A^T = [1 1 1 0; 0 1 -1 -1]
+ * Points 0, 1, -1, 2, -2 (and infinity):
+ *   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+ *   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
+ *   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+ * Its coefficients (up to 8, down to 1/24) cost precision: the fp32 error against fp64 is about
+ * 1e-5 of the result's scale, some 30x im2col's (tests/check_cnn_ops.c prints both). F(2x2, 3x3)
+ * keeps im2col's error but does 2.25x, not 4x, fewer multiply-adds, and was slower on every
+ * layer of the presets (docs/benchmarks.md); it was dropped.
  *
+ * Every 2-D transform is a 1-D transform of columns, then of rows, over blocks of CH_BLOCK
+ * channels held in a local buffer; each 1-D transform is one vectorised loop over channels.
  * Work goes in chunks of whole images whose V and M fit WINO_CHUNK_ELEMS; each stage is one
- * parallel loop (transforms over tiles, GEMMs over the 16 positions: one single-threaded BLAS
+ * parallel loop (transforms over tiles, GEMMs over the a*a positions: one single-threaded BLAS
  * call each, as in conv.c), and the filter gradient sums the chunks in order. Chunks depend on
  * the shape alone, so every result is bitwise identical for any thread count.
  *
- * Workspace (of real): U or dU [16][OC][C], a zero row of max(C, OC), V [16][tiles][C] and M or
- * dM [16][tiles][OC] of one chunk.
+ * Workspace (of real): U or dU [a*a][OC][C], a zero row of max(C, OC), V [a*a][tiles][C] and M
+ * or dM [a*a][tiles][OC] of one chunk.
  */
 #include <string.h>
 
 #include "kernels/cpu/winograd.h"
 
 #define WINO_CHUNK_ELEMS (1 << 22)
-#define OUT_BLOCK 64 /* output channels the output transform holds at once */
+#define CH_BLOCK 64 /* channels a tile's transform holds at once */
+#define TILE 4  /* the output tile's side, m */
+#define PATCH 6 /* the input patch's side, a = m + 2 */
 
-int KN_CPU_FN(winograd_min_channels) = 32;
+int KN_CPU_FN(winograd_min_channels) = 16;
 
 int KN_CPU_FN(winograd_applies)(const struct kn_conv_shape *s)
 {
@@ -40,216 +50,264 @@ int KN_CPU_FN(winograd_applies)(const struct kn_conv_shape *s)
 	return s->K == 3 && s->stride == 1 && s->pad == 1 && s->C >= min && s->OC >= min;
 }
 
-static int tiles_y(const struct kn_conv_shape *s) { return (s->H + 1) / 2; }
-static int tiles_x(const struct kn_conv_shape *s) { return (s->W + 1) / 2; }
-static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
+struct wino {
+	int ty, tx;       /* tiles down and across */
+	long per_image;   /* tiles per image */
+	int chunk;        /* whole images per chunk */
+};
 
-/* whole images per chunk, from the shape alone (a call with fewer images than the workspace was
- * sized for takes chunks no larger) */
-static int images_per_chunk(const struct kn_conv_shape *s)
+static struct wino plan(const struct kn_conv_shape *s)
 {
-	size_t per_image = 16 * (size_t)tiles_y(s) * tiles_x(s) * (s->C + s->OC);
-	size_t n = WINO_CHUNK_ELEMS / per_image;
-	if (n < 1)
-		n = 1;
-	return n > (size_t)s->N ? s->N : (int)n;
+	struct wino w;
+	w.ty = (s->H + TILE - 1) / TILE;
+	w.tx = (s->W + TILE - 1) / TILE;
+	w.per_image = (long)w.ty * w.tx;
+	/* from the shape alone: a call with fewer images than the workspace was sized for takes
+	 * chunks no larger */
+	size_t n = WINO_CHUNK_ELEMS / ((size_t)PATCH * PATCH * w.per_image * (s->C + s->OC));
+	w.chunk = n < 1 ? 1 : n > (size_t)s->N ? s->N : (int)n;
+	return w;
 }
+
+static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
 
 struct wino_work {
 	real *u, *zero, *v, *m;
 };
 
-static struct wino_work carve(real *work, const struct kn_conv_shape *s)
+static struct wino_work carve(real *work, const struct kn_conv_shape *s, const struct wino *w)
 {
-	size_t tiles = (size_t)images_per_chunk(s) * tiles_y(s) * tiles_x(s);
-	struct wino_work w;
-	w.u = work;
-	w.zero = w.u + round16(16 * (size_t)s->C * s->OC);
-	w.v = w.zero + round16(s->C > s->OC ? s->C : s->OC);
-	w.m = w.v + round16(16 * tiles * s->C);
-	memset(w.zero, 0, (s->C > s->OC ? s->C : s->OC) * sizeof(real));
-	return w;
+	size_t npos = (size_t)PATCH * PATCH, tiles = (size_t)w->chunk * w->per_image, widest = s->C > s->OC ? s->C : s->OC;
+	struct wino_work ws;
+	ws.u = work;
+	ws.zero = ws.u + round16(npos * s->C * s->OC);
+	ws.v = ws.zero + round16(widest);
+	ws.m = ws.v + round16(npos * tiles * s->C);
+	memset(ws.zero, 0, widest * sizeof(real));
+	return ws;
 }
 
 size_t KN_CPU_FN(winograd_elems)(const struct kn_conv_shape *s)
 {
-	size_t tiles = (size_t)images_per_chunk(s) * tiles_y(s) * tiles_x(s);
-	return round16(16 * (size_t)s->C * s->OC) + round16(s->C > s->OC ? s->C : s->OC) + round16(16 * tiles * s->C) +
-	       16 * tiles * s->OC;
+	struct wino w = plan(s);
+	size_t npos = (size_t)PATCH * PATCH, tiles = (size_t)w.chunk * w.per_image, widest = s->C > s->OC ? s->C : s->OC;
+	return round16(npos * s->C * s->OC) + round16(widest) + round16(npos * tiles * s->C) + npos * tiles * s->OC;
 }
 
-/* The size x size rows (each of `len` elements) of the patch of tile t of a chunk from image n0:
- * off -1, size 4 for the input patch around a 2x2 output tile, off 0, size 2 for the tile itself;
- * the zero row outside the map. */
-static void patch_rows(const real **p, int size, const real *map, const real *zero, const struct kn_conv_shape *s,
-		       int n0, long t, int off, int len)
+/* ---- the 1-D transforms: o[k][c] from x[0..][c], for c < n ---- */
+
+typedef void (*transform_1d)(real *const *o, const real *const *x, int n);
+#define EACH_CHANNEL _Pragma("omp simd") for (int c = 0; c < n; c++)
+
+static void bt4(real *const *o, const real *const *x, int n) /* B^T, 6 -> 6 */
 {
-	int TY = tiles_y(s), TX = tiles_x(s), n = n0 + (int)(t / ((long)TY * TX)), ty = (int)(t / TX % TY), tx = (int)(t % TX);
+	EACH_CHANNEL {
+		real d0 = x[0][c], d1 = x[1][c], d2 = x[2][c], d3 = x[3][c], d4 = x[4][c], d5 = x[5][c];
+		o[0][c] = 4 * d0 - 5 * d2 + d4;
+		o[1][c] = -4 * (d1 + d2) + d3 + d4;
+		o[2][c] = 4 * (d1 - d2) - d3 + d4;
+		o[3][c] = 2 * (d3 - d1) - d2 + d4;
+		o[4][c] = 2 * (d1 - d3) - d2 + d4;
+		o[5][c] = 4 * d1 - 5 * d3 + d5;
+	}
+}
+
+static void g4(real *const *o, const real *const *x, int n) /* G, 3 -> 6 */
+{
+	EACH_CHANNEL {
+		real g0 = x[0][c], g1 = x[1][c], g2 = x[2][c];
+		o[0][c] = g0 / 4;
+		o[1][c] = -(g0 + g1 + g2) / 6;
+		o[2][c] = -(g0 - g1 + g2) / 6;
+		o[3][c] = g0 / 24 + g1 / 12 + g2 / 6;
+		o[4][c] = g0 / 24 - g1 / 12 + g2 / 6;
+		o[5][c] = g2;
+	}
+}
+
+static void at4(real *const *o, const real *const *x, int n) /* A^T, 6 -> 4 */
+{
+	EACH_CHANNEL {
+		real m0 = x[0][c], m1 = x[1][c], m2 = x[2][c], m3 = x[3][c], m4 = x[4][c], m5 = x[5][c];
+		real p12 = m1 + m2, d12 = m1 - m2, p34 = m3 + m4, d34 = m3 - m4;
+		o[0][c] = m0 + p12 + p34;
+		o[1][c] = d12 + 2 * d34;
+		o[2][c] = p12 + 4 * p34;
+		o[3][c] = d12 + 8 * d34 + m5;
+	}
+}
+
+static void a4(real *const *o, const real *const *x, int n) /* A, 4 -> 6 */
+{
+	EACH_CHANNEL {
+		real y0 = x[0][c], y1 = x[1][c], y2 = x[2][c], y3 = x[3][c];
+		o[0][c] = y0;
+		o[1][c] = y0 + y1 + y2 + y3;
+		o[2][c] = y0 - y1 + y2 - y3;
+		o[3][c] = y0 + 2 * y1 + 4 * y2 + 8 * y3;
+		o[4][c] = y0 - 2 * y1 + 4 * y2 - 8 * y3;
+		o[5][c] = y3;
+	}
+}
+
+static void gt4(real *const *o, const real *const *x, int n) /* G^T, 6 -> 3 */
+{
+	EACH_CHANNEL {
+		real x0 = x[0][c], x1 = x[1][c], x2 = x[2][c], x3 = x[3][c], x4 = x[4][c], x5 = x[5][c];
+		o[0][c] = x0 / 4 - (x1 + x2) / 6 + (x3 + x4) / 24;
+		o[1][c] = (x2 - x1) / 6 + (x3 - x4) / 12;
+		o[2][c] = (x3 + x4 - x1 - x2) / 6 + x5;
+	}
+}
+
+/* o = L x L^T for an ni x ni grid x of channel rows, L the (no x ni) matrix f applies: f on each
+ * column into tmp (no x ni rows of CH_BLOCK), then on each row of tmp. */
+static void transform_2d(transform_1d f, int ni, int no, real *const *o, const real *const *x, real *tmp, int n)
+{
+	const real *in[PATCH];
+	real *out[PATCH];
+	for (int j = 0; j < ni; j++) {
+		for (int k = 0; k < ni; k++)
+			in[k] = x[k * ni + j];
+		for (int k = 0; k < no; k++)
+			out[k] = tmp + (size_t)(k * ni + j) * CH_BLOCK;
+		f(out, in, n);
+	}
+	for (int i = 0; i < no; i++) {
+		for (int k = 0; k < ni; k++)
+			in[k] = tmp + (size_t)(i * ni + k) * CH_BLOCK;
+		f(o + i * no, in, n);
+	}
+}
+
+/* The size x size rows (each of `len` elements, from element c0) of the patch of tile t of a
+ * chunk from image n0, starting `off` pixels before the tile (1 for the input patch, 0 for the
+ * tile itself); the zero row outside the map. */
+static void patch_rows(const real **p, int size, const real *map, const real *zero, const struct kn_conv_shape *s,
+		       const struct wino *w, int n0, long t, int off, int len, int c0)
+{
+	int n = n0 + (int)(t / w->per_image), ty = (int)(t / w->tx % w->ty), tx = (int)(t % w->tx);
 	for (int i = 0; i < size; i++)
 		for (int j = 0; j < size; j++) {
-			int y = 2 * ty + off + i, x = 2 * tx + off + j;
-			p[i * size + j] = y >= 0 && y < s->H && x >= 0 && x < s->W ? map + (((size_t)n * s->H + y) * s->W + x) * len
-										 : zero;
+			int y = TILE * ty - off + i, x = TILE * tx - off + j;
+			p[i * size + j] = y >= 0 && y < s->H && x >= 0 && x < s->W
+						  ? map + (((size_t)n * s->H + y) * s->W + x) * len + c0
+						  : zero + c0;
 		}
 }
 
-/* V[xi][t][c] = (B^T d B)[xi] for the tiles of images n0 .. n0 + nimg - 1 */
-static void input_transform(real *v, const real *inp, const real *zero, const struct kn_conv_shape *s, int n0, int nimg)
+/* per tile of images n0 .. n0 + nimg - 1, each block of channels: dst[xi][t] = L patch L^T with
+ * L = B^T on the input patch (V) or A on the output-gradient tile (dM) */
+static void tile_transform(real *dst, const real *map, const real *zero, const struct kn_conv_shape *s,
+			   const struct wino *w, int n0, int nimg, int grad)
 {
-	int C = s->C;
-	long tiles = (long)nimg * tiles_y(s) * tiles_x(s);
-	size_t plane = (size_t)tiles * C;
+	int len = grad ? s->OC : s->C, ni = grad ? TILE : PATCH, npos = PATCH * PATCH;
+	transform_1d f = grad ? a4 : bt4;
+	long tiles = (long)nimg * w->per_image;
+	size_t plane = (size_t)tiles * len;
 #pragma omp parallel for schedule(static)
 	for (long t = 0; t < tiles; t++) {
-		const real *p[16];
-		patch_rows(p, 4, inp, zero, s, n0, t, -1, C);
-		real *dst = v + (size_t)t * C;
-#pragma omp simd
-		for (int c = 0; c < C; c++) {
-			real r[4][4];
-			for (int j = 0; j < 4; j++) { /* B^T d, column j */
-				real d0 = p[j][c], d1 = p[4 + j][c], d2 = p[8 + j][c], d3 = p[12 + j][c];
-				r[0][j] = d0 - d2, r[1][j] = d1 + d2, r[2][j] = d2 - d1, r[3][j] = d1 - d3;
-			}
-			for (int i = 0; i < 4; i++) { /* (B^T d) B, row i */
-				dst[(i * 4 + 0) * plane + c] = r[i][0] - r[i][2];
-				dst[(i * 4 + 1) * plane + c] = r[i][1] + r[i][2];
-				dst[(i * 4 + 2) * plane + c] = r[i][2] - r[i][1];
-				dst[(i * 4 + 3) * plane + c] = r[i][1] - r[i][3];
-			}
+		const real *p[PATCH * PATCH];
+		real *o[PATCH * PATCH], tmp[PATCH * PATCH * CH_BLOCK];
+		for (int c0 = 0; c0 < len; c0 += CH_BLOCK) {
+			patch_rows(p, ni, map, zero, s, w, n0, t, grad ? 0 : 1, len, c0);
+			for (int xi = 0; xi < npos; xi++)
+				o[xi] = dst + xi * plane + (size_t)t * len + c0;
+			transform_2d(f, ni, PATCH, o, p, tmp, len - c0 < CH_BLOCK ? len - c0 : CH_BLOCK);
 		}
 	}
 }
 
 /* U[xi][o][c] = (G g G^T)[xi] for the 3x3 kernel g of output channel o and input channel c */
-static void weight_transform(real *u, const real *w, const struct kn_conv_shape *s)
+static void weight_transform(real *u, const real *wt, const struct kn_conv_shape *s, const struct wino *w)
 {
-	int C = s->C, OC = s->OC;
-	size_t plane = (size_t)OC * C;
+	int C = s->C, npos = PATCH * PATCH;
+	size_t plane = (size_t)s->OC * C;
+	transform_1d f = g4;
 #pragma omp parallel for schedule(static)
-	for (int o = 0; o < OC; o++) {
-		const real *g = w + (size_t)o * 9 * C;
-		real *dst = u + (size_t)o * C;
-#pragma omp simd
-		for (int c = 0; c < C; c++) {
-			real r[4][3];
-			for (int j = 0; j < 3; j++) { /* G g, column j */
-				real g0 = g[j * C + c], g1 = g[(3 + j) * C + c], g2 = g[(6 + j) * C + c];
-				r[0][j] = g0, r[1][j] = (real)0.5 * (g0 + g1 + g2), r[2][j] = (real)0.5 * (g0 - g1 + g2), r[3][j] = g2;
-			}
-			for (int i = 0; i < 4; i++) { /* (G g) G^T, row i */
-				dst[(i * 4 + 0) * plane + c] = r[i][0];
-				dst[(i * 4 + 1) * plane + c] = (real)0.5 * (r[i][0] + r[i][1] + r[i][2]);
-				dst[(i * 4 + 2) * plane + c] = (real)0.5 * (r[i][0] - r[i][1] + r[i][2]);
-				dst[(i * 4 + 3) * plane + c] = r[i][2];
-			}
+	for (int oc = 0; oc < s->OC; oc++) {
+		const real *g[9];
+		real *o[PATCH * PATCH], tmp[PATCH * PATCH * CH_BLOCK];
+		for (int c0 = 0; c0 < C; c0 += CH_BLOCK) {
+			for (int k = 0; k < 9; k++)
+				g[k] = wt + ((size_t)oc * 9 + k) * C + c0;
+			for (int xi = 0; xi < npos; xi++)
+				o[xi] = u + xi * plane + (size_t)oc * C + c0;
+			transform_2d(f, 3, PATCH, o, g, tmp, C - c0 < CH_BLOCK ? C - c0 : CH_BLOCK);
 		}
 	}
 }
 
-/* out's 2x2 tiles = A^T M A, the parts inside the map */
-static void output_transform(real *out, const real *m, const struct kn_conv_shape *s, int n0, int nimg)
+/* out's m x m tiles = A^T M A, the parts inside the map */
+static void output_transform(real *out, const real *mm, const struct kn_conv_shape *s, const struct wino *w, int n0,
+			     int nimg)
 {
-	int TY = tiles_y(s), TX = tiles_x(s), OC = s->OC;
-	long tiles = (long)nimg * TY * TX;
+	int OC = s->OC, npos = PATCH * PATCH, m = TILE;
+	long tiles = (long)nimg * w->per_image;
 	size_t plane = (size_t)tiles * OC;
+	transform_1d f = at4;
 #pragma omp parallel for schedule(static)
 	for (long t = 0; t < tiles; t++) {
-		int n = n0 + (int)(t / (TY * TX)), ty = (int)(t / TX % TY), tx = (int)(t % TX);
-		const real *src = m + (size_t)t * OC;
-		for (int o0 = 0; o0 < OC; o0 += OUT_BLOCK) {
-			int len = OC - o0 < OUT_BLOCK ? OC - o0 : OUT_BLOCK;
-			real y[4][OUT_BLOCK];
-#pragma omp simd
-			for (int c = 0; c < len; c++) {
-				real r[2][4];
-				for (int j = 0; j < 4; j++) { /* A^T M, column j */
-					real m0 = src[j * plane + o0 + c], m1 = src[(4 + j) * plane + o0 + c];
-					real m2 = src[(8 + j) * plane + o0 + c], m3 = src[(12 + j) * plane + o0 + c];
-					r[0][j] = m0 + m1 + m2, r[1][j] = m1 - m2 - m3;
-				}
-				for (int i = 0; i < 2; i++) { /* (A^T M) A, row i */
-					y[i * 2 + 0][c] = r[i][0] + r[i][1] + r[i][2];
-					y[i * 2 + 1][c] = r[i][1] - r[i][2] - r[i][3];
-				}
-			}
-			for (int a = 0; a < 2; a++)
-				for (int b = 0; b < 2; b++) {
-					int oy = 2 * ty + a, ox = 2 * tx + b;
+		int n = n0 + (int)(t / w->per_image), ty = (int)(t / w->tx % w->ty), tx = (int)(t % w->tx);
+		const real *x[PATCH * PATCH];
+		real *o[16], y[16 * CH_BLOCK], tmp[PATCH * PATCH * CH_BLOCK];
+		for (int i = 0; i < m * m; i++)
+			o[i] = y + i * CH_BLOCK;
+		for (int c0 = 0; c0 < OC; c0 += CH_BLOCK) {
+			int len = OC - c0 < CH_BLOCK ? OC - c0 : CH_BLOCK;
+			for (int xi = 0; xi < npos; xi++)
+				x[xi] = mm + xi * plane + (size_t)t * OC + c0;
+			transform_2d(f, PATCH, m, o, x, tmp, len);
+			for (int i = 0; i < m; i++)
+				for (int j = 0; j < m; j++) {
+					int oy = m * ty + i, ox = m * tx + j;
 					if (oy < s->H && ox < s->W)
-						memcpy(out + (((size_t)n * s->H + oy) * s->W + ox) * OC + o0, y[a * 2 + b],
+						memcpy(out + (((size_t)n * s->H + oy) * s->W + ox) * OC + c0, o[i * m + j],
 						       len * sizeof(real));
 				}
 		}
 	}
 }
 
-void KN_CPU_FN(winograd_forward)(real *out, const real *inp, const real *w, real *work, const struct kn_conv_shape *s)
+void KN_CPU_FN(winograd_forward)(real *out, const real *inp, const real *wt, real *work, const struct kn_conv_shape *s)
 {
-	struct wino_work ws = carve(work, s);
-	int C = s->C, OC = s->OC, chunk = images_per_chunk(s);
-	weight_transform(ws.u, w, s);
-	for (int n0 = 0; n0 < s->N; n0 += chunk) {
-		int nimg = s->N - n0 < chunk ? s->N - n0 : chunk;
-		long tiles = (long)nimg * tiles_y(s) * tiles_x(s);
-		input_transform(ws.v, inp, ws.zero, s, n0, nimg);
+	struct wino w = plan(s);
+	struct wino_work ws = carve(work, s, &w);
+	int C = s->C, OC = s->OC, npos = PATCH * PATCH;
+	weight_transform(ws.u, wt, s, &w);
+	for (int n0 = 0; n0 < s->N; n0 += w.chunk) {
+		int nimg = s->N - n0 < w.chunk ? s->N - n0 : w.chunk;
+		long tiles = (long)nimg * w.per_image;
+		tile_transform(ws.v, inp, ws.zero, s, &w, n0, nimg, 0);
 #pragma omp parallel for schedule(static)
-		for (int xi = 0; xi < 16; xi++)
+		for (int xi = 0; xi < npos; xi++)
 			KN_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)tiles, OC, C, 1, ws.v + (size_t)xi * tiles * C, C,
 				ws.u + (size_t)xi * OC * C, C, 0, ws.m + (size_t)xi * tiles * OC, OC);
-		output_transform(out, ws.m, s, n0, nimg);
-	}
-}
-
-/* dM[xi][t][o] = (A dY A^T)[xi] for the 2x2 output-gradient tiles (zero outside the map) */
-static void grad_transform(real *dm, const real *dout, const real *zero, const struct kn_conv_shape *s, int n0, int nimg)
-{
-	int OC = s->OC;
-	long tiles = (long)nimg * tiles_y(s) * tiles_x(s);
-	size_t plane = (size_t)tiles * OC;
-#pragma omp parallel for schedule(static)
-	for (long t = 0; t < tiles; t++) {
-		const real *p[4];
-		patch_rows(p, 2, dout, zero, s, n0, t, 0, OC);
-		real *dst = dm + (size_t)t * OC;
-#pragma omp simd
-		for (int c = 0; c < OC; c++) {
-			real r[4][2];
-			for (int j = 0; j < 2; j++) { /* A dY, column j */
-				real y0 = p[j][c], y1 = p[2 + j][c];
-				r[0][j] = y0, r[1][j] = y0 + y1, r[2][j] = y0 - y1, r[3][j] = -y1;
-			}
-			for (int i = 0; i < 4; i++) { /* (A dY) A^T, row i */
-				dst[(i * 4 + 0) * plane + c] = r[i][0];
-				dst[(i * 4 + 1) * plane + c] = r[i][0] + r[i][1];
-				dst[(i * 4 + 2) * plane + c] = r[i][0] - r[i][1];
-				dst[(i * 4 + 3) * plane + c] = -r[i][1];
-			}
-		}
+		output_transform(out, ws.m, s, &w, n0, nimg);
 	}
 }
 
 /* dw[o][ky][kx][c] += (G^T dU G)[ky][kx] */
-static void weight_grad_transform(real *dw, const real *du, const struct kn_conv_shape *s)
+static void weight_grad_transform(real *dw, const real *du, const struct kn_conv_shape *s, const struct wino *w)
 {
-	int C = s->C, OC = s->OC;
-	size_t plane = (size_t)OC * C;
+	int C = s->C, npos = PATCH * PATCH;
+	size_t plane = (size_t)s->OC * C;
+	transform_1d f = gt4;
 #pragma omp parallel for schedule(static)
-	for (int o = 0; o < OC; o++) {
-		const real *src = du + (size_t)o * C;
-		real *g = dw + (size_t)o * 9 * C;
-#pragma omp simd
-		for (int c = 0; c < C; c++) {
-			real r[3][4];
-			for (int j = 0; j < 4; j++) { /* G^T dU, column j */
-				real x0 = src[j * plane + c], x1 = src[(4 + j) * plane + c];
-				real x2 = src[(8 + j) * plane + c], x3 = src[(12 + j) * plane + c];
-				r[0][j] = x0 + (real)0.5 * (x1 + x2), r[1][j] = (real)0.5 * (x1 - x2), r[2][j] = (real)0.5 * (x1 + x2) + x3;
-			}
-			for (int i = 0; i < 3; i++) { /* (G^T dU) G, row i */
-				g[(i * 3 + 0) * C + c] += r[i][0] + (real)0.5 * (r[i][1] + r[i][2]);
-				g[(i * 3 + 1) * C + c] += (real)0.5 * (r[i][1] - r[i][2]);
-				g[(i * 3 + 2) * C + c] += (real)0.5 * (r[i][1] + r[i][2]) + r[i][3];
+	for (int oc = 0; oc < s->OC; oc++) {
+		const real *x[PATCH * PATCH];
+		real *o[9], g[9 * CH_BLOCK], tmp[PATCH * PATCH * CH_BLOCK];
+		for (int k = 0; k < 9; k++)
+			o[k] = g + k * CH_BLOCK;
+		for (int c0 = 0; c0 < C; c0 += CH_BLOCK) {
+			int len = C - c0 < CH_BLOCK ? C - c0 : CH_BLOCK;
+			for (int xi = 0; xi < npos; xi++)
+				x[xi] = du + xi * plane + (size_t)oc * C + c0;
+			transform_2d(f, PATCH, 3, o, x, tmp, len);
+			for (int k = 0; k < 9; k++) {
+				real *dst = dw + ((size_t)oc * 9 + k) * C + c0;
+				for (int c = 0; c < len; c++)
+					dst[c] += g[k * CH_BLOCK + c];
 			}
 		}
 	}
@@ -258,18 +316,19 @@ static void weight_grad_transform(real *dw, const real *du, const struct kn_conv
 void KN_CPU_FN(winograd_backward_filter)(real *dw, const real *dout, const real *inp, real *work,
 					 const struct kn_conv_shape *s)
 {
-	struct wino_work ws = carve(work, s);
-	int C = s->C, OC = s->OC, chunk = images_per_chunk(s);
-	for (int n0 = 0; n0 < s->N; n0 += chunk) {
-		int nimg = s->N - n0 < chunk ? s->N - n0 : chunk;
-		long tiles = (long)nimg * tiles_y(s) * tiles_x(s);
-		input_transform(ws.v, inp, ws.zero, s, n0, nimg);
-		grad_transform(ws.m, dout, ws.zero, s, n0, nimg);
+	struct wino w = plan(s);
+	struct wino_work ws = carve(work, s, &w);
+	int C = s->C, OC = s->OC, npos = PATCH * PATCH;
+	for (int n0 = 0; n0 < s->N; n0 += w.chunk) {
+		int nimg = s->N - n0 < w.chunk ? s->N - n0 : w.chunk;
+		long tiles = (long)nimg * w.per_image;
+		tile_transform(ws.v, inp, ws.zero, s, &w, n0, nimg, 0);
+		tile_transform(ws.m, dout, ws.zero, s, &w, n0, nimg, 1);
 		/* dU[xi][o][c] (+)= dM[xi]^T V[xi]: the first chunk overwrites, the others add in order */
 #pragma omp parallel for schedule(static)
-		for (int xi = 0; xi < 16; xi++)
+		for (int xi = 0; xi < npos; xi++)
 			KN_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, (int)tiles, 1, ws.m + (size_t)xi * tiles * OC, OC,
 				ws.v + (size_t)xi * tiles * C, C, n0 == 0 ? 0 : 1, ws.u + (size_t)xi * OC * C, C);
 	}
-	weight_grad_transform(dw, ws.u, s);
+	weight_grad_transform(dw, ws.u, s, &w);
 }

@@ -1,5 +1,5 @@
 /*
- * Winograd F(2x2, 3x3) convolution for 3x3, stride-1, padding-1 layers (NHWC), the forward and
+ * Winograd F(4x4, 3x3) convolution for 3x3, stride-1, padding-1 layers (NHWC), the forward and
  * the filter gradient; the data gradient of such a layer is its forward with flipped weights
  * (conv.c). See winograd.c for the algorithm, layout and determinism.
  */
@@ -10,9 +10,9 @@
 #include "kernels/cpu/real.h"
 
 /* Layers with at least this many input and output channels use Winograd (3x3, stride 1, padding
- * 1); narrower ones im2col + GEMM, which is as fast there (bench/conv_winograd.c). A variable so that the
- * tests can run Winograd on shapes small enough for finite differences; set it before sizing a
- * workspace. */
+ * 1); narrower ones (the stem's one channel) im2col + GEMM. A variable so that the tests can run
+ * Winograd on shapes small enough for finite differences, or im2col on wide ones, and
+ * bench/conv_winograd.c can time both; set it before sizing a workspace. */
 extern int KN_CPU_FN(winograd_min_channels);
 
 int KN_CPU_FN(winograd_applies)(const struct kn_conv_shape *s);
