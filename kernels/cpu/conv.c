@@ -351,14 +351,17 @@ void KN_CPU_FN(conv2d_backward_data)(void *dinp_, const void *dout_, const void 
 		int K = s->K, C = s->C, OC = s->OC;
 		real *wt = work_;
 		struct kn_conv_shape t = transposed(s);
-		/* wt[c, ky, kx, o] = w[o, K-1-ky, K-1-kx, c] */
+		/* wt[c, ky, kx, o] = w[o, K-1-ky, K-1-kx, c], in blocks of 16 channels c: each read is a
+		 * run of 16 of w's contiguous c (a column-at-a-time read strides by K*K*C) */
 #pragma omp parallel for schedule(static)
-		for (int c = 0; c < C; c++)
+		for (int c0 = 0; c0 < C; c0 += 16)
 			for (int ky = 0; ky < K; ky++)
 				for (int kx = 0; kx < K; kx++)
-					for (int o = 0; o < OC; o++)
-						wt[(((size_t)c * K + ky) * K + kx) * OC + o] =
-							w[(((size_t)o * K + (K - 1 - ky)) * K + (K - 1 - kx)) * C + c];
+					for (int o = 0; o < OC; o++) {
+						const real *src = w + (((size_t)o * K + (K - 1 - ky)) * K + (K - 1 - kx)) * C;
+						for (int c = c0; c < C && c < c0 + 16; c++)
+							wt[(((size_t)c * K + ky) * K + kx) * OC + o] = src[c];
+					}
 		KN_CPU_FN(conv2d_forward)(dinp, dout, wt, wt + flipped_elems(s), &t);
 		return;
 	}
