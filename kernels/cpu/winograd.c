@@ -219,11 +219,10 @@ static void tile_transform(real *dst, const real *map, const real *zero, const s
 }
 
 /* U[xi][o][c] = (G g G^T)[xi] for the 3x3 kernel g of output channel o and input channel c */
-static void weight_transform(real *u, const real *wt, const struct kn_conv_shape *s, const struct wino *w)
+static void weight_transform(real *u, const real *wt, const struct kn_conv_shape *s)
 {
 	int C = s->C, npos = PATCH * PATCH;
 	size_t plane = (size_t)s->OC * C;
-	transform_1d f = g4;
 #pragma omp parallel for schedule(static)
 	for (int oc = 0; oc < s->OC; oc++) {
 		const real *g[9];
@@ -233,7 +232,7 @@ static void weight_transform(real *u, const real *wt, const struct kn_conv_shape
 				g[k] = wt + ((size_t)oc * 9 + k) * C + c0;
 			for (int xi = 0; xi < npos; xi++)
 				o[xi] = u + xi * plane + (size_t)oc * C + c0;
-			transform_2d(f, 3, PATCH, o, g, tmp, C - c0 < CH_BLOCK ? C - c0 : CH_BLOCK);
+			transform_2d(g4, 3, PATCH, o, g, tmp, C - c0 < CH_BLOCK ? C - c0 : CH_BLOCK);
 		}
 	}
 }
@@ -245,7 +244,6 @@ static void output_transform(real *out, const real *mm, const struct kn_conv_sha
 	int OC = s->OC, npos = PATCH * PATCH, m = TILE;
 	long tiles = (long)nimg * w->per_image;
 	size_t plane = (size_t)tiles * OC;
-	transform_1d f = at4;
 #pragma omp parallel for schedule(static)
 	for (long t = 0; t < tiles; t++) {
 		int n = n0 + (int)(t / w->per_image), ty = (int)(t / w->tx % w->ty), tx = (int)(t % w->tx);
@@ -257,7 +255,7 @@ static void output_transform(real *out, const real *mm, const struct kn_conv_sha
 			int len = OC - c0 < CH_BLOCK ? OC - c0 : CH_BLOCK;
 			for (int xi = 0; xi < npos; xi++)
 				x[xi] = mm + xi * plane + (size_t)t * OC + c0;
-			transform_2d(f, PATCH, m, o, x, tmp, len);
+			transform_2d(at4, PATCH, m, o, x, tmp, len);
 			for (int i = 0; i < m; i++)
 				for (int j = 0; j < m; j++) {
 					int oy = m * ty + i, ox = m * tx + j;
@@ -274,7 +272,7 @@ void KN_CPU_FN(winograd_forward)(real *out, const real *inp, const real *wt, rea
 	struct wino w = plan(s);
 	struct wino_work ws = carve(work, s, &w);
 	int C = s->C, OC = s->OC, npos = PATCH * PATCH;
-	weight_transform(ws.u, wt, s, &w);
+	weight_transform(ws.u, wt, s);
 	for (int n0 = 0; n0 < s->N; n0 += w.chunk) {
 		int nimg = s->N - n0 < w.chunk ? s->N - n0 : w.chunk;
 		long tiles = (long)nimg * w.per_image;
@@ -288,11 +286,10 @@ void KN_CPU_FN(winograd_forward)(real *out, const real *inp, const real *wt, rea
 }
 
 /* dw[o][ky][kx][c] += (G^T dU G)[ky][kx] */
-static void weight_grad_transform(real *dw, const real *du, const struct kn_conv_shape *s, const struct wino *w)
+static void weight_grad_transform(real *dw, const real *du, const struct kn_conv_shape *s)
 {
 	int C = s->C, npos = PATCH * PATCH;
 	size_t plane = (size_t)s->OC * C;
-	transform_1d f = gt4;
 #pragma omp parallel for schedule(static)
 	for (int oc = 0; oc < s->OC; oc++) {
 		const real *x[PATCH * PATCH];
@@ -303,7 +300,7 @@ static void weight_grad_transform(real *dw, const real *du, const struct kn_conv
 			int len = C - c0 < CH_BLOCK ? C - c0 : CH_BLOCK;
 			for (int xi = 0; xi < npos; xi++)
 				x[xi] = du + xi * plane + (size_t)oc * C + c0;
-			transform_2d(f, PATCH, 3, o, x, tmp, len);
+			transform_2d(gt4, PATCH, 3, o, x, tmp, len);
 			for (int k = 0; k < 9; k++) {
 				real *dst = dw + ((size_t)oc * 9 + k) * C + c0;
 				for (int c = 0; c < len; c++)
@@ -330,5 +327,5 @@ void KN_CPU_FN(winograd_backward_filter)(real *dw, const real *dout, const real 
 			KN_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, (int)tiles, 1, ws.m + (size_t)xi * tiles * OC, OC,
 				ws.v + (size_t)xi * tiles * C, C, n0 == 0 ? 0 : 1, ws.u + (size_t)xi * OC * C, C);
 	}
-	weight_grad_transform(dw, ws.u, s, &w);
+	weight_grad_transform(dw, ws.u, s);
 }
