@@ -153,14 +153,18 @@ static int merged_text(const struct merge *m, char **text, size_t *len, int *kep
 		return kn_error(KN_ERR, "out of memory");
 	for (int i = 0; i < m->rec.n && rc == KN_OK; i++) {
 		const struct sw_entry *e = &m->rec.e[i];
-		int j = sw_results_find(&m->rec, e->id, e->repeat);
-		if (j == i)
+		const struct sw_entry *first = &m->rec.e[sw_results_find(&m->rec, e->id, e->repeat)];
+		char at_a[4200], at_b[4200];
+		if (first == e) {
 			keep[(*kept)++] = i;
-		else if (strcmp(m->rec.e[j].line, e->line) == 0)
+			continue;
+		}
+		snprintf(at_a, sizeof at_a, "'%s' line %d", first->file, first->lineno);
+		snprintf(at_b, sizeof at_b, "'%s' line %d", e->file, e->lineno);
+		rc = rp_run_twice((struct rp_run){ e->id, e->repeat }, first->line, strlen(first->line), at_a, e->line,
+				  strlen(e->line), at_b, "");
+		if (rc == KN_OK)
 			(*dropped)++;
-		else
-			rc = kn_error(KN_EDATA, "conflicting records of point '%s' repeat %d: '%s' line %d and '%s' line %d differ",
-				      e->id, e->repeat, m->rec.e[j].file, m->rec.e[j].lineno, e->file, e->lineno);
 	}
 	FILE *f = rc ? NULL : open_memstream(text, len);
 	if (!rc && !f)

@@ -33,14 +33,24 @@ static int line_error(const char *file, int lineno)
 	return sw_error_around(KN_EDATA, at, "");
 }
 
-void sw_results_init(struct sw_results *r) { memset(r, 0, sizeof *r); }
+static struct rp_run entry_run(const void *ctx, int i)
+{
+	const struct sw_entry *e = &((const struct sw_results *)ctx)->e[i];
+	return (struct rp_run){ e->id, e->repeat };
+}
+
+void sw_results_init(struct sw_results *r)
+{
+	memset(r, 0, sizeof *r);
+	r->runs.key = entry_run;
+}
 
 void sw_results_release(struct sw_results *r)
 {
 	for (int i = 0; i < r->n; i++)
 		free(r->e[i].line);
 	free(r->e);
-	free(r->slots);
+	rp_run_index_release(&r->runs);
 	sw_free_paths(r->files, r->nfiles);
 	memset(r, 0, sizeof *r);
 }
@@ -121,51 +131,9 @@ fail:
 	return KN_ERR;
 }
 
-static size_t key_hash(const char *id, int repeat)
-{
-	uint64_t h = rp_fnv1a(RP_FNV1A_BASIS ^ (uint64_t)repeat, id, strlen(id));
-	return (size_t)(h ^ (h >> 29));
-}
-
-/* The slot holding (id, repeat), or the empty slot where it would go. */
-static int *slot_of(const struct sw_results *r, const char *id, int repeat)
-{
-	size_t mask = (size_t)r->nslots - 1;
-	for (size_t s = key_hash(id, repeat) & mask;; s = (s + 1) & mask) {
-		int i = r->slots[s];
-		if (i < 0 || (r->e[i].repeat == repeat && strcmp(r->e[i].id, id) == 0))
-			return &r->slots[s];
-	}
-}
-
 int sw_results_find(const struct sw_results *r, const char *id, int repeat)
 {
-	return r->nslots ? *slot_of(r, id, repeat) : -1;
-}
-
-/* Indexes entry i (the first of its key wins), growing the table to stay under half full. */
-static int index_entry(struct sw_results *r, int i)
-{
-	if (2 * (r->n + 1) > r->nslots) {
-		int nslots = r->nslots ? 2 * r->nslots : 256;
-		int *slots = malloc((size_t)nslots * sizeof *slots);
-		if (!slots)
-			return kn_error(KN_ERR, "out of memory indexing results");
-		for (int k = 0; k < nslots; k++)
-			slots[k] = -1;
-		free(r->slots);
-		r->slots = slots;
-		r->nslots = nslots;
-		for (int k = 0; k < i; k++) {
-			int *s = slot_of(r, r->e[k].id, r->e[k].repeat);
-			if (*s < 0)
-				*s = k;
-		}
-	}
-	int *s = slot_of(r, r->e[i].id, r->e[i].repeat);
-	if (*s < 0)
-		*s = i;
-	return KN_OK;
+	return rp_run_find(&r->runs, r, id, repeat);
 }
 
 /* The record's key and sweep fields; rp_record_parse() has checked them all. */
@@ -174,13 +142,14 @@ int sw_entry_parse(struct sw_entry *e, const char *line, size_t len)
 	struct rp_record r;
 	int rc = rp_record_init(&r) ? kn_error(KN_ERR, "out of memory reading a record") : rp_record_parse(&r, line, len);
 	if (rc == KN_OK) {
-		const cJSON *repeat = cJSON_GetObjectItemCaseSensitive(r.extra, "repeat");
 		const cJSON *point = cJSON_GetObjectItemCaseSensitive(r.extra, "point");
 		const cJSON *sweep = cJSON_GetObjectItemCaseSensitive(r.extra, "sweep");
 		snprintf(e->id, sizeof e->id, "%s", r.id);
 		snprintf(e->status, sizeof e->status, "%s", r.status);
 		snprintf(e->sweep, sizeof e->sweep, "%s", sweep ? sweep->valuestring : "");
-		e->repeat = repeat ? (int)repeat->valuedouble : 1;
+		e->repeat = rp_record_run(&r).repeat;
+		if (!e->repeat)
+			e->repeat = 1; /* a record without one is its point's first run */
 		e->point = point ? (int)point->valuedouble : -1;
 	}
 	rp_record_release(&r);
@@ -206,7 +175,7 @@ static int add_entry(struct sw_results *r, struct sw_entry *e, const char *line,
 		return kn_error(KN_ERR, "out of memory reading results");
 	memcpy(dst->line, line, len);
 	dst->line[len] = 0;
-	if (index_entry(r, r->n)) {
+	if (rp_run_add(&r->runs, r, r->n) < 0) {
 		free(dst->line);
 		return KN_ERR;
 	}

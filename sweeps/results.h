@@ -18,6 +18,8 @@
 
 #include <stddef.h>
 
+#include "reports/runs.h"
+
 struct sw_entry {
 	char id[24];
 	int repeat;        /* 1 when the record has none */
@@ -34,8 +36,7 @@ struct sw_results {
 	int n, cap;
 	char **files;
 	int nfiles;
-	int *slots;        /* hash index of (id, repeat) -> first entry; -1 empty */
-	int nslots;        /* a power of two, above twice n */
+	struct rp_run_index runs; /* (id, repeat) -> first entry */
 };
 
 void sw_results_init(struct sw_results *r);
