@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "kernels/error.h"
+#include "reports/runs.h"
 #include "sweeps/ini.h"
 
 void rp_results_release(struct rp_results *res)
@@ -228,39 +229,89 @@ static int blank(const char *s, size_t n)
 	return 1;
 }
 
-static int add_record(struct rp_results *res, struct id_index *ix, const char *line, size_t len, long lineno)
+/* What reading a file keeps beside the records: the indexes of ids and runs, and each record's line. */
+struct reading {
+	struct id_index ids;
+	struct rp_run_index runs;
+	const char **text; /* record i's line: text[i], len[i] bytes */
+	size_t *len;
+};
+
+static struct rp_run record_run(const void *ctx, int i)
 {
-	if (res->n == res->cap) {
-		int cap = res->cap ? res->cap * 2 : 64;
-		struct rp_record *r = realloc(res->recs, (size_t)cap * sizeof *r);
-		if (r)
-			res->recs = r;
-		long *lines = r ? realloc(res->lines, (size_t)cap * sizeof *lines) : NULL;
-		if (lines)
-			res->lines = lines;
-		int *group = lines ? realloc(res->group, (size_t)cap * sizeof *group) : NULL;
-		if (!group)
-			return kn_error(KN_ERR, "out of memory reading '%s'", res->path);
+	return rp_record_run(&((const struct rp_results *)ctx)->recs[i]);
+}
+
+static int grow(struct rp_results *res, struct reading *rd)
+{
+	int cap = res->cap ? res->cap * 2 : 64;
+	struct rp_record *r = realloc(res->recs, (size_t)cap * sizeof *r);
+	if (r)
+		res->recs = r;
+	long *lines = r ? realloc(res->lines, (size_t)cap * sizeof *lines) : NULL;
+	if (lines)
+		res->lines = lines;
+	int *group = lines ? realloc(res->group, (size_t)cap * sizeof *group) : NULL;
+	if (group)
 		res->group = group;
-		res->cap = cap;
-	}
+	const char **text = group ? realloc(rd->text, (size_t)cap * sizeof *text) : NULL;
+	if (text)
+		rd->text = text;
+	size_t *len = text ? realloc(rd->len, (size_t)cap * sizeof *len) : NULL;
+	if (!len)
+		return kn_error(KN_ERR, "out of memory reading '%s'", res->path);
+	rd->len = len;
+	res->cap = cap;
+	return KN_OK;
+}
+
+/* Record i against an earlier record of its run (rp_run_twice): *dup set when it is the same line. */
+static int check_run(struct rp_results *res, struct reading *rd, int i, int *dup)
+{
+	int first = rp_run_add(&rd->runs, res, i);
+	char at_a[4200], at_b[4200];
+	*dup = 0;
+	if (first < 0)
+		return KN_ERR;
+	if (first == i)
+		return KN_OK;
+	snprintf(at_a, sizeof at_a, "%s:%ld", res->path, res->lines[first]);
+	snprintf(at_b, sizeof at_b, "%s:%ld", res->path, res->lines[i]);
+	*dup = 1;
+	return rp_run_twice(record_run(res, i), rd->text[first], rd->len[first], at_a, rd->text[i], rd->len[i], at_b,
+			    " (one run measured twice: remove one of them; 'amptune merge' combines results "
+			    "files, keeping a run recorded twice with the same line once)");
+}
+
+static int add_record(struct rp_results *res, struct reading *rd, const char *line, size_t len, long lineno)
+{
+	if (res->n == res->cap && grow(res, rd))
+		return KN_ERR;
 	struct rp_record *r = &res->recs[res->n];
 	if (rp_record_init(r)) {
 		rp_record_release(r);
 		return kn_error(KN_ERR, "out of memory reading '%s'", res->path);
 	}
-	int rc = rp_record_parse(r, line, len);
+	int rc = rp_record_parse(r, line, len), dup = 0;
 	if (rc) {
 		rp_record_release(r);
 		return rc;
 	}
-	res->lines[res->n++] = lineno;
-	return check_repeat(res, ix, res->n - 1);
+	res->lines[res->n] = lineno;
+	rd->text[res->n] = line;
+	rd->len[res->n] = len;
+	rc = check_run(res, rd, res->n, &dup);
+	if (rc || dup) { /* a run recorded twice with the same line is read once */
+		rp_record_release(r);
+		return rc;
+	}
+	res->n++;
+	return check_repeat(res, &rd->ids, res->n - 1);
 }
 
 static int parse_lines(struct rp_results *res, const char *text, size_t len)
 {
-	struct id_index ix = { 0 };
+	struct reading rd = { .runs.key = record_run };
 	long lineno = 0;
 	int rc = KN_OK;
 	const char *p = text, *end = text + len;
@@ -269,7 +320,7 @@ static int parse_lines(struct rp_results *res, const char *text, size_t len)
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		lineno++;
 		if (!blank(p, n)) {
-			rc = add_record(res, &ix, p, n, lineno);
+			rc = add_record(res, &rd, p, n, lineno);
 			if (rc && !nl && strstr(kn_last_error(), "not JSON") == kn_last_error()) {
 				res->torn_line = lineno; /* an append cut short: ignored, reported */
 				rc = KN_OK;
@@ -283,7 +334,10 @@ static int parse_lines(struct rp_results *res, const char *text, size_t len)
 		}
 		p += n + 1;
 	}
-	id_index_release(&ix);
+	id_index_release(&rd.ids);
+	rp_run_index_release(&rd.runs);
+	free(rd.text);
+	free(rd.len);
 	if (rc == KN_OK && res->n == 0)
 		rc = kn_error(KN_EDATA, "'%s' holds no records%s", res->path, res->torn_line ? " (only a torn line)" : "");
 	return rc;

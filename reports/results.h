@@ -14,6 +14,9 @@
  * is not compared (a sweep's record for a point that died before printing one
  * says "auto" where a finished repeat says "cuda").
  *
+ * A run (id, repeat; reports/runs.h) recorded twice with the same line is
+ * read once; two different records of one run are refused naming both lines.
+ *
  * Lifecycle: rp_results_load() fills a caller-owned struct (zero it or not,
  * it is overwritten); rp_results_release() frees the records.
  */

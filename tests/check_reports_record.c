@@ -1,4 +1,4 @@
-/* Reading results: strict records, file:line errors, torn lines, repeats, plan.ini. */
+/* Reading results: strict records, file:line errors, torn lines, repeats, runs recorded twice, plan.ini. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -488,6 +488,74 @@ START_TEST(test_repeats_among_many_ids)
 }
 END_TEST
 
+/* Loads `text` from `path`: KN_OK with `n` records, or KN_EDATA with the message `want`. */
+static void expect_load(const char *path, const char *text, int n, const char *want)
+{
+	struct rp_results res;
+	fx_write_text(path, text);
+	int rc = rp_results_load(&res, path);
+	if (want) {
+		ck_assert_int_eq(rc, KN_EDATA);
+		ck_assert_str_eq(kn_last_error(), want);
+		return;
+	}
+	ck_assert_msg(rc == KN_OK, "%s", kn_last_error());
+	ck_assert_int_eq(res.n, n);
+	ck_assert_int_eq(res.ngroups, 1);
+	rp_results_release(&res);
+}
+
+/* A run (id, repeat) recorded twice: the same line is one record (as merge keeps it), two different
+ * lines are refused naming both places; records without a repeat are each a run of their id. */
+START_TEST(test_run_recorded_twice)
+{
+	char *g = good_line(), *r1 = with(g, "\"timed_steps\":97", "\"timed_steps\":97,\"repeat\":1");
+	char *r2 = with(r1, "\"repeat\":1", "\"repeat\":2");
+	char *r1b = with(r1, "\"samples_per_sec\":160", "\"samples_per_sec\":170");
+	char *gb = with(g, "\"samples_per_sec\":160", "\"samples_per_sec\":170");
+	const char *path = fx_path("twice.jsonl");
+	enum { RUNS = 600 };
+	char *text = malloc((2 * RUNS + 2) * (strlen(r1b) + 16)), want[2600], *at;
+	static const char hint[] = " (one run measured twice: remove one of them; 'amptune merge' combines results files, "
+				   "keeping a run recorded twice with the same line once)";
+
+	sprintf(text, "%s\n%s\n%s\n", r1, r2, r1);
+	expect_load(path, text, 2, NULL);
+	sprintf(text, "%s\n%s\n\n%s\n", r1, r2, r1b);
+	snprintf(want, sizeof want, "%s:4: conflicting records of point 'abc' repeat 1: %s:1 and %s:4 differ%s", path, path,
+		 path, hint);
+	expect_load(path, text, 0, want);
+	/* train --json records name no run: repeats of their id, the same line or not */
+	sprintf(text, "%s\n%s\n%s\n", g, g, gb);
+	expect_load(path, text, 3, NULL);
+	sprintf(text, "%s\n%s\n", g, r1);
+	expect_load(path, text, 2, NULL);
+
+	/* enough runs of one id to grow the index of runs: each line found again */
+	at = text;
+	for (int i = 1; i <= RUNS; i++) {
+		char rep[32];
+		snprintf(rep, sizeof rep, "\"repeat\":%d", i);
+		char *line = with(r1, "\"repeat\":1", rep);
+		at += sprintf(at, "%s\n%s\n", line, line);
+		free(line);
+	}
+	expect_load(path, text, RUNS, NULL);
+	char *late = with(r1b, "\"repeat\":1", "\"repeat\":7");
+	sprintf(at, "%s\n", late);
+	snprintf(want, sizeof want, "%s:%d: conflicting records of point 'abc' repeat 7: %s:13 and %s:%d differ%s", path,
+		 2 * RUNS + 1, path, path, 2 * RUNS + 1, hint);
+	expect_load(path, text, 0, want);
+	free(late);
+	free(text);
+	free(gb);
+	free(r1b);
+	free(r2);
+	free(r1);
+	free(g);
+}
+END_TEST
+
 /* Records are UTF-8: the reader refuses other bytes with their offset, the writer repairs them */
 START_TEST(test_utf8)
 {
@@ -586,6 +654,7 @@ int main(void)
 	tcase_add_test(tc, test_repeats_must_agree);
 	tcase_add_test(tc, test_repeats_unresolved_values);
 	tcase_add_test(tc, test_repeats_among_many_ids);
+	tcase_add_test(tc, test_run_recorded_twice);
 	tcase_add_test(tc, test_directory_and_plan);
 	tcase_add_test(tc, test_utf8);
 	suite_add_tcase(s, tc);

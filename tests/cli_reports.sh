@@ -328,6 +328,33 @@ expect 64 "amptune diagnose: unknown option '--foo'" -- diagnose --foo "$T/bad2"
 "$A" diagnose "$T/bad2" --help | grep -q "^usage: amptune diagnose" && ok || bad "diagnose DIR --help does not print help"
 expect 65 "amptune diagnose: .*/bad2/results.jsonl:2: missing field 'batch'" -- diagnose "$T/bad2"
 
+# ---- a run recorded twice: one (id, repeat), two lines ----
+# the same line twice (a results file cat'ed with a copy) is one record; two different records of
+# one run are two measurements of it, refused by every reader as merge refuses them
+mkdir -p "$T/twice"
+{ rec id='"tw"' repeat=1; rec id='"tw"' repeat=2 samples_per_sec=170; rec id='"tw"' repeat=1; } >"$T/twice/results.jsonl"
+run report "$T/twice" && ok || bad "report of a run recorded twice with one line: exit $?: $(cat "$T/err")"
+has "$T/out" "2 records, 1 point (1 repeated): 1 ok"
+[ "$(wc -l <"$T/twice/results.csv")" = 3 ] && ok || bad "results.csv of a duplicated run has $(wc -l <"$T/twice/results.csv") lines, expected 3"
+run compare "$T/twice" "$T/twice" && ok || bad "compare of a run recorded twice with one line: exit $?: $(cat "$T/err")"
+has "$T/out" "(2 runs: 160-170)"
+# records without a repeat (train --json) are each a run of their id, as before
+{ rec id='"tj"'; rec id='"tj"'; } >"$T/tj.jsonl"
+run diagnose "$T/tj.jsonl" && ok || bad "diagnose of train records without repeat: exit $?: $(cat "$T/err")"
+has "$T/out" "repeat 1 of 2"
+{ rec id='"tw"' repeat=1; rec id='"tw"' repeat=2; rec id='"tw"' repeat=1 step_ms_p50=77.5; } >"$T/twice/results.jsonl"
+conflict="conflicting records of point 'tw' repeat 1: $T/twice/results.jsonl:1 and $T/twice/results.jsonl:3 differ \\(one run measured twice: remove one of them; 'amptune merge' combines results files"
+rm -f "$T/twice/report.md"
+expect 65 "^amptune report: $T/twice/results.jsonl:3: $conflict" -- report "$T/twice"
+[ ! -e "$T/twice/report.md" ] && ok || bad "report written from a run recorded twice"
+expect 65 "^amptune compare: $T/twice/results.jsonl:3: $conflict" -- compare "$S" "$T/twice"
+expect 65 "^amptune diagnose: $T/twice/results.jsonl:3: $conflict" -- diagnose "$T/twice/results.jsonl"
+"$A" diagnose - <"$T/twice/results.jsonl" >"$T/out" 2>"$T/err"
+[ $? = 65 ] && ok || bad "diagnose - of a run recorded twice: exit not 65: $(cat "$T/err")"
+has "$T/err" "amptune diagnose: -:3: conflicting records of point 'tw' repeat 1: -:1 and -:3 differ"
+expect 65 "conflicting records of point 'tw' repeat 1: '$T/twice/results.jsonl' line 1 and '$T/twice/results.jsonl' line 3 differ\$" -- \
+	merge "$T/twice"
+
 # ---- real records: train --json into diagnose, report and the estimator ----
 TR=(train --steps 3 --eval-batches 1 --warmup-steps 1 --json --quiet --device cpu --threads 1 --workers 0 --seq 16)
 mkdir -p "$T/real"
