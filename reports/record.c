@@ -227,19 +227,37 @@ static int precision_known(const char *precision)
 	return kn_precision_parse(precision, &p) == 0;
 }
 
-/* What tr_utc_now() writes: 2026-11-24T19:25:52Z. */
-static int utc_time(const char *s)
+/* 1 unless s is what tr_utc_now() writes, 2026-11-24T19:25:52Z, and a time that exists (second 60: a
+ * leap second); `why` then says what does not exist, " (month 13 does not exist)", or is "" (the form). */
+static int bad_utc_time(const char *s, char *why, size_t n)
 {
 	static const char form[] = "dddd-dd-ddTdd:dd:ddZ";
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	why[0] = 0;
 	for (size_t i = 0; i < sizeof form - 1; i++)
 		if (form[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != form[i])
-			return 0;
-	return s[sizeof form - 1] == 0;
+			return 1;
+	if (s[sizeof form - 1])
+		return 1;
+	int y = atoi(s), mo = atoi(s + 5), d = atoi(s + 8), h = atoi(s + 11), mi = atoi(s + 14), sec = atoi(s + 17);
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	int days = mo >= 1 && mo <= 12 ? mdays[mo - 1] + (mo == 2 && leap) : 0;
+	if (!days)
+		snprintf(why, n, " (month %02d does not exist)", mo);
+	else if (d < 1 || d > days)
+		snprintf(why, n, " (day %02d does not exist in a month of %d days)", d, days);
+	else if (h > 23)
+		snprintf(why, n, " (hour %02d does not exist)", h);
+	else if (mi > 59)
+		snprintf(why, n, " (minute %02d does not exist)", mi);
+	else if (sec > 60)
+		snprintf(why, n, " (second %02d does not exist)", sec);
+	return why[0] != 0;
 }
 
 enum field_type {
 	F_STR,      /* string that must fit the char array */
-	F_TIME,     /* F_STR holding a UTC time as utc_time() reads it */
+	F_TIME,     /* F_STR holding a UTC time, as bad_utc_time() checks it */
 	F_INT,      /* whole number in [min, INT_MAX] into int */
 	F_LONG,     /* whole number in [0, 2^53] into long */
 	F_U64,      /* whole number in [0, 2^53] into uint64_t */
@@ -313,6 +331,7 @@ static int whole(const cJSON *v, double lo, double hi, double *out)
 static int read_field(struct rp_record *r, const struct field *f, const cJSON *v)
 {
 	char *dst = f->kept ? NULL : (char *)r + f->off;
+	char why[64];
 	double d;
 	switch (f->type) {
 	case F_STR:
@@ -325,9 +344,9 @@ static int read_field(struct rp_record *r, const struct field *f, const cJSON *v
 			return kn_error(KN_EDATA, "field '%s' is empty", f->name);
 		if (f->known && !f->known(v->valuestring))
 			return kn_error(KN_EDATA, "field '%s' has unknown value '%s'", f->name, v->valuestring);
-		if (f->type == F_TIME && !utc_time(v->valuestring))
-			return kn_error(KN_EDATA, "field '%s' must be a UTC time like 2026-11-24T19:25:52Z, got '%s'",
-					f->name, v->valuestring);
+		if (f->type == F_TIME && bad_utc_time(v->valuestring, why, sizeof why))
+			return kn_error(KN_EDATA, "field '%s' must be a UTC time like 2026-11-24T19:25:52Z, got '%s'%s",
+					f->name, v->valuestring, why);
 		if (dst)
 			memcpy(dst, v->valuestring, strlen(v->valuestring) + 1);
 		return KN_OK;

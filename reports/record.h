@@ -65,7 +65,8 @@ char *rp_utf8_repair(char *s);
  * field of schema v1 must be present with its type (numbers that were not
  * measured may be null), strings must fit and hold an allowed value (id not
  * empty; status, model, device, precision known; times as tr_utc_now() writes
- * them), and a sweep's fields (sweep, repeat, point, price_per_hour) are checked
+ * them, and times that exist: month, day of that month, hour, minute, second
+ * up to a leap second's 60), and a sweep's fields (sweep, repeat, point, price_per_hour) are checked
  * when present. Fields not in the schema, a sweep's included, are kept in
  * r->extra. `schema_version` is checked first, so a
  * record of another version is refused as such. Returns KN_OK or KN_EDATA

@@ -184,6 +184,47 @@ START_TEST(test_bad_values)
 }
 END_TEST
 
+/* A time must exist: month 1-12, a day of that month (leap years), hour < 24, minute < 60, second < 61
+ * (a leap second); started_at and finished_at alike. */
+START_TEST(test_times_exist)
+{
+	static const struct {
+		const char *t, *why; /* why NULL: accepted */
+	} cases[] = {
+		{ "2026-13-45T99:99:99Z", "month 13 does not exist" },
+		{ "2026-00-01T00:00:00Z", "month 00 does not exist" },
+		{ "2026-01-00T00:00:00Z", "day 00 does not exist in a month of 31 days" },
+		{ "2026-04-31T00:00:00Z", "day 31 does not exist in a month of 30 days" },
+		{ "2026-02-29T00:00:00Z", "day 29 does not exist in a month of 28 days" },
+		{ "1900-02-29T00:00:00Z", "day 29 does not exist in a month of 28 days" },
+		{ "2024-02-30T00:00:00Z", "day 30 does not exist in a month of 29 days" },
+		{ "2024-02-29T00:00:00Z", NULL },
+		{ "2000-02-29T00:00:00Z", NULL },
+		{ "2026-12-31T24:00:00Z", "hour 24 does not exist" },
+		{ "2026-12-31T23:60:00Z", "minute 60 does not exist" },
+		{ "2026-12-31T23:59:61Z", "second 61 does not exist" },
+		{ "2016-12-31T23:59:60Z", NULL },
+		{ "2026-12-31T23:59:59Z", NULL },
+	};
+	static const char *const names[] = { "started_at", "finished_at" };
+	static const char *const was[] = { "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z" };
+	char *g = good_line();
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		for (int k = 0; k < 2; k++) {
+			char from[64], to[64], msg[256];
+			snprintf(from, sizeof from, "\"%s\":\"%s\"", names[k], was[k]);
+			snprintf(to, sizeof to, "\"%s\":\"%s\"", names[k], cases[i].t);
+			snprintf(msg, sizeof msg, "field '%s' must be a UTC time like 2026-11-24T19:25:52Z, got '%s' (%s)",
+				 names[k], cases[i].t, cases[i].why ? cases[i].why : "");
+			char *b = with(g, from, to);
+			expect_parse(b, cases[i].why ? KN_EDATA : KN_OK, cases[i].why ? msg : NULL);
+			free(b);
+		}
+	}
+	free(g);
+}
+END_TEST
+
 /* Parses n bytes (which may hold NULs) and checks the exact message. */
 static void expect_parse_n(const char *line, size_t n, int status, const char *msg)
 {
@@ -648,6 +689,7 @@ int main(void)
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_bad_records);
 	tcase_add_test(tc, test_bad_values);
+	tcase_add_test(tc, test_times_exist);
 	tcase_add_test(tc, test_control_characters);
 	tcase_add_test(tc, test_file_errors_name_file_and_line);
 	tcase_add_test(tc, test_torn_last_line);

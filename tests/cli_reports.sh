@@ -354,6 +354,15 @@ expect 65 "^amptune diagnose: $T/twice/results.jsonl:3: $conflict" -- diagnose "
 has "$T/err" "amptune diagnose: -:3: conflicting records of point 'tw' repeat 1: -:1 and -:3 differ"
 expect 65 "conflicting records of point 'tw' repeat 1: '$T/twice/results.jsonl' line 1 and '$T/twice/results.jsonl' line 3 differ\$" -- \
 	merge "$T/twice"
+# times that do not exist are refused like any bad value, naming file, line and field
+mkdir -p "$T/when"
+{ rec; rec id='"w2"' started_at='"2026-13-45T99:99:99Z"'; } >"$T/when/results.jsonl"
+expect 65 "^amptune report: $T/when/results.jsonl:2: field 'started_at' must be a UTC time like 2026-11-24T19:25:52Z, got '2026-13-45T99:99:99Z' \\(month 13 does not exist\\)$" -- report "$T/when"
+[ ! -e "$T/when/results.csv" ] && ok || bad "results.csv written with an impossible time"
+rec finished_at='"2025-02-29T12:00:00Z"' >"$T/when.jsonl"
+expect 65 "when.jsonl:1: field 'finished_at' .* \\(day 29 does not exist in a month of 28 days\\)$" -- diagnose "$T/when.jsonl"
+rec started_at='"2024-02-29T23:59:60Z"' finished_at='"2024-03-01T00:00:59Z"' >"$T/when.jsonl" # a leap day, a leap second
+run diagnose "$T/when.jsonl" && ok || bad "diagnose of a leap day and second: exit $?: $(cat "$T/err")"
 
 # ---- real records: train --json into diagnose, report and the estimator ----
 TR=(train --steps 3 --eval-batches 1 --warmup-steps 1 --json --quiet --device cpu --threads 1 --workers 0 --seq 16)
