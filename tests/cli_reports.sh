@@ -25,6 +25,7 @@ expect() {
 # has FILE TEXT: FILE contains the fixed string TEXT
 has() { if grep -qF -- "$2" "$1"; then ok; else bad "$1 lacks '$2'"; fi; }
 hasnt() { if grep -qF -- "$2" "$1"; then bad "$1 has '$2'"; else ok; fi; }
+same() { if [ "$2" = "$3" ]; then ok; else bad "$1: got [$2], want [$3]"; fi; }
 run() { "$A" "$@" >"$T/out" 2>"$T/err" </dev/null; }
 
 H100='"NVIDIA H100 80GB HBM3"'
