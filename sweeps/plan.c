@@ -352,6 +352,16 @@ static void on_key(void *user, const char *section, const char *name, const char
 
 /* ---- --set overrides ---- */
 
+/* Prints s on one line: a line break as \n or \r, so that it cannot end a comment line early. */
+static void put_text(FILE *out, const char *s)
+{
+	for (; *s; s++)
+		if (*s == '\n' || *s == '\r')
+			fprintf(out, "\\%c", *s == '\n' ? 'n' : 'r');
+		else
+			fputc(*s, out);
+}
+
 static int apply_set(struct sw_plan *p, const char *set, int index)
 {
 	char buf[1024], msg[640];
@@ -494,19 +504,67 @@ int sw_plan_load(struct sw_plan *p, const char *path, char *const *set, int nset
 
 /* ---- the effective plan ---- */
 
+/*
+ * The copy's format, DIR/plan.ini:
+ *
+ *	; plan 'NAME' as run by amptune sweep, from 'FROM' with --set 'k=v' ...
+ *	; (the effective settings; the original file follows as comments)
+ *	[sweep]
+ *	key = value                      every key set, overrides applied
+ *	[prices]                         (when there are prices)
+ *	device = dollars
+ *
+ *	; original 'FROM':
+ *	;| each line of FROM, as it was
+ *
+ * A plan is taken for such a copy only when its first two lines are this header (COPY_NOTE the
+ * second, exactly); then only its trailing "original block" is passed on: the last line that is
+ * "; original '...':" and the ";|" lines (and empty lines) after it, up to the end. That block is
+ * comment lines only, so nothing in a plan — a user's comment that reads "; original '...'", a
+ * copy edited by hand — can reach a copy as settings. Anything else, a copy without such a block
+ * included, is an original: every line of it is written as a ";| " comment. Copies written before
+ * this rule have the same format and are read the same way.
+ */
+#define COPY_NOTE "; (the effective settings; the original file follows as comments)\n"
+
+/* In a copy that sw_plan_write() made, its original block (see above); else NULL. */
+static const char *original_block(const char *text, size_t len)
+{
+	const char *end = text + len, *nl = memchr(text, '\n', len), *block = NULL;
+	if (len < 8 || memcmp(text, "; plan '", 8) != 0 || !nl || (size_t)(end - nl - 1) < strlen(COPY_NOTE) ||
+	    memcmp(nl + 1, COPY_NOTE, strlen(COPY_NOTE)) != 0)
+		return NULL;
+	for (const char *s = nl + 1; s < end;) {
+		const char *e = memchr(s, '\n', (size_t)(end - s));
+		size_t n = e ? (size_t)(e - s) : (size_t)(end - s);
+		if (n >= 14 && memcmp(s, "; original '", 12) == 0 && memcmp(s + n - 2, "':", 2) == 0)
+			block = s;
+		else if (n > 0 && (n < 2 || memcmp(s, ";|", 2) != 0))
+			block = NULL;
+		s = e ? e + 1 : end;
+	}
+	return block;
+}
+
 int sw_plan_write(const struct sw_plan *p, FILE *out, const char *from, char *const *set, int nset)
 {
 	char v[600];
-	fprintf(out, "; plan '%s' as run by amptune sweep, from '%s'", p->name, from);
-	for (int i = 0; i < nset; i++)
-		fprintf(out, "%s--set '%s'", i == 0 ? " with " : " ", set[i]);
-	fprintf(out, "\n; (the effective settings; the original file follows as comments)\n[sweep]\n");
+	fprintf(out, "; plan '%s' as run by amptune sweep, from '", p->name);
+	put_text(out, from);
+	fprintf(out, "'");
+	for (int i = 0; i < nset; i++) {
+		fprintf(out, "%s--set '", i == 0 ? " with " : " ");
+		put_text(out, set[i]);
+		fprintf(out, "'");
+	}
+	fprintf(out, "\n%s[sweep]\n", COPY_NOTE);
 	for (int k = 0; k < SW_NKEYS; k++) {
 		if (!p->line[k])
 			continue;
 		if (k < SW_FIRST_AXIS) {
+			/* a value starting with ';' follows the '=' at once: after white space it would be a comment */
 			sw_plan_value(p, (enum sw_key)k, v, sizeof v);
-			fprintf(out, "%s = %s\n", keys[k].name, v);
+			fprintf(out, "%s =%s%s\n", keys[k].name, v[0] == ';' ? "" : " ", v);
 			continue;
 		}
 		const struct sw_axis *a = sw_plan_axis(p, (enum sw_key)k);
@@ -520,11 +578,14 @@ int sw_plan_write(const struct sw_plan *p, FILE *out, const char *from, char *co
 	for (int i = 0; i < p->nprices; i++)
 		fprintf(out, "%s = %.15g\n", p->prices[i].device, p->prices[i].per_hour);
 	/* a plan that is itself such a copy passes its original on as it is */
-	const char *inner = p->text ? strstr(p->text, "\n; original '") : NULL;
-	if (inner) {
-		fprintf(out, "%s", inner);
+	const char *block = p->text ? original_block(p->text, p->text_len) : NULL;
+	if (block) {
+		size_t n = (size_t)(p->text + p->text_len - block);
+		fprintf(out, "\n%.*s%s", (int)n, block, block[n - 1] == '\n' ? "" : "\n");
 	} else if (p->text) {
-		fprintf(out, "\n; original '%s':\n", from);
+		fprintf(out, "\n; original '");
+		put_text(out, from);
+		fprintf(out, "':\n");
 		for (const char *s = p->text; s < p->text + p->text_len;) {
 			const char *nl = memchr(s, '\n', (size_t)(p->text + p->text_len - s));
 			size_t len = nl ? (size_t)(nl - s) : (size_t)(p->text + p->text_len - s);

@@ -93,7 +93,9 @@ double sw_plan_price(const struct sw_plan *p, const char *device, const char *de
 /*
  * Prints the effective plan (every key that is set, overrides applied) as an
  * INI file that sw_plan_load() reads back to an equal plan, followed by the
- * original file as comment lines. Returns 0, or -1 when a write failed.
+ * original file as comment lines; a plan that is itself such a copy passes its
+ * original block on instead (plan.c describes the format). Returns 0, or -1
+ * when a write failed.
  */
 int sw_plan_write(const struct sw_plan *p, FILE *out, const char *from, char *const *set, int nset);
 

@@ -352,6 +352,106 @@ START_TEST(test_write_round_trip)
 }
 END_TEST
 
+/* The copy of `text` (with `set` applied) that sw_plan_write() makes, as if read from `from`. */
+static char *copy_of(const char *text, const char *from, char *const *set, int nset, size_t *len)
+{
+	struct sw_plan p;
+	char *out = NULL;
+	ck_assert_int_eq(parse(&p, text, set, nset), KN_OK);
+	p.text = strdup(text);
+	p.text_len = strlen(text);
+	FILE *f = open_memstream(&out, len);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(sw_plan_write(&p, f, from, set, nset), 0);
+	fclose(f);
+	sw_plan_release(&p);
+	return out;
+}
+
+static int count(const char *text, const char *what)
+{
+	int n = 0;
+	for (const char *s = text; (s = strstr(s, what)); s++)
+		n++;
+	return n;
+}
+
+/* A plan's own comment that reads like the copy's "; original '...'" line stays a comment: the
+ * copy, and a copy of that, read back to the plan (it once passed the rest of the plan on raw). */
+START_TEST(test_copy_of_commented_plan)
+{
+	struct sw_plan b;
+	size_t len, len2;
+	const char *text = BASE "; original 'baseline' plan used batch 8\nseed = 5\n";
+	char *copy = copy_of(text, "orig.ini", NULL, 0, &len);
+	ck_assert_int_eq(count(copy, "\n; original '"), 1);
+	ck_assert_ptr_nonnull(strstr(copy, "\n; original 'orig.ini':\n;| [sweep]\n"));
+	ck_assert_ptr_nonnull(strstr(copy, "\n;| ; original 'baseline' plan used batch 8\n;| seed = 5\n"));
+	ck_assert_int_eq(parse(&b, copy, NULL, 0), KN_OK);
+	ck_assert_int_eq(b.seed, 5);
+	char *copy2 = copy_of(copy, "r/plan.ini", NULL, 0, &len2);
+	ck_assert_int_eq(parse(&b, copy2, NULL, 0), KN_OK);
+	ck_assert_str_eq(strstr(copy2, "\n; original '"), strstr(copy, "\n; original '"));
+	free(copy2);
+	/* a copy edited by hand: a line like the original block's header among the settings is not it */
+	char edited[4096];
+	const char *keys = strstr(copy, "[sweep]\n") + 8;
+	snprintf(edited, sizeof edited, "%.*s; original 'x':\n%s", (int)(keys - copy), copy, keys);
+	copy2 = copy_of(edited, "r/plan.ini", NULL, 0, &len2);
+	ck_assert_int_eq(parse(&b, copy2, NULL, 0), KN_OK);
+	ck_assert_str_eq(strstr(copy2, "\n; original 'orig.ini'"), strstr(copy, "\n; original '"));
+	free(copy2);
+	/* a plan that only looks like a copy at its end is an original: all of it becomes comments */
+	char tail[4096];
+	snprintf(tail, sizeof tail, "%s; original 'x':\n;| name = other\n", text);
+	copy2 = copy_of(tail, "t.ini", NULL, 0, &len2);
+	ck_assert_int_eq(parse(&b, copy2, NULL, 0), KN_OK);
+	ck_assert_ptr_nonnull(strstr(copy2, "\n; original 't.ini':\n;| [sweep]\n"));
+	ck_assert_ptr_nonnull(strstr(copy2, "\n;| ; original 'x':\n;| ;| name = other\n"));
+	free(copy2);
+	free(copy);
+}
+END_TEST
+
+/* A copy as earlier versions wrote it (the same form) reads back, and passes its original on. */
+START_TEST(test_old_copy)
+{
+	struct sw_plan b;
+	size_t len;
+	const char *old = "; plan 't' as run by amptune sweep, from 'p.ini' with --set 'steps=20'\n"
+			  "; (the effective settings; the original file follows as comments)\n"
+			  "[sweep]\nname = t\nmodel = gpt\nsize = tiny\ndata = fortunes\nsteps = 20\n"
+			  "devices = cpu\nprecisions = fp32\nbatch_sizes = 4\n\n[prices]\ncpu = 0.5\n"
+			  "\n; original 'p.ini':\n;| [sweep]\n;| name = t\n;| steps = 10\n;| \n;| [prices]\n;| cpu = 0.5\n";
+	ck_assert_int_eq(parse(&b, old, NULL, 0), KN_OK);
+	ck_assert_int_eq(b.steps, 20);
+	ck_assert_double_eq(b.prices[0].per_hour, 0.5);
+	char *copy = copy_of(old, "r/plan.ini", NULL, 0, &len);
+	ck_assert_str_eq(strstr(copy, "\n; original '"), strstr(old, "\n; original '"));
+	ck_assert_int_eq(parse(&b, copy, NULL, 0), KN_OK);
+	free(copy);
+}
+END_TEST
+
+/* Values that need care in the copy: one starting with ';', a file name with a line break. */
+START_TEST(test_copy_odd_values)
+{
+	struct sw_plan b;
+	size_t len;
+	char *set[] = { "data=;dir", "prices.NVIDIA H100 80GB HBM3=2.5" };
+	char *copy = copy_of(BASE, "plans/a\nname = x.ini", set, 2, &len);
+	ck_assert_ptr_nonnull(strstr(copy, "\ndata =;dir\n"));
+	ck_assert_ptr_nonnull(strstr(copy, "from 'plans/a\\nname = x.ini' with --set 'data=;dir'"));
+	ck_assert_ptr_nonnull(strstr(copy, "\n; original 'plans/a\\nname = x.ini':\n"));
+	ck_assert_int_eq(parse(&b, copy, NULL, 0), KN_OK);
+	ck_assert_str_eq(b.data, ";dir");
+	ck_assert_str_eq(b.name, "t");
+	ck_assert_int_eq(b.nprices, 1);
+	ck_assert_str_eq(b.prices[0].device, "NVIDIA H100 80GB HBM3");
+	free(copy);
+}
+END_TEST
+
 START_TEST(test_load_file)
 {
 	char path[600];
@@ -384,6 +484,9 @@ int main(void)
 	tcase_add_test(tc, test_bom_and_largest_seed);
 	tcase_add_test(tc, test_overrides);
 	tcase_add_test(tc, test_write_round_trip);
+	tcase_add_test(tc, test_copy_of_commented_plan);
+	tcase_add_test(tc, test_copy_odd_values);
+	tcase_add_test(tc, test_old_copy);
 	tcase_add_test(tc, test_load_file);
 	suite_add_tcase(s, tc);
 	return tu_run_suite(s);

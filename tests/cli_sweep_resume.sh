@@ -72,6 +72,17 @@ expect 64 "amptune sweep: 'run' holds results of plan 'resume', not 'other'; use
 same "--force runs (nothing new to run)" "$?:$(wc -l <run/results.jsonl)" "0:5"
 grep -q "^name = other$" run/plan.ini && ok || bad "plan copy not replaced"
 
+# ---- the plan copy: a plan's comment that reads like the copy's "; original '...'" stays a comment ----
+plan c.ini copied "steps = 3" "; original 'baseline' plan used batch 8" "batch_sizes = 2"
+"$A" sweep c.ini --out copied --quiet && "$A" sweep c.ini --out copied --quiet 2>copied.err
+same "the same command twice" "$?:$(cat copied.err)" "0:"
+"$A" sweep copied/plan.ini --out copied --quiet 2>copied.err
+same "the copy resumes its own sweep" "$?:$(cat copied.err):$(wc -l <copied/results.jsonl)" "0::1"
+same "a copy of the copy passes the original on once, as comments" \
+	"$(grep -c "^; original 'c.ini':$" copied/plan.ini):$(grep -c "^;| ; original 'baseline' plan used batch 8$" copied/plan.ini)" "1:1"
+"$A" merge copied >/dev/null 2>copied.err
+same "merge reads the copy" "$?:$(cat copied.err)" "0:"
+
 # second_point DIR LABEL: starts a sweep into DIR (stderr to DIR.err) and waits until its second point
 # runs; sets sweep, child and n (the records so far)
 second_point() {
