@@ -243,7 +243,8 @@ static int read_recorded(struct sweep *s, const char *repair)
 	return rc;
 }
 
-/* Refuses a DIR whose plan.ini is another plan's, unless --force. */
+/* Refuses a DIR whose plan.ini is another plan's, unless --force. A plan.ini that does not read
+ * as a plan is a plan error (64, naming its line), as for merge and report. */
 static int check_plan_file(struct sweep *s)
 {
 	char path[4200];
@@ -251,8 +252,10 @@ static int check_plan_file(struct sweep *s)
 	int rc = KN_OK;
 	snprintf(path, sizeof path, "%s/plan.ini", s->out);
 	sw_plan_init(&old);
-	if (access(path, F_OK) == 0 && sw_plan_load(&old, path, NULL, 0) && !s->force)
-		rc = sw_error_around(KN_EDATA, "", " (use --force to replace it)");
+	if (access(path, F_OK) == 0 && (rc = sw_plan_load(&old, path, NULL, 0)) && !s->force)
+		rc = sw_error_around(rc, "", " (use --force to replace it)");
+	else if (rc)
+		rc = KN_OK;
 	else if (old.name[0] && strcmp(old.name, s->plan.name) != 0 && !s->force)
 		rc = kn_error(KN_EUSAGE, "'%s' holds results of plan '%s', not '%s'; use another --out, or --force",
 			      s->out, old.name, s->plan.name);

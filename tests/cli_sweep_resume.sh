@@ -82,6 +82,12 @@ same "a copy of the copy passes the original on once, as comments" \
 	"$(grep -c "^; original 'c.ini':$" copied/plan.ini):$(grep -c "^;| ; original 'baseline' plan used batch 8$" copied/plan.ini)" "1:1"
 "$A" merge copied >/dev/null 2>copied.err
 same "merge reads the copy" "$?:$(cat copied.err)" "0:"
+# a DIR/plan.ini that is not a plan is a plan error (64, naming its line) until --force replaces it
+printf 'name = again\n' >>copied/plan.ini
+expect 64 "^amptune sweep: copied/plan.ini:$(wc -l <copied/plan.ini): key 'name' is set twice \(first on line 4\) \(use --force to replace it\)$" -- \
+	sweep c.ini --out copied --quiet
+"$A" sweep c.ini --out copied --quiet --force && "$A" sweep copied/plan.ini --out copied --quiet
+same "--force replaces a broken copy" "$?:$(grep -c '^name = ' copied/plan.ini)" "0:1"
 
 # second_point DIR LABEL: starts a sweep into DIR (stderr to DIR.err) and waits until its second point
 # runs; sets sweep, child and n (the records so far)
