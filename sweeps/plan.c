@@ -362,6 +362,46 @@ static void put_text(FILE *out, const char *s)
 			fputc(*s, out);
 }
 
+static int set_error(const char *set, const char *msg)
+{
+	char shown[2200] = "";
+	FILE *f = fmemopen(shown, sizeof shown - 1, "w");
+	if (f) {
+		put_text(f, set);
+		fclose(f);
+	}
+	return kn_error(KN_EUSAGE, "--set '%s': %s", shown, msg);
+}
+
+/*
+ * An override is written to DIR/plan.ini as "key = value", and that copy must read back to the
+ * same plan (sw_ini_read()): a value cannot hold a line break (the rest would be a line of its
+ * own) or ';' after white space (an inline comment, cut off); a [prices] key (device, or NULL)
+ * cannot hold a line break or ':', nor start with '[', ';' or '#'. Such values are refused
+ * rather than escaped: the reader knows no quoting, and a plan file cannot hold them either.
+ */
+static int unwritable(const char *device, const char *value, char *msg, size_t n)
+{
+	const char *why = NULL, *cannot = "which a plan file (and so the copy DIR/plan.ini) cannot hold";
+	for (const char *c = value; *c && !why; c++) {
+		if (*c == '\n' || *c == '\r') {
+			why = "the value holds a line break";
+		} else if (*c == ';' && c > value && isspace((unsigned char)c[-1])) {
+			why = "the value holds ';' after white space";
+			cannot = "which starts a comment in a plan file (and so in the copy DIR/plan.ini)";
+		}
+	}
+	if (!why && device && strpbrk(device, "\n\r"))
+		why = "the [prices] key holds a line break";
+	else if (!why && device && strchr(device, ':'))
+		why = "the [prices] key holds ':'";
+	else if (!why && device && *device && strchr("[;#", *device))
+		why = "the [prices] key starts with '[', ';' or '#'";
+	if (why)
+		snprintf(msg, n, "%s, %s", why, cannot);
+	return why != NULL;
+}
+
 static int apply_set(struct sw_plan *p, const char *set, int index)
 {
 	char buf[1024], msg[640];
@@ -372,9 +412,11 @@ static int apply_set(struct sw_plan *p, const char *set, int index)
 	if (!eq)
 		return kn_error(KN_EUSAGE, "--set '%s': expected key=value", set);
 	*eq = 0;
-	char *key = sw_trim(buf), *value = eq + 1;
+	char *key = sw_trim(buf), *value = sw_trim(eq + 1);
+	if (unwritable(strncmp(key, "prices.", 7) == 0 ? sw_trim(key + 7) : NULL, value, msg, sizeof msg))
+		return set_error(set, msg);
 	if (strncmp(key, "prices.", 7) == 0) {
-		if (set_price(p, sw_trim(key + 7), sw_trim(value), -1 - index, msg, sizeof msg))
+		if (set_price(p, sw_trim(key + 7), value, -1 - index, msg, sizeof msg))
 			return kn_error(KN_EUSAGE, "--set '%s': %s", set, msg);
 		return KN_OK;
 	}

@@ -6,7 +6,8 @@
  * Parsing is strict: an unknown section or key, a key set twice, a bad value
  * or an empty axis is KN_EUSAGE with a message "FILE:LINE: ..." (exit 64).
  * `--set key=value` overrides replace the file's value; their errors name the
- * override instead of a line.
+ * override instead of a line. An override a plan file could not hold (a line
+ * break, ';' after white space) is refused, so the copy reads back the same.
  *
  * Lifecycle: sw_plan_init() clears a caller-owned struct (no allocation);
  * sw_plan_load() fills it and owns a copy of the file's text; sw_plan_release()

@@ -196,6 +196,19 @@ static const struct set_case bad_sets[] = {
 	{ "warmup_steps=20", "--set 'warmup_steps=20': 'warmup_steps' (20) must be below 'steps' (10)" },
 	{ "prices.cpu=x", "--set 'prices.cpu=x': price for 'cpu' expects dollars per hour in (0, 1e+06], got 'x'" },
 	{ "sweep.size=huge", "--set 'sweep.size=huge': 'size' expects tiny, small or gpt2-124m for model 'gpt', got 'huge'" },
+	/* values DIR/plan.ini could not hold: the copy would describe another sweep */
+	{ "data=txt ;v2", "--set 'data=txt ;v2': the value holds ';' after white space, which starts a comment in a "
+			  "plan file (and so in the copy DIR/plan.ini)" },
+	{ "data=a\t;b", "--set 'data=a\t;b': the value holds ';' after white space, which starts a comment in a "
+			"plan file (and so in the copy DIR/plan.ini)" },
+	{ "data=nl\nseed = 5", "--set 'data=nl\\nseed = 5': the value holds a line break, which a plan file (and so "
+			       "the copy DIR/plan.ini) cannot hold" },
+	{ "data=a\rb", "--set 'data=a\\rb': the value holds a line break, which a plan file (and so the copy "
+		       "DIR/plan.ini) cannot hold" },
+	{ "prices.a:b=1", "--set 'prices.a:b=1': the [prices] key holds ':', which a plan file (and so the copy "
+			  "DIR/plan.ini) cannot hold" },
+	{ "prices.[gpu=1", "--set 'prices.[gpu=1': the [prices] key starts with '[', ';' or '#', which a plan file "
+			   "(and so the copy DIR/plan.ini) cannot hold" },
 };
 
 START_TEST(test_bad_set)

@@ -22,6 +22,12 @@ expect 64 "^amptune sweep: p.ini:14: unknown section \[gpu\] \(expected \[sweep\
 plan p.ini t "batch_sizes = 4"
 expect 64 "^amptune sweep: --set 'batch_sizes=4,x': 'batch_sizes' expects integers in \[1, 65536\], got 'x'$" -- \
 	sweep p.ini --list --set batch_sizes=4,x
+# a value the copy DIR/plan.ini could not hold is refused, not written to read back as another sweep
+expect 64 "^amptune sweep: --set 'data=txt ;v2': the value holds ';' after white space, which starts a comment in a plan file \(and so in the copy DIR/plan.ini\)$" -- \
+	sweep p.ini --out semi --set 'data=txt ;v2'
+expect 64 "^amptune sweep: --set 'data=nl\\\\nseed = 5': the value holds a line break, which a plan file \(and so the copy DIR/plan.ini\) cannot hold$" -- \
+	sweep p.ini --out nl --set "data=$(printf 'nl\nseed = 5')"
+expect 64 "^amptune sweep: --set 'prices.a:b=1': the \[prices\] key holds ':'" -- sweep p.ini --out colon --set prices.a:b=1
 SLURM_ARRAY_TASK_ID=1 "$A" sweep p.ini --list >/dev/null 2>"$T/err"
 same "SLURM_ARRAY_TASK_ID alone" "$?:$(cat "$T/err")" \
 	"64:amptune sweep: SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT must be set together
