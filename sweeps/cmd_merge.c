@@ -310,6 +310,12 @@ int cmd_merge(int argc, char **argv)
 		return tr_usage_error("merge", "expected a sweep directory, or sources and --out DIR");
 	if (!m.out && optind + 1 < argc)
 		return tr_usage_error("merge", "several sources need --out DIR");
+	struct stat out_st;
+	if (m.out && stat(m.out, &out_st) == 0 && !S_ISDIR(out_st.st_mode)) {
+		char msg[700];
+		snprintf(msg, sizeof msg, "option '--out' names '%.500s', which is a file, not a directory", m.out);
+		return tr_usage_error("merge", msg);
+	}
 	if (!m.out) {
 		struct stat st;
 		char msg[700];

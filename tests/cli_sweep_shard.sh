@@ -149,6 +149,8 @@ same "a refused rerun moves nothing" "$(ls pred/shards/*.predicted 2>/dev/null)"
 # a bad line in the middle is an error naming the file and line
 printf '%s\nnot json\n%s\n' "$(head -1 whole/results.jsonl)" "$(sed -n 2p whole/results.jsonl)" >bad.jsonl
 expect 65 "^amptune merge: 'bad.jsonl' line 2: not JSON \(error near byte 1\)$" -- merge bad.jsonl --out badout
+# --out naming a file is a usage error, as for sweep
+expect 64 "^amptune merge: option '--out' names 'bad.jsonl', which is a file, not a directory$" -- merge whole --out bad.jsonl
 expect 64 "amptune merge: several sources need --out DIR" -- merge whole sharded
 expect 64 "amptune merge: 'merge DIR' expects a sweep directory; 'bad.jsonl' is a file \(for files use SRC... --out DIR\)" -- merge bad.jsonl
 expect 64 "amptune merge: no sweep directory 'no-such-dir': No such file or directory" -- merge no-such-dir
