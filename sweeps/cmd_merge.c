@@ -28,7 +28,8 @@ void cmd_merge_usage(FILE *out)
 		"nothing is written. Records come out in grid order (repeat, then point). A torn\n"
 		"last line (a write cut short) is reported and ignored; DIR/results.jsonl's own is\n"
 		"kept in DIR/results.jsonl.torn before the file is replaced. DIR/plan.ini is copied\n"
-		"from the first source directory that has one when DIR has none.\n"
+		"from the first source directory that has one when DIR has none. A merge that\n"
+		"fails leaves no DIR behind that it created.\n"
 		"\n"
 		"options:\n"
 		"  --out DIR   where the merged results.jsonl goes (with SRC...)\n"
@@ -47,6 +48,8 @@ struct merge {
 	int ndirs;
 	struct sw_results rec;
 	int lock;
+	size_t made[64]; /* the directories of out this merge created: prefix lengths, outermost first */
+	int nmade;
 };
 
 static int same_file(const char *a, const char *b)
@@ -243,7 +246,7 @@ static int merge(struct merge *m)
 		listed |= same_file(m->paths[i], path);
 	if (have_out && !listed && (rc = sw_push_path(&m->paths, &m->npaths, path)))
 		return rc;
-	if ((rc = sw_mkdirs(m->out)))
+	if ((rc = sw_mkdirs_new(m->out, m->made, &m->nmade, (int)(sizeof m->made / sizeof *m->made))))
 		return rc;
 	snprintf(path, sizeof path, "%s/.lock", m->out);
 	snprintf(busy, sizeof busy, "a sweep or another merge is running in '%s'", m->out);
@@ -274,6 +277,27 @@ static int merge(struct merge *m)
 		warn_missing(m, first_plan);
 	}
 	return rc;
+}
+
+/*
+ * A failed merge leaves no directory behind that it created for --out: it removes the lock file it
+ * made in DIR (while it still holds the lock: only a DIR it created itself) and then, innermost
+ * first, the directories it created, as long as rmdir() finds them empty. Nothing that was there
+ * before, and nothing another process put there meanwhile, is removed.
+ */
+static void remove_made(const struct merge *m)
+{
+	char path[4200];
+	int own_dir = m->nmade > 0 && m->made[m->nmade - 1] == strlen(m->out);
+	if (own_dir && m->lock >= 0) {
+		snprintf(path, sizeof path, "%s/.lock", m->out);
+		unlink(path);
+	}
+	for (int i = m->nmade - 1; i >= 0; i--) {
+		snprintf(path, sizeof path, "%.*s", (int)m->made[i], m->out);
+		if (rmdir(path))
+			break;
+	}
 }
 
 int cmd_merge(int argc, char **argv)
@@ -335,8 +359,10 @@ int cmd_merge(int argc, char **argv)
 		rc = add_source(&m, argv[i]);
 	if (rc == KN_OK)
 		rc = merge(&m);
-	if (rc)
+	if (rc) {
 		fprintf(stderr, "amptune merge: %s\n", kn_last_error());
+		remove_made(&m);
+	}
 	sw_lock_release(m.lock);
 	sw_results_release(&m.rec);
 	sw_free_paths(m.paths, m.npaths);

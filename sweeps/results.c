@@ -461,9 +461,13 @@ void sw_lock_release(int fd)
 		close(fd);
 }
 
-int sw_mkdirs(const char *path)
+int sw_mkdirs(const char *path) { return sw_mkdirs_new(path, NULL, NULL, 0); }
+
+int sw_mkdirs_new(const char *path, size_t *made, int *nmade, int max)
 {
 	char buf[4096];
+	if (nmade)
+		*nmade = 0;
 	if (!*path)
 		return kn_error(KN_ERR, "empty directory name");
 	snprintf(buf, sizeof buf, "%s", path);
@@ -471,8 +475,12 @@ int sw_mkdirs(const char *path)
 		if (*s == '/' || !*s) {
 			char c = *s;
 			*s = 0;
-			if (mkdir(buf, 0755) && errno != EEXIST)
+			if (mkdir(buf, 0755) == 0) {
+				if (nmade && *nmade < max)
+					made[(*nmade)++] = (size_t)(s - buf);
+			} else if (errno != EEXIST) {
 				return kn_error(KN_ERR, "cannot create directory '%s': %s", buf, strerror(errno));
+			}
 			*s = c;
 			if (!c)
 				break;

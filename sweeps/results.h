@@ -103,5 +103,9 @@ int sw_error_around(int status, const char *before, const char *after);
 
 /* mkdir -p; KN_OK or KN_ERR naming the directory. */
 int sw_mkdirs(const char *path);
+/* The same, noting in made[] (at most max; nmade may be NULL) the length of each prefix of path
+ * that names a directory this call created itself, outermost first, also on failure: the
+ * directories a caller may remove again. */
+int sw_mkdirs_new(const char *path, size_t *made, int *nmade, int max);
 
 #endif

@@ -93,13 +93,18 @@ grep -qE "^amptune merge: warning: 4 of the 12 runs of plan '[^']+' have no reco
 # two runs of the same points conflict: their measurements differ
 expect 65 "^amptune merge: conflicting records of point '[0-9a-f]+' repeat 1: 'whole/results.jsonl' line 1 and 'sharded/results.jsonl' line 1 differ$" -- \
 	merge whole sharded --out twice
+same "a failed merge leaves no --out directory behind" "$(ls -d twice 2>/dev/null)" ""
 # conflicting records of the same point are refused, and nothing is written
 mkdir -p other
 sed '1s/"wall_s":[0-9.e+-]*/"wall_s":99/' whole/results.jsonl >other/results.jsonl
 id=$(head -1 whole/results.jsonl | field /dev/stdin id)
 expect 65 "^amptune merge: conflicting records of point '$id' repeat 1: 'whole/results.jsonl' line 1 and 'other/results.jsonl' line 1 differ$" -- \
 	merge whole other/results.jsonl --out conflict
-same "conflict writes nothing" "$(ls conflict/results.jsonl 2>/dev/null)" ""
+same "conflict writes nothing" "$(ls -d conflict 2>/dev/null)" ""
+# of a new --out path it removes only what it created: not a directory that was there before
+mkdir -p existing
+expect 65 "conflicting records" -- merge whole other/results.jsonl --out existing/new/deeper
+same "only the directories it created are removed" "$(ls -A existing)" ""
 
 # another plan's results are refused without --force
 mkdir -p renamed
@@ -109,6 +114,7 @@ sed 's/^name = shards$/name = renamed/' whole/plan.ini >renamed/plan.ini
 expect 64 "^amptune merge: 'whole/plan.ini' is plan 'shards' but 'renamed/plan.ini' is plan 'renamed'; merge them with --force$" -- \
 	merge whole renamed --out mixed
 expect 65 "conflicting records" -- merge whole renamed --out mixed --force
+same "refused merges leave no --out directory behind" "$(ls -d mixed 2>/dev/null)" ""
 
 # a torn last line in a shard is reported and ignored
 mkdir -p torn/shards
@@ -149,6 +155,7 @@ same "a refused rerun moves nothing" "$(ls pred/shards/*.predicted 2>/dev/null)"
 # a bad line in the middle is an error naming the file and line
 printf '%s\nnot json\n%s\n' "$(head -1 whole/results.jsonl)" "$(sed -n 2p whole/results.jsonl)" >bad.jsonl
 expect 65 "^amptune merge: 'bad.jsonl' line 2: not JSON \(error near byte 1\)$" -- merge bad.jsonl --out badout
+same "a malformed source leaves no --out directory behind" "$(ls -d badout 2>/dev/null)" ""
 # --out naming a file is a usage error, as for sweep
 expect 64 "^amptune merge: option '--out' names 'bad.jsonl', which is a file, not a directory$" -- merge whole --out bad.jsonl
 expect 64 "amptune merge: several sources need --out DIR" -- merge whole sharded
