@@ -20,11 +20,9 @@ void sw_join_names(char *buf, size_t n, const char *const *first, int count, siz
 
 static int gpt_check_size(const char *size, int *context)
 {
-	const struct tr_size_preset *s = tr_find_size(size);
-	if (s) {
-		*context = s->gpt.max_seq;
+	*context = tr_model_context("gpt", size); /* as train's ids hash an unset seq */
+	if (tr_find_size(size))
 		return KN_OK;
-	}
 	char names[256];
 	sw_join_names(names, sizeof names, &tr_gpt_sizes[0].name, tr_gpt_nsizes, sizeof tr_gpt_sizes[0]);
 	return kn_error(KN_EUSAGE, "'size' expects %s for model 'gpt', got '%s'", names, size);
@@ -32,7 +30,7 @@ static int gpt_check_size(const char *size, int *context)
 
 static int cnn_check_size(const char *size, int *context)
 {
-	*context = 0;
+	*context = tr_model_context("cnn", size);
 	if (tr_find_cnn_preset(size))
 		return KN_OK;
 	char names[256];

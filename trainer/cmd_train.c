@@ -307,10 +307,6 @@ static int parse_args(int argc, char **argv, struct tr_config *c)
 			return kn_error(KN_EUSAGE, "option '--seq' is for --model gpt; cnn images are 28x28");
 		if (have_eval_batches)
 			return kn_error(KN_EUSAGE, "option '--eval-batches' is for --model gpt; use '--eval-images'");
-		if (!have_data)
-			snprintf(c->data, sizeof c->data, "fashion-mnist");
-		if (!have_optimizer)
-			c->optimizer = TR_OPT_SGD;
 	} else {
 		if (!tr_find_size(c->size))
 			return kn_error(KN_EUSAGE, "option '--size' expects tiny, small or gpt2-124m, got '%s'", c->size);
@@ -319,17 +315,22 @@ static int parse_args(int argc, char **argv, struct tr_config *c)
 		if (c->optimizer == TR_OPT_SGD)
 			return kn_error(KN_EUSAGE, "option '--optimizer sgd' is for --model cnn; gpt trains with adamw");
 	}
+	/* the model's defaults for what is not given: the id compares a run against the same */
+	struct tr_config d;
+	tr_model_defaults(&d, c->model, c->size);
+	if (!have_data)
+		snprintf(c->data, sizeof c->data, "%s", d.data);
+	if (!have_optimizer)
+		c->optimizer = d.optimizer;
+	if (c->optimizer == d.optimizer && !have_lr)
+		c->lr = d.lr;
+	if (c->optimizer == d.optimizer && !have_wd)
+		c->weight_decay = d.weight_decay;
 	if (have_scale_init && (c->loss_scaling == 0 || (c->loss_scaling < 0 && c->precision != KN_FP16)))
 		return kn_error(KN_EUSAGE, "option '--loss-scale-init' needs loss scaling, which is off here (it runs for fp16 "
 					   "by default, or with --loss-scaling on)");
 	if (have_momentum && c->optimizer != TR_OPT_SGD)
 		return kn_error(KN_EUSAGE, "option '--momentum' is for '--optimizer sgd'");
-	if (c->optimizer == TR_OPT_SGD) {
-		if (!have_lr)
-			c->lr = tr_find_cnn_preset(c->size)->sgd_lr;
-		if (!have_wd)
-			c->weight_decay = 5e-4;
-	}
 	return KN_OK;
 }
 

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -50,7 +51,7 @@ void tr_config_defaults(struct tr_config *c)
 	c->precision = KN_FP32;
 	c->steps = 0;
 	c->epochs = 0;
-	c->warmup_steps = 3;
+	c->warmup_steps = TR_DEFAULT_WARMUP;
 	c->lr_warmup = -1;
 	c->lr = 1e-3;
 	c->min_lr_frac = 0.1;
@@ -68,6 +69,34 @@ void tr_config_defaults(struct tr_config *c)
 	c->loss_scaling = -1;
 	c->loss_scale_init = 65536.0;
 	dl_options_defaults(&c->loader);
+}
+
+void tr_model_defaults(struct tr_config *c, const char *model, const char *size)
+{
+	tr_config_defaults(c);
+	snprintf(c->model, sizeof c->model, "%s", model);
+	snprintf(c->size, sizeof c->size, "%s", size);
+	if (strcmp(model, "cnn") != 0)
+		return;
+	const struct tr_cnn_preset *preset = tr_find_cnn_preset(size);
+	snprintf(c->data, sizeof c->data, "fashion-mnist");
+	c->optimizer = TR_OPT_SGD;
+	if (preset)
+		c->lr = preset->sgd_lr;
+	c->weight_decay = 5e-4;
+}
+
+int tr_model_context(const char *model, const char *size)
+{
+	const struct tr_size_preset *preset = strcmp(model, "cnn") != 0 ? tr_find_size(size) : NULL;
+	return preset ? preset->gpt.max_seq : 0;
+}
+
+int tr_run_warmup(const struct tr_config *c, long steps)
+{
+	if (!c->warmup_steps_given && steps > 0 && c->warmup_steps >= steps)
+		return (int)(steps - 1);
+	return c->warmup_steps;
 }
 
 int tr_parse_long(const char *opt, const char *s, long lo, long hi, long *out)

@@ -65,10 +65,23 @@ struct tr_config {
 	struct dl_options loader; /* --workers, --prefetch, --shuffle, ... (data_loader/options.h) */
 };
 
+/* The defaults of a gpt tiny run (what train runs without options, --steps aside). */
 void tr_config_defaults(struct tr_config *c);
+/* The defaults of a run of model and size: tr_config_defaults(), and for cnn fashion-mnist
+ * trained with SGD at the preset's learning rate and a weight decay of 5e-4. What train runs
+ * for what its options leave unset, and what its id compares a run against. */
+void tr_model_defaults(struct tr_config *c, const char *model, const char *size);
+/* The token context of model and size: the seq a run takes when not given, and what its id
+ * hashes then (sweeps too); 0 for a model without one (cnn) or an unknown size. */
+int tr_model_context(const char *model, const char *size);
+/* The warm-up a run of steps takes: c->warmup_steps, but one it was not given (the default) is
+ * lowered to steps - 1 when it would leave no step timed; steps <= 0 (not yet known): as set. */
+int tr_run_warmup(const struct tr_config *c, long steps);
 
 /* The most steps a run takes (--steps, and what --epochs gives). */
 #define TR_MAX_STEPS 100000000
+/* The default warm-up (--warmup-steps), before tr_run_warmup() lowers it for a short run. */
+#define TR_DEFAULT_WARMUP 3
 /* Strict value parsers: KN_EUSAGE naming the option on anything not a whole,
  * in-range value. */
 int tr_parse_long(const char *opt, const char *s, long lo, long hi, long *out);

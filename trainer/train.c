@@ -128,10 +128,11 @@ int tr_steps_for(struct tr_config *c, long steps_per_epoch, long *steps)
 	if (c->warmup_steps >= *steps && c->warmup_steps_given)
 		return kn_error(KN_EUSAGE, "option '--warmup-steps' (%d) must be below the number of steps (%ld)",
 				c->warmup_steps, *steps);
-	if (c->warmup_steps >= *steps) { /* the default is lowered for a short run, not refused */
-		tr_log(c, "amptune train: note: %ld step%s: warm-up lowered from its default of %d to %ld step%s\n", *steps,
-		       *steps == 1 ? "" : "s", c->warmup_steps, *steps - 1, *steps - 1 == 1 ? "" : "s");
-		c->warmup_steps = (int)(*steps - 1);
+	int warmup = tr_run_warmup(c, *steps);
+	if (warmup != c->warmup_steps) { /* the default is lowered for a short run, not refused */
+		tr_log(c, "amptune train: note: %ld step%s: warm-up lowered from its default of %d to %d step%s\n", *steps,
+		       *steps == 1 ? "" : "s", c->warmup_steps, warmup, warmup == 1 ? "" : "s");
+		c->warmup_steps = warmup;
 	}
 	return KN_OK;
 }
@@ -453,21 +454,25 @@ void tr_fill_config(const struct tr_config *c, struct rp_record *rec)
 	rec->steps = c->steps;
 }
 
-/* "|name=value" for each setting that changes what a run measures and differs from its
- * default, so two runs share a default id only when they share the configuration. */
-static void id_extras(const struct tr_config *c, char *buf, size_t n)
+/* "|name=value" for each setting that changes what a run measures and differs from the default
+ * of its model (tr_model_defaults(), what train runs when the option is not given), so two runs
+ * share a default id only when they share the configuration, and a run with every setting at
+ * its default hashes none: the id of the sweep point with the same fields. The warm-up is the
+ * one the run of steps takes against the default one, lowered alike for a short run. */
+static void id_extras(const struct tr_config *c, long steps, char *buf, size_t n)
 {
 	struct tr_config d;
 	size_t len = 0;
-	tr_config_defaults(&d);
+	tr_model_defaults(&d, c->model, c->size);
 	buf[0] = 0;
-#define EXTRA(name, fmt, field)                                                                  \
-	do {                                                                                     \
-		if (c->field != d.field && len < n)                                              \
-			len += (size_t)snprintf(buf + len, n - len, "|" name "=" fmt, c->field); \
+#define EXTRA_VALUE(name, fmt, have, want)                                                  \
+	do {                                                                                \
+		if ((have) != (want) && len < n)                                            \
+			len += (size_t)snprintf(buf + len, n - len, "|" name "=" fmt, (have)); \
 	} while (0)
+#define EXTRA(name, fmt, field) EXTRA_VALUE(name, fmt, c->field, d.field)
 	EXTRA("epochs", "%.17g", epochs);
-	EXTRA("warmup_steps", "%d", warmup_steps);
+	EXTRA_VALUE("warmup_steps", "%d", tr_run_warmup(c, steps), tr_run_warmup(&d, steps));
 	EXTRA("lr_warmup", "%d", lr_warmup);
 	EXTRA("lr", "%.17g", lr);
 	EXTRA("min_lr_frac", "%.17g", min_lr_frac);
@@ -490,6 +495,7 @@ static void id_extras(const struct tr_config *c, char *buf, size_t n)
 	EXTRA("data_latency_us", "%ld", loader.latency_us);
 	EXTRA("data_cost", "%ld", loader.cost);
 #undef EXTRA
+#undef EXTRA_VALUE
 }
 
 int tr_finish_record(const struct tr_config *cfg, struct rp_record *rec, int rc)
@@ -502,11 +508,13 @@ int tr_finish_record(const struct tr_config *cfg, struct rp_record *rec, int rc)
 		snprintf(why, sizeof why, "%s", kn_last_error());
 		rc = kn_error(KN_EINTR, "interrupted by signal %d (%s)", tr_stop_signal, why);
 	}
-	id_extras(cfg, extra, sizeof extra);
+	id_extras(cfg, rec->steps, extra, sizeof extra);
+	/* the seq given, else the model's context, as a sweep's ids hash it: not the cnn's image side */
+	int seq = cfg->seq ? cfg->seq : tr_model_context(cfg->model, cfg->size);
 	if (cfg->id[0])
 		snprintf(rec->id, sizeof rec->id, "%s", cfg->id);
 	else
-		rp_config_id(rec->id, rec->model, rec->size, rec->dataset, rec->device, rec->precision, rec->batch, rec->seq,
+		rp_config_id(rec->id, rec->model, rec->size, rec->dataset, rec->device, rec->precision, rec->batch, seq,
 			     rec->workers, rec->prefetch, rec->seed, rec->steps, extra);
 	snprintf(rec->status, sizeof rec->status, "%s", kn_status_name(rc));
 	snprintf(rec->message, sizeof rec->message, "%s", rc ? kn_last_error() : "");
