@@ -258,4 +258,23 @@ expect 64 "^amptune sweep: --set 'epochs=1e6': 'epochs' 1e\+06 gives 1000000000 
 "$A" sweep ep.ini --dry-run --set warmup_steps=1 --set batch_sizes=32,2000 >ep.txt 2>&1
 same "batch beyond the data" "$?:$(grep -c "fails here: .*the training split has 1000 images; one batch needs 2000" ep.txt):$(tail -1 ep.txt)" \
 	"0:1:plan 'e' is valid: 2 points, 2 to run, 1 can run here"
+
+# ---- with every field explicit and no other key set, `amptune train` with a point's settings
+# records the point's id: a short gpt run (whose default warm-up train lowers) and the cnn
+# (its own defaults, no seq) as well ----
+# point_id LINE...: the id --list gives the one point of a plan of these lines
+point_id() {
+	printf '[sweep]\nname = ids\nseed = 1337\ndevices = cpu\nprecisions = fp32\nworkers = 2\nprefetch = 4\n' >id.ini
+	printf '%s\n' "$@" >>id.ini
+	"$A" sweep id.ini --list | awk 'NR == 2 { print $2 }'
+}
+train_id() { "$A" train --device cpu --precision fp32 --quiet --json "$@" 2>/dev/null | field /dev/stdin id; }
+for steps in 1 2 3 4; do
+	same "train's id of a gpt point, steps = $steps" "$(train_id --steps $steps --batch 4 --seq 32)" \
+		"$(point_id "model = gpt" "size = tiny" "data = fortunes" "steps = $steps" "batch_sizes = 4" "seq = 32")"
+done
+same "train's id of a cnn point" "$(train_id --model cnn --steps 10 --batch 4)" \
+	"$(point_id "model = cnn" "size = tiny" "data = fashion-mnist" "steps = 10" "batch_sizes = 4")"
+same "train's id of a short cnn point with eval_images" "$(train_id --model cnn --steps 2 --batch 4 --eval-images 10)" \
+	"$(point_id "model = cnn" "size = tiny" "data = fashion-mnist" "steps = 2" "batch_sizes = 4" "eval_images = 10")"
 finish
