@@ -11,7 +11,8 @@
  * u for a result summing `depth` terms, u = 2^-24, relative to its scale.
  *
  * Tolerances: linear ops (conv, pool, FC) are checked exactly through the
- * adjoint identity <dout, f(x)> = <f^T(dout), x> to 1e-12 relative, and by
+ * adjoint identity <dout, f(x)> = <f^T(dout), x> to 1e-12 relative (conv:
+ * 1e-11, as Winograd's transforms divide by 3 and 15: 1.1e-12 seen), and by
  * finite differences (h = 1e-4) to 1e-8; nonlinear ops (batch norm, loss,
  * ReLU away from 0) by finite differences with h = 1e-5 to 1e-6 relative to
  * max(1, |gradient|). fp32 ops agree with fp64 to 2e-4 of the output's scale.
@@ -166,9 +167,9 @@ static void check_conv(struct kn_conv_shape s, int finite_differences)
 	for (size_t i = 0; i < nw; i++)
 		dw[i] -= dw0[i];
 	double lhs = dot(dout, out, no);
-	ck_assert_msg(fabs(dot(dx, x, ni) - lhs) <= 1e-12 * fmax(1, fabs(lhs)), "conv adjoint (data): %.15g vs %.15g",
+	ck_assert_msg(fabs(dot(dx, x, ni) - lhs) <= 1e-11 * fmax(1, fabs(lhs)), "conv adjoint (data): %.15g vs %.15g",
 		      dot(dx, x, ni), lhs);
-	ck_assert_msg(fabs(dot(dw, w, nw) - lhs) <= 1e-12 * fmax(1, fabs(lhs)), "conv adjoint (filter): %.15g vs %.15g",
+	ck_assert_msg(fabs(dot(dw, w, nw) - lhs) <= 1e-11 * fmax(1, fabs(lhs)), "conv adjoint (filter): %.15g vs %.15g",
 		      dot(dw, w, nw), lhs);
 	if (finite_differences) {
 		const double h = 1e-4;
@@ -501,8 +502,8 @@ END_TEST
 
 /* The Winograd path on shapes small enough for finite differences: odd sides (tiles that cross
  * the map's edge), one pixel, channels that fill no vector; then at its real threshold, over three
- * chunks of images. Exact in fp64 to 1e-12 (against the definition and the adjoint identities),
- * as im2col. */
+ * chunks of images. Exact in fp64 as im2col: to 1e-12 against the definition, 1e-11 through the
+ * adjoint identities. */
 START_TEST(winograd_gradients)
 {
 	set_winograd_min_channels(1);
@@ -524,10 +525,11 @@ static double rel_err(const float *a, const double *b, size_t n)
 	return e / fmax(1e-30, max_abs(b, n));
 }
 
-/* fp32 Winograd's error against fp64 on the resnet's Winograd shapes (and a ragged one over two
- * chunks of images), next to fp32 im2col's on the same inputs: F(4x4, 3x3)'s transforms round
- * more (its coefficients reach 8 and 1/24). Bound, relative to the result's scale: at most 64x
- * im2col's error and 5e-5 (measured: up to 30x, 1.2e-5). */
+/* fp32 Winograd's error against fp64 on the resnet's Winograd shapes (and a ragged one over
+ * three chunks of images), next to fp32 im2col's on the same inputs: F(4x4, 3x3)'s transforms
+ * round more (coefficients from 1/15 to 8). Bound, relative to the result's scale: at most 32x
+ * im2col's error and 2e-5 (measured: up to 11x, 4.6e-6; with the usual points 0, +-1, +-2, 30x
+ * and 1.2e-5, which this bound fails). */
 START_TEST(winograd_fp32_accuracy_near_im2col)
 {
 	static const struct kn_conv_shape shapes[] = {
@@ -570,7 +572,7 @@ START_TEST(winograd_fp32_accuracy_near_im2col)
 		for (int r = 0; r < 3; r++) {
 			printf("winograd %dx%dx%d->%d n%d %s: fp32 error %.2e, im2col %.2e\n", s.H, s.W, s.C, s.OC, s.N,
 			       what[r], err[1][r], err[0][r]);
-			ck_assert_msg(err[1][r] <= fmax(64 * err[0][r], 1e-6) && err[1][r] <= 5e-5,
+			ck_assert_msg(err[1][r] <= fmax(32 * err[0][r], 1e-6) && err[1][r] <= 2e-5,
 				      "shape %zu %s: winograd fp32 error %.3g, im2col %.3g", k, what[r], err[1][r], err[0][r]);
 			free(want[r]), free(got[r]);
 		}

@@ -14,14 +14,18 @@
  * filter gradient is the exact adjoint, in the same domain: dM = A dY A^T for each
  * output-gradient tile dY, dU[xi] = dM[xi]^T V[xi] summed over tiles, dg = G^T dU G.
  *
- * Points 0, 1, -1, 2, -2 (and infinity):
- *   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
- *   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
- *   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
- * Its coefficients (up to 8, down to 1/24) cost precision: the fp32 error against fp64 is about
- * 1e-5 of the result's scale, some 30x im2col's (tests/check_cnn_ops.c prints both). F(2x2, 3x3)
- * keeps im2col's error but does 2.25x, not 4x, fewer multiply-adds, and was slower on every
- * layer of the presets (docs/benchmarks.md); it was dropped.
+ * The interpolation points are 0, 1, -1, 1/2, -2 (and infinity), not the usual 0, 1, -1, 2, -2,
+ * whose fp32 error is 2.7x larger (Barabasz et al., "Error analysis and improving the accuracy
+ * of Winograd convolution for deep neural networks", 2020); A^T and G follow from the points,
+ * B^T from A^T and G (solved exactly, in rationals):
+ *   A^T = [1 1 1 1 1 0; 0 1 -1 1/2 -2 0; 0 1 1 1/4 4 0; 0 1 -1 1/8 -8 1]
+ *   G   = [1 0 0; 1/3 1/3 1/3; -1/3 1/3 -1/3; -16/15 -8/15 -4/15; 1/15 -2/15 4/15; 0 0 1]
+ *   B^T = [1 -3/2 -2 3/2 1 0; 0 -1 1/2 5/2 1 0; 0 1 -5/2 1/2 1 0; 0 -2 -1 2 1 0;
+ *          0 1/2 -1 -1/2 1 0; 0 1 -3/2 -2 3/2 1]
+ * The coefficients still cost precision: the fp32 error against fp64 is up to about 5e-6 of the
+ * result's scale, some 10x im2col's (tests/check_cnn_ops.c prints both). F(2x2, 3x3) keeps
+ * im2col's error but does 2.25x, not 4x, fewer multiply-adds, and was slower on every layer of
+ * the presets (docs/benchmarks.md); it was dropped.
  *
  * Every 2-D transform is a 1-D transform of columns, then of rows, over blocks of CH_BLOCK
  * channels held in a local buffer; each 1-D transform is one vectorised loop over channels.
@@ -103,12 +107,12 @@ static void bt4(real *const *o, const real *const *x, int n) /* B^T, 6 -> 6 */
 {
 	EACH_CHANNEL {
 		real d0 = x[0][c], d1 = x[1][c], d2 = x[2][c], d3 = x[3][c], d4 = x[4][c], d5 = x[5][c];
-		o[0][c] = 4 * d0 - 5 * d2 + d4;
-		o[1][c] = -4 * (d1 + d2) + d3 + d4;
-		o[2][c] = 4 * (d1 - d2) - d3 + d4;
+		o[0][c] = d0 + (real)1.5 * (d3 - d1) - 2 * d2 + d4;
+		o[1][c] = (real)0.5 * d2 + (real)2.5 * d3 - d1 + d4;
+		o[2][c] = d1 - (real)2.5 * d2 + (real)0.5 * d3 + d4;
 		o[3][c] = 2 * (d3 - d1) - d2 + d4;
-		o[4][c] = 2 * (d1 - d3) - d2 + d4;
-		o[5][c] = 4 * d1 - 5 * d3 + d5;
+		o[4][c] = (real)0.5 * (d1 - d3) - d2 + d4;
+		o[5][c] = d1 + (real)1.5 * (d4 - d2) - 2 * d3 + d5;
 	}
 }
 
@@ -116,11 +120,11 @@ static void g4(real *const *o, const real *const *x, int n) /* G, 3 -> 6 */
 {
 	EACH_CHANNEL {
 		real g0 = x[0][c], g1 = x[1][c], g2 = x[2][c];
-		o[0][c] = g0 / 4;
-		o[1][c] = -(g0 + g1 + g2) / 6;
-		o[2][c] = -(g0 - g1 + g2) / 6;
-		o[3][c] = g0 / 24 + g1 / 12 + g2 / 6;
-		o[4][c] = g0 / 24 - g1 / 12 + g2 / 6;
+		o[0][c] = g0;
+		o[1][c] = (g0 + g1 + g2) / 3;
+		o[2][c] = (g1 - g0 - g2) / 3;
+		o[3][c] = -(16 * g0 + 8 * g1 + 4 * g2) / 15;
+		o[4][c] = (g0 - 2 * g1 + 4 * g2) / 15;
 		o[5][c] = g2;
 	}
 }
@@ -129,11 +133,11 @@ static void at4(real *const *o, const real *const *x, int n) /* A^T, 6 -> 4 */
 {
 	EACH_CHANNEL {
 		real m0 = x[0][c], m1 = x[1][c], m2 = x[2][c], m3 = x[3][c], m4 = x[4][c], m5 = x[5][c];
-		real p12 = m1 + m2, d12 = m1 - m2, p34 = m3 + m4, d34 = m3 - m4;
-		o[0][c] = m0 + p12 + p34;
-		o[1][c] = d12 + 2 * d34;
-		o[2][c] = p12 + 4 * p34;
-		o[3][c] = d12 + 8 * d34 + m5;
+		real p12 = m1 + m2, d12 = m1 - m2;
+		o[0][c] = m0 + p12 + m3 + m4;
+		o[1][c] = d12 + (real)0.5 * m3 - 2 * m4;
+		o[2][c] = p12 + (real)0.25 * m3 + 4 * m4;
+		o[3][c] = d12 + (real)0.125 * m3 - 8 * m4 + m5;
 	}
 }
 
@@ -144,7 +148,7 @@ static void a4(real *const *o, const real *const *x, int n) /* A, 4 -> 6 */
 		o[0][c] = y0;
 		o[1][c] = y0 + y1 + y2 + y3;
 		o[2][c] = y0 - y1 + y2 - y3;
-		o[3][c] = y0 + 2 * y1 + 4 * y2 + 8 * y3;
+		o[3][c] = y0 + (real)0.5 * y1 + (real)0.25 * y2 + (real)0.125 * y3;
 		o[4][c] = y0 - 2 * y1 + 4 * y2 - 8 * y3;
 		o[5][c] = y3;
 	}
@@ -154,9 +158,9 @@ static void gt4(real *const *o, const real *const *x, int n) /* G^T, 6 -> 3 */
 {
 	EACH_CHANNEL {
 		real x0 = x[0][c], x1 = x[1][c], x2 = x[2][c], x3 = x[3][c], x4 = x[4][c], x5 = x[5][c];
-		o[0][c] = x0 / 4 - (x1 + x2) / 6 + (x3 + x4) / 24;
-		o[1][c] = (x2 - x1) / 6 + (x3 - x4) / 12;
-		o[2][c] = (x3 + x4 - x1 - x2) / 6 + x5;
+		o[0][c] = x0 + (x1 - x2) / 3 + (x4 - 16 * x3) / 15;
+		o[1][c] = (x1 + x2) / 3 - (8 * x3 + 2 * x4) / 15;
+		o[2][c] = (x1 - x2) / 3 + (4 * x4 - 4 * x3) / 15 + x5;
 	}
 }
 
