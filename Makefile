@@ -1,7 +1,8 @@
 # amptune — thin wrapper around CMake. The README's two commands:
 #   make demo   install what is missing, build, run the default demo
 #   make test   install what is missing, build, run the whole test suite
-# `make build` only builds; `make deps` only installs (what building and the demo need;
+# `make build` installs what building needs and builds, running nothing; `make deps` only
+# installs (what building and the demo need;
 # `make test-deps` adds what the tests need).
 
 BUILD ?= build
