@@ -478,6 +478,8 @@ int sw_mkdirs_new(const char *path, size_t *made, int *nmade, int max)
 			if (mkdir(buf, 0755) == 0) {
 				if (nmade && *nmade < max)
 					made[(*nmade)++] = (size_t)(s - buf);
+			} else if (errno == ENOTDIR) { /* the path runs through a file: the path given is wrong */
+				return kn_error(KN_EUSAGE, "cannot create directory '%s': a part of it is a file", buf);
 			} else if (errno != EEXIST) {
 				return kn_error(KN_ERR, "cannot create directory '%s': %s", buf, strerror(errno));
 			}

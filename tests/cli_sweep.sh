@@ -215,6 +215,7 @@ expect 64 "amptune sweep: cannot read plan '$T': it is a directory, not a plan f
 plan slash.ini sl "batch_sizes = 4" "steps = 2" "warmup_steps = 1"
 touch afile
 expect 64 "amptune sweep: option '--out' names 'afile', which is a file, not a sweep directory" -- sweep slash.ini --out afile
+expect 64 "amptune sweep: cannot create directory 'afile/sub': a part of it is a file" -- sweep slash.ini --out afile/sub
 "$A" sweep slash.ini --out slash/ --quiet >/dev/null 2>&1
 "$A" report slash/ >slash.out 2>&1
 same "trailing slash" "$?:$(tail -1 slash.out)" "0:wrote slash/report.md, slash/report.html and slash/results.csv"

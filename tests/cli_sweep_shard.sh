@@ -158,6 +158,7 @@ expect 65 "^amptune merge: 'bad.jsonl' line 2: not JSON \(error near byte 1\)$" 
 same "a malformed source leaves no --out directory behind" "$(ls -d badout 2>/dev/null)" ""
 # --out naming a file is a usage error, as for sweep
 expect 64 "^amptune merge: option '--out' names 'bad.jsonl', which is a file, not a directory$" -- merge whole --out bad.jsonl
+expect 64 "^amptune merge: cannot create directory 'bad.jsonl/sub': a part of it is a file$" -- merge whole --out bad.jsonl/sub
 expect 64 "amptune merge: several sources need --out DIR" -- merge whole sharded
 expect 64 "amptune merge: 'merge DIR' expects a sweep directory; 'bad.jsonl' is a file \(for files use SRC... --out DIR\)" -- merge bad.jsonl
 expect 64 "amptune merge: no sweep directory 'no-such-dir': No such file or directory" -- merge no-such-dir
