@@ -199,30 +199,18 @@ int rp_compare_regressions(const struct rp_compare *c, double pct, struct rp_buf
 	return n + missing;
 }
 
-/* "123 (3 runs: 120-125)"; with failed runs "123 (2 of 3 runs ok, oom: 120-125)", "31 (1 of 3 runs ok, oom)" */
+/* rp_point_sps_str, or the status of a point that is not ok */
 static const char *sps_text(const struct rp_point *p, char *out, size_t n)
 {
-	char v[32], lo[32], hi[32], runs[64];
 	if (!is_ok(p)) {
 		snprintf(out, n, "%s", p->status);
 		return out;
 	}
-	if (p->n_ok < p->n_reps)
-		snprintf(runs, sizeof runs, "%d of %d runs ok, %s", p->n_ok, p->n_reps, rp_point_failed_status(p));
-	else
-		snprintf(runs, sizeof runs, "%d runs", p->n_ok);
-	if (p->n_ok > 1)
-		snprintf(out, n, "%s (%s: %s-%s)", rp_fmt_num(v, sizeof v, p->samples_per_sec), runs,
-			 rp_fmt_num(lo, sizeof lo, p->sps_min), rp_fmt_num(hi, sizeof hi, p->sps_max));
-	else if (p->n_ok < p->n_reps)
-		snprintf(out, n, "%s (%s)", rp_fmt_num(v, sizeof v, p->samples_per_sec), runs);
-	else
-		rp_fmt_num(out, n, p->samples_per_sec);
-	return out;
+	return rp_point_sps_str(p, out, n);
 }
 
 struct cells {
-	char label[512], dev_a[160], dev_b[160], sps_a[96], sps_b[96], speedup[32], verdict[64], mem[32], loss[32];
+	char label[512], dev_a[160], dev_b[160], sps_a[160], sps_b[160], speedup[32], verdict[64], mem[32], loss[32];
 };
 
 static void match_cells(const struct rp_compare *c, const struct rp_match *m, struct cells *t)

@@ -302,3 +302,31 @@ const char *rp_point_cost_str(const struct rp_point *p, char *out, size_t n)
 		 p->epoch_s_extrapolated && isfinite(p->cost_per_epoch) ? "*" : "");
 	return out;
 }
+
+/* "123 (3 runs: 120-125)"; with failed runs "123 (2 of 3 runs ok, oom: 120-125)", "31 (1 of 3 runs ok, oom)";
+ * one run: "123". The ends of a range take as many digits as they need to differ (97.90-97.95). */
+const char *rp_point_sps_str(const struct rp_point *p, char *out, size_t n)
+{
+	char v[40], lo[40], hi[40], runs[64];
+	int d = 3;
+	if (p->n_ok < p->n_reps)
+		snprintf(runs, sizeof runs, "%d of %d runs ok, %s", p->n_ok, p->n_reps, rp_point_failed_status(p));
+	else
+		snprintf(runs, sizeof runs, "%d runs", p->n_ok);
+	if (p->n_ok > 1) {
+		/* the last digit shown is at most the difference: 97.90-97.95, not 97.9-98 */
+		double top = fmax(fabs(p->sps_min), fabs(p->sps_max)), diff = p->sps_max - p->sps_min;
+		for (;; d++) {
+			rp_fmt_num_digits(lo, sizeof lo, p->sps_min, d);
+			rp_fmt_num_digits(hi, sizeof hi, p->sps_max, d);
+			if (!(diff > 0) || d == 17 || (strcmp(lo, hi) && diff >= pow(10, floor(log10(top)) - d + 1)))
+				break;
+		}
+		snprintf(out, n, "%s (%s: %s-%s)", rp_fmt_num_digits(v, sizeof v, p->samples_per_sec, d), runs, lo, hi);
+	} else if (p->n_ok < p->n_reps) {
+		snprintf(out, n, "%s (%s)", rp_fmt_num(v, sizeof v, p->samples_per_sec), runs);
+	} else {
+		rp_fmt_num(out, n, p->samples_per_sec);
+	}
+	return out;
+}

@@ -4,7 +4,8 @@
  *
  * A point is `ok` when at least one repeat is; its numbers are the medians of
  * its ok repeats (NAN when none measured them), and `sps_min`/`sps_max` are
- * the spread of samples/s across them, which compare uses as the noise.
+ * the spread of samples/s across them: the noise, shown by report and compare
+ * (rp_point_sps_str) and used by compare's verdicts.
  * Points keep pointers into the rp_results they were built from, which must
  * outlive them. Order: first appearance in the results file.
  */
@@ -78,6 +79,10 @@ const char *rp_point_label_without(const struct rp_points *pts, const struct rp_
  * extrapolated from the timed steps rather than measured over an epoch. */
 const char *rp_point_epoch_str(const struct rp_point *p, char *out, size_t n);
 const char *rp_point_cost_str(const struct rp_point *p, char *out, size_t n);
+/* Samples/s of an ok point: the median, and over several ok runs their range (min-max) with as
+ * many digits as the ends need to differ: "677 (3 runs: 397-680)", "97.93 (2 runs: 97.90-97.95)",
+ * "123 (2 of 3 runs ok, oom: 120-125)", "31 (1 of 3 runs ok, oom)"; one run: "677". */
+const char *rp_point_sps_str(const struct rp_point *p, char *out, size_t n);
 /* The mean of the last quarter (at least one) of a record's loss-curve samples: a training loss
  * smoothed over the end of the run. NAN when the curve is empty or a loss in that quarter is not finite. */
 double rp_tail_loss(const struct rp_record *r);

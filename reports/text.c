@@ -197,6 +197,11 @@ const char *rp_fmt_usd(char *out, size_t n, double v)
 
 const char *rp_fmt_num(char *out, size_t n, double v)
 {
+	return rp_fmt_num_digits(out, n, v, 3);
+}
+
+const char *rp_fmt_num_digits(char *out, size_t n, double v, int digits)
+{
 	static const char *const suf[] = { "", "k", "M", "G", "T", "P" };
 	int i = 0;
 	if (!isfinite(v)) {
@@ -207,7 +212,8 @@ const char *rp_fmt_num(char *out, size_t n, double v)
 		v /= 1000;
 		i++;
 	}
-	snprintf(out, n, "%.3g%s", v, suf[i]);
+	/* past 3 digits the zeros are kept: 97.90 beside 97.95, not 97.9 */
+	snprintf(out, n, digits > 3 ? "%#.*g%s" : "%.*g%s", digits, v, suf[i]);
 	return out;
 }
 

@@ -40,6 +40,8 @@ const char *rp_fmt_bytes(char *out, size_t n, double bytes);     /* 19.3 MiB, 13
 const char *rp_fmt_seconds(char *out, size_t n, double s);       /* 850 ms, 12.3 s, 4.2 min, 6.1 h, 3.2 d */
 const char *rp_fmt_usd(char *out, size_t n, double usd);         /* $0.0123, $12.30 */
 const char *rp_fmt_num(char *out, size_t n, double v);           /* 3 significant digits, k/M/G suffixes */
+/* The same with `digits` significant digits (trailing zeros kept past 3): 97.90 */
+const char *rp_fmt_num_digits(char *out, size_t n, double v, int digits);
 const char *rp_fmt_flops(char *out, size_t n, double v);         /* 654 MFLOP, 6.19 TFLOP */
 const char *rp_fmt_count(char *out, size_t n, double v);         /* 842,496 */
 
