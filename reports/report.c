@@ -159,6 +159,13 @@ int rp_report_on_pareto(const struct rp_report *rep, int i)
 	return 0;
 }
 
+const char *rp_report_sps_cell(const struct rp_point *p, char *out, size_t n)
+{
+	if (strcmp(p->status, "ok"))
+		return rp_fmt_num(out, n, NAN);
+	return rp_point_sps_str(p, out, n);
+}
+
 void rp_report_counts(const struct rp_report *rep, struct rp_buf *b)
 {
 	static const char *const statuses[] = { "ok", "oom", "oom-predicted", "diverged", "unsupported", "timeout",
@@ -180,6 +187,68 @@ void rp_report_counts(const struct rp_report *rep, struct rp_buf *b)
 			sep = ", ";
 		}
 	}
+}
+
+/* The eligible point next after the recommended one on cost (the rule's order: cost, epoch, loss,
+ * results line), or -1. */
+static int runner_up(const struct rp_report *rep)
+{
+	const struct rp_points *pts = &rep->pts;
+	int best = rep->reco.best, u = -1;
+	for (int i = 0; i < pts->n; i++) {
+		const struct rp_point *p = &pts->p[i], *q = u >= 0 ? &pts->p[u] : NULL;
+		if (i == best || !p->eligible)
+			continue;
+		if (!q || p->cost_per_epoch < q->cost_per_epoch ||
+		    (p->cost_per_epoch == q->cost_per_epoch &&
+		     (p->epoch_s < q->epoch_s || (p->epoch_s == q->epoch_s && p->rule_loss < q->rule_loss))))
+			u = i;
+	}
+	return u;
+}
+
+/* Whether the spreads of two points' samples/s (min..max over ok runs, one of them run more than
+ * once) overlap once carried over to what is ranked: qa and qb, a cost or a time per epoch, each
+ * scaled by median / max .. median / min samples/s. At one price and size of epoch it is the
+ * overlap of the samples/s ranges themselves. */
+static int spreads_overlap(const struct rp_point *a, double qa, const struct rp_point *b, double qb)
+{
+	if ((a->n_ok < 2 && b->n_ok < 2) || !isfinite(qa) || !isfinite(qb) || !(a->sps_min > 0) || !(b->sps_min > 0))
+		return 0;
+	double alo = qa * a->samples_per_sec / a->sps_max, ahi = qa * a->samples_per_sec / a->sps_min;
+	double blo = qb * b->samples_per_sec / b->sps_max, bhi = qb * b->samples_per_sec / b->sps_min;
+	return alo <= bhi && blo <= ahi;
+}
+
+void rp_report_overlap_note(const struct rp_report *rep, struct rp_buf *b, int fmt)
+{
+	static const char *const lead[] = { "noise:       ", "- Noise: ", "<li>Noise: " };
+	static const char *const end[] = { "\n", "\n", "</li>\n" };
+	const struct rp_points *pts = &rep->pts;
+	int best = rep->reco.best, fast = rep->reco.fastest, up, riv[2], n = 0;
+	if (best < 0)
+		return;
+	const struct rp_point *p = &pts->p[best];
+	up = runner_up(rep);
+	if (up >= 0 && spreads_overlap(p, p->cost_per_epoch, &pts->p[up], pts->p[up].cost_per_epoch))
+		riv[n++] = up;
+	if (fast >= 0 && fast != best && fast != up && spreads_overlap(p, p->epoch_s, &pts->p[fast], pts->p[fast].epoch_s))
+		riv[n++] = fast;
+	if (!n)
+		return;
+	char t[160], l[512];
+	rp_buf_printf(b, "%sthe recommended point's samples/s, %s, overlap those ", lead[fmt], rp_point_sps_str(p, t, sizeof t));
+	for (int k = 0; k < n; k++) {
+		const struct rp_point *q = &pts->p[riv[k]];
+		rp_buf_puts(b, k ? ", and of " : "of ");
+		put(b, fmt, rp_point_label(pts, q, l, sizeof l));
+		rp_buf_printf(b, ", %s, at %s",
+			      riv[k] != up ? "the fastest" : riv[k] == fast ? "the runner-up on cost and the fastest"
+									   : "the runner-up on cost",
+			      rp_point_sps_str(q, t, sizeof t));
+	}
+	rp_buf_printf(b, ": the repeats do not separate %s, so the ranking may be noise.%s",
+		      n > 1 ? "them from it" : "them", end[fmt]);
 }
 
 /* ---- Markdown ----------------------------------------------------------- */
@@ -275,6 +344,7 @@ static void md_recommendation(const struct rp_report *rep, struct rp_buf *b)
 		rp_buf_puts(b, ": ");
 		md_facts(b, &pts->p[r->fastest]);
 		rp_buf_puts(b, ".\n");
+		rp_report_overlap_note(rep, b, RP_NOTE_MD);
 	}
 	if (r->excluded_faster >= 0)
 		md_excluded(rep, b, r->excluded_faster, "Faster");
@@ -300,12 +370,12 @@ static void md_recommendation(const struct rp_report *rep, struct rp_buf *b)
 			       "|---|---:|---:|---:|---:|\n");
 		for (int k = 0; k < r->n_pareto; k++) {
 			const struct rp_point *p = &pts->p[r->pareto[k]];
-			char l[512], e[48], c[48], s[32];
+			char l[512], e[48], c[48], s[160];
 			rp_buf_puts(b, "| ");
 			rp_buf_md(b, rp_point_label(pts, p, l, sizeof l));
 			rp_buf_printf(b, "%s | %s | %s | %s | %.4g |\n", r->pareto[k] == r->best ? " (recommended)" : "",
 				      rp_point_epoch_str(p, e, sizeof e), rp_point_cost_str(p, c, sizeof c),
-				      rp_fmt_num(s, sizeof s, p->samples_per_sec), p->final_loss);
+				      rp_point_sps_str(p, s, sizeof s), p->final_loss);
 		}
 		rp_buf_puts(b, "\n");
 	}
@@ -367,7 +437,7 @@ static void md_points(const struct rp_report *rep, struct rp_buf *b)
 		       "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
 	for (int i = 0; i < rep->pts.n; i++) {
 		const struct rp_point *p = &rep->pts.p[i];
-		char l[512], e[48], c[48], s[32], t[32], m[32], u[32];
+		char l[512], e[48], c[48], s[160], t[32], m[32], u[32];
 		rp_buf_puts(b, "| ");
 		rp_buf_md(b, p->cfg->id);
 		rp_buf_puts(b, " | ");
@@ -383,7 +453,7 @@ static void md_points(const struct rp_report *rep, struct rp_buf *b)
 			snprintf(why, sizeof why, " (%s: excluded)", tag);
 		rp_buf_printf(b, "%s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | ", why,
 			      p->status, step,
-			      rp_fmt_num(s, sizeof s, p->samples_per_sec), rp_fmt_num(t, sizeof t, p->tokens_per_sec),
+			      rp_report_sps_cell(p, s, sizeof s), rp_fmt_num(t, sizeof t, p->tokens_per_sec),
 			      rp_point_epoch_str(p, e, sizeof e), rp_point_cost_str(p, c, sizeof c),
 			      rp_fmt_usd(u, sizeof u, p->cost_per_m_samples), rp_fmt_bytes(m, sizeof m, p->mem_bytes), fl,
 			      el);
@@ -558,6 +628,7 @@ void rp_report_summary(const struct rp_report *rep, struct rp_buf *b)
 		rp_buf_printf(b, "fastest:     %s (id %s): %s per epoch, %s per epoch\n",
 			      rp_point_label(&rep->pts, f, l, sizeof l), f->cfg->id, rp_point_epoch_str(f, e, sizeof e),
 			      rp_point_cost_str(f, c, sizeof c));
+		rp_report_overlap_note(rep, b, RP_NOTE_PLAIN);
 	}
 	rp_buf_printf(b, "%s\n", r->verdict);
 	int extrapolated = 0;

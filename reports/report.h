@@ -75,6 +75,12 @@ const char *rp_report_excluded_tag(const struct rp_point *p, char *buf, size_t n
 const char *rp_report_excluded_lead(const struct rp_point *p, char *buf, size_t n);
 /* The tail after the point: the loss gap, or "." for failed runs. */
 void rp_report_why_excluded(const struct rp_report *rep, int i, struct rp_buf *b);
+/* The samples/s cell of the table of points: rp_point_sps_str of an ok point, "n/a" of another. */
+const char *rp_report_sps_cell(const struct rp_point *p, char *out, size_t n);
+/* When the recommended point's samples/s range (over ok runs, one of the two run more than once)
+ * overlaps the runner-up's on cost (or the fastest's on time), a line that says so, in the format
+ * fmt (RP_NOTE_*: the terminal's line, a Markdown bullet, an HTML list item); else nothing. */
+void rp_report_overlap_note(const struct rp_report *rep, struct rp_buf *b, int fmt);
 /* "n records, m points (k repeated): 3 ok, 1 oom" into b, escaped for neither format (no strings from data). */
 void rp_report_counts(const struct rp_report *rep, struct rp_buf *b);
 

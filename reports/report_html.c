@@ -119,6 +119,7 @@ static void reco_card(const struct rp_report *rep, struct rp_buf *b)
 		esc(b, rp_point_label(pts, f, l, sizeof l));
 		rp_buf_printf(b, "</b>, %s", rp_point_epoch_str(f, t, sizeof t));
 		rp_buf_printf(b, " and %s per epoch.</li>\n", rp_point_cost_str(f, t, sizeof t));
+		rp_report_overlap_note(rep, b, RP_NOTE_HTML);
 	}
 	if (r->best < 0)
 		rp_buf_puts(b, "<ul>\n");
@@ -460,12 +461,12 @@ static void pareto_table(const struct rp_report *rep, struct rp_buf *b)
 	for (int k = 0; k < rep->reco.n_pareto; k++) {
 		int i = rep->reco.pareto[k];
 		const struct rp_point *p = &pts->p[i];
-		char t[64];
+		char t[160];
 		point_row(rep, b, i, NULL);
 		rp_buf_puts(b, "</td>");
 		td_num(b, rp_point_epoch_str(p, t, sizeof t));
 		td_num(b, rp_point_cost_str(p, t, sizeof t));
-		td_num(b, rp_fmt_num(t, sizeof t, p->samples_per_sec));
+		td_num(b, rp_point_sps_str(p, t, sizeof t));
 		snprintf(t, sizeof t, "%.4g", p->final_loss);
 		td_num(b, t);
 		rp_buf_puts(b, "</tr>\n");
@@ -526,7 +527,7 @@ static void points_table(const struct rp_report *rep, struct rp_buf *b)
 	th_row(b, cols, 12, 0xffc);
 	for (int i = 0; i < pts->n; i++) {
 		const struct rp_point *p = &pts->p[i];
-		char t[64];
+		char t[64], sps[160];
 		point_row(rep, b, i, "pt");
 		rp_buf_puts(b, "<br/><span class=\"msg\">");
 		esc(b, p->cfg->id);
@@ -539,7 +540,7 @@ static void points_table(const struct rp_report *rep, struct rp_buf *b)
 		rp_buf_printf(b, "</td><td><span class=\"st st-%s\">%s</span></td>", p->status, p->status);
 		snprintf(t, sizeof t, "%.4g / %.4g ms", p->step_ms_p50, p->step_ms_p95);
 		td_num(b, isfinite(p->step_ms_p50) ? t : "n/a");
-		td_num(b, rp_fmt_num(t, sizeof t, p->samples_per_sec));
+		td_num(b, rp_report_sps_cell(p, sps, sizeof sps));
 		td_num(b, rp_fmt_num(t, sizeof t, p->tokens_per_sec));
 		td_num(b, rp_point_epoch_str(p, t, sizeof t));
 		td_num(b, rp_point_cost_str(p, t, sizeof t));
