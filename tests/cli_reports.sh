@@ -460,6 +460,42 @@ run estimate --params 7B --precision fp16 --mode infer --batch 1,2
 has "$T/out" "  weights                     13.04 GiB      13.04 GiB"
 has "$T/out" "  smallest tier (+10%)            24 GB          24 GB"
 
+# ---- the spread of samples/s across repeats ----
+# a repeated point shows its median with the range of its ok runs (single runs as before); the
+# recommendation says when that range overlaps the runner-up's on cost
+mkdir -p "$T/spread" "$T/apart" "$T/close"
+{
+	for x in 1:160 2:150 3:100; do rec id='"s16"' repeat=${x%:*} samples_per_sec=${x#*:} epoch_s=4000; done
+	for x in 1:170 2:168 3:120; do rec id='"s32"' batch=32 repeat=${x%:*} samples_per_sec=${x#*:} epoch_s=3571; done
+} >"$T/spread/results.jsonl"
+sed 's/"samples_per_sec":1[27]0,/"samples_per_sec":200,/; s/"samples_per_sec":168,/"samples_per_sec":195,/' \
+	"$T/spread/results.jsonl" >"$T/apart/results.jsonl"
+run report "$T/spread" && ok || bad "report of overlapping repeats exit $?: $(cat "$T/err")"
+overlap="the recommended point's samples/s, 168 (3 runs: 120-170), overlap those of cpu fp32 b16, the runner-up on cost, at 150 (3 runs: 100-160): the repeats do not separate them, so the ranking may be noise."
+has "$T/out" "noise:       $overlap"
+has "$T/spread/report.md" "- Noise: $overlap"
+has "$T/spread/report.html" "<li>Noise: $overlap</li>"
+has "$T/spread/report.md" " | 150 (3 runs: 100-160) | "
+has "$T/spread/report.md" "| cpu fp32 b32 (recommended) | 59.5 min | \$0.1984 | 168 (3 runs: 120-170) | "
+has "$T/spread/report.html" "<td class=\"n\">150 (3 runs: 100-160)</td>"
+hasnt "$T/spread/results.csv" "3 runs"
+run report "$T/apart" && ok || bad "report of separated repeats exit $?: $(cat "$T/err")"
+has "$T/apart/report.md" " | 200 (3 runs: 195-200) | "
+hasnt "$T/out" "noise:"
+hasnt "$T/apart/report.md" "Noise:"
+hasnt "$T/apart/report.html" "Noise:"
+# ends that differ get the digits to show it (97.90-97.95, not 97.9-97.9); a single run is as before
+{
+	for x in 1:97.90 2:97.92 3:97.95; do rec id='"c16"' repeat=${x%:*} samples_per_sec=${x#*:}; done
+	rec id='"c32"' batch=32 repeat=1 samples_per_sec=50
+} >"$T/close/results.jsonl"
+run report "$T/close" && ok || bad "report of close repeats exit $?: $(cat "$T/err")"
+has "$T/close/report.md" " | 97.92 (3 runs: 97.90-97.95) | "
+has "$T/close/report.html" "<td class=\"n\">97.92 (3 runs: 97.90-97.95)</td>"
+has "$T/close/report.md" " | 50 | "
+run compare "$T/close" "$T/close" && ok || bad "compare of close repeats exit $?: $(cat "$T/err")"
+has "$T/out" "| 97.92 (3 runs: 97.90-97.95) | 97.92 (3 runs: 97.90-97.95) |"
+
 # ---- help ----
 for c in report compare diagnose estimate; do
 	run help $c && ok || bad "help $c exit $?"
