@@ -79,25 +79,53 @@ int rp_prices_add_plan(struct rp_prices *p, const struct rp_results *res)
 	return KN_OK;
 }
 
-int rp_word_in(const char *text, const char *word)
+/* Where `word` first occurs in `text` as a whole word, case-insensitively; -1 when it does not. */
+static long word_at(const char *text, const char *word)
 {
 	size_t n = strlen(word);
 	if (n == 0)
-		return 0;
+		return -1;
 	for (const char *t = text; *t; t++) {
 		if (strncasecmp(t, word, n) != 0)
 			continue;
 		int before = t > text && isalnum((unsigned char)t[-1]);
 		int after = isalnum((unsigned char)t[n]);
 		if (!before && !after)
-			return 1;
+			return (long)(t - text);
 	}
-	return 0;
+	return -1;
+}
+
+int rp_word_in(const char *text, const char *word) { return word_at(text, word) >= 0; }
+
+/* How closely `key` prices a device, the higher the closer: 0 not at all, 1 its device kind, then
+ * words of its device_name by length, then by how early they occur in the name. */
+static long price_fit(const char *key, const char *device, const char *device_name)
+{
+	if (strcasecmp(key, device) == 0)
+		return 1;
+	long at = word_at(device_name, key);
+	if (at < 0)
+		return 0;
+	return 2 + (long)strlen(key) * 65536 + (65535 - (at < 65535 ? at : 65535));
+}
+
+int rp_price_pick(const char *const *keys, int n, const char *device, const char *device_name)
+{
+	int best = -1;
+	long best_fit = 0;
+	for (int i = 0; i < n; i++) {
+		long fit = price_fit(keys[i], device, device_name);
+		/* equal fits are the same word in another case ("h100", "H100"): byte order decides */
+		if (fit > best_fit || (fit && fit == best_fit && strcmp(keys[i], keys[best]) < 0))
+			best = i, best_fit = fit;
+	}
+	return best;
 }
 
 static int rule_matches(const struct rp_price_rule *rule, const struct rp_record *r)
 {
-	return strcasecmp(rule->device, r->device) == 0 || rp_word_in(r->device_name, rule->device);
+	return price_fit(rule->device, r->device, r->device_name) > 0;
 }
 
 int rp_prices_unmatched_plan(const struct rp_prices *p, const struct rp_results *res, char *out, size_t n)
@@ -192,13 +220,17 @@ static void default_price(const struct rp_record *r, struct rp_price *out)
 void rp_price_of(const struct rp_prices *p, const struct rp_record *r, struct rp_price *out)
 {
 	const struct rp_price_rule *best = NULL;
-	for (int i = 0; i < p->n; i++) {
-		const struct rp_price_rule *rule = &p->rules[i];
-		if (!rule_matches(rule, r))
-			continue;
-		if (!best || rule->source > best->source ||
-		    (rule->source == best->source && strlen(rule->device) > strlen(best->device)))
-			best = rule;
+	const char *keys[RP_MAX_PRICE_RULES];
+	int of[RP_MAX_PRICE_RULES];
+	/* --price flags first, then the plan's [prices]: a rule of the plan never beats a flag */
+	for (int src = RP_PRICE_FLAG; src > RP_PRICE_DEFAULT && !best; src--) {
+		int n = 0;
+		for (int i = 0; i < p->n; i++)
+			if (p->rules[i].source == (enum rp_price_source)src)
+				keys[n] = p->rules[i].device, of[n++] = i;
+		int k = rp_price_pick(keys, n, r->device, r->device_name);
+		if (k >= 0)
+			best = &p->rules[of[k]];
 	}
 	if (!best) {
 		default_price(r, out);

@@ -6,7 +6,10 @@
  * [prices] section, or a built-in default by device class. A rule's DEVICE
  * matches a record whose `device` it equals ("cpu", "cuda") or whose
  * `device_name` contains it as a whole word ("H100" matches "NVIDIA H100 80GB
- * HBM3", not "GH100"), case-insensitively; the longest matching rule wins.
+ * HBM3", not "GH100"), case-insensitively. Of the rules that match, a word of
+ * the device_name beats the device kind, a longer word a shorter one, and of
+ * two as long the one earlier in the name wins (rp_price_pick()), whatever
+ * their order.
  *
  * Defaults (docs/reports.md explains each assumption): CPU at $0.05 per
  * vCPU-hour for the threads the run used; GPUs by name in three tiers,
@@ -55,6 +58,10 @@ int rp_prices_add_plan(struct rp_prices *p, const struct rp_results *res);
  * or a device the results do not hold), quoted and comma-separated into out; their count. */
 int rp_prices_unmatched_plan(const struct rp_prices *p, const struct rp_results *res, char *out, size_t n);
 int rp_prices_check_flags(const struct rp_prices *p, const struct rp_results *res);
+/* Which of the n price keys prices a device (the longest word of its
+ * device_name, then the earliest; else its device kind), or -1 when none
+ * matches: the one lookup for the report's and the sweep's prices. */
+int rp_price_pick(const char *const *keys, int n, const char *device, const char *device_name);
 /* The price of the device `r` ran on (never fails: a default applies). */
 void rp_price_of(const struct rp_prices *p, const struct rp_record *r, struct rp_price *out);
 

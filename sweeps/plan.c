@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "kernels/error.h"
+#include "reports/cost.h"
 #include "sweeps/ini.h"
 #include "sweeps/models.h"
 #include "trainer/config.h"
@@ -95,11 +96,11 @@ void sw_plan_value(const struct sw_plan *p, enum sw_key k, char *buf, size_t n)
 
 double sw_plan_price(const struct sw_plan *p, const char *device, const char *device_name)
 {
-	for (int pass = 0; pass < 2; pass++)
-		for (int i = 0; i < p->nprices; i++)
-			if (strcmp(p->prices[i].device, pass == 0 ? device_name : device) == 0)
-				return p->prices[i].per_hour;
-	return NAN;
+	const char *names[SW_PRICES_MAX];
+	for (int i = 0; i < p->nprices; i++)
+		names[i] = p->prices[i].device;
+	int k = rp_price_pick(names, p->nprices, device, device_name);
+	return k >= 0 ? p->prices[k].per_hour : NAN;
 }
 
 /* ---- values ---- */

@@ -88,7 +88,8 @@ int sw_plan_is_set(const struct sw_plan *p, enum sw_key k);
 /* A scalar key's value in the canonical text form the runner passes to train
  * (numbers as "%ld" or "%.15g", byte counts in bytes); "" for list keys. */
 void sw_plan_value(const struct sw_plan *p, enum sw_key k, char *buf, size_t n);
-/* Dollars per hour for a device: by device_name first, then by kind; NAN if none. */
+/* Dollars per hour for a device as the report prices it (rp_price_pick()): a
+ * key that is a word of device_name first, then its kind; NAN if none. */
 double sw_plan_price(const struct sw_plan *p, const char *device, const char *device_name);
 
 /*

@@ -126,6 +126,46 @@ START_TEST(test_price_rules)
 }
 END_TEST
 
+/* The price of a device from [prices] keys and values given in this order. */
+static double plan_price(const char *device_name, const char *const *kv, int n)
+{
+	struct rp_prices p;
+	struct rp_results res;
+	rp_prices_init(&p);
+	memset(&res, 0, sizeof res);
+	strcpy(res.plan_path, "plan.ini");
+	res.n_plan_prices = n;
+	for (int i = 0; i < n; i++) {
+		strcpy(res.plan_prices[i].device, kv[2 * i]);
+		strcpy(res.plan_prices[i].value, kv[2 * i + 1]);
+	}
+	ck_assert_int_eq(rp_prices_add_plan(&p, &res), KN_OK);
+	return price_of(device_name, &p, NULL);
+}
+
+START_TEST(test_price_rule_order)
+{
+	/* a word of the device_name beats the device kind, however long or wherever it is */
+	const char *kind_first[] = { "cuda", "2.50", "H100", "4.00" }, *kind_last[] = { "H100", "4.00", "cuda", "2.50" };
+	ck_assert_double_eq(plan_price(H100, kind_first, 2), 4.0);
+	ck_assert_double_eq(plan_price(H100, kind_last, 2), 4.0);
+	ck_assert_double_eq(plan_price("NVIDIA A100", kind_last, 2), 2.5);
+	const char *short_word[] = { "cuda", "2.50", "L4", "0.70" };
+	ck_assert_double_eq(plan_price("NVIDIA L4", short_word, 2), 0.7);
+	/* words as long: the earlier in the name, in either order */
+	const char *a[] = { "HBM3", "3.00", "H100", "4.00" }, *b[] = { "H100", "4.00", "HBM3", "3.00" };
+	ck_assert_double_eq(plan_price(H100, a, 2), 4.0);
+	ck_assert_double_eq(plan_price(H100, b, 2), 4.0);
+	/* the same word in two cases: byte order ("H100" before "h100") */
+	const char *c[] = { "h100", "1.00", "H100", "4.00" }, *d[] = { "H100", "4.00", "h100", "1.00" };
+	ck_assert_double_eq(plan_price(H100, c, 2), 4.0);
+	ck_assert_double_eq(plan_price(H100, d, 2), 4.0);
+	/* a longer word still wins */
+	const char *e[] = { "H100", "4.00", "NVIDIA H100", "3.00", "cuda", "1.00" };
+	ck_assert_double_eq(plan_price(H100, e, 3), 3.0);
+}
+END_TEST
+
 START_TEST(test_unknown_price_device)
 {
 	struct rp_record r[2];
@@ -512,6 +552,7 @@ int main(void)
 	TCase *cost = tcase_create("cost"), *rule = tcase_create("recommendation"), *tiers = tcase_create("tiers");
 	tcase_add_test(cost, test_default_prices);
 	tcase_add_test(cost, test_price_rules);
+	tcase_add_test(cost, test_price_rule_order);
 	tcase_add_test(cost, test_unknown_price_device);
 	tcase_add_test(cost, test_costs);
 	tcase_add_test(rule, test_repeats_are_medians);

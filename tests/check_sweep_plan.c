@@ -291,6 +291,26 @@ START_TEST(test_good_plan)
 }
 END_TEST
 
+/* The sweep prices a device as the report does: a word of its device_name (case-insensitively,
+ * the longest) before its kind, whatever the order of [prices]. */
+START_TEST(test_plan_price_order)
+{
+	static const char *const prices[] = { "[prices]\ncuda = 2.5\nH100 = 4\ncpu = 0.1\nthreads = 0.3\n",
+					      "[prices]\nthreads = 0.3\nh100 = 4\ncuda = 2.5\ncpu = 0.1\n" };
+	for (int i = 0; i < 2; i++) {
+		struct sw_plan p;
+		char text[1024];
+		snprintf(text, sizeof text, "%s%s", BASE, prices[i]);
+		ck_assert_int_eq(parse(&p, text, NULL, 0), KN_OK);
+		ck_assert_double_eq(sw_plan_price(&p, "cuda", "NVIDIA H100 80GB HBM3"), 4);
+		ck_assert_double_eq(sw_plan_price(&p, "cuda", "NVIDIA A100"), 2.5);
+		ck_assert_double_eq(sw_plan_price(&p, "cpu", "AMD EPYC (2 threads)"), 0.3);
+		ck_assert_double_eq(sw_plan_price(&p, "cpu", ""), 0.1); /* a predicted record: no name yet */
+		sw_plan_release(&p);
+	}
+}
+END_TEST
+
 START_TEST(test_overrides)
 {
 	struct sw_plan p;
@@ -494,6 +514,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_bad_set, 0, sizeof bad_sets / sizeof *bad_sets);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_good_plan);
+	tcase_add_test(tc, test_plan_price_order);
 	tcase_add_test(tc, test_bom_and_largest_seed);
 	tcase_add_test(tc, test_overrides);
 	tcase_add_test(tc, test_write_round_trip);

@@ -78,7 +78,8 @@ expect 69 "amptune sweep: no point of plan 't' can run on this machine" -- sweep
 
 # ---- a real sweep: ok, oom and unsupported in one grid; the sweep carries on ----
 # tiny at batch 4 x seq 32 peaks at 18.1 MiB of backend memory, batch 8 at 23.4 MiB
-plan s.ini statuses "precisions = fp32, bf16" "batch_sizes = 4, 8" "[prices]" "cpu = 0.5"
+# "THREADS", a word of the CPU's device_name ("... (1 threads)") case-insensitively, beats the kind "cpu"
+plan s.ini statuses "precisions = fp32, bf16" "batch_sizes = 4, 8" "[prices]" "cpu = 0.5" "THREADS = 0.25"
 "$A" sweep s.ini --out run --device-mem-limit 21M --no-predict >run.out 2>run.err
 same "sweep exit" "$?" 0
 same "one record per point, in grid order" "$(records run/results.jsonl | awk '{ print $1, $2 }')" \
@@ -87,7 +88,11 @@ same "statuses" "$(records run/results.jsonl | awk '{ print $3 }' | tr '\n' ' ')
 same "oom message" "$(sed -n 2p run/results.jsonl | field /dev/stdin message | sed -E 's/[0-9]+\.[0-9] (KiB|MiB)/N/g')" \
 	"out of memory on 'cpu': need N, free N of the N limit"
 same "sweep fields" "$(head -1 run/results.jsonl | field /dev/stdin sweep)" "statuses"
-same "price" "$(head -1 run/results.jsonl | field /dev/stdin price_per_hour)" "0.5"
+same "price" "$(head -1 run/results.jsonl | field /dev/stdin price_per_hour)" "0.25"
+"$A" report run >/dev/null 2>&1
+same "the report prices a point as the sweep recorded it" \
+	"$(python3 -c 'import csv,sys; print([r["usd_per_hour"] for r in csv.DictReader(open(sys.argv[1]))][0])' run/results.csv)" \
+	"0.25"
 same "points' logs" "$(ls run/points | wc -l)" 4
 id=$(head -1 run/results.jsonl | field /dev/stdin id)
 grep -q "^\$ amptune train --model gpt --size tiny --data fortunes --steps 5 --warmup-steps 1 --device-mem-limit 22020096 --eval-batches 1 --threads 1 --device cpu --precision fp32 --batch 4 --seq 32 --json --id $id$" \
