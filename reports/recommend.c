@@ -19,7 +19,8 @@ static int same_task(const struct rp_record *a, const struct rp_record *b)
 
 static int is_ok(const struct rp_point *p) { return strcmp(p->status, "ok") == 0; }
 
-/* <0 when a should be recommended before b. */
+/* <0 when a costs less than b, exactly (faster()'s tie-break, a total order for qsort); the
+ * recommendation's picks compare costs with a band (cheapest()). */
 static int cheaper(const struct rp_point *a, int ia, const struct rp_point *b, int ib)
 {
 	if (a->cost_per_epoch != b->cost_per_epoch)
@@ -36,6 +37,35 @@ static int faster(const struct rp_point *a, int ia, const struct rp_point *b, in
 	if (a->epoch_s != b->epoch_s)
 		return a->epoch_s < b->epoch_s ? -1 : 1;
 	return cheaper(a, ia, b, ib);
+}
+
+/* The points the picks of rp_recommend() choose among. */
+enum pool { ANY_OK, ELIGIBLE, ELIGIBLE_CPU, ELIGIBLE_GPU };
+
+static int in_pool(const struct rp_point *p, enum pool pool)
+{
+	if (pool == ANY_OK)
+		return is_ok(p) && isfinite(p->epoch_s) && isfinite(p->cost_per_epoch);
+	return p->eligible && (pool == ELIGIBLE || (pool == ELIGIBLE_GPU) == !!rp_is_gpu(p->cfg));
+}
+
+/* The cheapest point of a pool, or -1: of those within RP_COST_TIE of the lowest cost, the
+ * shortest epoch, then the lower loss, then the earlier line. */
+static int cheapest(const struct rp_points *pts, enum pool pool)
+{
+	double least = INFINITY;
+	int best = -1;
+	for (int i = 0; i < pts->n; i++)
+		if (in_pool(&pts->p[i], pool))
+			least = fmin(least, pts->p[i].cost_per_epoch);
+	for (int i = 0; i < pts->n; i++) {
+		const struct rp_point *p = &pts->p[i], *b = best < 0 ? NULL : &pts->p[best];
+		if (!in_pool(p, pool) || p->cost_per_epoch > least * (1 + RP_COST_TIE))
+			continue;
+		if (!b || p->epoch_s < b->epoch_s || (p->epoch_s == b->epoch_s && p->rule_loss < b->rule_loss))
+			best = i;
+	}
+	return best;
 }
 
 static const struct rp_points *sort_pts; /* qsort's context for cmp_faster */
@@ -125,6 +155,15 @@ static void verdict(const struct rp_points *pts, struct rp_reco *r)
 	/* both as "how many times the GPU beats the CPU" */
 	double speed = c->epoch_s / g->epoch_s, cost = c->cost_per_epoch / g->cost_per_epoch;
 	int gpu_faster = speed > 1, gpu_cheaper = cost > 1;
+	if (fmax(cost, 1 / cost) <= 1 + RP_COST_TIE) { /* as cheapest() ties them: the faster wins */
+		int gpu = gpu_faster;
+		snprintf(r->verdict, sizeof r->verdict,
+			 "The %s wins: an epoch takes %s on the %s against %s on the %s (%.3gx faster) and costs about "
+			 "the same (%s against %s).",
+			 gpu ? "GPU" : "CPU", gpu ? gt : ct, gpu ? gname : "CPU", gpu ? ct : gt, gpu ? "CPU" : gname,
+			 gpu ? speed : 1 / speed, gpu ? gc : cc, gpu ? cc : gc);
+		return;
+	}
 	if (gpu_faster == gpu_cheaper) {
 		int gpu = gpu_faster;
 		snprintf(r->verdict, sizeof r->verdict,
@@ -161,20 +200,17 @@ int rp_recommend(struct rp_points *pts, double loss_tol, struct rp_reco *r)
 		if (is_ok(p) && isfinite(p->epoch_s) && isfinite(p->cost_per_epoch)) {
 			if (r->fastest_any < 0 || faster(p, i, &pts->p[r->fastest_any], r->fastest_any) < 0)
 				r->fastest_any = i;
-			if (r->cheapest_any < 0 || cheaper(p, i, &pts->p[r->cheapest_any], r->cheapest_any) < 0)
-				r->cheapest_any = i;
 		}
 		if (!p->eligible)
 			continue;
 		r->n_eligible++;
-		if (r->best < 0 || cheaper(p, i, &pts->p[r->best], r->best) < 0)
-			r->best = i;
 		if (r->fastest < 0 || faster(p, i, &pts->p[r->fastest], r->fastest) < 0)
 			r->fastest = i;
-		int *kind = rp_is_gpu(p->cfg) ? &r->gpu_best : &r->cpu_best;
-		if (*kind < 0 || cheaper(p, i, &pts->p[*kind], *kind) < 0)
-			*kind = i;
 	}
+	r->cheapest_any = cheapest(pts, ANY_OK);
+	r->best = cheapest(pts, ELIGIBLE);
+	r->cpu_best = cheapest(pts, ELIGIBLE_CPU);
+	r->gpu_best = cheapest(pts, ELIGIBLE_GPU);
 	/* the Pareto front of the eligible points over (time, cost): in order of time, a point is on
 	 * it when no faster point costs as little and no equally fast one costs less */
 	int n = 0;

@@ -8,8 +8,9 @@
  * lowest cost per epoch. The loss is the eval loss where every ok point of
  * the group has one, else the mean of the last quarter of the training-loss
  * curve (rp_tail_loss), else the last training loss: never one minibatch's
- * loss when something steadier was measured. Ties go to the shorter epoch,
- * then the lower loss, then the earlier line of the results file. Beside it: the
+ * loss when something steadier was measured. Costs within RP_COST_TIE
+ * (relative) of the lowest tie, and ties go to the shorter epoch, then the
+ * lower loss, then the earlier line of the results file. Beside it: the
  * fastest such point, the time/cost Pareto front, and a CPU-vs-GPU verdict
  * comparing the cheapest qualifying point of each kind.
  */
@@ -19,6 +20,9 @@
 #include "reports/points.h"
 
 #define RP_LOSS_TOL_DEFAULT 0.05
+/* Costs per epoch within 1% of the lowest are a tie: the report shows them to 3 significant figures
+ * from prices that are estimates, so a smaller difference is no reason to pick a slower point. */
+#define RP_COST_TIE 0.01
 
 struct rp_reco {
 	double loss_tol;

@@ -312,6 +312,29 @@ START_TEST(test_recommendation_rule)
 }
 END_TEST
 
+/* Costs 0.01% apart are a tie (the shorter epoch wins) and never "1x cheaper"; 2% apart are not. */
+START_TEST(test_cost_near_tie)
+{
+	struct rp_record r[2];
+	struct set s;
+	fx_record(&r[0], "cpu"); /* 60 min at 4 vCPU x $0.05: $0.2000 */
+	gpu(&r[1], "h100", H100, "fp32", 16, 3200, 0.2 * 1.0001 / 4.0 * 3600, 2.6); /* $4/h */
+	load(&s, r, 2, NULL);
+	ck_assert_str_eq(s.pts.p[s.reco.best].cfg->id, "h100");
+	ck_assert_str_eq(s.pts.p[s.reco.cheapest_any].cfg->id, "h100");
+	ck_assert_str_eq(s.reco.verdict, "The GPU wins: an epoch takes 3.0 min on the H100 against 60.0 min on the CPU "
+					 "(20x faster) and costs about the same ($0.2000 against $0.2000).");
+	ck_assert_ptr_null(strstr(s.reco.verdict, " 1x "));
+	unload(&s);
+	fx_record(&r[0], "cpu");
+	gpu(&r[1], "h100", H100, "fp32", 16, 3200, 0.2 * 1.02 / 4.0 * 3600, 2.6);
+	load(&s, r, 2, NULL);
+	ck_assert_str_eq(s.pts.p[s.reco.best].cfg->id, "cpu");
+	ck_assert_ptr_nonnull(strstr(s.reco.verdict, "but the CPU is 1.02x cheaper ($0.2000 against $0.2040 per epoch)"));
+	unload(&s);
+}
+END_TEST
+
 START_TEST(test_loss_tolerance_boundary)
 {
 	struct rp_record r[3];
@@ -556,6 +579,7 @@ int main(void)
 	tcase_add_test(cost, test_unknown_price_device);
 	tcase_add_test(cost, test_costs);
 	tcase_add_test(rule, test_repeats_are_medians);
+	tcase_add_test(rule, test_cost_near_tie);
 	tcase_add_test(rule, test_many_repeats);
 	tcase_add_test(rule, test_labels);
 	tcase_add_test(rule, test_recommendation_rule);
