@@ -11,38 +11,24 @@
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
+#include "data_loader/rng.h"
 #include "kernels/backend.h"
 #include "kernels/cpu/blas.h"
+#include "kernels/cpu/winograd.h"
+#include "trainer/metrics.h"
 
-extern int kn_cpu32_winograd_min_channels;
-
-static double now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static float *random_floats(size_t n, unsigned seed)
+static float *random_floats(size_t n, uint64_t seed)
 {
 	float *p = malloc(n * sizeof *p);
 	if (!p) {
 		fprintf(stderr, "conv_winograd: out of memory\n");
 		exit(1);
 	}
-	for (size_t i = 0; i < n; i++) {
-		seed = seed * 1664525u + 1013904223u;
-		p[i] = (float)(seed >> 8) / (float)(1 << 24) - 0.5f;
-	}
+	struct dl_rng r;
+	dl_rng_init(&r, seed);
+	for (size_t i = 0; i < n; i++)
+		p[i] = (float)dl_rng_uniform(&r) - 0.5f;
 	return p;
 }
 
@@ -52,7 +38,7 @@ static double time_pass(const struct kn_ops *op, int pass, int runs, const struc
 {
 	double t[64];
 	for (int r = -1; r < runs; r++) {
-		double t0 = now_ms();
+		double t0 = tr_now_ms();
 		if (pass == 0)
 			op->conv2d_forward(out, x, w, work, s);
 		else if (pass == 1)
@@ -60,10 +46,9 @@ static double time_pass(const struct kn_ops *op, int pass, int runs, const struc
 		else
 			op->conv2d_backward_filter(dw, d, x, work, s);
 		if (r >= 0)
-			t[r] = now_ms() - t0;
+			t[r] = tr_now_ms() - t0;
 	}
-	qsort(t, runs, sizeof *t, cmp_double);
-	return t[runs / 2];
+	return tr_percentile(t, runs, 0.5);
 }
 
 int main(int argc, char **argv)
