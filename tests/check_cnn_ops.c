@@ -31,6 +31,7 @@
 
 #include "data_loader/rng.h"
 #include "kernels/backend.h"
+#include "kernels/cpu/winograd.h"
 
 static struct kn_backend ref, f32;
 
@@ -108,7 +109,6 @@ static void assert_grad(const char *what, size_t i, double analytic, double nume
 
 /* conv.c runs 3x3 stride-1 layers this wide through Winograd F(4x4, 3x3) (kernels/cpu/winograd.c);
  * the tests lower it to put small shapes through that path, or raise it to compare with im2col. */
-extern int kn_cpu32_winograd_min_channels, kn_cpu64_winograd_min_channels;
 static void set_winograd_min_channels(int c) { kn_cpu32_winograd_min_channels = kn_cpu64_winograd_min_channels = c; }
 
 static size_t in_elems(const struct kn_conv_shape *s) { return (size_t)s->N * s->H * s->W * s->C; }

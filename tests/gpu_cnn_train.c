@@ -38,8 +38,7 @@
 
 #include "gpu_suite.h"
 #include "kernels/backend.h"
-
-extern int kn_cpu32_winograd_min_channels; /* kernels/cpu/winograd.h */
+#include "kernels/cpu/winograd.h"
 #include "reports/record.h"
 #include "trainer/cnn.h"
 #include "trainer/config.h"

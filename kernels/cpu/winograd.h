@@ -7,13 +7,16 @@
 #define KN_CPU_WINOGRAD_H
 
 #include "kernels/backend.h"
-#include "kernels/cpu/real.h"
 
 /* Layers with at least this many input and output channels use Winograd (3x3, stride 1, padding
- * 1); narrower ones (the stem's one channel) im2col + GEMM. A variable so that the tests can run
- * Winograd on shapes small enough for finite differences, or im2col on wide ones, and
- * bench/conv_winograd.c can time both; set it before sizing a workspace. */
-extern int KN_CPU_FN(winograd_min_channels);
+ * 1); narrower ones (the stem's one channel) im2col + GEMM. One per build (fp32, fp64), declared
+ * outside the kernels' own builds too, so that the tests can run Winograd on shapes small enough
+ * for finite differences, or im2col on wide ones, and bench/conv_winograd.c can time both; set it
+ * before sizing a workspace. */
+extern int kn_cpu32_winograd_min_channels, kn_cpu64_winograd_min_channels;
+
+#ifdef KN_REAL_BITS /* the kernels' own builds (real.h) */
+#include "kernels/cpu/real.h"
 
 int KN_CPU_FN(winograd_applies)(const struct kn_conv_shape *s);
 /* workspace elements (of real) either pass needs */
@@ -23,5 +26,6 @@ void KN_CPU_FN(winograd_forward)(real *out, const real *inp, const real *w, real
 /* dw += dout^T (x) inp, the filter gradient; accumulates */
 void KN_CPU_FN(winograd_backward_filter)(real *dw, const real *dout, const real *inp, real *work,
 					 const struct kn_conv_shape *s);
+#endif
 
 #endif
