@@ -79,23 +79,30 @@ struct wino_work {
 	real *u, *zero, *v, *m;
 };
 
-static struct wino_work carve(real *work, const struct kn_conv_shape *s, const struct wino *w)
+/* The workspace's parts (see top) as element offsets into it, and its size. */
+static size_t layout(const struct kn_conv_shape *s, const struct wino *w, size_t *zero, size_t *v, size_t *m)
 {
 	size_t npos = (size_t)PATCH * PATCH, tiles = (size_t)w->chunk * w->per_image, widest = s->C > s->OC ? s->C : s->OC;
-	struct wino_work ws;
-	ws.u = work;
-	ws.zero = ws.u + round16(npos * s->C * s->OC);
-	ws.v = ws.zero + round16(widest);
-	ws.m = ws.v + round16(npos * tiles * s->C);
-	memset(ws.zero, 0, widest * sizeof(real));
+	*zero = round16(npos * s->C * s->OC);
+	*v = *zero + round16(widest);
+	*m = *v + round16(npos * tiles * s->C);
+	return *m + npos * tiles * s->OC;
+}
+
+static struct wino_work carve(real *work, const struct kn_conv_shape *s, const struct wino *w)
+{
+	size_t zero, v, m;
+	layout(s, w, &zero, &v, &m);
+	struct wino_work ws = { work, work + zero, work + v, work + m };
+	memset(ws.zero, 0, (v - zero) * sizeof(real)); /* the zero row, rounded up */
 	return ws;
 }
 
 size_t KN_CPU_FN(winograd_elems)(const struct kn_conv_shape *s)
 {
 	struct wino w = plan(s);
-	size_t npos = (size_t)PATCH * PATCH, tiles = (size_t)w.chunk * w.per_image, widest = s->C > s->OC ? s->C : s->OC;
-	return round16(npos * s->C * s->OC) + round16(widest) + round16(npos * tiles * s->C) + npos * tiles * s->OC;
+	size_t zero, v, m;
+	return layout(s, &w, &zero, &v, &m);
 }
 
 /* ---- the 1-D transforms: o[k][c] from x[0..][c], for c < n ---- */
