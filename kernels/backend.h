@@ -213,6 +213,8 @@ struct kn_backend {
 	size_t mem_peak_bytes;
 	size_t pinned_bytes;         /* host bytes allocated through host_alloc that are pinned */
 	size_t mem_peak_driver_bytes; /* largest driver-reported use seen by kn_sample_driver_memory; 0 = none */
+	int nondeterministic;        /* 1 once an op ran a non-deterministic algorithm (a library offered no
+				      * deterministic one for a shape): the run is not bitwise reproducible */
 	void *impl;
 };
 

@@ -113,6 +113,44 @@ static void blas_note(const struct rp_report *rep, struct rp_buf *b, int fmt)
 	rp_buf_puts(b, ".");
 }
 
+/* 1 when a record says a non-deterministic algorithm ran (extra "deterministic": false) */
+static int ran_nondeterministic(const struct rp_record *r)
+{
+	return cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(r->extra, "deterministic"));
+}
+
+/* Names the ok points any of whose ok runs ran a non-deterministic algorithm (at most four, then
+ * a count); nothing when none did. */
+static void nondeterministic_note(const struct rp_report *rep, struct rp_buf *b, int fmt, const char *lead,
+				  const char *end)
+{
+	int n = 0;
+	char l[512];
+	for (int i = 0; i < rep->pts.n; i++) {
+		const struct rp_point *p = &rep->pts.p[i];
+		int nd = 0;
+		for (int k = 0; k < p->n_reps; k++)
+			nd |= !strcmp(p->reps[k]->status, "ok") && ran_nondeterministic(p->reps[k]);
+		if (!nd)
+			continue;
+		if (!n)
+			rp_buf_puts(b, lead);
+		if (n < 4) {
+			rp_buf_puts(b, n ? ", " : "");
+			put(b, fmt, rp_point_label(&rep->pts, p, l, sizeof l));
+		}
+		n++;
+	}
+	if (!n)
+		return;
+	if (n > 4)
+		rp_buf_printf(b, " and %d more", n - 4);
+	rp_buf_printf(b, " ran a non-deterministic cuDNN convolution algorithm (cuDNN offered no deterministic one "
+			 "for some layer within the workspace): %s not bitwise reproducible, so the same seed may give "
+			 "slightly different losses.%s",
+		      n == 1 ? "its runs are" : "their runs are", end);
+}
+
 void rp_report_notes(const struct rp_report *rep, struct rp_buf *b, int fmt)
 {
 	static const char *const note[] = { "note: ", "\nNote: ", "<p class=\"warn\">" };
@@ -128,6 +166,7 @@ void rp_report_notes(const struct rp_report *rep, struct rp_buf *b, int fmt)
 		prices_note(rep, b, fmt);
 		rp_buf_puts(b, end[fmt]);
 	}
+	nondeterministic_note(rep, b, fmt, note[fmt], end[fmt]);
 }
 
 void rp_report_release(struct rp_report *rep)
@@ -558,7 +597,7 @@ void rp_report_csv(const struct rp_report *rep, struct rp_buf *b)
 		       "epoch_s,epoch_s_extrapolated,peak_device_bytes,peak_host_bytes,pinned_bytes,initial_loss,"
 		       "final_loss,eval_loss,eval_accuracy,data_wait_frac,loss_scale_skips,usd_per_hour,price_basis,"
 		       "cost_per_epoch_usd,cost_per_million_samples_usd,cost_per_million_tokens_usd,recommended,pareto,"
-		       "started_at,finished_at,sweep,peak_device_bytes_driver");
+		       "started_at,finished_at,sweep,peak_device_bytes_driver,deterministic");
 	for (size_t k = 0; k < sizeof csv_extra_nums / sizeof *csv_extra_nums; k++)
 		rp_buf_printf(b, ",%s", csv_extra_nums[k]);
 	for (size_t k = 0; k < sizeof csv_extra_strs / sizeof *csv_extra_strs; k++)
@@ -601,6 +640,10 @@ void rp_report_csv(const struct rp_report *rep, struct rp_buf *b)
 			csv_str(b, r->finished_at);
 			csv_extra(b, r, "sweep", 1);
 			csv_num(b, r->peak_device_bytes_driver);
+			{
+				const cJSON *d = cJSON_GetObjectItemCaseSensitive(r->extra, "deterministic");
+				rp_buf_puts(b, cJSON_IsBool(d) ? (cJSON_IsTrue(d) ? ",true" : ",false") : ",");
+			}
 			for (size_t x = 0; x < sizeof csv_extra_nums / sizeof *csv_extra_nums; x++)
 				csv_extra(b, r, csv_extra_nums[x], 0);
 			for (size_t x = 0; x < sizeof csv_extra_strs / sizeof *csv_extra_strs; x++)

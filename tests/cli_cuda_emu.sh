@@ -64,4 +64,21 @@ plan m.ini mem "devices = cuda" "precisions = bf16" "batch_sizes = 4" "steps = 2
 same "limited sweep exit" "$?" 0
 same "limited sweep: oom recorded" "$(field mem/results.jsonl status)" oom
 same "limited sweep: the message" "$(grep -c 'out of memory on' mem/results.jsonl)" 1
+
+# ---- determinism: said in every record; a cuDNN without a deterministic algorithm still trains ----
+same "gpt cuda records are deterministic" "$(field cuda.jsonl deterministic | sort -u)" true
+cnn="train --model cnn --size tiny --device cuda --batch 8 --steps 2 --data synthetic-images:64 --eval-images 0 --json"
+"$A" $cnn >det.json 2>"$T/err"
+same "cnn on cuda: exit" "$?" 0
+same "cnn on cuda: deterministic" "$(field det.json deterministic)" true
+AMPTUNE_EMU_DNN_NONDET=1 "$A" $cnn >nondet.json 2>"$T/err"
+same "cnn on a cuDNN without deterministic backward-filter algorithms: exit" "$?" 0
+same "... status" "$(field nondet.json status)" ok
+same "... not deterministic" "$(field nondet.json deterministic)" false
+same "... the same losses here (the emulation's algorithms are all deterministic)" \
+	"$(field nondet.json final_loss)" "$(field det.json final_loss)"
+mkdir -p nd && cat det.json nondet.json >nd/results.jsonl
+"$A" report nd >nd.txt 2>"$T/err"
+same "report of both: exit" "$?" 0
+same "report of both: the note" "$(grep -c '^note: .* ran a non-deterministic cuDNN convolution algorithm' nd.txt)" 1
 finish

@@ -323,6 +323,31 @@ run report "$T/blas-best" && ok || bad "report of best-kernel records exit $?: $
 hasnt "$T/out" "OpenBLAS"
 run compare "$T/blas" "$T/blas-best" && ok || bad "compare of blas records exit $?: $(cat "$T/err")"
 has "$T/out" "Note: 2 matched CPU points ran different OpenBLAS kernels in A and B (Haswell in A, Cooperlake in B, for the first): their speedups include the change of kernels (versions.blas\\_kernels)."
+# ---- a point that ran a non-deterministic algorithm (cuDNN offered no deterministic one) is named ----
+mkdir -p "$T/nondet"
+{
+	rec id='"d16"' batch=16 deterministic=true
+	rec id='"d32"' batch=32 deterministic=false
+	rec id='"d64"' batch=64 deterministic=false status='"failed"' message='"boom"'
+	rec id='"d128"' batch=128
+} >"$T/nondet/results.jsonl"
+run report "$T/nondet" && ok || bad "report of non-deterministic records exit $?: $(cat "$T/err")"
+has "$T/out" "note: cpu fp32 b32 ran a non-deterministic cuDNN convolution algorithm (cuDNN offered no deterministic one for some layer within the workspace): its runs are not bitwise reproducible, so the same seed may give slightly different losses."
+for other in b16 b64 b128; do hasnt "$T/out" "$other ran"; hasnt "$T/out" "$other, "; done
+has "$T/nondet/report.md" "Note: cpu fp32 b32 ran a non-deterministic cuDNN convolution algorithm"
+has "$T/nondet/report.html" '<p class="warn">cpu fp32 b32 ran a non-deterministic cuDNN convolution algorithm'
+[ "$(cut -d, -f1 "$T/nondet/results.csv" | paste -sd' ')" = "id d16 d32 d64 d128" ] && ok ||
+	bad "results.csv rows: $(cut -d, -f1 "$T/nondet/results.csv" | paste -sd' ')"
+python3 - "$T/nondet/results.csv" >"$T/csvcheck" 2>&1 <<'EOP'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+got = [r["deterministic"] for r in rows]
+assert got == ["true", "false", "false", ""], got
+print("csv ok")
+EOP
+has "$T/csvcheck" "csv ok"
+hasnt "$T/blas/report.md" "non-deterministic"
+
 expect 64 "amptune diagnose: expects one sweep directory, results file or '-'" -- diagnose
 expect 64 "amptune diagnose: unknown option '-q'" -- diagnose -q
 expect 64 "amptune diagnose: unknown option '--foo'" -- diagnose --foo "$T/bad2"

@@ -135,6 +135,10 @@ START_TEST(test_deterministic)
 	c.eval_images = 500;
 	tu_train_ok(&c, &a);
 	tu_train_ok(&c, &b);
+	/* the record says whether every algorithm was deterministic: the promise checked below */
+	const cJSON *det = cJSON_GetObjectItemCaseSensitive(a.extra, "deterministic");
+	ck_assert_msg(cJSON_IsTrue(det), "%s: the record says deterministic %s: cuDNN offered no deterministic algorithm "
+		      "that fits for some layer", kn_precision_name(p), cJSON_IsFalse(det) ? "false" : "(absent)");
 	tu_assert_same_losses(&a, &b, kn_precision_name(p));
 	ck_assert_msg(memcmp(&a.eval_loss, &b.eval_loss, sizeof(double)) == 0, "eval loss %.17g then %.17g", a.eval_loss,
 		      b.eval_loss);

@@ -94,6 +94,8 @@ START_TEST(test_deterministic)
 	c.steps = tu_gpu_steps(20, 6);
 	tu_train_ok(&c, &a);
 	tu_train_ok(&c, &b);
+	ck_assert_msg(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a.extra, "deterministic")),
+		      "%s: the record does not say deterministic true", kn_precision_name(p));
 	tu_assert_same_losses(&a, &b, kn_precision_name(p));
 	ck_assert_msg(memcmp(&a.eval_loss, &b.eval_loss, sizeof(double)) == 0, "%s: eval loss %.17g then %.17g",
 		      kn_precision_name(p), a.eval_loss, b.eval_loss);

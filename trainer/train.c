@@ -424,17 +424,18 @@ static void summarise(struct run *r)
 	}
 	if (r->train_ld.ds)
 		dl_loader_stats_json(&r->train_ld, rec->loader, tr_loader_warmup(c->warmup_steps));
-	tr_record_memory(rec, &r->be);
+	tr_record_backend(rec, &r->be);
 	tr_record_scaler(rec, &r->loop.scaler);
 }
 
-void tr_record_memory(struct rp_record *rec, const struct kn_backend *be)
+void tr_record_backend(struct rp_record *rec, const struct kn_backend *be)
 {
 	if (be->vt) { /* a backend that never opened measured nothing: null, not 0 */
 		rec->peak_device_bytes = (double)be->mem_peak_bytes;
 		rec->pinned_bytes = (double)be->pinned_bytes;
 		if (be->mem_peak_driver_bytes)
 			rec->peak_device_bytes_driver = (double)be->mem_peak_driver_bytes;
+		cJSON_AddBoolToObject(rec->extra, "deterministic", !be->nondeterministic);
 	}
 	rec->peak_host_bytes = tr_peak_rss_bytes();
 }

@@ -45,7 +45,9 @@ void tr_fill_config(const struct tr_config *c, struct rp_record *rec);
 void tr_summarise_steps(struct rp_record *rec, const struct tr_config *c, const double *step_ms, const double *wait_ms,
 			const double phase_sum_ms[], long steps_done, long steps_per_epoch, double samples_per_step,
 			double tokens_per_step);
-void tr_record_memory(struct rp_record *rec, const struct kn_backend *be);
+/* The backend's part of the record once it opened: peak device memory (allocator and driver),
+ * pinned bytes and `deterministic` (extra field); and the host's peak RSS. */
+void tr_record_backend(struct rp_record *rec, const struct kn_backend *be);
 /* Puts a step's loss in the record (initial, final, sampled curve); returns
  * KN_EDIVERGED when it is not finite or above 3x the first step's. */
 int tr_record_step_loss(struct rp_record *rec, long step, long steps, double loss);

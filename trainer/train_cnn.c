@@ -182,7 +182,7 @@ static void summarise(struct cnn_run *r)
 	cJSON_AddStringToObject(rec->extra, "optimizer", r->cfg->optimizer == TR_OPT_SGD ? "sgd" : "adamw");
 	if (r->train_ld.ds)
 		dl_loader_stats_json(&r->train_ld, rec->loader, tr_loader_warmup(r->cfg->warmup_steps));
-	tr_record_memory(rec, &r->be);
+	tr_record_backend(rec, &r->be);
 	tr_record_scaler(rec, &r->loop.scaler);
 }
 

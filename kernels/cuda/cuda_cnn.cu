@@ -7,6 +7,10 @@
  * is seen: descriptors plus one algorithm per direction, chosen from cuDNN's
  * heuristics as the first that is deterministic, supported, in the requested
  * math mode and within the workspace budget; plans are kept for the run.
+ * Where cuDNN offers no deterministic algorithm for a direction, the first
+ * non-deterministic one that qualifies is taken rather than failing the run,
+ * and running it sets the backend's `nondeterministic` flag (the record's
+ * `deterministic: false`).
  * A shape without a backward-data algorithm (cuDNN may offer none for the
  * 1-channel stem, whose input gradient is never asked for) fails only if
  * backward-data is called on it.
@@ -70,6 +74,7 @@ struct conv_plan {
 	cudnnConvolutionBwdDataAlgo_t bwd_data;
 	cudnnConvolutionBwdFilterAlgo_t bwd_filter;
 	size_t ws[3];
+	int nondet[3];     /* the direction's algorithm is non-deterministic (no deterministic one qualified) */
 	size_t budget;     /* the workspace its algorithms had to fit */
 	int no_bwd_data;   /* no backward-data algorithm qualified: fine for a layer that never runs it (the stem) */
 };
@@ -165,24 +170,30 @@ static int same_shape(const struct kn_conv_shape *a, const struct kn_conv_shape 
  * deterministic, in an allowed math mode and within budget; its math type is
  * set on conv. Its workspace is the larger of the heuristic's figure and what
  * ws_query(algo, &bytes) (cudnnGet*WorkspaceSize) answers once that math type
- * is set (the two have been reported to differ). Returns 0 when none qualifies. */
+ * is set (the two have been reported to differ). When no deterministic one
+ * qualifies, the first non-deterministic one that does, with *nondet set.
+ * Returns 0 when none qualifies. */
 template <typename Perf, typename Algo, typename Query>
 static int pick(const Perf *perf, int n, size_t budget, cudnnConvolutionDescriptor_t conv, Algo *algo, size_t *ws,
-		Query ws_query)
+		int *nondet, Query ws_query)
 {
-	for (int i = 0; i < n && !kn_cuda.status; i++)
-		if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].determinism == CUDNN_DETERMINISTIC &&
-		    perf[i].memory <= budget && math_ok(perf[i].mathType)) {
-			DNN_OK(cudnnSetConvolutionMathType(conv, perf[i].mathType));
-			size_t need = perf[i].memory, asked = 0;
-			if (!kn_cuda.status && ws_query(perf[i].algo, &asked) == CUDNN_STATUS_SUCCESS && asked > need)
-				need = asked;
-			if (kn_cuda.status || need > budget)
-				continue;
-			*algo = perf[i].algo;
-			*ws = need;
-			return 1;
-		}
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < n && !kn_cuda.status; i++)
+			if (perf[i].status == CUDNN_STATUS_SUCCESS &&
+			    (perf[i].determinism == CUDNN_DETERMINISTIC) == (pass == 0) &&
+			    perf[i].memory <= budget && math_ok(perf[i].mathType)) {
+				DNN_OK(cudnnSetConvolutionMathType(conv, perf[i].mathType));
+				size_t need = perf[i].memory, asked = 0;
+				if (!kn_cuda.status && ws_query(perf[i].algo, &asked) == CUDNN_STATUS_SUCCESS &&
+				    asked > need)
+					need = asked;
+				if (kn_cuda.status || need > budget)
+					continue;
+				*algo = perf[i].algo;
+				*ws = need;
+				*nondet = pass == 1;
+				return 1;
+			}
 	return 0;
 }
 
@@ -200,7 +211,7 @@ static void no_algorithm(const struct conv_plan *p, int dir)
 	const struct kn_conv_shape *s = &p->s;
 	char detail[200];
 	snprintf(detail, sizeof detail,
-		 "no deterministic %s algorithm for N=%d %dx%dx%d -> %d channels, %dx%d stride %d pad %d "
+		 "no %s algorithm for N=%d %dx%dx%d -> %d channels, %dx%d stride %d pad %d "
 		 "within a %zu-byte workspace",
 		 name[dir], s->N, s->H, s->W, s->C, s->OC, s->K, s->K, s->stride, s->pad, p->budget);
 	kn_cuda_fail(p->budget < CONV_WS_MAX ? KN_ENOMEM : KN_EUNAVAIL, "cuDNN algorithm choice", detail, __FILE__,
@@ -251,7 +262,7 @@ template <typename T> static struct conv_plan *plan_for(const struct kn_conv_sha
 		cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
 		DNN_OK(cudnnGetConvolutionForwardAlgorithm_v7(h, p->x, p->w, p->conv[0], p->y,
 							      CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, perf));
-		found[0] = pick(perf, n, budget, p->conv[0], &p->fwd, &p->ws[0], [&](cudnnConvolutionFwdAlgo_t a, size_t *b) {
+		found[0] = pick(perf, n, budget, p->conv[0], &p->fwd, &p->ws[0], &p->nondet[0], [&](cudnnConvolutionFwdAlgo_t a, size_t *b) {
 			return cudnnGetConvolutionForwardWorkspaceSize(h, p->x, p->w, p->conv[0], p->y, a, b);
 		});
 	}
@@ -259,7 +270,7 @@ template <typename T> static struct conv_plan *plan_for(const struct kn_conv_sha
 		cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
 		DNN_OK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p->w, p->y, p->conv[1], p->x,
 								   CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, perf));
-		found[1] = pick(perf, n, budget, p->conv[1], &p->bwd_data, &p->ws[1],
+		found[1] = pick(perf, n, budget, p->conv[1], &p->bwd_data, &p->ws[1], &p->nondet[1],
 				[&](cudnnConvolutionBwdDataAlgo_t a, size_t *b) {
 					return cudnnGetConvolutionBackwardDataWorkspaceSize(h, p->w, p->y, p->conv[1], p->x, a, b);
 				});
@@ -268,7 +279,7 @@ template <typename T> static struct conv_plan *plan_for(const struct kn_conv_sha
 		cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
 		DNN_OK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, p->x, p->y, p->conv[2], p->w,
 								     CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, perf));
-		found[2] = pick(perf, n, budget, p->conv[2], &p->bwd_filter, &p->ws[2],
+		found[2] = pick(perf, n, budget, p->conv[2], &p->bwd_filter, &p->ws[2], &p->nondet[2],
 				[&](cudnnConvolutionBwdFilterAlgo_t a, size_t *b) {
 					return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, p->x, p->y, p->conv[2], p->w, a, b);
 				});
@@ -305,13 +316,28 @@ template <typename T> static size_t conv2d_workspace_bytes(const struct kn_conv_
 /* plans made by the ops themselves fit the workspace the model sized from conv2d_workspace_bytes */
 static size_t op_budget(void) { return dnn.largest_ws; }
 
+/* The plan for s when direction dir (0 forward, 1 backward-data, 2 backward-filter) may run
+ * on it, else NULL with the backend failed; running a non-deterministic algorithm marks the
+ * run so (the backend's nondeterministic flag). */
+template <typename T> static struct conv_plan *plan_to_run(const struct kn_conv_shape *s, int dir)
+{
+	struct conv_plan *p = plan_for<T>(s, op_budget());
+	if (p && dir == 1 && p->no_bwd_data) {
+		no_algorithm(p, 1);
+		return NULL;
+	}
+	if (p && p->nondet[dir])
+		kn_cuda.be->nondeterministic = 1;
+	return p;
+}
+
 static const float ONE = 1.0f, ZERO = 0.0f;
 
 template <typename T>
 static void conv2d_forward(void *out, const void *inp, const void *weight, void *work, const struct kn_conv_shape *s)
 {
 	SKIP_IF_FAILED();
-	struct conv_plan *p = plan_for<T>(s, op_budget());
+	struct conv_plan *p = plan_to_run<T>(s, 0);
 	if (p)
 		DNN_OK(cudnnConvolutionForward(dnn.h, &ONE, p->x, inp, p->w, weight, p->conv[0], p->fwd, work, p->ws[0],
 					       &ZERO, p->y, out));
@@ -322,10 +348,8 @@ static void conv2d_backward_data(void *dinp, const void *dout, const void *weigh
 				 const struct kn_conv_shape *s)
 {
 	SKIP_IF_FAILED();
-	struct conv_plan *p = plan_for<T>(s, op_budget());
-	if (p && p->no_bwd_data)
-		no_algorithm(p, 1);
-	else if (p)
+	struct conv_plan *p = plan_to_run<T>(s, 1);
+	if (p)
 		DNN_OK(cudnnConvolutionBackwardData(dnn.h, &ONE, p->w, weight, p->y, dout, p->conv[1], p->bwd_data, work,
 						    p->ws[1], &ZERO, p->x, dinp));
 }
@@ -336,7 +360,7 @@ static void conv2d_backward_filter(void *dweight, const void *dout, const void *
 				   const struct kn_conv_shape *s)
 {
 	SKIP_IF_FAILED();
-	struct conv_plan *p = plan_for<T>(s, op_budget());
+	struct conv_plan *p = plan_to_run<T>(s, 2);
 	if (p)
 		DNN_OK(cudnnConvolutionBackwardFilter(dnn.h, &ONE, p->x, inp, p->y, dout, p->conv[2], p->bwd_filter, work,
 						      p->ws[2], &ONE, p->w, dweight));

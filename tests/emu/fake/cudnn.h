@@ -11,6 +11,8 @@
  * deterministic one that fits; fp32 data under FMA math gets FMA algorithms
  * only; and a 1-channel input has no backward-data algorithm (every entry
  * CUDNN_STATUS_NOT_SUPPORTED), as cuDNN may answer for a network's stem.
+ * With AMPTUNE_EMU_DNN_NONDET=1 the backward-filter lists have no supported
+ * deterministic algorithm, so the fallback to a non-deterministic one runs.
  * The forward list's implicit-precomputed-GEMM entry under-reports its
  * workspace by 4 KiB in the heuristic (cudnnGet*WorkspaceSize gives the true
  * figure), as cuDNN has been reported to do. Running an algorithm checks the

@@ -194,6 +194,11 @@ static std::vector<algo_entry> algo_list(dir d, const conv_problem &p, cudnnMath
 		add(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3, CUDNN_NON_DETERMINISTIC, filter_bytes, m);
 		add(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING, CUDNN_DETERMINISTIC, HUNGRY, m);
 		add(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, CUDNN_DETERMINISTIC, filter_bytes + (size_t)p.N * 4, m);
+		const char *nondet = getenv("AMPTUNE_EMU_DNN_NONDET");
+		if (nondet && !strcmp(nondet, "1")) /* a cuDNN with no deterministic backward-filter algorithm */
+			for (auto &e : l)
+				if (e.det == CUDNN_DETERMINISTIC)
+					e.status = CUDNN_STATUS_NOT_SUPPORTED;
 	}
 	return l;
 }
