@@ -38,8 +38,8 @@
  * Master-typed results (batch-norm statistics, SGD master weights and
  * velocity) are fp32 in every precision and get the fp32 tolerance.
  *
- * The stem convolution (1 input channel) may have no deterministic cuDNN
- * backward-data algorithm; the model never needs the stem's input gradient,
+ * The stem convolution (1 input channel) may have no cuDNN backward-data
+ * algorithm (deterministic or not); the model never needs the stem's input gradient,
  * so the backend fails only a call of it. For that case alone, and only when
  * the backend reports exactly that condition (helpers/cnn_op_cases.h,
  * bwd_data_optional), its forward and backward-filter are checked, "conv

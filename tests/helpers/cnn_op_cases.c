@@ -149,14 +149,14 @@ static void check_guard(struct devs *d, const struct cnn_io *io, const void *wor
 
 /* ---- runners ---- */
 
-/* 1 when the backend failed with exactly the cuda backend's "no deterministic
- * backward-data algorithm" error for shape s (kernels/cuda/cuda_cnn.cu,
+/* 1 when the backend failed with exactly the cuda backend's "no backward-data
+ * algorithm" error for shape s (kernels/cuda/cuda_cnn.cu,
  * no_algorithm: out of memory when a larger workspace might have offered one) */
 static int no_bwd_data_algorithm(int rc, const struct kn_conv_shape *s)
 {
 	char want[200];
 	snprintf(want, sizeof want,
-		 "cuDNN algorithm choice failed: no deterministic backward-data algorithm for N=%d %dx%dx%d -> %d "
+		 "cuDNN algorithm choice failed: no backward-data algorithm for N=%d %dx%dx%d -> %d "
 		 "channels, %dx%d stride %d pad %d within a ",
 		 s->N, s->H, s->W, s->C, s->OC, s->K, s->K, s->stride, s->pad);
 	return (rc == KN_EUNAVAIL || rc == KN_ENOMEM) && strstr(kn_last_error(), want) != NULL;

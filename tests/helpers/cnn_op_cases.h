@@ -66,8 +66,8 @@ struct cnn_io {
 	long expect;            /* count_correct: the count worked out on the host, which the runner asserts */
 	/* conv: a layer whose input gradient the model never computes (the stem, on
 	 * the images). On the cuda backend only, backward-data may then fail with
-	 * exactly the error the backend gives when cuDNN offers no deterministic
-	 * algorithm for it (kernels/cuda/cuda_cnn.cu, no_bwd_data); the runner then
+	 * exactly the error the backend gives when cuDNN offers no algorithm for
+	 * it (kernels/cuda/cuda_cnn.cu, no_bwd_data); the runner then
 	 * sets bwd_data_skipped, leaves "conv dinp" unfetched and puts the
 	 * backend's message in skip_note. The backend has failed (its errors are
 	 * sticky): the caller must release it and open a new one. Any other error,
