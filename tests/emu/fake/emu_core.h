@@ -26,9 +26,12 @@
  *   allocated, and each allocation ends (rounded up to 256 bytes) at an
  *   inaccessible guard page, so an access past its end faults and names it;
  *   the device has AMPTUNE_EMU_MEM_MIB of it (default 4096).
+ * - Races, under AMPTUNE_EMU_ORDER_CHECK=1 (emu_order_check below): every
+ *   launch runs twice in two orders of its blocks and threads, and must
+ *   leave the same bytes.
  * What it does not model: the hardware's speed, its rounding inside fused
  * operations, and races between threads of a block (fibers interleave only
- * at barriers).
+ * at barriers) other than those the order check finds.
  */
 #ifndef EMU_CORE_H
 #define EMU_CORE_H
@@ -44,6 +47,7 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "kernels/precision.h"
 
@@ -142,6 +146,17 @@ struct emu_guard {
  * between barriers gives wrong results. */
 void emu_run_grid(const void *kernel, dim3 grid, dim3 block, size_t smem, const std::function<void()> &body,
 		  const std::function<void(int)> &direct_block);
+/* 1 under AMPTUNE_EMU_ORDER_CHECK=1: every launch runs twice, from the same device memory, in
+ * two orders (the last block first and odd blocks' threads reversed; then the first block first
+ * and even blocks' threads reversed), and the device allocations its pointer arguments point
+ * into must come out bitwise the same, or it aborts naming the launch: a kernel whose blocks
+ * race on a location (two writing it, or one reading what another writes), or whose threads race
+ * between barriers, gives different bytes. Memory reached only through pointers stored in
+ * device memory is not compared (no kernel here takes such tables). */
+int emu_order_check(void);
+/* runs run() twice as emu_order_check() describes, with args the launch's pointer arguments */
+void emu_run_both_orders(const char *kernel, const char *file, int line, const std::vector<const void *> &args,
+			 const std::function<void()> &run);
 /* checks a launch configuration as the GPU would; returns the error (also set as the last error) */
 cudaError_t emu_check_launch(const void *kernel, dim3 grid, dim3 block, size_t smem);
 
@@ -153,15 +168,28 @@ template <typename P> static inline void emu_check_arg(const P &a, int i)
 	}
 }
 
+template <typename P> static inline void emu_collect_ptr(const P &a, std::vector<const void *> &out)
+{
+	if constexpr (std::is_pointer<P>::value)
+		out.push_back((const void *)a);
+}
+
 struct emu_cfg {
 	dim3 grid, block;
 	size_t smem;
 	cudaStream_t stream;
 };
 
+/* where a launch is written: the kernel's name as the source spells it, file and line */
+struct emu_site {
+	const char *kernel, *file;
+	int line;
+};
+
 template <typename... P> struct emu_bound {
 	emu_cfg cfg;
 	void (*k)(P...);
+	emu_site site;
 	template <typename... A> void operator()(A &&...args) const
 	{
 		static_assert(sizeof...(A) == sizeof...(P), "kernel argument count");
@@ -172,8 +200,9 @@ template <typename... P> struct emu_bound {
 		if (emu_check_launch((const void *)k, cfg.grid, cfg.block, cfg.smem) != cudaSuccess)
 			return;
 		emu_cfg c = cfg;
+		emu_site at = site;
 		void (*kern)(P...) = k;
-		emu_enqueue(c.stream, [c, kern, params] {
+		emu_enqueue(c.stream, [c, at, kern, params] {
 			auto one = [&] { std::apply(kern, params); };
 			auto block = [&](int reverse) {
 				unsigned t = 0, n = c.block.x * c.block.y * c.block.z;
@@ -189,14 +218,24 @@ template <typename... P> struct emu_bound {
 							std::apply(kern, params);
 						}
 			};
-			emu_run_grid((const void *)kern, c.grid, c.block, c.smem, one, block);
+			auto run = [&] { emu_run_grid((const void *)kern, c.grid, c.block, c.smem, one, block); };
+			if (!emu_order_check())
+				return run();
+			std::vector<const void *> ptrs;
+			std::apply([&](const P &...p) { (emu_collect_ptr(p, ptrs), ...); }, params);
+			emu_run_both_orders(at.kernel, at.file, at.line, ptrs, run);
 		});
 	}
 };
 
 struct emu_launcher {
 	emu_cfg cfg;
-	template <typename... P> emu_bound<P...> operator()(void (*k)(P...)) const { return emu_bound<P...>{ cfg, k }; }
+	template <typename... P>
+	emu_bound<P...> operator()(void (*k)(P...), const char *name = "a kernel", const char *file = "?",
+				   int line = 0) const
+	{
+		return emu_bound<P...>{ cfg, k, emu_site{ name, file, line } };
+	}
 };
 
 static inline emu_launcher emu_kernel(dim3 grid, dim3 block, size_t smem = 0, cudaStream_t s = NULL)

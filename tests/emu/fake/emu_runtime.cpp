@@ -162,6 +162,8 @@ static uint3 coords(unsigned t)
  * launches' threads as plain calls, one after another (most kernels; no fiber switches). */
 static std::map<const void *, int> kernel_syncs;
 static int direct, synced;
+/* the second run of an order-checked launch: blocks first to last, the other blocks' threads reversed */
+static int flipped;
 
 /* Runs one block's threads as fibers, each pass over them in thread order, or in reverse order
  * (odd blocks): code that depends on the order threads run in between barriers (a race on a
@@ -212,9 +214,10 @@ void emu_run_grid(const void *kernel, dim3 grid, dim3 block, size_t smem, const 
 	direct = seen != kernel_syncs.end() && !seen->second;
 	synced = 0;
 	/* the last block first: a kernel whose blocks read what lower-numbered blocks of the same
-	 * launch wrote (no order a GPU promises) reads it unwritten */
+	 * launch wrote (no order a GPU promises) reads it unwritten (flipped: the first block first) */
 	unsigned long long nblocks = (unsigned long long)grid.x * grid.y * grid.z;
-	for (unsigned long long b = nblocks; b-- > 0;) {
+	for (unsigned long long i = 0; i < nblocks; i++) {
+		unsigned long long b = flipped ? i : nblocks - 1 - i;
 		unsigned bx = (unsigned)(b % grid.x), by = (unsigned)(b / grid.x % grid.y),
 			 bz = (unsigned)(b / ((unsigned long long)grid.x * grid.y));
 		blockIdx = uint3{ bx, by, bz };
@@ -225,7 +228,7 @@ void emu_run_grid(const void *kernel, dim3 grid, dim3 block, size_t smem, const 
 		fb.ndone = 0;
 		memset(fb.warp_count, 0, sizeof fb.warp_count);
 		memset(fb.xchg_turn, 0, sizeof fb.xchg_turn);
-		int reverse = (bx + by + bz) & 1;
+		int reverse = ((bx + by + bz) & 1) ^ flipped;
 		if (direct)
 			direct_block(reverse);
 		else
@@ -435,6 +438,59 @@ cudaError_t cudaFree(void *p)
 	dev_allocs.erase(it);
 	munmap((char *)p + gl.len + PAGE - gl.map, gl.map); /* the mapping's start: see guarded_layout */
 	return cudaSuccess;
+}
+
+/* ---------------- the order check (emu_core.h) ---------------- */
+
+int emu_order_check(void)
+{
+	static int on = -1;
+	if (on < 0) {
+		const char *v = getenv("AMPTUNE_EMU_ORDER_CHECK");
+		on = v && !strcmp(v, "1");
+	}
+	return on;
+}
+
+struct alloc_copy {
+	char *p;
+	size_t n;
+	std::vector<char> before, after;
+};
+
+void emu_run_both_orders(const char *kernel, const char *file, int line, const std::vector<const void *> &args,
+			 const std::function<void()> &run)
+{
+	std::vector<alloc_copy> a; /* the device allocations the arguments point into, each once */
+	for (const void *p : args) {
+		auto it = dev_allocs.upper_bound((uintptr_t)p);
+		if (!p || it == dev_allocs.begin())
+			continue;
+		--it;
+		int seen = 0;
+		for (auto &c : a)
+			seen |= c.p == (char *)it->first;
+		if (!seen)
+			a.push_back(alloc_copy{ (char *)it->first, it->second, {}, {} });
+	}
+	for (auto &c : a)
+		c.before.assign(c.p, c.p + c.n);
+	run();
+	for (auto &c : a) {
+		c.after.assign(c.p, c.p + c.n);
+		memcpy(c.p, c.before.data(), c.n);
+	}
+	flipped = 1;
+	run();
+	flipped = 0;
+	for (auto &c : a)
+		for (size_t i = 0; i < c.n; i++)
+			if (c.p[i] != c.after[i])
+				emu_fatal("%s:%d: %s: its results depend on the order its blocks, or its threads between "
+					  "barriers, run in (a race on a GPU): byte %zu of the %zu-byte device allocation "
+					  "at %p was 0x%02x with the last block first and is 0x%02x with the first first",
+					  file, line, kernel, i, c.n, (void *)c.p, (unsigned char)c.after[i],
+					  (unsigned char)c.p[i]);
 }
 
 cudaError_t cudaMallocHost(void **p, size_t bytes)
