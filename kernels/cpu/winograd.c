@@ -114,7 +114,7 @@ typedef void (*transform_1d)(real *const *o, const real *const *x, int n);
 #define FIFTEENTH (1.0 / 15)
 #define EACH_CHANNEL _Pragma("omp simd") for (int c = 0; c < n; c++)
 
-static void bt4(real *const *o, const real *const *x, int n) /* B^T, 6 -> 6 */
+static inline void bt4(real *const *o, const real *const *x, int n) /* B^T, 6 -> 6 */
 {
 	EACH_CHANNEL {
 		real d0 = x[0][c], d1 = x[1][c], d2 = x[2][c], d3 = x[3][c], d4 = x[4][c], d5 = x[5][c];
@@ -127,7 +127,7 @@ static void bt4(real *const *o, const real *const *x, int n) /* B^T, 6 -> 6 */
 	}
 }
 
-static void g4(real *const *o, const real *const *x, int n) /* G, 3 -> 6 */
+static inline void g4(real *const *o, const real *const *x, int n) /* G, 3 -> 6 */
 {
 	EACH_CHANNEL {
 		double g0 = x[0][c], g1 = x[1][c], g2 = x[2][c];
@@ -140,7 +140,7 @@ static void g4(real *const *o, const real *const *x, int n) /* G, 3 -> 6 */
 	}
 }
 
-static void at4(real *const *o, const real *const *x, int n) /* A^T, 6 -> 4 */
+static inline void at4(real *const *o, const real *const *x, int n) /* A^T, 6 -> 4 */
 {
 	EACH_CHANNEL {
 		real m0 = x[0][c], m1 = x[1][c], m2 = x[2][c], m3 = x[3][c], m4 = x[4][c], m5 = x[5][c];
@@ -152,7 +152,7 @@ static void at4(real *const *o, const real *const *x, int n) /* A^T, 6 -> 4 */
 	}
 }
 
-static void a4(real *const *o, const real *const *x, int n) /* A, 4 -> 6 */
+static inline void a4(real *const *o, const real *const *x, int n) /* A, 4 -> 6 */
 {
 	EACH_CHANNEL {
 		real y0 = x[0][c], y1 = x[1][c], y2 = x[2][c], y3 = x[3][c];
@@ -165,7 +165,7 @@ static void a4(real *const *o, const real *const *x, int n) /* A, 4 -> 6 */
 	}
 }
 
-static void gt4(real *const *o, const real *const *x, int n) /* G^T, 6 -> 3 */
+static inline void gt4(real *const *o, const real *const *x, int n) /* G^T, 6 -> 3 */
 {
 	EACH_CHANNEL {
 		double x0 = x[0][c], x1 = x[1][c], x2 = x[2][c], x3 = x[3][c], x4 = x[4][c], x5 = x[5][c];
@@ -177,7 +177,7 @@ static void gt4(real *const *o, const real *const *x, int n) /* G^T, 6 -> 3 */
 
 /* o = L x L^T for an ni x ni grid x of channel rows, L the (no x ni) matrix f applies: f on each
  * column into tmp (no x ni rows of CH_BLOCK), then on each row of tmp. */
-static void transform_2d(transform_1d f, int ni, int no, real *const *o, const real *const *x, real *tmp, int n)
+static inline __attribute__((always_inline)) void transform_2d(transform_1d f, int ni, int no, real *const *o, const real *const *x, real *tmp, int n)
 {
 	const real *in[PATCH];
 	real *out[PATCH];
@@ -217,7 +217,6 @@ static void tile_transform(real *dst, const real *map, const real *zero, const s
 			   const struct wino *w, int n0, int nimg, int grad)
 {
 	int len = grad ? s->OC : s->C, ni = grad ? TILE : PATCH, npos = PATCH * PATCH;
-	transform_1d f = grad ? a4 : bt4;
 	long tiles = (long)nimg * w->per_image;
 	size_t plane = (size_t)tiles * len;
 #pragma omp parallel for schedule(static)
@@ -228,7 +227,11 @@ static void tile_transform(real *dst, const real *map, const real *zero, const s
 			patch_rows(p, ni, map, zero, s, w, n0, t, grad ? 0 : 1, len, c0);
 			for (int xi = 0; xi < npos; xi++)
 				o[xi] = dst + xi * plane + (size_t)t * len + c0;
-			transform_2d(f, ni, PATCH, o, p, tmp, len - c0 < CH_BLOCK ? len - c0 : CH_BLOCK);
+			int nc = len - c0 < CH_BLOCK ? len - c0 : CH_BLOCK;
+			if (grad) /* each call with its transform and sizes known, so both inline */
+				transform_2d(a4, TILE, PATCH, o, p, tmp, nc);
+			else
+				transform_2d(bt4, PATCH, PATCH, o, p, tmp, nc);
 		}
 	}
 }
