@@ -77,6 +77,15 @@ same "... status" "$(field nondet.json status)" ok
 same "... not deterministic" "$(field nondet.json deterministic)" false
 same "... the same losses here (the emulation's algorithms are all deterministic)" \
 	"$(field nondet.json final_loss)" "$(field det.json final_loss)"
+# ---- every kernel a training step launches, under the order check (races between blocks abort) ----
+for prec in fp32 bf16 fp16; do
+	AMPTUNE_EMU_ORDER_CHECK=1 "$A" train --device cuda --precision $prec --steps 2 --batch 2 --seq 32 \
+		--eval-batches 1 --data fortunes --json >order.json 2>"$T/err"
+	same "gpt $prec under the order check: exit" "$?:$(grep -c 'depend on the order' "$T/err")" 0:0
+	AMPTUNE_EMU_ORDER_CHECK=1 "$A" train --model cnn --size tiny --device cuda --precision $prec --batch 8 --steps 2 \
+		--data synthetic-images:64 --eval-images 16 --json >order.json 2>"$T/err"
+	same "cnn $prec under the order check: exit" "$?:$(grep -c 'depend on the order' "$T/err")" 0:0
+done
 mkdir -p nd && cat det.json nondet.json >nd/results.jsonl
 "$A" report nd >nd.txt 2>"$T/err"
 same "report of both: exit" "$?" 0
