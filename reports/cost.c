@@ -61,6 +61,13 @@ int rp_prices_add_flag(struct rp_prices *p, const char *arg)
 				arg);
 	char device[160];
 	snprintf(device, sizeof device, "%.*s", (int)(eq - arg), arg);
+	for (int i = 0; i < p->n; i++)
+		if (p->rules[i].source == RP_PRICE_FLAG && !strcasecmp(p->rules[i].device, device)) {
+			/* the same device again: the later price wins, as a later option does elsewhere */
+			snprintf(p->rules[i].device, sizeof p->rules[i].device, "%s", device);
+			p->rules[i].usd_per_hour = usd;
+			return KN_OK;
+		}
 	return add_rule(p, device, usd, RP_PRICE_FLAG);
 }
 
@@ -232,6 +239,14 @@ void rp_price_of(const struct rp_prices *p, const struct rp_record *r, struct rp
 		if (k >= 0)
 			best = &p->rules[of[k]];
 	}
+	double own = rp_record_price(r);
+	if (!best && isfinite(own)) {
+		out->usd_per_hour = own;
+		out->source = RP_PRICE_RECORD;
+		snprintf(out->basis, sizeof out->basis, "the records' price_per_hour (the plan they ran under) = $%.2f per hour",
+			 own);
+		return;
+	}
 	if (!best) {
 		default_price(r, out);
 		return;
@@ -240,6 +255,12 @@ void rp_price_of(const struct rp_prices *p, const struct rp_record *r, struct rp
 	out->source = best->source;
 	snprintf(out->basis, sizeof out->basis, "%s: %s = $%.2f per hour",
 		 best->source == RP_PRICE_FLAG ? "--price" : "plan.ini [prices]", best->device, best->usd_per_hour);
+}
+
+double rp_record_price(const struct rp_record *r)
+{
+	const cJSON *v = r->extra ? cJSON_GetObjectItemCaseSensitive(r->extra, "price_per_hour") : NULL;
+	return cJSON_IsNumber(v) && v->valuedouble > 0 && isfinite(v->valuedouble) ? v->valuedouble : NAN;
 }
 
 double rp_cost_usd(double seconds, double usd_per_hour)

@@ -3,7 +3,8 @@
  * ran on, and what an epoch, a million samples or a million tokens cost.
  *
  * A price comes from, in order: `--price DEVICE=USD` (flags), the plan's
- * [prices] section, or a built-in default by device class. A rule's DEVICE
+ * [prices] section, the record's own `price_per_hour` (what the plan it ran
+ * under said: merged results keep it), or a built-in default by device class. A rule's DEVICE
  * matches a record whose `device` it equals ("cpu", "cuda") or whose
  * `device_name` contains it as a whole word ("H100" matches "NVIDIA H100 80GB
  * HBM3", not "GH100"), case-insensitively. Of the rules that match, a word of
@@ -26,7 +27,7 @@
 #define RP_MAX_PRICE_RULES 128
 #define RP_CPU_USD_PER_VCPU_HOUR 0.05
 
-enum rp_price_source { RP_PRICE_DEFAULT, RP_PRICE_PLAN, RP_PRICE_FLAG };
+enum rp_price_source { RP_PRICE_DEFAULT, RP_PRICE_RECORD, RP_PRICE_PLAN, RP_PRICE_FLAG };
 
 struct rp_price_rule {
 	char device[160];
@@ -47,7 +48,7 @@ struct rp_price {
 
 void rp_prices_init(struct rp_prices *p);
 /* One `--price DEVICE=USD` argument ("H100=3.5", "cpu=$0.20"): KN_EUSAGE on
- * a malformed one. */
+ * a malformed one. A DEVICE given before (in any case) takes the later price. */
 int rp_prices_add_flag(struct rp_prices *p, const char *arg);
 /* The [prices] of the plan the results came with: KN_EUSAGE naming plan.ini
  * and the key for a value that is not a positive number. */
@@ -63,6 +64,8 @@ int rp_prices_check_flags(const struct rp_prices *p, const struct rp_results *re
  * matches: the one lookup for the report's and the sweep's prices. */
 int rp_price_pick(const char *const *keys, int n, const char *device, const char *device_name);
 /* The price of the device `r` ran on (never fails: a default applies). */
+/* The price_per_hour a sweep wrote into r (extra field), or NAN when it has none. */
+double rp_record_price(const struct rp_record *r);
 void rp_price_of(const struct rp_prices *p, const struct rp_record *r, struct rp_price *out);
 
 /* The threads a CPU run used: versions.threads, else "(N threads)" in the

@@ -65,6 +65,15 @@ int rp_report_build(struct rp_report *rep, const struct rp_results *res, const s
 	rep->n_unmatched_prices =
 		rp_prices_unmatched_plan(&rep->prices, res, rep->unmatched_prices, sizeof rep->unmatched_prices);
 	for (int i = 0; i < rep->pts.n; i++) {
+		const struct rp_point *p = &rep->pts.p[i];
+		double own = rp_record_price(p->cfg);
+		if (strcmp(p->status, "ok") || !isfinite(own) || p->price.source == RP_PRICE_FLAG ||
+		    fabs(own - p->price.usd_per_hour) <= 1e-9 * own)
+			continue;
+		if (!rep->n_repriced++)
+			rep->first_repriced = i;
+	}
+	for (int i = 0; i < rep->pts.n; i++) {
 		struct rp_blas_note n;
 		if (strcmp(rep->pts.p[i].status, "ok") || !rp_record_blas_below(rep->pts.p[i].cfg, &n))
 			continue;
@@ -95,6 +104,28 @@ static void prices_note(const struct rp_report *rep, struct rp_buf *b, int fmt)
 	rp_buf_printf(b, " %s no point's device (a key is a device kind, cpu or cuda, or words of a device_name): "
 			 "a misspelling? The points it was meant for get the default price.",
 		      rep->n_unmatched_prices == 1 ? "matches" : "match");
+}
+
+static void repriced_note(const struct rp_report *rep, struct rp_buf *b, int fmt)
+{
+	const struct rp_point *p = &rep->pts.p[rep->first_repriced];
+	char l[512];
+	int many = rep->n_repriced > 1;
+	if (many)
+		rp_buf_printf(b, "%d points are priced otherwise than their records say (", rep->n_repriced);
+	else {
+		put(b, fmt, rp_point_label(&rep->pts, p, l, sizeof l));
+		rp_buf_puts(b, " is priced otherwise than its records say (");
+	}
+	put(b, fmt, "price_per_hour");
+	rp_buf_printf(b, ", from the plan %s ran under)", many ? "they" : "it");
+	if (many) {
+		rp_buf_puts(b, ", the first ");
+		put(b, fmt, rp_point_label(&rep->pts, p, l, sizeof l));
+	}
+	rp_buf_printf(b, ": $%.2f per hour in its records, $%.2f here (", rp_record_price(p->cfg), p->price.usd_per_hour);
+	put(b, fmt, p->price.basis);
+	rp_buf_puts(b, "). Pass --price to price it as you mean.");
 }
 
 static void blas_note(const struct rp_report *rep, struct rp_buf *b, int fmt)
@@ -164,6 +195,11 @@ void rp_report_notes(const struct rp_report *rep, struct rp_buf *b, int fmt)
 	if (rep->n_unmatched_prices) {
 		rp_buf_puts(b, warning[fmt]);
 		prices_note(rep, b, fmt);
+		rp_buf_puts(b, end[fmt]);
+	}
+	if (rep->n_repriced) {
+		rp_buf_puts(b, note[fmt]);
+		repriced_note(rep, b, fmt);
 		rp_buf_puts(b, end[fmt]);
 	}
 	nondeterministic_note(rep, b, fmt, note[fmt], end[fmt]);

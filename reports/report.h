@@ -34,6 +34,8 @@ struct rp_report {
 	int blas_below;         /* ok cpu points whose BLAS kernels rank below their CPU's best ... */
 	struct rp_blas_note blas; /* ... the first one's kernels, the CPU's best, and who chose them */
 	int blas_mixed;         /* those points do not all share the first one's note */
+	int n_repriced;         /* ok points priced otherwise than their records' price_per_hour ... */
+	int first_repriced;     /* ... the first of them */
 	int n_unmatched_prices; /* plan [prices] keys that price nothing (rp_prices_unmatched_plan) */
 	char unmatched_prices[400];
 };

@@ -191,7 +191,7 @@ const char *rp_fmt_usd(char *out, size_t n, double v)
 	else if (v == 0)
 		snprintf(out, n, "$0");
 	else
-		snprintf(out, n, "$%.*f", v >= 0.01 ? 4 : (int)ceil(-log10(v)) + 2, v);
+		snprintf(out, n, "$%.*f", 2 - (int)floor(log10(v)), v); /* 3 significant figures: $0.800, $0.0269 */
 	return out;
 }
 

@@ -307,7 +307,7 @@ START_TEST(test_recommendation_rule)
 	ck_assert_str_eq(s.pts.p[r->pareto[0]].cfg->id, "g64");
 	ck_assert_str_eq(s.pts.p[r->pareto[1]].cfg->id, "t4");
 	ck_assert_str_eq(r->verdict, "The GPU wins: an epoch takes 100.0 s on the T4 against 60.0 min on the CPU (36x "
-				     "faster) and costs $0.0167 against $0.2000 (12x cheaper).");
+				     "faster) and costs $0.0167 against $0.200 (12x cheaper).");
 	unload(&s);
 }
 END_TEST
@@ -317,20 +317,20 @@ START_TEST(test_cost_near_tie)
 {
 	struct rp_record r[2];
 	struct set s;
-	fx_record(&r[0], "cpu"); /* 60 min at 4 vCPU x $0.05: $0.2000 */
+	fx_record(&r[0], "cpu"); /* 60 min at 4 vCPU x $0.05: $0.200 */
 	gpu(&r[1], "h100", H100, "fp32", 16, 3200, 0.2 * 1.0001 / 4.0 * 3600, 2.6); /* $4/h */
 	load(&s, r, 2, NULL);
 	ck_assert_str_eq(s.pts.p[s.reco.best].cfg->id, "h100");
 	ck_assert_str_eq(s.pts.p[s.reco.cheapest_any].cfg->id, "h100");
 	ck_assert_str_eq(s.reco.verdict, "The GPU wins: an epoch takes 3.0 min on the H100 against 60.0 min on the CPU "
-					 "(20x faster) and costs about the same ($0.2000 against $0.2000).");
+					 "(20x faster) and costs about the same ($0.200 against $0.200).");
 	ck_assert_ptr_null(strstr(s.reco.verdict, " 1x "));
 	unload(&s);
 	fx_record(&r[0], "cpu");
 	gpu(&r[1], "h100", H100, "fp32", 16, 3200, 0.2 * 1.02 / 4.0 * 3600, 2.6);
 	load(&s, r, 2, NULL);
 	ck_assert_str_eq(s.pts.p[s.reco.best].cfg->id, "cpu");
-	ck_assert_ptr_nonnull(strstr(s.reco.verdict, "but the CPU is 1.02x cheaper ($0.2000 against $0.2040 per epoch)"));
+	ck_assert_ptr_nonnull(strstr(s.reco.verdict, "but the CPU is 1.02x cheaper ($0.200 against $0.204 per epoch)"));
 	unload(&s);
 }
 END_TEST
@@ -511,7 +511,7 @@ START_TEST(test_extrapolated_marked)
 	r.epoch_s_extrapolated = 1;
 	load(&s, &r, 1, NULL);
 	ck_assert_str_eq(rp_point_epoch_str(&s.pts.p[0], t, sizeof t), "60.0 min*");
-	ck_assert_str_eq(rp_point_cost_str(&s.pts.p[0], t, sizeof t), "$0.2000*");
+	ck_assert_str_eq(rp_point_cost_str(&s.pts.p[0], t, sizeof t), "$0.200*");
 	unload(&s);
 }
 END_TEST

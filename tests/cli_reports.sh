@@ -82,7 +82,7 @@ cat >"$T/want" <<EOT
 7 records, 7 points: 5 ok, 1 oom, 1 diverged
 recommended: H100 fp32 b64 (id g64): \$0.0456 per epoch, 41.0 s per epoch, eval loss 2.43
 fastest:     H100 fp32 b64 (id g64): 41.0 s per epoch, \$0.0456 per epoch
-The GPU wins: an epoch takes 41.0 s on the H100 against 38.3 min* on the CPU (56.1x faster) and costs \$0.0456 against \$0.1278* (2.8x cheaper).
+The GPU wins: an epoch takes 41.0 s on the H100 against 38.3 min* on the CPU (56.1x faster) and costs \$0.0456 against \$0.128* (2.8x cheaper).
 * extrapolated from the timed steps: the runs were shorter than an epoch
 wrote $S/report.md, $S/report.html and $S/results.csv
 EOT
@@ -93,7 +93,7 @@ has "$S/report.html" "H100 fp16 b64 <span class=\"tag\">loss rule: excluded</spa
 has "$S/report.md" "(the best eval loss at 100 steps: 2.43)."
 has "$S/report.md" "comparing the eval loss where every such point has one, else the mean of the last quarter of the training-loss curve;"
 has "$S/report.md" "the smallest tier that holds it is 8 GB."
-has "$S/report.md" "| c32 | cpu fp32 b32 | ok | 100 / 110 ms | 250 | 20.5k | 38.3 min* | \$0.1278* |"
+has "$S/report.md" "| c32 | cpu fp32 b32 | ok | 100 / 110 ms | 250 | 20.5k | 38.3 min* | \$0.128* |"
 has "$S/report.md" "- h128 (diverged): loss nan at step 40"
 has "$S/report.md" "| cuda NVIDIA H100 80GB HBM3 | 4.00 | default: top-tier GPU (H100) at \$4.00 per GPU-hour (typical on-demand cloud price) |"
 has "$S/results.csv" "c32,2,ok,,gpt,tiny,fortunes,cpu,Test CPU (4 threads),fp32,32,128,0,0,1337,100,100,110,250,20480,1e+10,,2300,true,180000000,"
@@ -156,6 +156,29 @@ has "$S/report.md" "plan.ini [prices] 'H1OO' matches no point's device"
 has "$S/report.html" "[prices] &#39;H1OO&#39; matches no point"
 printf '[sweep]\nname = quick\n[prices]\nH100 = 2\n' >"$S/plan.ini"
 
+# the same --price twice: the later one wins, as a later option does
+run report "$S" --price H100=9 --price h100=0.5 --price cpu=0.01
+has "$T/out" "recommended: H100 fp32 b64 (id g64): \$0.00569 per epoch"
+# a record's own price_per_hour (what the plan it ran under said) prices it where neither --price
+# nor the directory's plan does: results merged from elsewhere keep their price
+mkdir -p "$T/own"
+{ rec id='"o1"' batch=16 price_per_hour=1.5; rec id='"o2"' batch=32 price_per_hour=1.5 samples_per_sec=300 epoch_s=1920; } \
+	>"$T/own/results.jsonl"
+run report "$T/own" && ok || bad "report of priced records exit $?: $(cat "$T/err")"
+has "$T/out" "recommended: cpu fp32 b32 (id o2): \$0.800 per epoch"
+has "$T/own/report.md" "| cpu Test CPU (4 threads) | 1.50 | the records' price\\_per\\_hour (the plan they ran under) = \$1.50 per hour |"
+hasnt "$T/out" "priced otherwise"
+# a plan that prices the device otherwise wins, and the report says the records disagree
+printf '[sweep]\nname = own\n[prices]\ncpu = 3\n' >"$T/own/plan.ini"
+run report "$T/own"
+has "$T/out" "recommended: cpu fp32 b32 (id o2): \$1.60 per epoch"
+has "$T/out" "note: 2 points are priced otherwise than their records say (price_per_hour, from the plan they ran under), the first cpu fp32 b16: \$1.50 per hour in its records, \$3.00 here (plan.ini [prices]: cpu = \$3.00 per hour). Pass --price to price it as you mean."
+has "$T/own/report.md" "priced otherwise than their records say (price\\_per\\_hour"
+# --price is the user's own word: no note
+run report "$T/own" --price cpu=2
+hasnt "$T/out" "priced otherwise"
+has "$T/out" "recommended: cpu fp32 b32 (id o2): \$1.07 per epoch"
+
 # a torn last line is reported and ignored; all-failed and one-point sweeps still report
 { sweep; printf '{"schema_version":1,"id":"cut'; } >"$S/results.jsonl"
 expect 0 "amptune report: warning: .*/results.jsonl:8: torn last line \(a write cut short\) ignored" -- report "$S"
@@ -167,7 +190,7 @@ has "$T/out" "no recommendation: no point finished ok"
 has "$T/failed/report.md" "No recommendation: no point finished ok."
 mkdir -p "$T/one" && rec >"$T/one/results.jsonl"
 run report "$T/one" && ok || bad "one-point report exit $?"
-has "$T/out" "recommended: cpu fp32 b16 (id p1): \$0.2000 per epoch, 60.0 min per epoch, eval loss 2.6"
+has "$T/out" "recommended: cpu fp32 b16 (id p1): \$0.200 per epoch, 60.0 min per epoch, eval loss 2.6"
 # the loss rule compares eval losses, not the last minibatch's loss; without them, the curve's last quarter
 mkdir -p "$T/loss"
 {
@@ -175,14 +198,14 @@ mkdir -p "$T/loss"
 	rec id='"fast"' batch=32 epoch_s=1800 final_loss=2.69 eval_loss=2.55
 } >"$T/loss/results.jsonl"
 run report "$T/loss" && ok || bad "loss report exit $?: $(cat "$T/err")"
-has "$T/out" "recommended: cpu fp32 b32 (id fast): \$0.1000 per epoch, 30.0 min per epoch, eval loss 2.55"
+has "$T/out" "recommended: cpu fp32 b32 (id fast): \$0.100 per epoch, 30.0 min per epoch, eval loss 2.55"
 {
 	rec id='"slow"' final_loss=2.5 eval_loss=null loss_curve='[[0,5.5],[15,4],[30,3.5],[45,3.0],[60,2.8],[75,2.6],[90,2.5],[99,2.5]]'
 	rec id='"fast"' batch=32 epoch_s=1800 final_loss=2.7 loss_curve='[[0,5.5],[15,4],[30,3.5],[45,3.0],[60,2.8],[75,2.6],[90,2.2],[99,2.7]]'
 	rec id='"noisy"' batch=64 epoch_s=900 final_loss=2.45 loss_curve='[[0,5.5],[15,4],[30,3.5],[45,3.0],[60,2.8],[75,2.6],[90,3.2],[99,2.45]]'
 } >"$T/loss/results.jsonl"
 run report "$T/loss" && ok || bad "loss report exit $?: $(cat "$T/err")"
-has "$T/out" "recommended: cpu fp32 b32 (id fast): \$0.1000 per epoch, 30.0 min per epoch, training loss (mean of the last quarter) 2.45"
+has "$T/out" "recommended: cpu fp32 b32 (id fast): \$0.100 per epoch, 30.0 min per epoch, training loss (mean of the last quarter) 2.45"
 has "$T/loss/report.md" "- Faster, but excluded by the loss rule: **cpu fp32 b64** (id noisy), training loss (mean of the last quarter) 2.825 against the best 2.45 (+15.3%)."
 # points given epochs are compared at the same epochs, whatever their steps (batch 64 takes a quarter
 # of batch 16's steps): the fast batch-64 point that learned badly is excluded
@@ -501,7 +524,7 @@ has "$T/out" "noise:       $overlap"
 has "$T/spread/report.md" "- Noise: $overlap"
 has "$T/spread/report.html" "<li>Noise: $overlap</li>"
 has "$T/spread/report.md" " | 150 (3 runs: 100-160) | "
-has "$T/spread/report.md" "| cpu fp32 b32 (recommended) | 59.5 min | \$0.1984 | 168 (3 runs: 120-170) | "
+has "$T/spread/report.md" "| cpu fp32 b32 (recommended) | 59.5 min | \$0.198 | 168 (3 runs: 120-170) | "
 has "$T/spread/report.html" "<td class=\"n\">150 (3 runs: 100-160)</td>"
 hasnt "$T/spread/results.csv" "3 runs"
 run report "$T/apart" && ok || bad "report of separated repeats exit $?: $(cat "$T/err")"
