@@ -106,13 +106,15 @@ int rp_compare(struct rp_compare *c, const struct rp_points *a, const struct rp_
 		next[k] = head[s];
 		head[s] = k;
 	}
-	/* pass 0: same configuration on the same device; pass 1: the device ignored */
-	for (int pass = 0; pass < 2; pass++) {
+	/* pass 0: same configuration on the same device (its name: an H100 to an H100, where a point
+	 * ran on several); pass 1: on the same kind of device; pass 2: the device ignored */
+	for (int pass = 0; pass < 3; pass++) {
 		for (int i = 0; i < a->n; i++) {
 			const struct rp_record *x = a->p[i].cfg;
 			for (int k = head[config_hash(x) & (slots - 1)]; k >= 0 && pair_a[i] < 0; k = next[k]) {
 				const struct rp_record *y = b->p[k].cfg;
-				if (pair_b[k] >= 0 || !same_config(x, y) || (pass == 0 && strcmp(x->device, y->device)))
+				if (pair_b[k] >= 0 || !same_config(x, y) || (pass < 2 && strcmp(x->device, y->device)) ||
+				    (pass == 0 && strcmp(x->device_name, y->device_name)))
 					continue;
 				pair_a[i] = k;
 				pair_b[k] = i;

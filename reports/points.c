@@ -147,16 +147,43 @@ int rp_points_build(struct rp_points *pts, const struct rp_results *res)
 		rp_points_release(pts);
 		return kn_error(KN_ERR, "out of memory grouping %d records", res->n);
 	}
-	/* owner[i]: the point record i belongs to, its id's number from the reader */
+	/* owner[i]: the point record i belongs to. A point is an id on one device: repeats of an id
+	 * that ran on different devices (array tasks landing on an H100 and an A100) are different
+	 * points, never one median. A record whose backend never opened (no device_name) joins its
+	 * id's first point. */
+	int *first = malloc((size_t)res->n * sizeof *first), *next = malloc((size_t)res->n * sizeof *next);
+	const struct rp_record **dev = calloc((size_t)res->n, sizeof *dev); /* per point: who named its device */
+	if (!first || !next || !dev) {
+		free(owner), free(first), free(next), free(dev);
+		rp_points_release(pts);
+		return kn_error(KN_ERR, "out of memory grouping %d records", res->n);
+	}
+	for (int g = 0; g < res->n; g++)
+		first[g] = -1;
 	for (int i = 0; i < res->n; i++) {
-		int k = owner[i] = res->group[i];
-		if (k == pts->n) { /* ids are numbered in order of first appearance */
-			pts->p[k].cfg = &res->recs[i];
+		const struct rp_record *r = &res->recs[i];
+		int g = res->group[i], k = first[g], last = -1;
+		if (r->device_name[0])
+			for (; k >= 0; last = k, k = next[k])
+				if (!dev[k] || (!strcmp(dev[k]->device, r->device) &&
+						!strcmp(dev[k]->device_name, r->device_name)))
+					break;
+		if (k < 0) { /* points are numbered in order of first appearance */
+			k = pts->n++;
+			pts->p[k].cfg = r;
 			pts->p[k].line = res->lines[i];
-			pts->n++;
+			next[k] = -1;
+			if (last >= 0)
+				next[last] = k;
+			else
+				first[g] = k;
 		}
+		if (!dev[k] && r->device_name[0])
+			dev[k] = r;
+		owner[i] = k;
 		pts->p[k].n_reps++;
 	}
+	free(first), free(next), free(dev);
 	const struct rp_record **slot = pts->slots;
 	for (int k = 0; k < pts->n; k++) {
 		pts->p[k].reps = slot;

@@ -346,6 +346,29 @@ run report "$T/blas-best" && ok || bad "report of best-kernel records exit $?: $
 hasnt "$T/out" "OpenBLAS"
 run compare "$T/blas" "$T/blas-best" && ok || bad "compare of blas records exit $?: $(cat "$T/err")"
 has "$T/out" "Note: 2 matched CPU points ran different OpenBLAS kernels in A and B (Haswell in A, Cooperlake in B, for the first): their speedups include the change of kernels (versions.blas\\_kernels)."
+# ---- repeats of one id that ran on different devices are different points, never one median ----
+mkdir -p "$T/mixdev"
+{
+	rec id='"m1"' repeat=1 device='"cuda"' device_name='"NVIDIA H100 80GB HBM3"' samples_per_sec=4000 epoch_s=100
+	rec id='"m1"' repeat=2 device='"cuda"' device_name='"NVIDIA A100-SXM4-80GB"' samples_per_sec=1500 epoch_s=266
+	rec id='"m1"' repeat=3 device='"cuda"' device_name='"NVIDIA H100 80GB HBM3"' samples_per_sec=4100 epoch_s=98
+	rec id='"m1"' repeat=4 device='"cpu"' samples_per_sec=50 epoch_s=9000
+} >"$T/mixdev/results.jsonl"
+run report "$T/mixdev" && ok || bad "report of repeats on several devices exit $?: $(cat "$T/err")"
+has "$T/out" "4 records, 3 points (1 repeated): 3 ok"
+has "$T/mixdev/report.md" "| m1 | H100 fp32 b16 (recommended) | ok | 100 / 110 ms | 4.05k (2 runs: 4k-4.1k) |"
+has "$T/mixdev/report.md" "| m1 | A100-SXM4-80GB fp32 b16 | ok | 100 / 110 ms | 1.5k |"
+has "$T/mixdev/report.md" "| m1 | cpu fp32 b16 | ok | 100 / 110 ms | 50 |"
+has "$T/mixdev/report.md" "| cuda NVIDIA A100-SXM4-80GB | 2.00 | default: mid-tier GPU (A100)"
+# compare pairs each device with its own: H100 with H100, A100 with A100
+mkdir -p "$T/mixdev2"
+# (B's lines reversed, so its A100 point comes first: pairing by kind alone would match it to A's H100)
+sed 's/"samples_per_sec":4000/"samples_per_sec":8000/; s/"samples_per_sec":4100/"samples_per_sec":8200/' \
+	"$T/mixdev/results.jsonl" | tac >"$T/mixdev2/results.jsonl"
+run compare "$T/mixdev" "$T/mixdev2" && ok || bad "compare of repeats on several devices exit $?: $(cat "$T/err")"
+has "$T/out" "| fp32 b16 | H100 | H100 | 4.05k (2 runs: 4k-4.1k) | 8.1k (2 runs: 8k-8.2k) | 2.000x | faster |"
+has "$T/out" "| fp32 b16 | A100-SXM4-80GB | A100-SXM4-80GB | 1.5k | 1.5k | 1.000x |"
+
 # ---- a point that ran a non-deterministic algorithm (cuDNN offered no deterministic one) is named ----
 mkdir -p "$T/nondet"
 {
