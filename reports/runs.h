@@ -8,7 +8,8 @@
  * measurements that cannot both be it, and are refused (KN_EDATA). Reports
  * (reports/results.c) and merge (sweeps/results.c, sweeps/cmd_merge.c) apply
  * the same rule through rp_run_twice(). A record without `repeat` (train
- * --json) names no run: readers count it as one more repeat of its id.
+ * --json) names no run: readers count it as one more repeat of its id, and
+ * merge keeps each.
  *
  * The index maps each run to the first item of it in an array the caller
  * owns and may grow; it reads the items' keys through `key` with the `ctx`

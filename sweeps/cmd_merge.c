@@ -25,7 +25,8 @@ void cmd_merge_usage(FILE *out)
 		"is a sweep directory (the same files) or a results file, and DIR's own\n"
 		"results.jsonl is always kept. A point recorded twice with the same line is kept\n"
 		"once; two different records of the same point (id and repeat) are a conflict and\n"
-		"nothing is written. Records come out in grid order (repeat, then point). A torn\n"
+		"nothing is written. A record without a repeat (train --json) names no run and is\n"
+		"kept as it is, each. Records come out in grid order (repeat, then point). A torn\n"
 		"last line (a write cut short) is reported and ignored; DIR/results.jsonl's own is\n"
 		"kept in DIR/results.jsonl.torn before the file is replaced. DIR/plan.ini is copied\n"
 		"from the first source directory that has one when DIR has none. A merge that\n"
@@ -146,17 +147,31 @@ static int cmp_entry(const void *a, const void *b)
 	return *(const int *)a - *(const int *)b;
 }
 
-/* The merged file's text: each (id, repeat) once, in grid order. */
+/* The run an entry names, as the reports read it: none (repeat 0, not indexed) for a record
+ * without `repeat`, which every reader counts as one more repeat of its id, the same line or not */
+static struct rp_run merge_run(const void *ctx, int i)
+{
+	const struct sw_entry *e = &((const struct sw_results *)ctx)->e[i];
+	return (struct rp_run){ e->id, e->no_run ? 0 : e->repeat };
+}
+
+/* The merged file's text: each (id, repeat) once, every record without a repeat, in grid order. */
 static int merged_text(const struct merge *m, char **text, size_t *len, int *kept, int *dropped)
 {
 	int *keep = malloc((size_t)m->rec.n * sizeof *keep + 1);
+	struct rp_run_index runs = { .key = merge_run };
 	int rc = KN_OK;
 	*kept = *dropped = 0;
 	if (!keep)
 		return kn_error(KN_ERR, "out of memory");
 	for (int i = 0; i < m->rec.n && rc == KN_OK; i++) {
 		const struct sw_entry *e = &m->rec.e[i];
-		const struct sw_entry *first = &m->rec.e[sw_results_find(&m->rec, e->id, e->repeat)];
+		int at = rp_run_add(&runs, &m->rec, i);
+		if (at < 0) {
+			rc = KN_ERR;
+			break;
+		}
+		const struct sw_entry *first = &m->rec.e[at];
 		char at_a[4200], at_b[4200];
 		if (first == e) {
 			keep[(*kept)++] = i;
@@ -181,6 +196,7 @@ static int merged_text(const struct merge *m, char **text, size_t *len, int *kep
 			rc = kn_error(KN_ERR, "out of memory");
 	}
 	free(keep);
+	rp_run_index_release(&runs);
 	return rc;
 }
 

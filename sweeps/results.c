@@ -148,8 +148,9 @@ int sw_entry_parse(struct sw_entry *e, const char *line, size_t len)
 		snprintf(e->status, sizeof e->status, "%s", r.status);
 		snprintf(e->sweep, sizeof e->sweep, "%s", sweep ? sweep->valuestring : "");
 		e->repeat = rp_record_run(&r).repeat;
+		e->no_run = !e->repeat;
 		if (!e->repeat)
-			e->repeat = 1; /* a record without one is its point's first run */
+			e->repeat = 1; /* a record without one is its point's first run (for resuming a sweep) */
 		e->point = point ? (int)point->valuedouble : -1;
 	}
 	rp_record_release(&r);

@@ -23,6 +23,7 @@
 struct sw_entry {
 	char id[24];
 	int repeat;        /* 1 when the record has none */
+	int no_run;        /* 1 when the record has no `repeat` (train --json): it names no run */
 	int point;         /* grid index; -1 when the record has none */
 	char status[16];
 	char sweep[64];    /* the plan's name; "" when the record has none */

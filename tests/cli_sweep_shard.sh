@@ -106,6 +106,20 @@ mkdir -p existing
 expect 65 "conflicting records" -- merge whole other/results.jsonl --out existing/new/deeper
 same "only the directories it created are removed" "$(ls -A existing)" ""
 
+# records without a repeat (train --json) name no run: every reader counts each as one more repeat
+# of its id, the same line or not, so merge keeps them all, never a conflict
+mkdir -p norun
+for i in 1 2; do
+	sed -E 's/,"repeat":[0-9]+//; s/"wall_s":[0-9.e+-]*/"wall_s":'$i'/' <(head -1 whole/results.jsonl)
+done >norun/results.jsonl
+head -1 norun/results.jsonl >>norun/results.jsonl
+grep -c '"repeat"' norun/results.jsonl >/dev/null && bad "the fixture still has a repeat" || ok
+"$A" merge norun/results.jsonl --out norun-merged >merge.out 2>&1
+same "merge of records without a repeat" "$?:$(cat merge.out)" \
+	"0:amptune merge: 3 records from 1 file into 'norun-merged/results.jsonl'; 0 identical duplicates dropped"
+same "report before and after merge agree" "$("$A" report norun-merged | head -1)" "$("$A" report norun | head -1)"
+same "the three runs counted" "$("$A" report norun-merged | head -1)" "3 records, 1 point (1 repeated): 1 ok"
+
 # another plan's results are refused without --force
 mkdir -p renamed
 sed 's/"sweep":"shards"/"sweep":"renamed"/' whole/results.jsonl >renamed/results.jsonl
