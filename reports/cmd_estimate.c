@@ -184,6 +184,11 @@ static int parse_args(int argc, char **argv, struct rp_est_input *in, int *batch
 		return kn_error(KN_EUSAGE, "a preset fixes the shape: '--layers', '--d-model', '--heads' and '--vocab' go with --params");
 	if (in->seq && strcmp(in->model, "gpt"))
 		return kn_error(KN_EUSAGE, "option '--seq' is for --model gpt; a cnn's input is square images (--image N)");
+	if (!strcmp(in->model, "cnn") && (in->layers || in->d_model || in->heads || in->vocab))
+		return kn_error(KN_EUSAGE, "options '--layers', '--d-model', '--heads' and '--vocab' shape a transformer "
+					   "(--model gpt); a generic cnn is its --params and --image");
+	if (in->image && strcmp(in->model, "cnn"))
+		return kn_error(KN_EUSAGE, "option '--image' is for --model cnn; a gpt's input is a sequence (--seq N)");
 	if (!in->on_gpu && in->precision != KN_FP32) /* as `amptune train --device cpu` refuses it */
 		return kn_error(KN_EUNAVAIL, "precision '%s' is not available on the cpu backend, which trains in fp32 only "
 					     "(use --device cuda for tf32, fp16 or bf16)",

@@ -511,6 +511,11 @@ expect 64 "option '--batch' has an empty value in '1,2,'" -- estimate --size tin
 expect 64 "option '--batch' expects" -- estimate --size tiny --batch 1,x
 expect 64 "option '--batch' expects an integer in \[1, 16777216\], got '0000000000000000000000000000004abc'" -- estimate --size tiny --batch 2,0000000000000000000000000000004abc
 expect 64 "option '--seq' is for --model gpt; a cnn's input is square images \(--image N\)" -- estimate --model cnn --size tiny --seq 5
+expect 64 "options '--layers', '--d-model', '--heads' and '--vocab' shape a transformer \(--model gpt\); a generic cnn is its --params and --image" -- \
+	estimate --model cnn --params 50M --layers 3
+expect 64 "shape a transformer" -- estimate --model cnn --params 50M --vocab 1000
+expect 64 "option '--image' is for --model cnn" -- estimate --model gpt --size tiny --image 224
+expect 64 "option '--image' is for --model cnn; a gpt's input is a sequence \(--seq N\)" -- estimate --params 1B --image 64
 expect 69 "amptune estimate: precision 'bf16' is not available on the cpu backend, which trains in fp32 only" -- estimate --size tiny --precision bf16 --device cpu
 run estimate --size tiny --precision bf16 && ok || bad "estimate bf16 on cuda exit $?: $(cat "$T/err")"
 run estimate --size tiny --batch 1,2,4 --device cpu && ok || bad "estimate --batch 1,2,4 exit $?: $(cat "$T/err")"
