@@ -35,8 +35,9 @@ void cmd_sweep_usage(FILE *out)
 		"\n"
 		"Runs every point of the plan's grid as its own `amptune train` process and\n"
 		"appends one results record per finished point to DIR/results.jsonl (with\n"
-		"--shard, DIR/shards/I.jsonl). Each point's full log is DIR/points/ID.log and\n"
-		"the effective plan is copied to DIR/plan.ini. Re-running the same command\n"
+		"--shard, DIR/shards/I.jsonl). Each point's full log is DIR/points/ID.log\n"
+		"(repeat N > 1: DIR/points/ID.rN.log), every attempt appended, and the\n"
+		"effective plan is copied to DIR/plan.ini. Re-running the same command\n"
 		"resumes: points already recorded in DIR are skipped. The plan format, grid\n"
 		"order, ids and guarantees are in docs/sweeps.md.\n"
 		"\n"
@@ -563,7 +564,12 @@ static int run_point(struct sweep *s, const struct sw_point *pt, struct sw_progr
 	int rc;
 	if ((rc = sw_point_argv(&s->plan, pt, &args)))
 		return rc;
-	snprintf(log_path, sizeof log_path, "%s/points/%s.log", s->out, pt->id);
+	/* one log per run: repeats of a point may run at once (shards), and a log the two appended to
+	 * would interleave their lines, and each one's stderr_tail would take the other's */
+	if (pt->repeat > 1)
+		snprintf(log_path, sizeof log_path, "%s/points/%s.r%d.log", s->out, pt->id, pt->repeat);
+	else
+		snprintf(log_path, sizeof log_path, "%s/points/%s.log", s->out, pt->id);
 	tr_utc_now(now, sizeof now);
 	snprintf(header, sizeof header, "== amptune sweep '%s': point %d id %s repeat %d/%ld, started %s ==",
 		 s->plan.name, pt->index, pt->id, pt->repeat, s->plan.repeats, now);

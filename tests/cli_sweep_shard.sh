@@ -48,6 +48,15 @@ wait $p0
 same "shard 0 exit" "$?" 0
 wait $p1
 same "shard 1 exit" "$?" 0
+# one log per run, so repeats running at once in two shards never share one
+for id in $(awk '{ print $1 }' all.txt | sort -u); do
+	same "$id: repeat 1's log holds repeat 1 alone" \
+		"$(grep '^== amptune sweep' "sharded/points/$id.log" | grep -o 'repeat [0-9]/2' | sort | uniq -c | tr -s ' ')" \
+		" 1 repeat 1/2"
+	same "$id: repeat 2's log holds repeat 2 alone" \
+		"$(grep '^== amptune sweep' "sharded/points/$id.r2.log" | grep -o 'repeat [0-9]/2' | sort | uniq -c | tr -s ' ')" \
+		" 1 repeat 2/2"
+done
 grep -q "^shard 2/3 done; when every shard is: amptune merge sharded$" shard2.out && ok || bad "shard hint: $(cat shard2.out)"
 same "shards write only shard files" "$(cd sharded/shards && echo *.jsonl)" "0.jsonl 1.jsonl 2.jsonl"
 same "no results.jsonl before merge" "$(ls sharded/results.jsonl 2>/dev/null)" ""
