@@ -135,16 +135,62 @@ static int check_names(const struct merge *m, char *first_plan, size_t n)
 }
 
 static const struct sw_results *sort_rec;
+static const int *sort_point; /* per entry: its configuration's place in the grid order to sort by */
 static int cmp_entry(const void *a, const void *b)
 {
-	const struct sw_entry *x = &sort_rec->e[*(const int *)a], *y = &sort_rec->e[*(const int *)b];
-	if ((x->point < 0) != (y->point < 0))
-		return x->point < 0 ? 1 : -1;
+	int i = *(const int *)a, k = *(const int *)b, pi = sort_point[i], pk = sort_point[k];
+	const struct sw_entry *x = &sort_rec->e[i], *y = &sort_rec->e[k];
+	if ((pi < 0) != (pk < 0))
+		return pi < 0 ? 1 : -1;
 	if (x->repeat != y->repeat)
 		return x->repeat < y->repeat ? -1 : 1;
-	if (x->point != y->point)
-		return x->point < y->point ? -1 : 1;
-	return *(const int *)a - *(const int *)b;
+	if (pi != pk)
+		return pi < pk ? -1 : 1;
+	return i - k;
+}
+
+static int cmp_point_id(const void *a, const void *b)
+{
+	return strcmp(((const struct sw_point *)a)->id, ((const struct sw_point *)b)->id);
+}
+
+/* Where each entry sorts: its id's configuration in the grid of the plan at plan_path (the current
+ * one: a record made before an axis grew keeps the `point` of the grid it ran in, which no longer
+ * says where it goes), else its record's own `point`. NULL when out of memory. */
+static int *grid_places(const struct merge *m, const char *plan_path)
+{
+	int *at = malloc((size_t)m->rec.n * sizeof *at + 1);
+	struct sw_plan p;
+	struct sw_grid g = { 0 };
+	if (!at)
+		return NULL;
+	for (int i = 0; i < m->rec.n; i++)
+		at[i] = m->rec.e[i].point;
+	sw_plan_init(&p);
+	if (plan_path[0] && sw_plan_load(&p, plan_path, NULL, 0) == KN_OK && sw_grid_expand(&g, &p) == KN_OK) {
+		int n = g.nconfigs; /* the first repeat's runs: every configuration once */
+		struct sw_point *first = malloc((size_t)n * sizeof *first + 1);
+		if (first) {
+			for (int i = 0, k = 0; i < g.n && k < n; i++)
+				if (g.points[i].repeat == 1)
+					first[k++] = g.points[i];
+			qsort(first, (size_t)n, sizeof *first, cmp_point_id);
+			for (int i = 0; i < m->rec.n; i++) {
+				struct sw_point key;
+				size_t idn = strlen(m->rec.e[i].id);
+				if (idn >= sizeof key.id) /* longer than any id a grid makes */
+					continue;
+				memcpy(key.id, m->rec.e[i].id, idn + 1);
+				const struct sw_point *hit = bsearch(&key, first, (size_t)n, sizeof *first, cmp_point_id);
+				if (hit)
+					at[i] = hit->index;
+			}
+			free(first);
+		}
+	}
+	sw_grid_release(&g);
+	sw_plan_release(&p);
+	return at;
 }
 
 /* The run an entry names, as the reports read it: none (repeat 0, not indexed) for a record
@@ -156,14 +202,17 @@ static struct rp_run merge_run(const void *ctx, int i)
 }
 
 /* The merged file's text: each (id, repeat) once, every record without a repeat, in grid order. */
-static int merged_text(const struct merge *m, char **text, size_t *len, int *kept, int *dropped)
+static int merged_text(const struct merge *m, const char *plan_path, char **text, size_t *len, int *kept,
+		       int *dropped)
 {
-	int *keep = malloc((size_t)m->rec.n * sizeof *keep + 1);
+	int *keep = malloc((size_t)m->rec.n * sizeof *keep + 1), *places = keep ? grid_places(m, plan_path) : NULL;
 	struct rp_run_index runs = { .key = merge_run };
 	int rc = KN_OK;
 	*kept = *dropped = 0;
-	if (!keep)
+	if (!keep || !places) {
+		free(keep);
 		return kn_error(KN_ERR, "out of memory");
+	}
 	for (int i = 0; i < m->rec.n && rc == KN_OK; i++) {
 		const struct sw_entry *e = &m->rec.e[i];
 		int at = rp_run_add(&runs, &m->rec, i);
@@ -189,6 +238,7 @@ static int merged_text(const struct merge *m, char **text, size_t *len, int *kep
 		rc = kn_error(KN_ERR, "out of memory");
 	if (f) {
 		sort_rec = &m->rec;
+		sort_point = places;
 		qsort(keep, (size_t)*kept, sizeof *keep, cmp_entry);
 		for (int i = 0; i < *kept; i++)
 			fprintf(f, "%s\n", m->rec.e[keep[i]].line);
@@ -196,6 +246,7 @@ static int merged_text(const struct merge *m, char **text, size_t *len, int *kep
 			rc = kn_error(KN_ERR, "out of memory");
 	}
 	free(keep);
+	free(places);
 	rp_run_index_release(&runs);
 	return rc;
 }
@@ -280,7 +331,7 @@ static int merge(struct merge *m)
 	}
 	if ((rc = sw_results_read_all(&m->rec, m->paths, m->npaths, "merge")) ||
 	    (rc = check_names(m, first_plan, sizeof first_plan)) ||
-	    (rc = merged_text(m, &text, &len, &kept, &dropped)))
+	    (rc = merged_text(m, first_plan, &text, &len, &kept, &dropped)))
 		return rc;
 	snprintf(path, sizeof path, "%s/results.jsonl", m->out);
 	if ((rc = sw_write_atomic(path, text, len)) == KN_OK)

@@ -129,6 +129,14 @@ same "merge of records without a repeat" "$?:$(cat merge.out)" \
 same "report before and after merge agree" "$("$A" report norun-merged | head -1)" "$("$A" report norun | head -1)"
 same "the three runs counted" "$("$A" report norun-merged | head -1)" "3 records, 1 point (1 repeated): 1 ok"
 
+# an axis grown after a first run: records keep the `point` of the grid they ran in, and merge
+# orders them by the directory's plan, the grown one
+plan grow.ini grow "batch_sizes = 2, 4, 8" "steps = 3"
+"$A" sweep grow.ini --out grown --quiet && "$A" sweep grow.ini --out grown --set batch_sizes=1,2,4,8 --quiet
+"$A" merge grown >/dev/null 2>&1
+same "merge after an axis grew: grid order" "$(field grown/results.jsonl batch | tr '\n' ' ')" "1 2 4 8 "
+same "... each record keeps its own point" "$(field grown/results.jsonl point | tr '\n' ' ')" "0 0 1 2 "
+
 # another plan's results are refused without --force
 mkdir -p renamed
 sed 's/"sweep":"shards"/"sweep":"renamed"/' whole/results.jsonl >renamed/results.jsonl
