@@ -173,8 +173,8 @@ int rp_compare_regressions(const struct rp_compare *c, double pct, struct rp_buf
 		n++;
 		char da[160], db[160];
 		rp_point_label_without(c->a, a, RP_AXIS_DEVICE, l, sizeof l);
-		rp_buf_printf(why, "  %s on %s", l, rp_device_label(a->cfg, da, sizeof da));
-		if (strcmp(da, rp_device_label(b->cfg, db, sizeof db)) != 0)
+		rp_buf_printf(why, "  %s on %s", l, rp_points_device(c->a, a->cfg, da, sizeof da));
+		if (strcmp(da, rp_points_device(c->b, b->cfg, db, sizeof db)) != 0)
 			rp_buf_printf(why, " -> %s", db);
 		if (lost)
 			rp_buf_printf(why, " (id %s): ok in A, %s in B\n", a->cfg->id, b->status);
@@ -193,7 +193,7 @@ int rp_compare_regressions(const struct rp_compare *c, double pct, struct rp_buf
 		missing++;
 		char da[160];
 		rp_point_label_without(c->a, a, RP_AXIS_DEVICE, l, sizeof l);
-		rp_buf_printf(why, "  %s on %s (id %s): ok in A, missing from B\n", l, rp_device_label(a->cfg, da, sizeof da),
+		rp_buf_printf(why, "  %s on %s (id %s): ok in A, missing from B\n", l, rp_points_device(c->a, a->cfg, da, sizeof da),
 			      a->cfg->id);
 	}
 	if (n_missing)
@@ -219,8 +219,8 @@ static void match_cells(const struct rp_compare *c, const struct rp_match *m, st
 {
 	const struct rp_point *a = &c->a->p[m->a], *b = &c->b->p[m->b];
 	rp_point_label_without(c->a, a, RP_AXIS_DEVICE, t->label, sizeof t->label);
-	rp_device_label(a->cfg, t->dev_a, sizeof t->dev_a);
-	rp_device_label(b->cfg, t->dev_b, sizeof t->dev_b);
+	rp_points_device(c->a, a->cfg, t->dev_a, sizeof t->dev_a);
+	rp_points_device(c->b, b->cfg, t->dev_b, sizeof t->dev_b);
 	sps_text(a, t->sps_a, sizeof t->sps_a);
 	sps_text(b, t->sps_b, sizeof t->sps_b);
 	snprintf(t->speedup, sizeof t->speedup, isfinite(m->speedup) ? "%.3fx" : "n/a", m->speedup);

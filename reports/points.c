@@ -136,6 +136,97 @@ static unsigned differences(const struct rp_record *a, const struct rp_record *b
 	return v;
 }
 
+/* 1 when two devices print alike ("H100" for an H100 SXM and an H100 PCIe, "cpu" for two CPUs) */
+static int same_short_label(const struct rp_record *a, const struct rp_record *b)
+{
+	char x[160], y[160];
+	return !strcmp(rp_device_label(a, x, sizeof x), rp_device_label(b, y, sizeof y));
+}
+
+static const int *lead_of; /* for by_lead: each point's first record */
+static int by_lead(const void *a, const void *b) { return lead_of[*(const int *)a] - lead_of[*(const int *)b]; }
+
+/*
+ * owner[i]: the point record i belongs to, points numbered in order of their first record. A point
+ * is an id on one device: repeats of an id that ran on different devices (`device` and
+ * `device_name`: array tasks landing on an H100 and an A100) are different points, never one
+ * median. A record whose backend never opened (no device_name: which device it would have run on
+ * is unknown) joins its id's point when the id ran on one device (or none); when it ran on several,
+ * such records are a point of their own, so no device's point depends on the file's order. Sets
+ * pts->n, each point's cfg, line and n_reps, and pts->long_devices. Returns nonzero out of memory.
+ */
+static int group_points(struct rp_points *pts, const struct rp_results *res, int *owner)
+{
+	int n = res->n, np = 0, rc = 0;
+	int *first = malloc((size_t)n * sizeof *first + 1), *next = malloc((size_t)n * sizeof *next + 1);
+	int *unknown = malloc((size_t)n * sizeof *unknown + 1), *ndev = calloc((size_t)n + 1, sizeof *ndev);
+	int *lead = malloc((size_t)n * sizeof *lead + 1), *order = malloc((size_t)n * sizeof *order + 1);
+	int *rank = malloc((size_t)n * sizeof *rank + 1);
+	const struct rp_record **dev = calloc((size_t)n + 1, sizeof *dev); /* per point: who named its device */
+	if (!first || !next || !unknown || !ndev || !lead || !order || !rank || !dev) {
+		rc = 1;
+		goto out;
+	}
+	for (int g = 0; g < n; g++)
+		first[g] = unknown[g] = -1;
+	for (int i = 0; i < n; i++) { /* the records that name their device */
+		const struct rp_record *r = &res->recs[i];
+		int g = res->group[i], k = first[g], last = -1;
+		if (!r->device_name[0])
+			continue;
+		for (; k >= 0; last = k, k = next[k])
+			if (!strcmp(dev[k]->device, r->device) && !strcmp(dev[k]->device_name, r->device_name))
+				break;
+		if (k < 0) {
+			k = np++;
+			dev[k] = r;
+			lead[k] = i;
+			next[k] = -1;
+			*(last >= 0 ? &next[last] : &first[g]) = k;
+			ndev[g]++;
+		}
+		owner[i] = k;
+	}
+	for (int i = 0; i < n; i++) { /* those that do not */
+		int g = res->group[i], k;
+		if (res->recs[i].device_name[0])
+			continue;
+		if (ndev[g] == 1) {
+			k = first[g];
+		} else if ((k = unknown[g]) < 0) {
+			k = unknown[g] = np++;
+			lead[k] = i;
+		}
+		if (i < lead[k])
+			lead[k] = i;
+		owner[i] = k;
+	}
+	for (int k = 0; k < np; k++)
+		order[k] = k;
+	lead_of = lead;
+	qsort(order, (size_t)np, sizeof *order, by_lead);
+	for (int j = 0; j < np; j++)
+		rank[order[j]] = j;
+	pts->n = np;
+	for (int j = 0; j < np; j++) {
+		pts->p[j].cfg = &res->recs[lead[order[j]]];
+		pts->p[j].line = res->lines[lead[order[j]]];
+	}
+	for (int i = 0; i < n; i++) {
+		owner[i] = rank[owner[i]];
+		pts->p[owner[i]].n_reps++;
+	}
+	/* two devices of one id that print alike: every label names devices in full */
+	for (int g = 0; g < n && !pts->long_devices; g++)
+		for (int k = first[g]; k >= 0 && !pts->long_devices; k = next[k])
+			for (int j = next[k]; j >= 0; j = next[j])
+				if (same_short_label(dev[k], dev[j]))
+					pts->long_devices = 1;
+out:
+	free(first), free(next), free(unknown), free(ndev), free(lead), free(order), free(rank), free(dev);
+	return rc;
+}
+
 int rp_points_build(struct rp_points *pts, const struct rp_results *res)
 {
 	memset(pts, 0, sizeof *pts);
@@ -147,43 +238,11 @@ int rp_points_build(struct rp_points *pts, const struct rp_results *res)
 		rp_points_release(pts);
 		return kn_error(KN_ERR, "out of memory grouping %d records", res->n);
 	}
-	/* owner[i]: the point record i belongs to. A point is an id on one device: repeats of an id
-	 * that ran on different devices (array tasks landing on an H100 and an A100) are different
-	 * points, never one median. A record whose backend never opened (no device_name) joins its
-	 * id's first point. */
-	int *first = malloc((size_t)res->n * sizeof *first), *next = malloc((size_t)res->n * sizeof *next);
-	const struct rp_record **dev = calloc((size_t)res->n, sizeof *dev); /* per point: who named its device */
-	if (!first || !next || !dev) {
-		free(owner), free(first), free(next), free(dev);
+	if (group_points(pts, res, owner)) {
+		free(owner);
 		rp_points_release(pts);
 		return kn_error(KN_ERR, "out of memory grouping %d records", res->n);
 	}
-	for (int g = 0; g < res->n; g++)
-		first[g] = -1;
-	for (int i = 0; i < res->n; i++) {
-		const struct rp_record *r = &res->recs[i];
-		int g = res->group[i], k = first[g], last = -1;
-		if (r->device_name[0])
-			for (; k >= 0; last = k, k = next[k])
-				if (!dev[k] || (!strcmp(dev[k]->device, r->device) &&
-						!strcmp(dev[k]->device_name, r->device_name)))
-					break;
-		if (k < 0) { /* points are numbered in order of first appearance */
-			k = pts->n++;
-			pts->p[k].cfg = r;
-			pts->p[k].line = res->lines[i];
-			next[k] = -1;
-			if (last >= 0)
-				next[last] = k;
-			else
-				first[g] = k;
-		}
-		if (!dev[k] && r->device_name[0])
-			dev[k] = r;
-		owner[i] = k;
-		pts->p[k].n_reps++;
-	}
-	free(first), free(next), free(dev);
 	const struct rp_record **slot = pts->slots;
 	for (int k = 0; k < pts->n; k++) {
 		pts->p[k].reps = slot;
@@ -267,6 +326,26 @@ const char *rp_device_label(const struct rp_record *r, char *out, size_t n)
 	return out;
 }
 
+const char *rp_points_device(const struct rp_points *pts, const struct rp_record *r, char *out, size_t n)
+{
+	static const char *const vendor[] = { "NVIDIA ", "Tesla ", "GeForce ", "Quadro ", "AMD ", "Radeon ", "Instinct " };
+	const char *s = r->device_name;
+	if (!pts->long_devices || !*s)
+		return rp_device_label(r, out, n);
+	if (!rp_is_gpu(r)) { /* "AMD EPYC 9B45 (2 threads)": the CPU's whole name */
+		snprintf(out, n, "%s", s);
+		return out;
+	}
+	for (int again = 1; again;) { /* "NVIDIA H100 80GB HBM3" -> "H100 80GB HBM3" */
+		again = 0;
+		for (size_t i = 0; i < sizeof vendor / sizeof *vendor; i++)
+			if (!strncmp(s, vendor[i], strlen(vendor[i])) && s[strlen(vendor[i])])
+				s += strlen(vendor[i]), again = 1;
+	}
+	snprintf(out, n, "%s", s);
+	return out;
+}
+
 const char *rp_point_failed_status(const struct rp_point *p)
 {
 	for (int i = 0; i < p->n_reps; i++)
@@ -292,10 +371,10 @@ const char *rp_point_label_without(const struct rp_points *pts, const struct rp_
 		ADD("%s-%s ", r->model, r->size);
 	if (omit & RP_AXIS_DEVICE)
 		ADD("%s", r->precision);
-	else if ((v & RP_AXIS_CPU) && !rp_is_gpu(r)) /* CPUs that differ: say how */
+	else if ((v & RP_AXIS_CPU) && !rp_is_gpu(r) && !pts->long_devices) /* CPUs that differ: say how */
 		ADD("%s %dt %s", rp_device_label(r, dev, sizeof dev), rp_cpu_threads(r), r->precision);
 	else
-		ADD("%s %s", rp_device_label(r, dev, sizeof dev), r->precision);
+		ADD("%s %s", rp_points_device(pts, r, dev, sizeof dev), r->precision);
 	if (!(omit & RP_AXIS_BATCH))
 		ADD(" b%d", r->batch);
 	if (v & RP_AXIS_SEQ)

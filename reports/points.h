@@ -56,6 +56,7 @@ struct rp_points {
 	struct rp_point *p;
 	int n;
 	unsigned varies;                /* rp_axis bits that differ between points */
+	int long_devices;               /* two devices of one id print alike: labels name devices in full */
 	const struct rp_record **slots; /* storage for every point's reps */
 };
 
@@ -67,6 +68,9 @@ void rp_points_price(struct rp_points *pts, const struct rp_prices *prices);
 /* "cpu", or the model word of a GPU's name ("H100" of "NVIDIA H100 80GB HBM3", "RTX 4090"). */
 const char *rp_device_label(const struct rp_record *r, char *out, size_t n);
 int rp_is_gpu(const struct rp_record *r);
+/* The device as the points' labels name it: rp_device_label(), or, when two devices of one id
+ * would print alike (pts->long_devices), the whole device_name less the vendor's words. */
+const char *rp_points_device(const struct rp_points *pts, const struct rp_record *r, char *out, size_t n);
 /* The status of the point's first run that did not end ok, or "ok". */
 const char *rp_point_failed_status(const struct rp_point *p);
 /* The point's settings that vary across the set, always device, precision

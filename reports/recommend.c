@@ -151,7 +151,7 @@ static void verdict(const struct rp_points *pts, struct rp_reco *r)
 	rp_point_epoch_str(g, gt, sizeof gt);
 	rp_point_cost_str(c, cc, sizeof cc);
 	rp_point_cost_str(g, gc, sizeof gc);
-	rp_device_label(g->cfg, gname, sizeof gname);
+	rp_points_device(pts, g->cfg, gname, sizeof gname);
 	/* both as "how many times the GPU beats the CPU" */
 	double speed = c->epoch_s / g->epoch_s, cost = c->cost_per_epoch / g->cost_per_epoch;
 	int gpu_faster = speed > 1, gpu_cheaper = cost > 1;

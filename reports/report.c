@@ -477,7 +477,7 @@ static void md_tiers(const struct rp_report *rep, struct rp_buf *b)
 		const struct rp_record *g = rep->pts.p[f->first].cfg;
 		char dev[160], a[32], s[32];
 		rp_buf_puts(b, "| ");
-		rp_buf_md(b, rp_device_label(g, dev, sizeof dev));
+		rp_buf_md(b, rp_points_device(&rep->pts, g, dev, sizeof dev));
 		rp_buf_puts(b, ", ");
 		rp_buf_md(b, g->model);
 		rp_buf_puts(b, "-");

@@ -490,7 +490,7 @@ static void tiers_table(const struct rp_report *rep, struct rp_buf *b)
 		const struct rp_tier_fit *f = &rep->fits[k];
 		const struct rp_record *g = rep->pts.p[f->first].cfg;
 		char t[512], dev[160];
-		snprintf(t, sizeof t, "%s, %s-%s, %s, seq %d", rp_device_label(g, dev, sizeof dev), g->model, g->size,
+		snprintf(t, sizeof t, "%s, %s-%s, %s, seq %d", rp_points_device(&rep->pts, g, dev, sizeof dev), g->model, g->size,
 			 g->precision, g->seq);
 		rp_buf_puts(b, "<tr>");
 		td_text(b, t);

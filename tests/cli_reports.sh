@@ -360,6 +360,25 @@ has "$T/mixdev/report.md" "| m1 | H100 fp32 b16 (recommended) | ok | 100 / 110 m
 has "$T/mixdev/report.md" "| m1 | A100-SXM4-80GB fp32 b16 | ok | 100 / 110 ms | 1.5k |"
 has "$T/mixdev/report.md" "| m1 | cpu fp32 b16 | ok | 100 / 110 ms | 50 |"
 has "$T/mixdev/report.md" "| cuda NVIDIA A100-SXM4-80GB | 2.00 | default: mid-tier GPU (A100)"
+# devices that print alike are named in full; runs that never opened a backend (which device they
+# would have run on is unknown) are a point of their own when the id ran on several devices, so
+# the decision does not depend on the file's order
+mkdir -p "$T/alike"
+{
+	rec id='"g"' repeat=1 status='"failed"' message='"x"' device='"auto"' device_name='""'
+	rec id='"g"' repeat=2 device='"cuda"' device_name='"NVIDIA A100-SXM4-80GB"' samples_per_sec=1500 epoch_s=266
+	rec id='"g"' repeat=3 device='"cuda"' device_name='"NVIDIA H100 80GB HBM3"' samples_per_sec=4000 epoch_s=100
+	rec id='"g"' repeat=4 device='"cuda"' device_name='"NVIDIA H100 PCIe"' samples_per_sec=3000 epoch_s=133
+	rec id='"g"' repeat=5 status='"failed"' message='"y"' device='"auto"' device_name='""'
+} >"$T/alike/results.jsonl"
+for order in cat tac; do
+	$order "$T/alike/results.jsonl" >"$T/alike/r" && mv "$T/alike/r" "$T/alike/results.jsonl"
+	run report "$T/alike" && ok || bad "report of devices alike ($order) exit $?: $(cat "$T/err")"
+	has "$T/out" "5 records, 4 points (1 repeated): 3 ok, 1 failed"
+	has "$T/out" "recommended: H100 80GB HBM3 fp32 b16 (id g): \$0.111 per epoch"
+	has "$T/alike/report.md" "| g | H100 PCIe fp32 b16 | ok |"
+	has "$T/alike/report.md" "| g | auto fp32 b16 | failed |"
+done
 # compare pairs each device with its own: H100 with H100, A100 with A100
 mkdir -p "$T/mixdev2"
 # (B's lines reversed, so its A100 point comes first: pairing by kind alone would match it to A's H100)
