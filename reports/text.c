@@ -182,16 +182,25 @@ const char *rp_fmt_seconds(char *out, size_t n, double s)
 
 const char *rp_fmt_usd(char *out, size_t n, double v)
 {
+	char e[32];
+	int exp10 = 0;
+	/* the decade after rounding to 3 significant figures: 0.09996 is $0.100, not $0.1000 */
+	if (isfinite(v) && v > 0) {
+		snprintf(e, sizeof e, "%.2e", v);
+		exp10 = atoi(strchr(e, 'e') + 1);
+	}
 	if (!isfinite(v))
 		snprintf(out, n, "n/a");
-	else if (v >= 100)
-		snprintf(out, n, "$%.0f", v);
-	else if (v >= 1)
-		snprintf(out, n, "$%.2f", v);
-	else if (v == 0)
+	else if (v <= 0)
 		snprintf(out, n, "$0");
+	else if (v >= 99.995)
+		snprintf(out, n, "$%.0f", v);
+	else if (exp10 >= 0)
+		snprintf(out, n, "$%.2f", v);
+	else if (exp10 < -12) /* less than a tenth of a nano-dollar */
+		snprintf(out, n, "$%.2e", v);
 	else
-		snprintf(out, n, "$%.*f", 2 - (int)floor(log10(v)), v); /* 3 significant figures: $0.800, $0.0269 */
+		snprintf(out, n, "$%.*f", 2 - exp10, v); /* 3 significant figures: $0.800, $0.0269 */
 	return out;
 }
 

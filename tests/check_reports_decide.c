@@ -11,6 +11,7 @@
 #include "reports/points.h"
 #include "reports/recommend.h"
 #include "reports/results.h"
+#include "reports/text.h"
 #include "reports/tiers.h"
 
 #define H100 "NVIDIA H100 80GB HBM3"
@@ -516,6 +517,27 @@ START_TEST(test_extrapolated_marked)
 }
 END_TEST
 
+/* costs: 3 significant figures under $1, decided after rounding, so a cost just under a decade
+ * does not gain a digit */
+START_TEST(test_usd_format)
+{
+	static const struct {
+		double v;
+		const char *want;
+	} cases[] = {
+		{ 0.8, "$0.800" },	   { 0.0269, "$0.0269" },   { 0.9996, "$1.00" },	   { 0.09996, "$0.100" },
+		{ 0.0099996, "$0.0100" }, { 0.0123456, "$0.0123" }, { 0.000251, "$0.000251" }, { 1.234, "$1.23" },
+		{ 99.996, "$100" },	   { 99.994, "$99.99" },    { 1234.4, "$1234" },	   { 0, "$0" },
+		{ 1e-30, "$1.00e-30" },   { NAN, "n/a" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char out[32];
+		rp_fmt_usd(out, sizeof out, cases[i].v);
+		ck_assert_msg(!strcmp(out, cases[i].want), "%.9g: '%s', expected '%s'", cases[i].v, out, cases[i].want);
+	}
+}
+END_TEST
+
 START_TEST(test_tier_fit)
 {
 	struct rp_record r[6];
@@ -592,6 +614,7 @@ int main(void)
 	tcase_add_test(rule, test_split_verdict);
 	tcase_add_test(rule, test_extrapolated_marked);
 	tcase_add_test(tiers, test_tier_fit);
+	tcase_add_test(rule, test_usd_format);
 	suite_add_tcase(s, cost);
 	suite_add_tcase(s, rule);
 	suite_add_tcase(s, tiers);
