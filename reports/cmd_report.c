@@ -10,6 +10,7 @@
 #include "reports/compare.h"
 #include "reports/diagnose.h"
 #include "reports/report.h"
+#include "reports/runs.h"
 #include "trainer/commands.h"
 #include "trainer/config.h"
 
@@ -345,12 +346,18 @@ int cmd_diagnose(int argc, char **argv)
 		rp_buf_md(&b, rp_point_label(&s->pts, p, l, sizeof l));
 		rp_buf_puts(&b, " (id ");
 		rp_buf_md(&b, p->cfg->id);
-		if (p->n_reps > 1) { /* the diagnosis reads one repeat: say which */
-			int k = 0;
+		if (p->n_reps > 1) { /* the diagnosis reads one repeat: say which (its own number when it has one) */
+			int k = 0, own = rp_record_run(p->rep).repeat;
 			while (k < p->n_reps - 1 && p->reps[k] != p->rep)
 				k++;
-			rp_buf_printf(&b, ", repeat %d of %d%s, line %ld)\n\n", k + 1, p->n_reps,
-				      p->n_ok ? ": the ok one nearest the median samples/s" : "", s->res.lines[p->rep - s->res.recs]);
+			if (own > 0 && own != k + 1) /* its repeats are not 1..n here: another device ran the others */
+				rp_buf_printf(&b, ", repeat %d, one of %d runs on this device%s, line %ld)\n\n", own, p->n_reps,
+					      p->n_ok ? ": the ok one nearest the median samples/s" : "",
+					      s->res.lines[p->rep - s->res.recs]);
+			else
+				rp_buf_printf(&b, ", repeat %d of %d%s, line %ld)\n\n", k + 1, p->n_reps,
+					      p->n_ok ? ": the ok one nearest the median samples/s" : "",
+					      s->res.lines[p->rep - s->res.recs]);
 		} else {
 			rp_buf_printf(&b, ", line %ld)\n\n", p->line);
 		}

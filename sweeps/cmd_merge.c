@@ -142,6 +142,8 @@ static int cmp_entry(const void *a, const void *b)
 	const struct sw_entry *x = &sort_rec->e[i], *y = &sort_rec->e[k];
 	if ((pi < 0) != (pk < 0))
 		return pi < 0 ? 1 : -1;
+	if (pi < 0) /* records without a point: last, in input order */
+		return i - k;
 	if (x->repeat != y->repeat)
 		return x->repeat < y->repeat ? -1 : 1;
 	if (pi != pk)
@@ -156,7 +158,8 @@ static int cmp_point_id(const void *a, const void *b)
 
 /* Where each entry sorts: its id's configuration in the grid of the plan at plan_path (the current
  * one: a record made before an axis grew keeps the `point` of the grid it ran in, which no longer
- * says where it goes), else its record's own `point`. NULL when out of memory. */
+ * says where it goes), else its record's own `point`; -1 (last) for a record without one. NULL
+ * when out of memory. */
 static int *grid_places(const struct merge *m, const char *plan_path)
 {
 	int *at = malloc((size_t)m->rec.n * sizeof *at + 1);
@@ -182,7 +185,7 @@ static int *grid_places(const struct merge *m, const char *plan_path)
 					continue;
 				memcpy(key.id, m->rec.e[i].id, idn + 1);
 				const struct sw_point *hit = bsearch(&key, first, (size_t)n, sizeof *first, cmp_point_id);
-				if (hit)
+				if (hit && at[i] >= 0) /* a record without a point stays one (last) */
 					at[i] = hit->index;
 			}
 			free(first);
@@ -201,20 +204,57 @@ static struct rp_run merge_run(const void *ctx, int i)
 	return (struct rp_run){ e->id, e->no_run ? 0 : e->repeat };
 }
 
+static const struct sw_results *line_rec;
+static int by_line(const void *a, const void *b)
+{
+	int i = *(const int *)a, k = *(const int *)b, c = strcmp(line_rec->e[i].line, line_rec->e[k].line);
+	return c ? c : i - k;
+}
+
+/* Marks (copy[i] = 1) each record without a repeat whose line an earlier one from another file
+ * holds byte for byte: merging again reads DIR's own results.jsonl beside the sources, and must
+ * not add the sources' records again. Within one file, every such record counts, the same line
+ * or not, as every reader counts them. Returns nonzero out of memory. */
+static int cross_file_copies(const struct sw_results *rec, char *copy)
+{
+	int *idx = malloc((size_t)rec->n * sizeof *idx + 1), n = 0;
+	if (!idx)
+		return 1;
+	for (int i = 0; i < rec->n; i++)
+		if (rec->e[i].no_run)
+			idx[n++] = i;
+	line_rec = rec;
+	qsort(idx, (size_t)n, sizeof *idx, by_line);
+	for (int j = 1, lead = 0; j < n; j++) {
+		const struct sw_entry *a = &rec->e[idx[lead]], *b = &rec->e[idx[j]];
+		if (strcmp(a->line, b->line))
+			lead = j; /* the first of a new line: the lines sort by text, then by input order */
+		else if (strcmp(a->file, b->file))
+			copy[idx[j]] = 1;
+	}
+	free(idx);
+	return 0;
+}
+
 /* The merged file's text: each (id, repeat) once, every record without a repeat, in grid order. */
 static int merged_text(const struct merge *m, const char *plan_path, char **text, size_t *len, int *kept,
 		       int *dropped)
 {
 	int *keep = malloc((size_t)m->rec.n * sizeof *keep + 1), *places = keep ? grid_places(m, plan_path) : NULL;
+	char *copy = places ? calloc((size_t)m->rec.n + 1, 1) : NULL;
 	struct rp_run_index runs = { .key = merge_run };
 	int rc = KN_OK;
 	*kept = *dropped = 0;
-	if (!keep || !places) {
-		free(keep);
+	if (!copy || cross_file_copies(&m->rec, copy)) {
+		free(keep), free(places), free(copy);
 		return kn_error(KN_ERR, "out of memory");
 	}
 	for (int i = 0; i < m->rec.n && rc == KN_OK; i++) {
 		const struct sw_entry *e = &m->rec.e[i];
+		if (copy[i]) {
+			(*dropped)++;
+			continue;
+		}
 		int at = rp_run_add(&runs, &m->rec, i);
 		if (at < 0) {
 			rc = KN_ERR;
@@ -247,6 +287,7 @@ static int merged_text(const struct merge *m, const char *plan_path, char **text
 	}
 	free(keep);
 	free(places);
+	free(copy);
 	rp_run_index_release(&runs);
 	return rc;
 }
@@ -330,8 +371,14 @@ static int merge(struct merge *m)
 		sw_warn_torn("merge", path, &note, saved);
 	}
 	if ((rc = sw_results_read_all(&m->rec, m->paths, m->npaths, "merge")) ||
-	    (rc = check_names(m, first_plan, sizeof first_plan)) ||
-	    (rc = merged_text(m, first_plan, &text, &len, &kept, &dropped)))
+	    (rc = check_names(m, first_plan, sizeof first_plan)))
+		return rc;
+	/* the plan records are ordered by, and checked against for missing runs: DIR's own, else the one
+	 * copied there */
+	char dir_plan[4200];
+	snprintf(dir_plan, sizeof dir_plan, "%s/plan.ini", m->out);
+	const char *order_plan = access(dir_plan, F_OK) == 0 ? dir_plan : first_plan;
+	if ((rc = merged_text(m, order_plan, &text, &len, &kept, &dropped)))
 		return rc;
 	snprintf(path, sizeof path, "%s/results.jsonl", m->out);
 	if ((rc = sw_write_atomic(path, text, len)) == KN_OK)
@@ -341,7 +388,7 @@ static int merge(struct merge *m)
 		printf("amptune merge: %d record%s from %d file%s into '%s'; %d identical duplicate%s dropped\n", kept,
 		       kept == 1 ? "" : "s", m->npaths, m->npaths == 1 ? "" : "s", path, dropped, dropped == 1 ? "" : "s");
 		fflush(stdout);
-		warn_missing(m, first_plan);
+		warn_missing(m, order_plan);
 	}
 	return rc;
 }

@@ -387,6 +387,9 @@ sed 's/"samples_per_sec":4000/"samples_per_sec":8000/; s/"samples_per_sec":4100/
 run compare "$T/mixdev" "$T/mixdev2" && ok || bad "compare of repeats on several devices exit $?: $(cat "$T/err")"
 has "$T/out" "| fp32 b16 | H100 | H100 | 4.05k (2 runs: 4k-4.1k) | 8.1k (2 runs: 8k-8.2k) | 2.000x | faster |"
 has "$T/out" "| fp32 b16 | A100-SXM4-80GB | A100-SXM4-80GB | 1.5k | 1.5k | 1.000x |"
+# diagnose names the run it reads by its own repeat (B's H100 point holds repeats 3 and 1)
+run diagnose "$T/mixdev2" && ok || bad "diagnose of repeats on several devices exit $?: $(cat "$T/err")"
+has "$T/out" "(id m1, repeat 3, one of 2 runs on this device: the ok one nearest the median samples/s, line 2)"
 
 # ---- a point that ran a non-deterministic algorithm (cuDNN offered no deterministic one) is named ----
 mkdir -p "$T/nondet"

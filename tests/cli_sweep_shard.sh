@@ -128,6 +128,11 @@ same "merge of records without a repeat" "$?:$(cat merge.out)" \
 	"0:amptune merge: 3 records from 1 file into 'norun-merged/results.jsonl'; 0 identical duplicates dropped"
 same "report before and after merge agree" "$("$A" report norun-merged | head -1)" "$("$A" report norun | head -1)"
 same "the three runs counted" "$("$A" report norun-merged | head -1)" "3 records, 1 point (1 repeated): 1 ok"
+# merging the same file again adds nothing: the copies are in DIR's own results.jsonl already
+"$A" merge norun/results.jsonl --out norun-merged >merge.out 2>&1
+same "merge again of records without a repeat" "$?:$(cat merge.out)" \
+	"0:amptune merge: 3 records from 2 files into 'norun-merged/results.jsonl'; 3 identical duplicates dropped"
+same "... still three runs" "$("$A" report norun-merged | head -1)" "3 records, 1 point (1 repeated): 1 ok"
 
 # an axis grown after a first run: records keep the `point` of the grid they ran in, and merge
 # orders them by the directory's plan, the grown one
@@ -136,6 +141,15 @@ plan grow.ini grow "batch_sizes = 2, 4, 8" "steps = 3"
 "$A" merge grown >/dev/null 2>&1
 same "merge after an axis grew: grid order" "$(field grown/results.jsonl batch | tr '\n' ' ')" "1 2 4 8 "
 same "... each record keeps its own point" "$(field grown/results.jsonl point | tr '\n' ' ')" "0 0 1 2 "
+# merged into a directory whose plan grew: ordered by that directory's plan, not the first source's
+plan grow.ini grow "batch_sizes = 2, 4, 8" "steps = 3"
+"$A" sweep grow.ini --out grow-old --quiet && "$A" sweep grow.ini --out grow-new --set batch_sizes=1,2,4,8 --shard 0/4 --quiet
+"$A" merge grow-old grow-new --out grow-new >/dev/null 2>&1
+same "merge into a grown directory: its grid order" "$(field grow-new/results.jsonl batch | tr '\n' ' ')" "1 2 4 8 "
+# a record without a point (nor a repeat) goes last, whatever its id
+sed -E 's/,"point":[0-9]+//; s/,"repeat":[0-9]+//' <(grep '"batch":4,' grow-old/results.jsonl) >nopoint.jsonl
+"$A" merge grow-old/results.jsonl nopoint.jsonl --out grow-np >/dev/null 2>&1
+same "a record without a point goes last" "$(field grow-np/results.jsonl batch | tr '\n' ' ')" "2 4 8 4 "
 
 # another plan's results are refused without --force
 mkdir -p renamed
