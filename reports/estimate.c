@@ -191,7 +191,9 @@ static int est_cnn_preset(const struct rp_est_input *in, struct rp_estimate *e)
 	parameter_state(in, e);
 	double B = in->batch;
 	if (in->mode == RP_EST_INFER) {
-		e->activations = (double)mem.activation_bytes / B; /* upper bound: one image's training layout */
+		/* a layer at a time: the largest convolution's input and output maps, and the input batch */
+		e->activations = (double)tr_cnn_largest_pair(&p->cnn) * B * (mixed ? 2 : 4) +
+				 B * p->cnn.in_channels * p->cnn.height * p->cnn.width * 4.0;
 		e->flops_per_step = tr_cnn_flops_per_image(&p->cnn) / 3 * B;
 	} else {
 		e->activations = (double)(mem.activation_bytes + mem.stats_bytes);
@@ -219,6 +221,11 @@ static int est_cnn(const struct rp_est_input *in, struct rp_estimate *e)
 		return est_cnn_preset(in, e);
 	if (!(in->params > 0))
 		return kn_error(KN_EUSAGE, "--model cnn needs --params N");
+	if (in->params < 1e5) /* a ResNet-50 scaled down that far is no network */
+		return kn_error(KN_EUSAGE, "option '--params' is %.0f, too few for the generic cnn, which scales ResNet-50 "
+					   "(25.6M parameters) and means nothing below 100k: for a small cnn use a preset "
+					   "(--size tiny, 77.8k parameters)",
+				in->params);
 	int side = in->image ? in->image : 224;
 	double scale = in->params / REF_PARAMS, area = (double)side * side / (224.0 * 224.0), B = in->batch;
 	e->params = e->matmul_params = in->params;

@@ -536,6 +536,8 @@ expect 64 "option '--seq' is for --model gpt; a cnn's input is square images \(-
 expect 64 "options '--layers', '--d-model', '--heads' and '--vocab' shape a transformer \(--model gpt\); a generic cnn is its --params and --image" -- \
 	estimate --model cnn --params 50M --layers 3
 expect 64 "shape a transformer" -- estimate --model cnn --params 50M --vocab 1000
+expect 64 "option '--params' is 1, too few for the generic cnn" -- estimate --model cnn --params 1
+expect 64 "option '--params' is 99999, too few for the generic cnn" -- estimate --model cnn --params 99999
 expect 64 "option '--image' is for --model cnn" -- estimate --model gpt --size tiny --image 224
 expect 64 "option '--image' is for --model cnn; a gpt's input is a sequence \(--seq N\)" -- estimate --params 1B --image 64
 expect 69 "amptune estimate: precision 'bf16' is not available on the cpu backend, which trains in fp32 only" -- estimate --size tiny --precision bf16 --device cpu
@@ -551,6 +553,12 @@ has "$T/out" "  total                       15.11 GiB"
 run estimate --model cnn --params 50M --batch 64
 has "$T/out" "  total                       14.92 GiB"
 has "$T/out" "  smallest tier (+10%)            24 GB"
+# a cnn preset's inference holds a layer at a time: its largest convolution's input and output maps
+# (tiny: the 28x28x16 ones) and the input images, for every image of the batch
+run estimate --model cnn --size tiny --mode infer --device cpu --batch 1,1024 --json
+same "cnn inference activations grow with the batch" \
+	"$(python3 -c 'import json,sys; print([b["activations_bytes"] for b in json.load(open(sys.argv[1]))["batches"]])' "$T/out")" \
+	"[$(( (28 * 28 * 16 * 2) * 4 + 28 * 28 * 4 )), $(( ((28 * 28 * 16 * 2) * 4 + 28 * 28 * 4) * 1024 ))]"
 run estimate --params 1.3B --precision fp16 --mode infer --batch 1
 has "$T/out" "24 layers, d_model 2048"
 has "$T/out" "  smallest tier (+10%)             8 GB"

@@ -111,6 +111,22 @@ double tr_cnn_flops_per_image(const struct tr_cnn_config *cfg)
 	return flops;
 }
 
+size_t tr_cnn_largest_pair(const struct tr_cnn_config *cfg)
+{
+	struct tr_cnn *m = planned(cfg);
+	size_t most = 0;
+	if (!m)
+		return 0;
+	for (int i = 0; i < m->nunits; i++) {
+		const struct tr_cnn_unit *u = &m->units[i];
+		size_t in = (size_t)u->shape.H * u->shape.W * u->shape.C, out = (size_t)u->OH * u->OW * u->shape.OC;
+		if (in + out > most)
+			most = in + out;
+	}
+	free(m);
+	return most;
+}
+
 static int decays(const struct tr_cnn *m, size_t off, size_t *len)
 {
 	for (int i = 0; i < m->nunits; i++) {
