@@ -402,12 +402,18 @@ int dl_loader_next(struct dl_loader *l, struct dl_batch *b)
 	double t1 = now_ms();
 	size_t i = (size_t)k;
 	struct dl_stats *st = &l->stats;
-	if (dl_series_set(&st->wait_ms, i, t1 - t0) || dl_series_set(&st->depth, i, depth) ||
-	    dl_series_set(&st->request_ms, i, t0) || dl_series_set(&st->return_ms, i, t1))
+	/* a batch the workers had ready when asked for cost no data wait: what taking it took (the lock,
+	 * and on a busy CPU the trainer thread waiting to run again) is handoff. With no workers the
+	 * trainer's thread makes the batch: all of it is data wait. */
+	int ready = l->opt.workers && depth > 0;
+	double wait = ready ? 0 : t1 - t0, handoff = ready ? t1 - t0 : 0;
+	if (dl_series_set(&st->wait_ms, i, wait) || dl_series_set(&st->depth, i, depth) ||
+	    dl_series_set(&st->request_ms, i, t0) || dl_series_set(&st->return_ms, i, t1) ||
+	    dl_series_set(&st->handoff_ms, i, handoff))
 		return KN_ENOMEM;
 	const struct dl_slot *s = &l->slots[k % l->nslots];
 	const struct dl_dataset *ds = l->ds;
-	*b = (struct dl_batch){ .B = l->B, .T = l->T, .step = k, .samples = s->samples };
+	*b = (struct dl_batch){ .B = l->B, .T = l->T, .step = k, .samples = s->samples, .wait_ms = wait };
 	if (ds->kind == DL_KIND_TOKENS) {
 		b->inputs = s->inputs;
 		b->targets = s->targets;
@@ -460,6 +466,7 @@ void dl_loader_release(struct dl_loader *l)
 	l->stats.n_workers = 0;
 	dl_series_release(&l->stats.wait_ms);
 	dl_series_release(&l->stats.depth);
+	dl_series_release(&l->stats.handoff_ms);
 	dl_series_release(&l->stats.request_ms);
 	dl_series_release(&l->stats.return_ms);
 	dl_series_release(&l->stats.produce_ms);

@@ -59,6 +59,9 @@ struct dl_batch {
 	long step;    /* global batch index */
 	long epoch;   /* epoch of the first row (with the wrap policy a batch may span two) */
 	const uint64_t *samples; /* [B] dataset index of each row (tests, debugging) */
+	double wait_ms;          /* the time the call waited for data: 0 when the batch was ready when asked
+				  * for (taking it may still take time: a trainer thread waiting for a CPU
+				  * is no data wait, and counts as the stats' handoff_ms) */
 };
 
 struct dl_slot {

@@ -215,6 +215,13 @@ int dl_loader_stats_json(struct dl_loader *l, cJSON *o, long warmup)
 	NUM(o, "wait_ms_p95", dl_quantile(wait, timed, 0.95));
 	NUM(o, "wait_ms_mean", timed ? sum(wait, timed) / (double)timed : NAN);
 	NUM(o, "wait_ms_max", max_of(wait, timed));
+	{
+		size_t hn = st->handoff_ms.n < n ? st->handoff_ms.n : n;
+		const double *handoff = st->handoff_ms.v + (w < hn ? w : hn);
+		size_t ht = hn > w ? hn - w : 0;
+		NUM(o, "handoff_ms_mean", ht ? sum(handoff, ht) / (double)ht : NAN);
+		NUM(o, "handoff_ms_p95", dl_quantile(handoff, ht, 0.95));
+	}
 	NUM(o, "queue_depth_p50", dl_quantile(depth, timed, 0.50));
 	NUM(o, "queue_depth_mean", timed ? sum(depth, timed) / (double)timed : NAN);
 	NUM(o, "empty_steps", count_zero(depth, timed));

@@ -40,6 +40,7 @@ struct dl_worker_stats {
 
 struct dl_stats {
 	struct dl_series wait_ms, depth, request_ms, return_ms; /* by dequeue */
+	struct dl_series handoff_ms;  /* by dequeue: taking a batch that was ready when asked for (else 0) */
 	struct dl_series produce_ms;                            /* by batch index */
 	struct dl_worker_stats *worker;                         /* [n_workers] */
 	int n_workers;

@@ -65,7 +65,14 @@ static void explain(const struct rp_record *r, struct rp_diagnosis *d)
 		return;
 	}
 	SAY("The trainer waited for data %.1f%% of each step.", 100 * d->wait_frac);
-	if (d->bound == RP_BOUND_NOT) {
+	if (d->bound == RP_BOUND_NOT && d->oversubscribed == 1 && r->workers > 0) {
+		/* the workers' computing shares the CPUs with the step's: data wait does not show that cost */
+		SAY(" Loading keeps up, but the workers compute on about %.2g cores beside %d compute thread%s on %d "
+		    "CPU%s, so they slow the step itself (its forward and backward), which data wait does not show: "
+		    "the worker count can still change the step time; compare points that differ only in --workers.",
+		    d->loader_cores, d->compute_threads, d->compute_threads == 1 ? "" : "s", d->host_cpus,
+		    d->host_cpus == 1 ? "" : "s");
+	} else if (d->bound == RP_BOUND_NOT) {
 		SAY(" Loading keeps up; more workers or prefetch will not speed this point up.");
 	} else if (d->workers_needed > 0 && d->workers_needed > r->workers) {
 		SAY(" The loader supplies %.0f samples/s but the compute could take %.0f: use --workers %d", d->supply_sps,
@@ -95,10 +102,10 @@ static void explain(const struct rp_record *r, struct rp_diagnosis *d)
 		SAY(" Note: %d compute threads on %d CPU%s oversubscribe them by themselves: use --threads %d (or fewer, "
 		    "leaving cores to the loader).",
 		    d->compute_threads, d->host_cpus, d->host_cpus == 1 ? "" : "s", d->host_cpus);
-	else if (d->oversubscribed == 1 && d->bound == RP_BOUND_NOT)
-		SAY(" Note: %d worker%s computing on about %.2g cores and %d compute thread%s oversubscribe the %d CPU%s.",
-		    r->workers, r->workers == 1 ? "" : "s", d->loader_cores, d->compute_threads,
-		    d->compute_threads == 1 ? "" : "s", d->host_cpus, d->host_cpus == 1 ? "" : "s");
+	if (d->handoff_ms > RP_HANDOFF_MATERIAL * r->step_ms_p50)
+		SAY(" Taking each batch, ready when asked for, cost %.3g ms (%.0f%% of the step): the trainer's thread "
+		    "waited for a CPU that loader workers held, not for data.",
+		    d->handoff_ms, 100 * d->handoff_ms / r->step_ms_p50);
 	if (d->blas_below) {
 		char advice[160];
 		blas_advice(d, advice, sizeof advice);
@@ -167,6 +174,7 @@ int rp_diagnose(const struct rp_record *r, struct rp_diagnosis *d)
 		int k = (int)ceil(d->latency_p95_ms / d->compute_ms) + 1;
 		d->prefetch_advice = k > r->prefetch ? k : r->prefetch + 1;
 	}
+	d->handoff_ms = num(r->loader, "handoff_ms_mean");
 	d->blas_below = rp_record_blas_below(r, &d->blas);
 	explain(r, d);
 	return KN_OK;
@@ -216,6 +224,10 @@ void rp_diagnosis_markdown(const struct rp_record *r, const struct rp_diagnosis 
 	}
 	if (isfinite(d->latency_p95_ms))
 		rp_buf_printf(b, "- batch latency: p50 %.3g ms, p95 %.3g ms\n", d->latency_p50_ms, d->latency_p95_ms);
+	if (isfinite(d->handoff_ms))
+		rp_buf_printf(b, "- handoff: %.3g ms per step taking batches that were ready (not data wait: the trainer "
+				 "thread waiting for a CPU, or the lock)\n",
+			      d->handoff_ms);
 	if (d->prefetch_advice)
 		rp_buf_printf(b, "- prefetch: raise --prefetch from %d to %d\n", r->prefetch, d->prefetch_advice);
 	if (d->blas.kernels[0]) {

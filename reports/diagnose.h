@@ -40,6 +40,7 @@
 #define RP_INPUT_BOUND_MODERATE 0.05
 #define RP_WORKER_HEADROOM 0.20
 #define RP_LOADER_CORES_MATERIAL 0.25 /* loader CPU demand, in cores, below which it contends with nothing */
+#define RP_HANDOFF_MATERIAL 0.05 /* share of the step spent taking ready batches above which diagnose says so */
 
 /* A cpu record's BLAS kernels against the best its CPU runs (versions.blas_kernels,
  * blas_cpu_best, blas_kernels_by; empty strings where not recorded). Returns 1 when the
@@ -70,6 +71,7 @@ struct rp_diagnosis {
 	int oversubscribed;      /* -1 unknown */
 	double latency_p50_ms, latency_p95_ms; /* batch latency (production, else wait) */
 	int prefetch_advice;     /* suggested --prefetch; 0 = no change */
+	double handoff_ms;       /* mean time taking a batch that was ready (the trainer waiting for a CPU); NAN unknown */
 	int blas_below;          /* cpu point whose BLAS kernels rank below the CPU's best */
 	struct rp_blas_note blas;
 	char explanation[1280];

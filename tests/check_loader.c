@@ -475,8 +475,9 @@ static void simulate(int workers, long latency_us, double compute_ms, int steps,
 		if (dl_loader_starvation(&l, warmup, msg, sizeof msg) && !out->warning[0])
 			snprintf(out->warning, sizeof out->warning, "%s", msg);
 		sleep_ms(compute_ms);
+		ck_assert_double_le(b.wait_ms, t1 - t0 + 1e-9); /* the loader's data wait lies within the call */
 		if (k >= warmup) {
-			wait += t1 - t0;
+			wait += b.wait_ms;
 			total += now_ms() - t0;
 		}
 	}
@@ -580,6 +581,27 @@ START_TEST(test_stats_consistent)
 }
 END_TEST
 
+/* A batch the workers had ready when asked for costs no data wait, whatever taking it took (on a
+ * busy CPU the trainer's thread may wait to run again): that is the stats' handoff. */
+START_TEST(test_ready_batches_cost_no_wait)
+{
+	struct sim s;
+	simulate(2, 50, 15.0, 14, 4, &s); /* 8 x 0.05 ms per batch against a 15 ms step: always ready */
+	ck_assert_int_eq(s.empty, 0);
+	ck_assert_double_eq(s.wait_frac, 0);
+	ck_assert_double_eq(num(s.stats, "wait_ms_p95"), 0);
+	ck_assert_double_ge(num(s.stats, "handoff_ms_mean"), 0);
+	ck_assert_double_ge(num(s.stats, "handoff_ms_p95"), 0);
+	ck_assert_int_eq(s.warnings, 0);
+	cJSON_Delete(s.stats);
+	/* on the trainer's thread (no workers) making the batch is all data wait, and no handoff */
+	simulate(0, 1000, 1.0, 8, 2, &s);
+	ck_assert_msg(s.wait_frac > 0.5, "workers 0: data-wait %.3f", s.wait_frac);
+	ck_assert_double_eq(num(s.stats, "handoff_ms_mean"), 0);
+	cJSON_Delete(s.stats);
+}
+END_TEST
+
 /* --data-cost is CPU work: the workers' busy time is mostly CPU time. */
 START_TEST(test_cost_is_cpu)
 {
@@ -637,6 +659,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_latency_starvation_ratios);
 	tcase_add_test(tc, test_stats_consistent);
 	tcase_add_test(tc, test_cost_is_cpu);
+	tcase_add_test(tc, test_ready_batches_cost_no_wait);
 	tcase_add_test(tc, test_bad_options);
 	suite_add_tcase(s, tc);
 	return s;

@@ -241,11 +241,10 @@ static int evaluate(struct run *r)
 static int feed_stage(struct tr_feed *f, int slot, double *wait_ms)
 {
 	struct dl_batch batch;
-	double t0 = tr_now_ms();
 	int rc = dl_loader_next(f->ld, &batch);
-	*wait_ms += tr_now_ms() - t0;
 	if (rc)
 		return rc;
+	*wait_ms += batch.wait_ms; /* waiting for data, not for the CPU to take a ready batch */
 	f->be->vt->phase_begin(f->be, KN_PHASE_H2D);
 	rc = f->stage(f->model, slot, &batch);
 	f->be->vt->phase_end(f->be, KN_PHASE_H2D);
