@@ -86,6 +86,8 @@ expect 64 "option '--eval-images' is for --model cnn" -- --eval-images 10
 expect 64 "option '--eval-batches' is for --model gpt" -- --model cnn --eval-batches 3
 expect 64 "option '--momentum' is for '--optimizer sgd'" -- --model cnn --optimizer adamw --momentum 0.5
 expect 64 "option '--eval-images' expects an integer" -- --model cnn --eval-images some
+expect 64 "option '--eval-images' asks for 20000 test images, but data 'fashion-mnist' has 10000 (leave it out to evaluate on all of them)" -- \
+	--model cnn --steps 1 --eval-images 20000
 
 # a memory limit the model does not fit in is an out-of-memory point (exit 75), as on a smaller card
 expect 75 "out of memory on 'cpu': need" -- --model cnn --device-mem-limit 1M --steps 5 --eval-images 0

@@ -85,6 +85,10 @@ static int setup(struct cnn_run *r)
 	snprintf(r->rec->device_name, sizeof r->rec->device_name, "%s", r->be.device_name);
 	if ((rc = tr_cnn_open_data(&r->data, c->data, c->seed, mc)) || (rc = tr_cnn_check_images(&r->data, mc)))
 		return rc;
+	long avail = r->data.images[DL_VAL] ? (long)r->data.images[DL_VAL]->n : 0;
+	if (c->eval_images > avail) /* before any training: an evaluation that cannot be what was asked */
+		return kn_error(KN_EUSAGE, "option '--eval-images' asks for %ld test images, but data '%s' has %ld%s", c->eval_images,
+				c->data, avail, avail ? " (leave it out to evaluate on all of them)" : ": no test split");
 	struct dl_options opt = c->loader;
 	opt.interrupt = &tr_stop_signal;
 	if ((rc = dl_loader_init(&r->train_ld, &r->be, &r->data, DL_TRAIN, r->B, 0, c->seed, &opt)))
