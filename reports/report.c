@@ -518,7 +518,9 @@ static void md_points(const struct rp_report *rep, struct rp_buf *b)
 		rp_buf_puts(b, " | ");
 		rp_buf_md(b, rp_point_label(&rep->pts, p, l, sizeof l));
 		char step[64], fl[32], el[32];
-		snprintf(step, sizeof step, isfinite(p->step_ms_p50) ? "%.4g / %.4g ms" : "n/a", p->step_ms_p50, p->step_ms_p95);
+		char s50[32], s95[32];
+		snprintf(step, sizeof step, isfinite(p->step_ms_p50) ? "%s / %s ms" : "n/a",
+			 rp_fmt_sig3(s50, sizeof s50, p->step_ms_p50), rp_fmt_sig3(s95, sizeof s95, p->step_ms_p95));
 		snprintf(fl, sizeof fl, isfinite(p->final_loss) ? "%.4g" : "n/a", p->final_loss);
 		snprintf(el, sizeof el, isfinite(p->eval_loss) ? "%.4g" : "n/a", p->eval_loss);
 		char tag[48], why[80] = "";

@@ -538,7 +538,9 @@ static void points_table(const struct rp_report *rep, struct rp_buf *b)
 			rp_buf_puts(b, "</span>");
 		}
 		rp_buf_printf(b, "</td><td><span class=\"st st-%s\">%s</span></td>", p->status, p->status);
-		snprintf(t, sizeof t, "%.4g / %.4g ms", p->step_ms_p50, p->step_ms_p95);
+		char s50[32], s95[32];
+		snprintf(t, sizeof t, "%s / %s ms", rp_fmt_sig3(s50, sizeof s50, p->step_ms_p50),
+			 rp_fmt_sig3(s95, sizeof s95, p->step_ms_p95));
 		td_num(b, isfinite(p->step_ms_p50) ? t : "n/a");
 		td_num(b, rp_report_sps_cell(p, sps, sizeof sps));
 		td_num(b, rp_fmt_num(t, sizeof t, p->tokens_per_sec));

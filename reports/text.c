@@ -226,6 +226,23 @@ const char *rp_fmt_num_digits(char *out, size_t n, double v, int digits)
 	return out;
 }
 
+const char *rp_fmt_sig3(char *out, size_t n, double v)
+{
+	char e[32];
+	if (!isfinite(v)) {
+		snprintf(out, n, "n/a");
+		return out;
+	}
+	if (v == 0) {
+		snprintf(out, n, "0");
+		return out;
+	}
+	snprintf(e, sizeof e, "%.2e", v); /* the decade after rounding: 9.996 is 10.0, not 9.996 */
+	int exp10 = atoi(strchr(e, 'e') + 1);
+	snprintf(out, n, "%.*f", exp10 >= 2 ? 0 : 2 - exp10, v);
+	return out;
+}
+
 const char *rp_fmt_flops(char *out, size_t n, double v)
 {
 	static const char *const pre[] = { "", "k", "M", "G", "T", "P", "E" };

@@ -41,6 +41,9 @@ const char *rp_fmt_seconds(char *out, size_t n, double s);       /* 850 ms, 12.3
 const char *rp_fmt_usd(char *out, size_t n, double usd);         /* $0.0123, $12.30 */
 const char *rp_fmt_num(char *out, size_t n, double v);           /* 3 significant digits, k/M/G suffixes */
 /* The same with `digits` significant digits (trailing zeros kept past 3): 97.90 */
+/* v to 3 significant figures, trailing zeros kept and no exponent: "6.00", "44.4", "100", "1234";
+ * "n/a" when not finite. */
+const char *rp_fmt_sig3(char *out, size_t n, double v);
 const char *rp_fmt_num_digits(char *out, size_t n, double v, int digits);
 const char *rp_fmt_flops(char *out, size_t n, double v);         /* 654 MFLOP, 6.19 TFLOP */
 const char *rp_fmt_count(char *out, size_t n, double v);         /* 842,496 */

@@ -535,6 +535,17 @@ START_TEST(test_usd_format)
 		rp_fmt_usd(out, sizeof out, cases[i].v);
 		ck_assert_msg(!strcmp(out, cases[i].want), "%.9g: '%s', expected '%s'", cases[i].v, out, cases[i].want);
 	}
+	/* step times: 3 significant figures, zeros kept (44.4 / 55.1, never 44.4 / 55.06) */
+	static const struct {
+		double v;
+		const char *want;
+	} sig[] = { { 44.4, "44.4" }, { 55.06, "55.1" }, { 6, "6.00" }, { 100, "100" }, { 9.996, "10.0" },
+		    { 1234.4, "1234" }, { 0.01234, "0.0123" }, { 0, "0" }, { NAN, "n/a" } };
+	for (size_t i = 0; i < sizeof sig / sizeof *sig; i++) {
+		char out[32];
+		rp_fmt_sig3(out, sizeof out, sig[i].v);
+		ck_assert_msg(!strcmp(out, sig[i].want), "%.9g: '%s', expected '%s'", sig[i].v, out, sig[i].want);
+	}
 }
 END_TEST
 
