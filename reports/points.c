@@ -423,12 +423,12 @@ const char *rp_point_sps_str(const struct rp_point *p, char *out, size_t n)
 		/* the last digit shown is at most the difference: 97.90-97.95, not 97.9-98 */
 		double top = fmax(fabs(p->sps_min), fabs(p->sps_max)), diff = p->sps_max - p->sps_min;
 		for (;; d++) {
-			rp_fmt_num_digits(lo, sizeof lo, p->sps_min, d);
-			rp_fmt_num_digits(hi, sizeof hi, p->sps_max, d);
+			rp_fmt_num_zeros(lo, sizeof lo, p->sps_min, d);
+			rp_fmt_num_zeros(hi, sizeof hi, p->sps_max, d);
 			if (!(diff > 0) || d == 17 || (strcmp(lo, hi) && diff >= pow(10, floor(log10(top)) - d + 1)))
 				break;
 		}
-		snprintf(out, n, "%s (%s: %s-%s)", rp_fmt_num_digits(v, sizeof v, p->samples_per_sec, d), runs, lo, hi);
+		snprintf(out, n, "%s (%s: %s-%s)", rp_fmt_num_zeros(v, sizeof v, p->samples_per_sec, d), runs, lo, hi);
 	} else if (p->n_ok < p->n_reps) {
 		snprintf(out, n, "%s (%s)", rp_fmt_num(v, sizeof v, p->samples_per_sec), runs);
 	} else {

@@ -209,20 +209,44 @@ const char *rp_fmt_num(char *out, size_t n, double v)
 	return rp_fmt_num_digits(out, n, v, 3);
 }
 
+static const char *const num_suffix[] = { "", "k", "M", "G", "T", "P" };
+
+/* v scaled by thousands to under 999.5; the index of its suffix in num_suffix */
+static int scale_thousands(double *v)
+{
+	int i = 0;
+	while (fabs(*v) >= 999.5 && i < 5) {
+		*v /= 1000;
+		i++;
+	}
+	return i;
+}
+
 const char *rp_fmt_num_digits(char *out, size_t n, double v, int digits)
 {
-	static const char *const suf[] = { "", "k", "M", "G", "T", "P" };
-	int i = 0;
 	if (!isfinite(v)) {
 		snprintf(out, n, "n/a");
 		return out;
 	}
-	while (fabs(v) >= 999.5 && i < 5) {
-		v /= 1000;
-		i++;
-	}
+	int i = scale_thousands(&v);
 	/* past 3 digits the zeros are kept: 97.90 beside 97.95, not 97.9 */
-	snprintf(out, n, digits > 3 ? "%#.*g%s" : "%.*g%s", digits, v, suf[i]);
+	snprintf(out, n, digits > 3 ? "%#.*g%s" : "%.*g%s", digits, v, num_suffix[i]);
+	return out;
+}
+
+const char *rp_fmt_num_zeros(char *out, size_t n, double v, int digits)
+{
+	char t[64];
+	if (!isfinite(v)) {
+		snprintf(out, n, "n/a");
+		return out;
+	}
+	int i = scale_thousands(&v);
+	snprintf(t, sizeof t, "%#.*g", digits, v);
+	size_t len = strlen(t);
+	if (len && t[len - 1] == '.') /* "100." */
+		t[len - 1] = 0;
+	snprintf(out, n, "%s%s", t, num_suffix[i]);
 	return out;
 }
 

@@ -45,6 +45,8 @@ const char *rp_fmt_num(char *out, size_t n, double v);           /* 3 significan
  * "n/a" when not finite. */
 const char *rp_fmt_sig3(char *out, size_t n, double v);
 const char *rp_fmt_num_digits(char *out, size_t n, double v, int digits);
+/* As rp_fmt_num_digits, trailing zeros always kept: the ends of a range, "4.00k-4.10k", not "4k-4.1k". */
+const char *rp_fmt_num_zeros(char *out, size_t n, double v, int digits);
 const char *rp_fmt_flops(char *out, size_t n, double v);         /* 654 MFLOP, 6.19 TFLOP */
 const char *rp_fmt_count(char *out, size_t n, double v);         /* 842,496 */
 
