@@ -124,6 +124,7 @@ static void worker_loop(struct dl_loader *l, int w)
 		ws->samples += r1 - r0;
 		if (++s->chunks_done == l->chunks_per_batch) {
 			s->ready = 1;
+			s->ready_ms = t1;
 			if (dl_series_set(&l->stats.produce_ms, (size_t)batch, t1 - s->start_ms)) {
 				fail_locked(l, KN_ENOMEM, kn_last_error());
 				break;
@@ -402,11 +403,16 @@ int dl_loader_next(struct dl_loader *l, struct dl_batch *b)
 	double t1 = now_ms();
 	size_t i = (size_t)k;
 	struct dl_stats *st = &l->stats;
-	/* a batch the workers had ready when asked for cost no data wait: what taking it took (the lock,
-	 * and on a busy CPU the trainer thread waiting to run again) is handoff. With no workers the
-	 * trainer's thread makes the batch: all of it is data wait. */
-	int ready = l->opt.workers && depth > 0;
-	double wait = ready ? 0 : t1 - t0, handoff = ready ? t1 - t0 : 0;
+	/* data wait is the time until the batch was ready; what taking it took after that (the lock, and
+	 * on a busy CPU the trainer's thread waiting to run again) is handoff: a batch ready when asked
+	 * for costs no data wait at all. With no workers the trainer's thread makes the batch: all of it
+	 * is data wait. */
+	double ready_at = l->slots[k % l->nslots].ready_ms, wait = t1 - t0, handoff = 0;
+	if (l->opt.workers) {
+		double from = ready_at > t0 ? (ready_at < t1 ? ready_at : t1) : t0;
+		wait = from - t0;
+		handoff = t1 - from;
+	}
 	if (dl_series_set(&st->wait_ms, i, wait) || dl_series_set(&st->depth, i, depth) ||
 	    dl_series_set(&st->request_ms, i, t0) || dl_series_set(&st->return_ms, i, t1) ||
 	    dl_series_set(&st->handoff_ms, i, handoff))

@@ -69,6 +69,7 @@ struct dl_slot {
 	int chunks_done;
 	int ready;
 	double start_ms;     /* when its first chunk was claimed */
+	double ready_ms;     /* when its last chunk was done (set with ready) */
 	void *mem;           /* one kn_host_alloc block holding the arrays below */
 	int *inputs, *targets;
 	float *images;

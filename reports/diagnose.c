@@ -65,7 +65,8 @@ static void explain(const struct rp_record *r, struct rp_diagnosis *d)
 		return;
 	}
 	SAY("The trainer waited for data %.1f%% of each step.", 100 * d->wait_frac);
-	if (d->bound == RP_BOUND_NOT && d->oversubscribed == 1 && r->workers > 0) {
+	if (d->bound == RP_BOUND_NOT && d->oversubscribed == 1 && r->workers > 0 &&
+	    d->loader_cores > RP_LOADER_CORES_MATERIAL && d->compute_threads <= d->host_cpus) {
 		/* the workers' computing shares the CPUs with the step's: data wait does not show that cost */
 		SAY(" Loading keeps up, but the workers compute on about %.2g cores beside %d compute thread%s on %d "
 		    "CPU%s, so they slow the step itself (its forward and backward), which data wait does not show: "
@@ -103,9 +104,10 @@ static void explain(const struct rp_record *r, struct rp_diagnosis *d)
 		    "leaving cores to the loader).",
 		    d->compute_threads, d->host_cpus, d->host_cpus == 1 ? "" : "s", d->host_cpus);
 	if (d->handoff_ms > RP_HANDOFF_MATERIAL * r->step_ms_p50)
-		SAY(" Taking each batch, ready when asked for, cost %.3g ms (%.0f%% of the step): the trainer's thread "
-		    "waited for a CPU that loader workers held, not for data.",
-		    d->handoff_ms, 100 * d->handoff_ms / r->step_ms_p50);
+		SAY(" Taking batches once they were ready cost %.3g ms per step (%.0f%% of the step): the trainer's "
+		    "thread waited %s, not for data.",
+		    d->handoff_ms, 100 * d->handoff_ms / r->step_ms_p50,
+		    d->oversubscribed == 1 ? "for a CPU that loader workers held" : "for the loader's lock or the scheduler");
 	if (d->blas_below) {
 		char advice[160];
 		blas_advice(d, advice, sizeof advice);
@@ -224,9 +226,9 @@ void rp_diagnosis_markdown(const struct rp_record *r, const struct rp_diagnosis 
 	}
 	if (isfinite(d->latency_p95_ms))
 		rp_buf_printf(b, "- batch latency: p50 %.3g ms, p95 %.3g ms\n", d->latency_p50_ms, d->latency_p95_ms);
-	if (isfinite(d->handoff_ms))
-		rp_buf_printf(b, "- handoff: %.3g ms per step taking batches that were ready (not data wait: the trainer "
-				 "thread waiting for a CPU, or the lock)\n",
+	if (isfinite(d->handoff_ms) && r->workers > 0)
+		rp_buf_printf(b, "- handoff: %.3g ms per step taking batches once they were ready (not data wait: the "
+				 "trainer thread waiting for a CPU, or the lock)\n",
 			      d->handoff_ms);
 	if (d->prefetch_advice)
 		rp_buf_printf(b, "- prefetch: raise --prefetch from %d to %d\n", r->prefetch, d->prefetch_advice);

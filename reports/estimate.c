@@ -206,12 +206,19 @@ static int est_cnn_preset(const struct rp_est_input *in, struct rp_estimate *e)
 	e->exact &= !in->cuda_layout;
 	snprintf(e->shape, sizeof e->shape, "CNN '%s' preset: %dx%dx%d images, %d classes, %.3gM parameters", in->size,
 		 p->cnn.in_channels, p->cnn.height, p->cnn.width, p->cnn.classes, mem.params / 1e6);
-	snprintf(e->assumptions, sizeof e->assumptions,
-		 "the layout of trainer/cnn.c: every unit's convolution and batch-norm outputs kept for backward, four "
-		 "gradient buffers of the largest map, %s",
-		 in->cuda_layout ? "cuDNN's convolution workspace not counted (chosen at run time: up to half the "
-				   "memory left, at most 256 MiB, none if need be)"
-				 : "convolution workspace as the CPU kernels size it");
+	const char *ws = in->cuda_layout ? "cuDNN's convolution workspace not counted (chosen at run time: up to half "
+					   "the memory left, at most 256 MiB, none if need be)"
+					 : "convolution workspace as the CPU kernels size it";
+	if (in->mode == RP_EST_INFER)
+		snprintf(e->assumptions, sizeof e->assumptions,
+			 "inference a unit at a time: the largest unit's convolution input and output maps and the residual "
+			 "map it adds, and the input images, per image; %s",
+			 ws);
+	else
+		snprintf(e->assumptions, sizeof e->assumptions,
+			 "the layout of trainer/cnn.c: every unit's convolution and batch-norm outputs kept for backward, "
+			 "four gradient buffers of the largest map, %s",
+			 ws);
 	return KN_OK;
 }
 
@@ -222,7 +229,7 @@ static int est_cnn(const struct rp_est_input *in, struct rp_estimate *e)
 	if (!(in->params > 0))
 		return kn_error(KN_EUSAGE, "--model cnn needs --params N");
 	if (in->params < 1e5) /* a ResNet-50 scaled down that far is no network */
-		return kn_error(KN_EUSAGE, "option '--params' is %.0f, too few for the generic cnn, which scales ResNet-50 "
+		return kn_error(KN_EUSAGE, "option '--params' is %.6g, too few for the generic cnn, which scales ResNet-50 "
 					   "(25.6M parameters) and means nothing below 100k: for a small cnn use a preset "
 					   "(--size tiny, 77.8k parameters)",
 				in->params);

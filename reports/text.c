@@ -193,6 +193,8 @@ const char *rp_fmt_usd(char *out, size_t n, double v)
 		snprintf(out, n, "n/a");
 	else if (v <= 0)
 		snprintf(out, n, "$0");
+	else if (v >= 1e15) /* no figure a 32-byte cell would cut */
+		snprintf(out, n, "$%.2e", v);
 	else if (v >= 99.995)
 		snprintf(out, n, "$%.0f", v);
 	else if (exp10 >= 0)
@@ -263,7 +265,10 @@ const char *rp_fmt_sig3(char *out, size_t n, double v)
 	}
 	snprintf(e, sizeof e, "%.2e", v); /* the decade after rounding: 9.996 is 10.0, not 9.996 */
 	int exp10 = atoi(strchr(e, 'e') + 1);
-	snprintf(out, n, "%.*f", exp10 >= 2 ? 0 : 2 - exp10, v);
+	if (exp10 < -6 || exp10 > 14)
+		snprintf(out, n, "%s", e);
+	else
+		snprintf(out, n, "%.*f", exp10 >= 2 ? 0 : 2 - exp10, v);
 	return out;
 }
 

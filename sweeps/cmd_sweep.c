@@ -779,6 +779,14 @@ static int check_plan_data(struct sweep *s, int keep)
 	}
 	s->ds_open = 1;
 	rc = check_epoch_steps(s);
+	/* an evaluation no point could make (as train refuses it): a plan error, said before any run */
+	if (rc == KN_OK && s->plan.line[SW_EVAL_IMAGES] > 0 && s->ds.kind == DL_KIND_IMAGES) {
+		long avail = s->ds.images[DL_VAL] ? (long)s->ds.images[DL_VAL]->n : 0;
+		if (s->plan.eval_images > avail)
+			rc = kn_error(KN_EUSAGE, "%s:%d: 'eval_images' asks for %ld test images, but data '%s' has %ld%s",
+				      s->plan.file, s->plan.line[SW_EVAL_IMAGES], s->plan.eval_images, s->plan.data, avail,
+				      avail ? " (leave it out to evaluate on all of them)" : ": no test split");
+	}
 	if (!keep) {
 		dl_dataset_release(&s->ds);
 		s->ds_open = 0;

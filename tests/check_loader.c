@@ -531,6 +531,7 @@ START_TEST(test_latency_starvation_ratios)
 	ck_assert_msg(strstr(w1.warning, "waiting on reads"), "%s", w1.warning);
 	ck_assert_double_gt(num(w8.stats, "blocked_frac") + num(w8.stats, "idle_frac"), num(w8.stats, "busy_frac") / 4);
 	ck_assert_double_gt(num(w1.stats, "wait_ms_p50"), 3 * num(w8.stats, "wait_ms_p50"));
+	ck_assert_double_gt(num(w1.stats, "wait_ms_p50"), 2.0); /* 8 ms batches against 2 ms steps */
 	cJSON_Delete(w0.stats);
 	cJSON_Delete(w1.stats);
 	cJSON_Delete(w8.stats);

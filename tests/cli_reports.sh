@@ -326,12 +326,20 @@ has "$T/out" "Loading keeps up, but the workers compute on about 1.6 cores besid
 rec id='"hand"' workers=4 prefetch=4 data_wait_frac=0 step_ms_p50=20 versions='{"threads":2,"host_cpus":2}' \
 	loader='{"busy_frac":0.3,"busy_cpu_frac":0.7,"handoff_ms_mean":5}' >"$T/hand.jsonl"
 run diagnose "$T/hand.jsonl" && ok || bad "diagnose of a costly handoff exit $?: $(cat "$T/err")"
-has "$T/out" "- handoff: 5 ms per step taking batches that were ready (not data wait: the trainer thread waiting for a CPU, or the lock)"
-has "$T/out" "Taking each batch, ready when asked for, cost 5 ms (25% of the step): the trainer's thread waited for a CPU that loader workers held, not for data."
+has "$T/out" "- handoff: 5 ms per step taking batches once they were ready (not data wait: the trainer thread waiting for a CPU, or the lock)"
+has "$T/out" "Taking batches once they were ready cost 5 ms per step (25% of the step): the trainer's thread waited for a CPU that loader workers held, not for data."
+# nothing oversubscribed (a GPU point on 16 CPUs): the lock or the scheduler, not the workers
+rec id='"hand16"' device='"cuda"' device_name='"NVIDIA H100 80GB HBM3"' workers=2 prefetch=4 data_wait_frac=0 \
+	step_ms_p50=20 versions='{"threads":1,"host_cpus":16}' loader='{"busy_frac":0.1,"busy_cpu_frac":0.5,"handoff_ms_mean":2}' \
+	>"$T/hand.jsonl"
+run diagnose "$T/hand.jsonl" && ok || bad "diagnose of a handoff on a roomy host exit $?: $(cat "$T/err")"
+has "$T/out" "cost 2 ms per step (10% of the step): the trainer's thread waited for the loader's lock or the scheduler, not for data."
+hasnt "$T/out" "Loading keeps up, but"
 # more compute threads than CPUs: that, not the idle workers, is what to change
 rec id='"t4"' workers=2 data_wait_frac=0.01 versions='{"threads":4,"host_cpus":2}' loader='{"busy_frac":0.01,"busy_cpu_frac":0.03}' >"$T/t4.jsonl"
 run diagnose "$T/t4.jsonl" && ok || bad "diagnose of 4 threads on 2 CPUs exit $?: $(cat "$T/err")"
 has "$T/out" "Note: 4 compute threads on 2 CPUs oversubscribe them by themselves: use --threads 2 (or fewer, leaving cores to the loader)."
+hasnt "$T/out" "Loading keeps up, but the workers" # idle workers: the compute threads alone are too many
 # CPU points measured on BLAS kernels below their CPU's best: diagnose, report and compare say so
 BL='"blas":"OpenBLAS 0.3.21","blas_kernels":"Haswell","blas_kernels_by":"OPENBLAS_CORETYPE","blas_cpu_best":"Cooperlake"'
 mkdir -p "$T/blas"
@@ -548,6 +556,7 @@ expect 64 "options '--layers', '--d-model', '--heads' and '--vocab' shape a tran
 expect 64 "shape a transformer" -- estimate --model cnn --params 50M --vocab 1000
 expect 64 "option '--params' is 1, too few for the generic cnn" -- estimate --model cnn --params 1
 expect 64 "option '--params' is 99999, too few for the generic cnn" -- estimate --model cnn --params 99999
+expect 64 "option '--params' is 99999.6, too few for the generic cnn" -- estimate --model cnn --params 99999.6
 expect 64 "option '--image' is for --model cnn" -- estimate --model gpt --size tiny --image 224
 expect 64 "option '--image' is for --model cnn; a gpt's input is a sequence \(--seq N\)" -- estimate --params 1B --image 64
 expect 69 "amptune estimate: precision 'bf16' is not available on the cpu backend, which trains in fp32 only" -- estimate --size tiny --precision bf16 --device cpu
@@ -563,12 +572,12 @@ has "$T/out" "  total                       15.11 GiB"
 run estimate --model cnn --params 50M --batch 64
 has "$T/out" "  total                       14.92 GiB"
 has "$T/out" "  smallest tier (+10%)            24 GB"
-# a cnn preset's inference holds a layer at a time: its largest convolution's input and output maps
-# (tiny: the 28x28x16 ones) and the input images, for every image of the batch
+# a cnn preset's inference holds a unit at a time: its largest convolution's input and output maps
+# and the residual map it adds (tiny: three 28x28x16 ones) and the input images, for every image
 run estimate --model cnn --size tiny --mode infer --device cpu --batch 1,1024 --json
 same "cnn inference activations grow with the batch" \
 	"$(python3 -c 'import json,sys; print([b["activations_bytes"] for b in json.load(open(sys.argv[1]))["batches"]])' "$T/out")" \
-	"[$(( (28 * 28 * 16 * 2) * 4 + 28 * 28 * 4 )), $(( ((28 * 28 * 16 * 2) * 4 + 28 * 28 * 4) * 1024 ))]"
+	"[$(( (28 * 28 * 16 * 3) * 4 + 28 * 28 * 4 )), $(( ((28 * 28 * 16 * 3) * 4 + 28 * 28 * 4) * 1024 ))]"
 run estimate --params 1.3B --precision fp16 --mode infer --batch 1
 has "$T/out" "24 layers, d_model 2048"
 has "$T/out" "  smallest tier (+10%)             8 GB"

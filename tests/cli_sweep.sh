@@ -250,6 +250,13 @@ same "eval_images reaches train" "$(field cnnrun/results.jsonl eval_images)" 100
 grep -q -- "--eval-images 100" cnnrun/points/*.log && ok || bad "no --eval-images in the point's command line"
 plan g.ini t "batch_sizes = 4" "eval_images = 10"
 expect 64 "^amptune sweep: g.ini:14: 'eval_images' does not apply to model 'gpt'$" -- sweep g.ini --list
+# more test images than the data has: a plan error before any run, in --dry-run too
+printf '[sweep]\nname = ev\nmodel = cnn\nsize = tiny\ndata = synthetic-images:64\nsteps = 2\neval_images = 100\ndevices = cpu\nprecisions = fp32\nbatch_sizes = 8\n' >ev.ini
+for how in --dry-run "--out evrun"; do
+	expect 64 "^amptune sweep: ev.ini:7: 'eval_images' asks for 100 test images, but data 'synthetic-images:64' has 11 \(leave it out to evaluate on all of them\)$" -- \
+		sweep ev.ini $how
+done
+same "no directory for a refused plan" "$(ls -d evrun 2>/dev/null)" ""
 
 # with 'epochs', a given warm-up is checked against each point's steps once the data is open (1000
 # images: 0.2 epochs is 7 steps at batch 32, 2 at batch 128), before anything runs or is written

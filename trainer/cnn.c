@@ -120,8 +120,9 @@ size_t tr_cnn_largest_pair(const struct tr_cnn_config *cfg)
 	for (int i = 0; i < m->nunits; i++) {
 		const struct tr_cnn_unit *u = &m->units[i];
 		size_t in = (size_t)u->shape.H * u->shape.W * u->shape.C, out = (size_t)u->OH * u->OW * u->shape.OC;
-		if (in + out > most)
-			most = in + out;
+		size_t live = in + out + (u->residual >= 0 ? out : 0); /* a residual add reads one more map */
+		if (live > most)
+			most = live;
 	}
 	free(m);
 	return most;

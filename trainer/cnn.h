@@ -97,8 +97,9 @@ struct tr_cnn_memory {
 	size_t activation_bytes;  /* kept activations, their gradients' scratch, the input batch */
 	size_t workspace_bytes;   /* convolution workspace */
 };
-/* The most elements one convolution reads and writes per image (its input and output maps): what
- * inference holds at a time, a layer after another. 0 when the config is invalid. */
+/* The most elements one unit holds at once per image (its convolution's input and output maps, and
+ * the residual map it adds): what inference holds at a time, a layer after another. 0 when the
+ * config is invalid. */
 size_t tr_cnn_largest_pair(const struct tr_cnn_config *cfg);
 int tr_cnn_memory(const struct tr_cnn_config *cfg, int B, enum tr_optimizer optimizer, size_t act_bytes,
 		  size_t master_bytes, struct tr_cnn_memory *mem);

@@ -69,7 +69,8 @@ struct tr_feed {
 };
 /* Before step `step`: stages batch `step` if it is the first, then batch
  * step+1 (after batch step's copy has left the loader's slot, which the next
- * dl_loader_next gives back); the time blocked on the loader goes to *wait_ms;
+ * dl_loader_next gives back); the loader's data wait goes to *wait_ms (the time until
+ * the batch was ready, not the handoff of one that was: dl_batch.wait_ms);
  * *slot receives the slot that holds batch `step`. The last step stages a
  * batch nobody computes on, so that every step's time includes taking the next
  * batch, as in the steady state a run measures (a last step without it looked
