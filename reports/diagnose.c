@@ -98,6 +98,11 @@ static void explain(const struct rp_record *r, struct rp_diagnosis *d)
 		    d->latency_p95_ms, d->latency_p50_ms, d->prefetch_advice);
 	} else {
 		SAY(" Look at the dataset's per-sample cost (decoding, augmentation, storage latency).");
+		if (d->oversubscribed == 1 && r->workers > 0 && d->compute_threads <= d->host_cpus)
+			SAY(" The workers already compute on about %.2g cores beside %d compute thread%s on %d CPU%s: "
+			    "more of them would take cores from the step, so cheaper samples are the way out.",
+			    d->loader_cores, d->compute_threads, d->compute_threads == 1 ? "" : "s", d->host_cpus,
+			    d->host_cpus == 1 ? "" : "s");
 	}
 	if (d->oversubscribed == 1 && d->compute_threads > d->host_cpus) /* the compute threads alone are too many */
 		SAY(" Note: %d compute threads on %d CPU%s oversubscribe them by themselves: use --threads %d (or fewer, "

@@ -340,6 +340,13 @@ rec id='"t4"' workers=2 data_wait_frac=0.01 versions='{"threads":4,"host_cpus":2
 run diagnose "$T/t4.jsonl" && ok || bad "diagnose of 4 threads on 2 CPUs exit $?: $(cat "$T/err")"
 has "$T/out" "Note: 4 compute threads on 2 CPUs oversubscribe them by themselves: use --threads 2 (or fewer, leaving cores to the loader)."
 hasnt "$T/out" "Loading keeps up, but the workers" # idle workers: the compute threads alone are too many
+# starved although the workers could make enough, and they already compute on the CPUs the step
+# needs: more workers would only take cores from the step
+rec id='"st"' workers=2 prefetch=4 data_wait_frac=0.3 step_ms_p50=20 versions='{"threads":2,"host_cpus":2}' \
+	loader='{"busy_frac":0.95,"busy_cpu_frac":0.9,"producer_samples_per_sec_per_worker":1000,"consumer_samples_per_sec":800}' \
+	>"$T/st.jsonl"
+run diagnose "$T/st.jsonl" && ok || bad "diagnose of a starved, oversubscribed point exit $?: $(cat "$T/err")"
+has "$T/out" "Look at the dataset's per-sample cost (decoding, augmentation, storage latency). The workers already compute on about 1.7 cores beside 2 compute threads on 2 CPUs: more of them would take cores from the step, so cheaper samples are the way out."
 # CPU points measured on BLAS kernels below their CPU's best: diagnose, report and compare say so
 BL='"blas":"OpenBLAS 0.3.21","blas_kernels":"Haswell","blas_kernels_by":"OPENBLAS_CORETYPE","blas_cpu_best":"Cooperlake"'
 mkdir -p "$T/blas"
