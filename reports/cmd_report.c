@@ -350,14 +350,13 @@ int cmd_diagnose(int argc, char **argv)
 			int k = 0, own = rp_record_run(p->rep).repeat;
 			while (k < p->n_reps - 1 && p->reps[k] != p->rep)
 				k++;
+			char which[96];
 			if (own > 0 && own != k + 1) /* its repeats are not 1..n here: another device ran the others */
-				rp_buf_printf(&b, ", repeat %d, one of %d runs on this device%s, line %ld)\n\n", own, p->n_reps,
-					      p->n_ok ? ": the ok one nearest the median samples/s" : "",
-					      s->res.lines[p->rep - s->res.recs]);
+				snprintf(which, sizeof which, "repeat %d, one of %d runs on this device", own, p->n_reps);
 			else
-				rp_buf_printf(&b, ", repeat %d of %d%s, line %ld)\n\n", k + 1, p->n_reps,
-					      p->n_ok ? ": the ok one nearest the median samples/s" : "",
-					      s->res.lines[p->rep - s->res.recs]);
+				snprintf(which, sizeof which, "repeat %d of %d", k + 1, p->n_reps);
+			rp_buf_printf(&b, ", %s%s, line %ld)\n\n", which, p->n_ok ? ": the ok one nearest the median samples/s" : "",
+				      s->res.lines[p->rep - s->res.recs]);
 		} else {
 			rp_buf_printf(&b, ", line %ld)\n\n", p->line);
 		}

@@ -63,9 +63,9 @@ int rp_prices_check_flags(const struct rp_prices *p, const struct rp_results *re
  * device_name, then the earliest; else its device kind), or -1 when none
  * matches: the one lookup for the report's and the sweep's prices. */
 int rp_price_pick(const char *const *keys, int n, const char *device, const char *device_name);
-/* The price of the device `r` ran on (never fails: a default applies). */
 /* The price_per_hour a sweep wrote into r (extra field), or NAN when it has none. */
 double rp_record_price(const struct rp_record *r);
+/* The price of the device `r` ran on (never fails: a default applies). */
 void rp_price_of(const struct rp_prices *p, const struct rp_record *r, struct rp_price *out);
 
 /* The threads a CPU run used: versions.threads, else "(N threads)" in the

@@ -55,8 +55,24 @@ static void blas_advice(const struct rp_diagnosis *d, char *s, size_t n)
 		snprintf(s, n, "the library could not select the better family: a newer OpenBLAS may");
 }
 
+/* 1 when the point's workers, computing, crowd the CPUs its compute threads fit on by themselves
+ * (so oversubscribed means the loader's material demand on top of them) */
+static int workers_crowd(const struct rp_record *r, const struct rp_diagnosis *d)
+{
+	return d->oversubscribed == 1 && r->workers > 0 && d->compute_threads <= d->host_cpus;
+}
+
+/* "about 1.7 cores beside 2 compute threads on 2 CPUs" */
+static const char *cores_beside(const struct rp_diagnosis *d, char *out, size_t n)
+{
+	snprintf(out, n, "about %.2g cores beside %d compute thread%s on %d CPU%s", d->loader_cores, d->compute_threads,
+		 d->compute_threads == 1 ? "" : "s", d->host_cpus, d->host_cpus == 1 ? "" : "s");
+	return out;
+}
+
 static void explain(const struct rp_record *r, struct rp_diagnosis *d)
 {
+	char cores[128];
 	char *s = d->explanation;
 	size_t n = sizeof d->explanation, len = 0;
 #define SAY(...) (len += (size_t)snprintf(len < n ? s + len : NULL, len < n ? n - len : 0, __VA_ARGS__))
@@ -65,14 +81,12 @@ static void explain(const struct rp_record *r, struct rp_diagnosis *d)
 		return;
 	}
 	SAY("The trainer waited for data %.1f%% of each step.", 100 * d->wait_frac);
-	if (d->bound == RP_BOUND_NOT && d->oversubscribed == 1 && r->workers > 0 &&
-	    d->loader_cores > RP_LOADER_CORES_MATERIAL && d->compute_threads <= d->host_cpus) {
+	if (d->bound == RP_BOUND_NOT && workers_crowd(r, d)) {
 		/* the workers' computing shares the CPUs with the step's: data wait does not show that cost */
-		SAY(" Loading keeps up, but the workers compute on about %.2g cores beside %d compute thread%s on %d "
-		    "CPU%s, so they slow the step itself (its forward and backward), which data wait does not show: "
-		    "the worker count can still change the step time; compare points that differ only in --workers.",
-		    d->loader_cores, d->compute_threads, d->compute_threads == 1 ? "" : "s", d->host_cpus,
-		    d->host_cpus == 1 ? "" : "s");
+		SAY(" Loading keeps up, but the workers compute on %s, so they slow the step itself (its forward and "
+		    "backward), which data wait does not show: the worker count can still change the step time; compare "
+		    "points that differ only in --workers.",
+		    cores_beside(d, cores, sizeof cores));
 	} else if (d->bound == RP_BOUND_NOT) {
 		SAY(" Loading keeps up; more workers or prefetch will not speed this point up.");
 	} else if (d->workers_needed > 0 && d->workers_needed > r->workers) {
@@ -98,11 +112,10 @@ static void explain(const struct rp_record *r, struct rp_diagnosis *d)
 		    d->latency_p95_ms, d->latency_p50_ms, d->prefetch_advice);
 	} else {
 		SAY(" Look at the dataset's per-sample cost (decoding, augmentation, storage latency).");
-		if (d->oversubscribed == 1 && r->workers > 0 && d->compute_threads <= d->host_cpus)
-			SAY(" The workers already compute on about %.2g cores beside %d compute thread%s on %d CPU%s: "
-			    "more of them would take cores from the step, so cheaper samples are the way out.",
-			    d->loader_cores, d->compute_threads, d->compute_threads == 1 ? "" : "s", d->host_cpus,
-			    d->host_cpus == 1 ? "" : "s");
+		if (workers_crowd(r, d))
+			SAY(" The workers already compute on %s: more of them would take cores from the step, so cheaper "
+			    "samples are the way out.",
+			    cores_beside(d, cores, sizeof cores));
 	}
 	if (d->oversubscribed == 1 && d->compute_threads > d->host_cpus) /* the compute threads alone are too many */
 		SAY(" Note: %d compute threads on %d CPU%s oversubscribe them by themselves: use --threads %d (or fewer, "

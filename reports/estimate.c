@@ -192,7 +192,7 @@ static int est_cnn_preset(const struct rp_est_input *in, struct rp_estimate *e)
 	double B = in->batch;
 	if (in->mode == RP_EST_INFER) {
 		/* a layer at a time: the largest convolution's input and output maps, and the input batch */
-		e->activations = (double)tr_cnn_largest_pair(&p->cnn) * B * (mixed ? 2 : 4) +
+		e->activations = (double)tr_cnn_largest_unit_maps(&p->cnn) * B * (mixed ? 2 : 4) +
 				 B * p->cnn.in_channels * p->cnn.height * p->cnn.width * 4.0;
 		e->flops_per_step = tr_cnn_flops_per_image(&p->cnn) / 3 * B;
 	} else {

@@ -297,15 +297,11 @@ void rp_points_price(struct rp_points *pts, const struct rp_prices *prices)
 
 int rp_is_gpu(const struct rp_record *r) { return strncmp(r->device, "cpu", 3) != 0; }
 
-const char *rp_device_label(const struct rp_record *r, char *out, size_t n)
+/* A GPU's name past its vendor's words, which a last word never is: "NVIDIA GeForce RTX 4090" ->
+ * "RTX 4090", "NVIDIA H100 80GB HBM3" -> "H100 80GB HBM3" */
+static const char *past_vendor(const char *s)
 {
 	static const char *const vendor[] = { "NVIDIA", "Tesla", "GeForce", "Quadro", "AMD", "Radeon", "Instinct" };
-	const char *s = r->device_name;
-	if (!rp_is_gpu(r) || !*s) {
-		snprintf(out, n, "%s", r->device);
-		return out;
-	}
-	/* the model's word: "NVIDIA H100 80GB HBM3" -> "H100", "NVIDIA GeForce RTX 4090" -> "RTX 4090" */
 	for (;;) {
 		while (*s == ' ')
 			s++;
@@ -314,9 +310,19 @@ const char *rp_device_label(const struct rp_record *r, char *out, size_t n)
 		for (size_t i = 0; i < sizeof vendor / sizeof *vendor && !skip; i++)
 			skip = strlen(vendor[i]) == len && strncmp(s, vendor[i], len) == 0;
 		if (!skip || !s[len])
-			break;
+			return s;
 		s += len;
 	}
+}
+
+const char *rp_device_label(const struct rp_record *r, char *out, size_t n)
+{
+	if (!rp_is_gpu(r) || !r->device_name[0]) {
+		snprintf(out, n, "%s", r->device);
+		return out;
+	}
+	/* the model's word: "NVIDIA H100 80GB HBM3" -> "H100", "NVIDIA GeForce RTX 4090" -> "RTX 4090" */
+	const char *s = past_vendor(r->device_name);
 	size_t len = strcspn(s, " "), letters = 0;
 	while (letters < len && ((s[letters] >= 'A' && s[letters] <= 'Z') || (s[letters] >= 'a' && s[letters] <= 'z')))
 		letters++;
@@ -328,21 +334,10 @@ const char *rp_device_label(const struct rp_record *r, char *out, size_t n)
 
 const char *rp_points_device(const struct rp_points *pts, const struct rp_record *r, char *out, size_t n)
 {
-	static const char *const vendor[] = { "NVIDIA ", "Tesla ", "GeForce ", "Quadro ", "AMD ", "Radeon ", "Instinct " };
-	const char *s = r->device_name;
-	if (!pts->long_devices || !*s)
+	if (!pts->long_devices || !r->device_name[0])
 		return rp_device_label(r, out, n);
-	if (!rp_is_gpu(r)) { /* "AMD EPYC 9B45 (2 threads)": the CPU's whole name */
-		snprintf(out, n, "%s", s);
-		return out;
-	}
-	for (int again = 1; again;) { /* "NVIDIA H100 80GB HBM3" -> "H100 80GB HBM3" */
-		again = 0;
-		for (size_t i = 0; i < sizeof vendor / sizeof *vendor; i++)
-			if (!strncmp(s, vendor[i], strlen(vendor[i])) && s[strlen(vendor[i])])
-				s += strlen(vendor[i]), again = 1;
-	}
-	snprintf(out, n, "%s", s);
+	/* a CPU's whole name ("AMD EPYC 9B45 (2 threads)"); a GPU's past its vendor ("H100 80GB HBM3") */
+	snprintf(out, n, "%s", rp_is_gpu(r) ? past_vendor(r->device_name) : r->device_name);
 	return out;
 }
 

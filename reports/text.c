@@ -180,15 +180,17 @@ const char *rp_fmt_seconds(char *out, size_t n, double s)
 	return out;
 }
 
-const char *rp_fmt_usd(char *out, size_t n, double v)
+/* The decade of v once rounded to 3 significant figures (0.09996 is 0.100: -1, not -2); v finite, not 0 */
+static int decade3(double v)
 {
 	char e[32];
-	int exp10 = 0;
-	/* the decade after rounding to 3 significant figures: 0.09996 is $0.100, not $0.1000 */
-	if (isfinite(v) && v > 0) {
-		snprintf(e, sizeof e, "%.2e", v);
-		exp10 = atoi(strchr(e, 'e') + 1);
-	}
+	snprintf(e, sizeof e, "%.2e", v);
+	return atoi(strchr(e, 'e') + 1);
+}
+
+const char *rp_fmt_usd(char *out, size_t n, double v)
+{
+	int exp10 = isfinite(v) && v > 0 ? decade3(v) : 0; /* $0.100 for 0.09996, not $0.1000 */
 	if (!isfinite(v))
 		snprintf(out, n, "n/a");
 	else if (v <= 0)
@@ -224,19 +226,8 @@ static int scale_thousands(double *v)
 	return i;
 }
 
-const char *rp_fmt_num_digits(char *out, size_t n, double v, int digits)
-{
-	if (!isfinite(v)) {
-		snprintf(out, n, "n/a");
-		return out;
-	}
-	int i = scale_thousands(&v);
-	/* past 3 digits the zeros are kept: 97.90 beside 97.95, not 97.9 */
-	snprintf(out, n, digits > 3 ? "%#.*g%s" : "%.*g%s", digits, v, num_suffix[i]);
-	return out;
-}
-
-const char *rp_fmt_num_zeros(char *out, size_t n, double v, int digits)
+/* v scaled by thousands with its suffix, `digits` significant; trailing zeros kept when keep_zeros */
+static const char *fmt_scaled(char *out, size_t n, double v, int digits, int keep_zeros)
 {
 	char t[64];
 	if (!isfinite(v)) {
@@ -244,7 +235,7 @@ const char *rp_fmt_num_zeros(char *out, size_t n, double v, int digits)
 		return out;
 	}
 	int i = scale_thousands(&v);
-	snprintf(t, sizeof t, "%#.*g", digits, v);
+	snprintf(t, sizeof t, keep_zeros ? "%#.*g" : "%.*g", digits, v);
 	size_t len = strlen(t);
 	if (len && t[len - 1] == '.') /* "100." */
 		t[len - 1] = 0;
@@ -252,9 +243,16 @@ const char *rp_fmt_num_zeros(char *out, size_t n, double v, int digits)
 	return out;
 }
 
+const char *rp_fmt_num_digits(char *out, size_t n, double v, int digits)
+{
+	/* past 3 digits the zeros are kept: 97.90 beside 97.95, not 97.9 */
+	return fmt_scaled(out, n, v, digits, digits > 3);
+}
+
+const char *rp_fmt_num_zeros(char *out, size_t n, double v, int digits) { return fmt_scaled(out, n, v, digits, 1); }
+
 const char *rp_fmt_sig3(char *out, size_t n, double v)
 {
-	char e[32];
 	if (!isfinite(v)) {
 		snprintf(out, n, "n/a");
 		return out;
@@ -263,10 +261,9 @@ const char *rp_fmt_sig3(char *out, size_t n, double v)
 		snprintf(out, n, "0");
 		return out;
 	}
-	snprintf(e, sizeof e, "%.2e", v); /* the decade after rounding: 9.996 is 10.0, not 9.996 */
-	int exp10 = atoi(strchr(e, 'e') + 1);
+	int exp10 = decade3(v); /* 9.996 is 10.0, not 9.996 */
 	if (exp10 < -6 || exp10 > 14)
-		snprintf(out, n, "%s", e);
+		snprintf(out, n, "%.2e", v);
 	else
 		snprintf(out, n, "%.*f", exp10 >= 2 ? 0 : 2 - exp10, v);
 	return out;
