@@ -156,43 +156,36 @@ static int cmp_point_id(const void *a, const void *b)
 	return strcmp(((const struct sw_point *)a)->id, ((const struct sw_point *)b)->id);
 }
 
-/* Where each entry sorts: its id's configuration in the grid of the plan at plan_path (the current
+/* Where each entry sorts: its id's configuration in grid g of the directory's plan (the current
  * one: a record made before an axis grew keeps the `point` of the grid it ran in, which no longer
- * says where it goes), else its record's own `point`; -1 (last) for a record without one. NULL
- * when out of memory. */
-static int *grid_places(const struct merge *m, const char *plan_path)
+ * says where it goes), else its record's own `point`; -1 (last) for a record without one. g NULL:
+ * no plan. NULL when out of memory. */
+static int *grid_places(const struct merge *m, const struct sw_grid *g)
 {
 	int *at = malloc((size_t)m->rec.n * sizeof *at + 1);
-	struct sw_plan p;
-	struct sw_grid g = { 0 };
 	if (!at)
 		return NULL;
 	for (int i = 0; i < m->rec.n; i++)
 		at[i] = m->rec.e[i].point;
-	sw_plan_init(&p);
-	if (plan_path[0] && sw_plan_load(&p, plan_path, NULL, 0) == KN_OK && sw_grid_expand(&g, &p) == KN_OK) {
-		int n = g.nconfigs; /* the first repeat's runs: every configuration once */
-		struct sw_point *first = malloc((size_t)n * sizeof *first + 1);
-		if (first) {
-			for (int i = 0, k = 0; i < g.n && k < n; i++)
-				if (g.points[i].repeat == 1)
-					first[k++] = g.points[i];
-			qsort(first, (size_t)n, sizeof *first, cmp_point_id);
-			for (int i = 0; i < m->rec.n; i++) {
-				struct sw_point key;
-				size_t idn = strlen(m->rec.e[i].id);
-				if (idn >= sizeof key.id) /* longer than any id a grid makes */
-					continue;
-				memcpy(key.id, m->rec.e[i].id, idn + 1);
-				const struct sw_point *hit = bsearch(&key, first, (size_t)n, sizeof *first, cmp_point_id);
-				if (hit && at[i] >= 0) /* a record without a point stays one (last) */
-					at[i] = hit->index;
-			}
-			free(first);
-		}
+	int n = g ? g->nconfigs : 0; /* the first repeat's runs: every configuration once */
+	struct sw_point *first = g ? malloc((size_t)n * sizeof *first + 1) : NULL;
+	if (!first)
+		return at;
+	for (int i = 0, k = 0; i < g->n && k < n; i++)
+		if (g->points[i].repeat == 1)
+			first[k++] = g->points[i];
+	qsort(first, (size_t)n, sizeof *first, cmp_point_id);
+	for (int i = 0; i < m->rec.n; i++) {
+		struct sw_point key;
+		size_t idn = strlen(m->rec.e[i].id);
+		if (idn >= sizeof key.id) /* longer than any id a grid makes */
+			continue;
+		memcpy(key.id, m->rec.e[i].id, idn + 1);
+		const struct sw_point *hit = bsearch(&key, first, (size_t)n, sizeof *first, cmp_point_id);
+		if (hit && at[i] >= 0) /* a record without a point stays one (last) */
+			at[i] = hit->index;
 	}
-	sw_grid_release(&g);
-	sw_plan_release(&p);
+	free(first);
 	return at;
 }
 
@@ -237,10 +230,10 @@ static int cross_file_copies(const struct sw_results *rec, char *copy)
 }
 
 /* The merged file's text: each (id, repeat) once, every record without a repeat, in grid order. */
-static int merged_text(const struct merge *m, const char *plan_path, char **text, size_t *len, int *kept,
+static int merged_text(const struct merge *m, const struct sw_grid *g, char **text, size_t *len, int *kept,
 		       int *dropped)
 {
-	int *keep = malloc((size_t)m->rec.n * sizeof *keep + 1), *places = keep ? grid_places(m, plan_path) : NULL;
+	int *keep = malloc((size_t)m->rec.n * sizeof *keep + 1), *places = keep ? grid_places(m, g) : NULL;
 	char *copy = places ? calloc((size_t)m->rec.n + 1, 1) : NULL;
 	struct rp_run_index runs = { .key = merge_run };
 	int rc = KN_OK;
@@ -307,26 +300,19 @@ static int copy_plan(const char *from, const char *out)
 	return rc;
 }
 
-/* Says (on stderr) which of the plan's runs no record holds yet: a shard still running, failed to
- * start or never submitted; the merge is still written. Nothing without a plan. */
-static void warn_missing(const struct merge *m, const char *plan_path)
+/* Says (on stderr) which of the runs of plan p (grid g) no record holds yet: a shard still running,
+ * failed to start or never submitted; the merge is still written. */
+static void warn_missing(const struct merge *m, const struct sw_plan *p, const struct sw_grid *g)
 {
-	struct sw_plan p;
-	struct sw_grid g = { 0 };
-	sw_plan_init(&p);
-	if (plan_path[0] && sw_plan_load(&p, plan_path, NULL, 0) == KN_OK && sw_grid_expand(&g, &p) == KN_OK) {
-		int missing = 0, first = -1;
-		for (int i = 0; i < g.n; i++)
-			if (sw_results_find(&m->rec, g.points[i].id, g.points[i].repeat) < 0 && !missing++)
-				first = i;
-		if (missing)
-			fprintf(stderr,
-				"amptune merge: warning: %d of the %d runs of plan '%s' have no record (the first: point %d, "
-				"id %s, repeat %d): a shard still running, failed or never run? Merge again when it is done\n",
-				missing, g.n, p.name, g.points[first].index, g.points[first].id, g.points[first].repeat);
-	}
-	sw_grid_release(&g);
-	sw_plan_release(&p);
+	int missing = 0, first = -1;
+	for (int i = 0; i < g->n; i++)
+		if (sw_results_find(&m->rec, g->points[i].id, g->points[i].repeat) < 0 && !missing++)
+			first = i;
+	if (missing)
+		fprintf(stderr,
+			"amptune merge: warning: %d of the %d runs of plan '%s' have no record (the first: point %d, id %s, "
+			"repeat %d): a shard still running, failed or never run? Merge again when it is done\n",
+			missing, g->n, p->name, g->points[first].index, g->points[first].id, g->points[first].repeat);
 }
 
 static int merge(struct merge *m)
@@ -374,22 +360,29 @@ static int merge(struct merge *m)
 	    (rc = check_names(m, first_plan, sizeof first_plan)))
 		return rc;
 	/* the plan records are ordered by, and checked against for missing runs: DIR's own, else the one
-	 * copied there */
+	 * copied there; read once, and no plan (or one that does not read) orders by the records alone */
 	char dir_plan[4200];
 	snprintf(dir_plan, sizeof dir_plan, "%s/plan.ini", m->out);
 	const char *order_plan = access(dir_plan, F_OK) == 0 ? dir_plan : first_plan;
-	if ((rc = merged_text(m, order_plan, &text, &len, &kept, &dropped)))
-		return rc;
+	struct sw_plan plan;
+	struct sw_grid grid = { 0 };
+	sw_plan_init(&plan);
+	int have_grid = order_plan[0] && sw_plan_load(&plan, order_plan, NULL, 0) == KN_OK &&
+			sw_grid_expand(&grid, &plan) == KN_OK;
+	rc = merged_text(m, have_grid ? &grid : NULL, &text, &len, &kept, &dropped);
 	snprintf(path, sizeof path, "%s/results.jsonl", m->out);
-	if ((rc = sw_write_atomic(path, text, len)) == KN_OK)
+	if (rc == KN_OK && (rc = sw_write_atomic(path, text, len)) == KN_OK)
 		rc = copy_plan(first_plan, m->out);
 	free(text);
 	if (rc == KN_OK) {
 		printf("amptune merge: %d record%s from %d file%s into '%s'; %d identical duplicate%s dropped\n", kept,
 		       kept == 1 ? "" : "s", m->npaths, m->npaths == 1 ? "" : "s", path, dropped, dropped == 1 ? "" : "s");
 		fflush(stdout);
-		warn_missing(m, order_plan);
+		if (have_grid)
+			warn_missing(m, &plan, &grid);
 	}
+	sw_grid_release(&grid);
+	sw_plan_release(&plan);
 	return rc;
 }
 

@@ -762,31 +762,30 @@ static int check_epoch_steps(const struct sweep *s)
  * warm-up checked against its size. With keep, it stays open for --dry-run's per-point checks;
  * otherwise it is released at once: the sweep must not hold a copy of the data while every point
  * loads its own. */
+/* The usage error just made, as a plan error at the plan's line `line` (the error as it was when 0) */
+static int at_plan_line(const struct sweep *s, int line)
+{
+	char msg[768];
+	if (line <= 0)
+		return KN_EUSAGE;
+	snprintf(msg, sizeof msg, "%s", kn_last_error());
+	return kn_error(KN_EUSAGE, "%s:%d: %s", s->plan.file, line, msg);
+}
+
 static int check_plan_data(struct sweep *s, int keep)
 {
 	const struct sw_model *m = sw_find_model(s->plan.model);
 	int rc;
 	if (!m->check_data)
 		return KN_OK;
-	if ((rc = m->check_data(s->plan.data, &s->ds))) {
-		/* a plan naming the wrong kind of data is a plan error: say where */
-		if (rc == KN_EUSAGE && s->plan.line[SW_DATA] > 0) {
-			char msg[768];
-			snprintf(msg, sizeof msg, "%s", kn_last_error());
-			return kn_error(KN_EUSAGE, "%s:%d: %s", s->plan.file, s->plan.line[SW_DATA], msg);
-		}
-		return rc;
-	}
+	if ((rc = m->check_data(s->plan.data, &s->ds))) /* the wrong kind of data is a plan error: say where */
+		return rc == KN_EUSAGE ? at_plan_line(s, s->plan.line[SW_DATA]) : rc;
 	s->ds_open = 1;
 	rc = check_epoch_steps(s);
 	/* an evaluation no point could make (as train refuses it): a plan error, said before any run */
-	if (rc == KN_OK && s->plan.line[SW_EVAL_IMAGES] > 0 && s->ds.kind == DL_KIND_IMAGES) {
-		long avail = s->ds.images[DL_VAL] ? (long)s->ds.images[DL_VAL]->n : 0;
-		if (s->plan.eval_images > avail)
-			rc = kn_error(KN_EUSAGE, "%s:%d: 'eval_images' asks for %ld test images, but data '%s' has %ld%s",
-				      s->plan.file, s->plan.line[SW_EVAL_IMAGES], s->plan.eval_images, s->plan.data, avail,
-				      avail ? " (leave it out to evaluate on all of them)" : ": no test split");
-	}
+	if (rc == KN_OK && s->plan.line[SW_EVAL_IMAGES] > 0 && s->ds.kind == DL_KIND_IMAGES &&
+	    tr_cnn_check_eval_images("'eval_images'", s->plan.eval_images, &s->ds, s->plan.data))
+		rc = at_plan_line(s, s->plan.line[SW_EVAL_IMAGES]);
 	if (!keep) {
 		dl_dataset_release(&s->ds);
 		s->ds_open = 0;

@@ -111,7 +111,7 @@ double tr_cnn_flops_per_image(const struct tr_cnn_config *cfg)
 	return flops;
 }
 
-size_t tr_cnn_largest_pair(const struct tr_cnn_config *cfg)
+size_t tr_cnn_largest_unit_maps(const struct tr_cnn_config *cfg)
 {
 	struct tr_cnn *m = planned(cfg);
 	size_t most = 0;

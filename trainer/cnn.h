@@ -100,7 +100,7 @@ struct tr_cnn_memory {
 /* The most elements one unit holds at once per image (its convolution's input and output maps, and
  * the residual map it adds): what inference holds at a time, a layer after another. 0 when the
  * config is invalid. */
-size_t tr_cnn_largest_pair(const struct tr_cnn_config *cfg);
+size_t tr_cnn_largest_unit_maps(const struct tr_cnn_config *cfg);
 int tr_cnn_memory(const struct tr_cnn_config *cfg, int B, enum tr_optimizer optimizer, size_t act_bytes,
 		  size_t master_bytes, struct tr_cnn_memory *mem);
 int tr_cnn_init(struct tr_cnn *m, struct kn_backend *be, const struct tr_cnn_config *cfg, int B,

@@ -27,6 +27,9 @@ struct tr_cnn_config;
 int tr_cnn_open_data(struct dl_dataset *ds, const char *data, uint64_t seed, const struct tr_cnn_config *c);
 /* KN_EUSAGE unless d holds images, KN_EDATA unless their shape and labels fit c. */
 int tr_cnn_check_images(const struct dl_dataset *d, const struct tr_cnn_config *c);
+/* KN_EUSAGE when `eval_images` (-1: all) asks for more test images than data d (spec `data`) holds;
+ * `what` names the setting ("option '--eval-images'", "'eval_images'"). */
+int tr_cnn_check_eval_images(const char *what, long eval_images, const struct dl_dataset *d, const char *data);
 /* Set asynchronously (SIGINT/SIGTERM): the loop stops after the current step. */
 extern volatile int tr_stop_signal;
 

@@ -68,6 +68,15 @@ int tr_cnn_open_data(struct dl_dataset *ds, const char *data, uint64_t seed, con
 	return dl_dataset_open_for(ds, spec, 0, seed, &want);
 }
 
+int tr_cnn_check_eval_images(const char *what, long eval_images, const struct dl_dataset *d, const char *data)
+{
+	long avail = d->images[DL_VAL] ? (long)d->images[DL_VAL]->n : 0;
+	if (eval_images > avail)
+		return kn_error(KN_EUSAGE, "%s asks for %ld test images, but data '%s' has %ld%s", what, eval_images, data,
+				avail, avail ? " (leave it out to evaluate on all of them)" : ": no test split");
+	return KN_OK;
+}
+
 static int setup(struct cnn_run *r)
 {
 	const struct tr_config *c = r->cfg;
@@ -85,10 +94,9 @@ static int setup(struct cnn_run *r)
 	snprintf(r->rec->device_name, sizeof r->rec->device_name, "%s", r->be.device_name);
 	if ((rc = tr_cnn_open_data(&r->data, c->data, c->seed, mc)) || (rc = tr_cnn_check_images(&r->data, mc)))
 		return rc;
-	long avail = r->data.images[DL_VAL] ? (long)r->data.images[DL_VAL]->n : 0;
-	if (c->eval_images > avail) /* before any training: an evaluation that cannot be what was asked */
-		return kn_error(KN_EUSAGE, "option '--eval-images' asks for %ld test images, but data '%s' has %ld%s", c->eval_images,
-				c->data, avail, avail ? " (leave it out to evaluate on all of them)" : ": no test split");
+	/* before any training: an evaluation that cannot be what was asked */
+	if ((rc = tr_cnn_check_eval_images("option '--eval-images'", c->eval_images, &r->data, c->data)))
+		return rc;
 	struct dl_options opt = c->loader;
 	opt.interrupt = &tr_stop_signal;
 	if ((rc = dl_loader_init(&r->train_ld, &r->be, &r->data, DL_TRAIN, r->B, 0, c->seed, &opt)))
